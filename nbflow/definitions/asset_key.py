@@ -1,0 +1,38 @@
+"""``AssetKey``: the multi-part name of an asset."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from nbflow.errors import DefinitionError
+
+
+@dataclass(frozen=True, slots=True)
+class AssetKey:
+    """A multi-part asset name, e.g. ``AssetKey(["warehouse", "orders"])``."""
+
+    path: tuple[str, ...]
+
+    def __init__(self, path: str | Sequence[str]) -> None:
+        parts = (path,) if isinstance(path, str) else tuple(path)
+        if not parts or not all(isinstance(p, str) and p for p in parts):
+            raise DefinitionError(
+                f"AssetKey({path!r}) is invalid: expected a non-empty string or a non-empty list "
+                "of non-empty strings. Fix: AssetKey('orders') or AssetKey(['warehouse', 'orders'])."
+            )
+        object.__setattr__(self, "path", parts)
+
+    @classmethod
+    def from_coercible(cls, value: AssetKey | str | Sequence[str]) -> AssetKey:
+        return value if isinstance(value, AssetKey) else cls(value)
+
+    def to_user_string(self) -> str:
+        return "/".join(self.path)
+
+    def with_prefix(self, prefix: str | Sequence[str]) -> AssetKey:
+        head = (prefix,) if isinstance(prefix, str) else tuple(prefix)
+        return AssetKey((*head, *self.path))
+
+    def __str__(self) -> str:
+        return self.to_user_string()

@@ -1,0 +1,16 @@
+"""``ConfigMapping``: a simpler config schema for a job, mapped onto the full run config."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True, eq=False)
+class ConfigMapping:
+    """Users give config matching ``config_schema``; ``config_fn`` turns it into run config."""
+
+    config_fn: Callable[[Any], Mapping[str, Any]]
+    config_schema: Any = None
+    description: str | None = None

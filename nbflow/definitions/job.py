@@ -1,0 +1,267 @@
+"""Jobs: a graph bound to the resources, config, executor and policies it runs with."""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from types import MappingProxyType
+from typing import Any, Protocol, overload
+
+from nbflow.definitions.config_mapping import ConfigMapping
+from nbflow.definitions.executor import ExecutorDefinition, in_process_executor
+from nbflow.definitions.graph import GraphDefinition, compose_graph
+from nbflow.definitions.hook import HookDefinition
+from nbflow.definitions.logger import LoggerDefinition
+from nbflow.definitions.partitions import PartitionsDefinition
+from nbflow.definitions.policy import RetryPolicy
+from nbflow.definitions.resource import ResourceDefinition
+from nbflow.definitions.specs import DEFAULT_IO_MANAGER_KEY
+from nbflow.errors import InvalidDefinitionError, NbflowError, did_you_mean
+
+
+class ExecutionEngine(Protocol):
+    """What the execution layer provides to definitions (registered when it is imported)."""
+
+    def execute_in_process(self, job_def: JobDefinition, **kwargs: Any) -> Any: ...
+
+
+_engine: list[ExecutionEngine] = []
+
+
+def register_execution_engine(engine: ExecutionEngine) -> None:
+    """Called once by ``nbflow.execution`` so definitions can run themselves."""
+    _engine[:] = [engine]
+
+
+def execution_engine() -> ExecutionEngine:
+    if not _engine:
+        raise NbflowError("nbflow.execution is not loaded. Fix: import nbflow.")
+    return _engine[0]
+
+
+class JobDefinition:
+    """A graph plus everything needed to run it: resources, config, executor, policies.
+
+    Args:
+        graph_def: the graph to run.
+        resource_defs: resources by key; ``io_manager`` defaults to in-memory for in-process runs.
+        executor_def: how steps are run by ``execute_job``.
+        logger_defs: loggers by key.
+        name: defaults to the graph's name.
+        config: default run config (a dict) or a :class:`ConfigMapping`.
+        description: shown in docs and notebook views.
+        partitions_def: the partition keys a run may target.
+        tags: tags for every run; run tags win.
+        metadata: free-form information.
+        hook_defs: hooks applied to every op.
+        op_retry_policy: retry policy for ops that have none of their own.
+        version_strategy: versions ops and resources; turns memoization on.
+        input_values: values for the graph's top-level inputs.
+    """
+
+    def __init__(
+        self,
+        *,
+        graph_def: GraphDefinition,
+        resource_defs: Mapping[str, ResourceDefinition] | None = None,
+        executor_def: ExecutorDefinition | None = None,
+        logger_defs: Mapping[str, LoggerDefinition] | None = None,
+        name: str | None = None,
+        config: ConfigMapping | Mapping[str, Any] | None = None,
+        description: str | None = None,
+        partitions_def: PartitionsDefinition | None = None,
+        tags: Mapping[str, Any] | None = None,
+        metadata: Mapping[str, Any] | None = None,
+        hook_defs: Iterable[HookDefinition] | None = None,
+        op_retry_policy: RetryPolicy | None = None,
+        version_strategy: Any = None,
+        input_values: Mapping[str, Any] | None = None,
+    ) -> None:
+        self.graph_def = graph_def
+        self.name = name or graph_def.name
+        self.description = description or graph_def.description
+        self.resource_defs = MappingProxyType(dict(resource_defs or {}))
+        self.executor_def = executor_def or in_process_executor
+        self.logger_defs = MappingProxyType(dict(logger_defs or {}))
+        self.config = config
+        self.partitions_def = partitions_def
+        self.tags = MappingProxyType({**graph_def.tags, **(tags or {})})
+        self.metadata = MappingProxyType(dict(metadata or {}))
+        self.hook_defs = frozenset(hook_defs or ())
+        self.op_retry_policy = op_retry_policy
+        self.version_strategy = version_strategy
+        self.input_values = MappingProxyType(dict(input_values or {}))
+        self._validate()
+
+    @property
+    def graph(self) -> GraphDefinition:
+        return self.graph_def
+
+    def _validate(self) -> None:
+        problems: list[str] = []
+        if self.config is not None and self.partitions_def is not None:
+            problems.append("config and partitions_def cannot both be given; pass only one.")
+        for key, value in self.resource_defs.items():
+            if not isinstance(value, ResourceDefinition):
+                problems.append(
+                    f"resource_defs[{key!r}] is {type(value).__name__}, not a ResourceDefinition."
+                    " Fix: wrap plain objects with ResourceDefinition.hardcoded_resource(value)."
+                )
+        available = set(self.resource_defs) | {DEFAULT_IO_MANAGER_KEY}
+        for owner, key in self._required_resources():
+            if key not in available:
+                problems.append(
+                    f"{owner} needs resource {key!r}, which the job does not provide."
+                    f"{did_you_mean(key, available)} Fix: pass resource_defs={{{key!r}: ...}} "
+                    "to the job."
+                )
+        for key in self.input_values:
+            if key not in self.graph_def.ins:
+                problems.append(
+                    f"input_values has {key!r}, which is not an input of graph "
+                    f"{self.graph_def.name!r}.{did_you_mean(key, self.graph_def.ins)} Its inputs: "
+                    f"{list(self.graph_def.ins)}."
+                )
+        if problems:
+            raise InvalidDefinitionError.build(f"Job {self.name!r}", problems)
+
+    def _required_resources(self) -> list[tuple[str, str]]:
+        needs: list[tuple[str, str]] = []
+        for handle, node in self.graph_def.iter_ops():
+            op_def: Any = node.definition
+            needs += [(f"op {handle!r}", k) for k in sorted(op_def.required_resource_keys)]
+            needs += [
+                (f"output {handle}.{name}", out.io_manager_key)
+                for name, out in op_def.outs.items()
+            ]
+            for hook in node.hook_defs:
+                needs += [(f"hook {hook.name!r}", k) for k in sorted(hook.required_resource_keys)]
+        for hook in self.hook_defs:
+            needs += [(f"hook {hook.name!r}", k) for k in sorted(hook.required_resource_keys)]
+        for key, res in self.resource_defs.items():
+            if isinstance(res, ResourceDefinition):
+                needs += [(f"resource {key!r}", k) for k in sorted(res.required_resource_keys)]
+        return needs
+
+    def _copy(self, **changes: Any) -> JobDefinition:
+        params: dict[str, Any] = {
+            "graph_def": self.graph_def,
+            "resource_defs": self.resource_defs,
+            "executor_def": self.executor_def,
+            "logger_defs": self.logger_defs,
+            "name": self.name,
+            "config": self.config,
+            "description": self.description,
+            "partitions_def": self.partitions_def,
+            "tags": self.tags,
+            "metadata": self.metadata,
+            "hook_defs": self.hook_defs,
+            "op_retry_policy": self.op_retry_policy,
+            "version_strategy": self.version_strategy,
+            "input_values": self.input_values,
+        }
+        params.update(changes)
+        return JobDefinition(**params)
+
+    def with_hooks(self, hook_defs: Iterable[HookDefinition]) -> JobDefinition:
+        """A copy of this job with ``hook_defs`` applied to every op."""
+        return self._copy(hook_defs=self.hook_defs | frozenset(hook_defs))
+
+    def execute_in_process(
+        self,
+        run_config: Mapping[str, Any] | None = None,
+        instance: Any = None,
+        partition_key: str | None = None,
+        raise_on_error: bool = True,
+        op_selection: Sequence[str] | None = None,
+        run_id: str | None = None,
+        input_values: Mapping[str, Any] | None = None,
+        tags: Mapping[str, str] | None = None,
+        resources: Mapping[str, Any] | None = None,
+    ) -> Any:
+        """Run the job in this process, values in memory; returns an ``ExecuteInProcessResult``.
+
+        The job's executor is ignored (steps run in this process), and a default ``io_manager``
+        keeps values in memory. Run tags merge over the job's tags and may switch memoization
+        on or off with ``MEMOIZED_RUN_TAG``.
+        """
+        return execution_engine().execute_in_process(
+            self,
+            run_config=run_config,
+            instance=instance,
+            partition_key=partition_key,
+            raise_on_error=raise_on_error,
+            op_selection=op_selection,
+            run_id=run_id,
+            input_values=input_values,
+            tags=tags,
+            resources=resources,
+        )
+
+    def __repr__(self) -> str:
+        return f"<JobDefinition {self.name}>"
+
+
+@overload
+def job(compose_fn: Callable[..., Any]) -> JobDefinition: ...
+
+
+@overload
+def job(
+    compose_fn: None = None,
+    *,
+    name: str | None = None,
+    description: str | None = None,
+    resource_defs: Mapping[str, ResourceDefinition] | None = None,
+    config: ConfigMapping | Mapping[str, Any] | None = None,
+    tags: Mapping[str, Any] | None = None,
+    metadata: Mapping[str, Any] | None = None,
+    logger_defs: Mapping[str, LoggerDefinition] | None = None,
+    executor_def: ExecutorDefinition | None = None,
+    hooks: Iterable[HookDefinition] | None = None,
+    op_retry_policy: RetryPolicy | None = None,
+    version_strategy: Any = None,
+    partitions_def: PartitionsDefinition | None = None,
+    input_values: Mapping[str, Any] | None = None,
+) -> Callable[[Callable[..., Any]], JobDefinition]: ...
+
+
+def job(
+    compose_fn: Callable[..., Any] | None = None,
+    *,
+    name: str | None = None,
+    description: str | None = None,
+    resource_defs: Mapping[str, ResourceDefinition] | None = None,
+    config: ConfigMapping | Mapping[str, Any] | None = None,
+    tags: Mapping[str, Any] | None = None,
+    metadata: Mapping[str, Any] | None = None,
+    logger_defs: Mapping[str, LoggerDefinition] | None = None,
+    executor_def: ExecutorDefinition | None = None,
+    hooks: Iterable[HookDefinition] | None = None,
+    op_retry_policy: RetryPolicy | None = None,
+    version_strategy: Any = None,
+    partitions_def: PartitionsDefinition | None = None,
+    input_values: Mapping[str, Any] | None = None,
+) -> JobDefinition | Callable[[Callable[..., Any]], JobDefinition]:
+    """Define a job by calling ops (and graphs) inside a function (``@job``)."""
+
+    def decorate(fn: Callable[..., Any]) -> JobDefinition:
+        job_name = name or fn.__name__
+        return JobDefinition(
+            graph_def=compose_graph(fn, job_name, description=inspect.getdoc(fn)),
+            name=job_name,
+            description=description,
+            resource_defs=resource_defs,
+            config=config,
+            tags=tags,
+            metadata=metadata,
+            logger_defs=logger_defs,
+            executor_def=executor_def,
+            hook_defs=hooks,
+            op_retry_policy=op_retry_policy,
+            version_strategy=version_strategy,
+            partitions_def=partitions_def,
+            input_values=input_values,
+        )
+
+    return decorate(compose_fn) if compose_fn is not None else decorate

@@ -1,0 +1,277 @@
+"""Ops: the unit of computation. ``@op`` turns a function into an :class:`OpDefinition`."""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import replace
+from types import MappingProxyType
+from typing import Any, overload
+
+from nbflow.config import Field, as_field
+from nbflow.definitions._callables import check_name
+from nbflow.definitions.composition import PendingNodeInvocation, current_recorder
+from nbflow.definitions.node import NodeDefinition
+from nbflow.definitions.policy import RetryPolicy
+from nbflow.definitions.specs import DEFAULT_OUTPUT, NO_VALUE, In, Out, Output, is_checkable_type
+from nbflow.errors import InvalidDefinitionError, InvalidInvocationError, did_you_mean
+from nbflow.versioning import validate_version
+
+CONTEXT_PARAM_NAMES = frozenset({"context", "_context", "_", "ctx", "_ctx"})
+
+
+def _takes_context(param: inspect.Parameter | None) -> bool:
+    if param is None or param.kind is inspect.Parameter.KEYWORD_ONLY:
+        return False
+    ann = param.annotation
+    ann_name = ann if isinstance(ann, str) else getattr(ann, "__name__", "")
+    return param.name in CONTEXT_PARAM_NAMES or str(ann_name).endswith("ExecutionContext")
+
+
+class OpDefinition(NodeDefinition):
+    """A user function plus everything nbflow needs to schedule, configure and version it.
+
+    The function's first parameter is the execution context when it is named ``context``
+    (or ``_context``, ``_``, ``ctx``) or annotated as one; every other parameter is an input.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        compute_fn: Callable[..., Any],
+        ins: Mapping[str, In] | None = None,
+        outs: Out | Mapping[str, Out] | None = None,
+        config_schema: Any = None,
+        required_resource_keys: Iterable[str] | None = None,
+        tags: Mapping[str, Any] | None = None,
+        version: str | None = None,
+        retry_policy: RetryPolicy | None = None,
+        description: str | None = None,
+    ) -> None:
+        self.name = check_name("Op", name)
+        self.compute_fn = compute_fn
+        self.description = description
+        self.tags = MappingProxyType(dict(tags or {}))
+        self.config_schema = config_schema
+        self.config_field: Field | None = None if config_schema is None else as_field(config_schema)
+        self.required_resource_keys = frozenset(required_resource_keys or ())
+        self.version = None if version is None else validate_version(f"Op {name!r}", version)
+        self.retry_policy = retry_policy
+        self.is_generator = inspect.isgeneratorfunction(compute_fn)
+
+        problems: list[str] = []
+        params = list(inspect.signature(compute_fn).parameters.values())
+        self.has_context = _takes_context(params[0] if params else None)
+        input_params = params[1:] if self.has_context else params
+        self.ins = MappingProxyType(_resolve_ins(input_params, dict(ins or {}), problems))
+        self.positional_inputs = tuple(self.ins)
+        self.outs = MappingProxyType(_resolve_outs(outs, problems))
+        if not self.has_context and (self.config_field or self.required_resource_keys):
+            needs = "config" if self.config_field else "resources"
+            problems.append(
+                f"it declares {needs} but its function takes no context. Fix: make `context` "
+                f"the first parameter: def {name}(context, ...)."
+            )
+        if problems:
+            raise InvalidDefinitionError.build(f"Op {name!r}", problems)
+
+    @property
+    def kind(self) -> str:
+        return "op"
+
+    @property
+    def output_defs(self) -> Mapping[str, Out]:
+        return self.outs
+
+    def with_tags(self, **extra: Any) -> OpDefinition:
+        """A copy of this op with extra tags."""
+        clone = object.__new__(OpDefinition)
+        clone.__dict__.update(self.__dict__)
+        clone.tags = MappingProxyType({**self.tags, **extra})
+        return clone
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        recorder = current_recorder()
+        if recorder is not None:
+            return recorder.invoke(PendingNodeInvocation(self), args, kwargs)
+        return invoke_op_directly(self, args, kwargs)
+
+
+def _resolve_ins(
+    params: list[inspect.Parameter], declared: dict[str, In], problems: list[str]
+) -> dict[str, In]:
+    ins: dict[str, In] = {}
+    for param in params:
+        if param.kind in (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD):
+            problems.append(
+                f"parameter {param.name!r} is *args/**kwargs; every op input must be a named "
+                "parameter. Fix: list the inputs as parameters."
+            )
+            continue
+        spec = declared.pop(param.name, None) or In()
+        if param.default is not inspect.Parameter.empty and not spec.has_default_value:
+            spec = replace(spec, default_value=param.default)
+        ins[param.name] = spec
+    for extra in declared:
+        problems.append(
+            f"ins has {extra!r}, which is not a parameter of the function."
+            f"{did_you_mean(extra, [p.name for p in params])} Fix: add a parameter named "
+            f"{extra!r} or remove it from ins."
+        )
+    return ins
+
+
+def _resolve_outs(outs: Any, problems: list[str]) -> dict[str, Out]:
+    if outs is None:
+        return {DEFAULT_OUTPUT: Out()}
+    if isinstance(outs, Out):
+        return {DEFAULT_OUTPUT: outs}
+    if isinstance(outs, Mapping):
+        bad = [k for k, v in outs.items() if not isinstance(v, Out) or not str(k).isidentifier()]
+        if bad:
+            problems.append(
+                f"out has entries {bad} that are not identifier names mapped to Out(). "
+                "Fix: out={'a': Out(), 'b': Out()}."
+            )
+        return dict(outs)
+    problems.append(f"out is {outs!r}; expected Out() or a dict of names to Out().")
+    return {}
+
+
+def is_op_context(value: Any) -> bool:
+    """Whether ``value`` is an execution context that can be bound to an op."""
+    return callable(getattr(value, "bind_to_op", None))
+
+
+def check_value_type(owner: str, spec: In | Out, value: Any) -> str | None:
+    """Return a problem message if ``value`` does not fit ``spec.python_type``, else None."""
+    expected = spec.python_type
+    if not is_checkable_type(expected) or isinstance(value, expected):
+        return None
+    return (
+        f"{owner} expected a value of type {expected.__name__}, got {type(value).__name__} "
+        f"{value!r:.60}."
+    )
+
+
+def invoke_op_directly(op_def: OpDefinition, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    """Call an op like a function (outside any run): bind the context, check inputs, run it."""
+    rest = list(args)
+    call_args: list[Any] = []
+    if op_def.has_context:
+        ctx = rest.pop(0) if rest else kwargs.pop("context", None)
+        if not is_op_context(ctx):
+            raise InvalidInvocationError(
+                f"Op {op_def.name!r} takes a context as its first argument, got {ctx!r:.60}. "
+                f"Fix: {op_def.name}(build_op_context(), ...)."
+            )
+        call_args.append(ctx.bind_to_op(op_def))
+    inputs = _bind_inputs(op_def, rest, kwargs)
+    result = op_def.compute_fn(*call_args, **inputs)
+    if op_def.is_generator:
+        values = {o.output_name: o.value for o in result if isinstance(o, Output)}
+        ordered = tuple(values[name] for name in op_def.outs if name in values)
+        return ordered[0] if len(ordered) == 1 else ordered
+    return result.value if isinstance(result, Output) else result
+
+
+def _bind_inputs(op_def: OpDefinition, args: list[Any], kwargs: dict[str, Any]) -> dict[str, Any]:
+    names = op_def.positional_inputs
+    problems: list[str] = []
+    if len(args) > len(names):
+        problems.append(f"it takes {len(names)} inputs {list(names)} but got {len(args)}")
+    bound = dict(zip(names, args, strict=False))
+    for key, value in kwargs.items():
+        if key not in op_def.ins:
+            problems.append(f"unknown input {key!r}.{did_you_mean(key, names)}")
+        elif key in bound:
+            problems.append(f"input {key!r} given twice")
+        else:
+            bound[key] = value
+    for name, spec in op_def.ins.items():
+        if name not in bound:
+            if spec.default_value is NO_VALUE:
+                problems.append(f"input {name!r} is missing")
+            else:
+                bound[name] = spec.default_value
+        else:
+            msg = check_value_type(f"input {name!r}", spec, bound[name])
+            if msg:
+                problems.append(msg)
+    if problems:
+        raise InvalidInvocationError(
+            f"Invoking op {op_def.name!r} failed: " + "; ".join(problems) + "."
+        )
+    return bound
+
+
+@overload
+def op(compute_fn: Callable[..., Any]) -> OpDefinition: ...
+
+
+@overload
+def op(
+    compute_fn: None = None,
+    *,
+    name: str | None = None,
+    description: str | None = None,
+    ins: Mapping[str, In] | None = None,
+    out: Out | Mapping[str, Out] | None = None,
+    config_schema: Any = None,
+    required_resource_keys: Iterable[str] | None = None,
+    tags: Mapping[str, Any] | None = None,
+    version: str | None = None,
+    retry_policy: RetryPolicy | None = None,
+    code_version: str | None = None,
+) -> Callable[[Callable[..., Any]], OpDefinition]: ...
+
+
+def op(
+    compute_fn: Callable[..., Any] | None = None,
+    *,
+    name: str | None = None,
+    description: str | None = None,
+    ins: Mapping[str, In] | None = None,
+    out: Out | Mapping[str, Out] | None = None,
+    config_schema: Any = None,
+    required_resource_keys: Iterable[str] | None = None,
+    tags: Mapping[str, Any] | None = None,
+    version: str | None = None,
+    retry_policy: RetryPolicy | None = None,
+    code_version: str | None = None,
+) -> OpDefinition | Callable[[Callable[..., Any]], OpDefinition]:
+    """Define an op from a function (``@op`` or ``@op(...)``).
+
+    Args:
+        name: node name; defaults to the function's name.
+        description: defaults to the function's docstring.
+        ins: extra information about inputs, keyed by parameter name.
+        out: ``Out()`` for one output named ``result``, or a dict of several outputs (the
+            function then returns a tuple in that order, or yields ``Output(value, name)``).
+        config_schema: schema of ``ops.<name>.config`` in run config.
+        required_resource_keys: resources the op reads from ``context.resources``.
+        tags: free-form tags; ``nbflow/priority`` orders ready steps.
+        version: code version for memoization; wins over the job's version strategy.
+        retry_policy: how to retry the op when it raises.
+        code_version: another name for ``version``.
+    """
+    if version is not None and code_version is not None and version != code_version:
+        raise InvalidDefinitionError(
+            f"Op got version={version!r} and code_version={code_version!r}; pass only one."
+        )
+
+    def decorate(fn: Callable[..., Any]) -> OpDefinition:
+        return OpDefinition(
+            name=name or fn.__name__,
+            compute_fn=fn,
+            ins=ins,
+            outs=out,
+            config_schema=config_schema,
+            required_resource_keys=required_resource_keys,
+            tags=tags,
+            version=version if version is not None else code_version,
+            retry_policy=retry_policy,
+            description=description or inspect.getdoc(fn),
+        )
+
+    return decorate(compute_fn) if compute_fn is not None else decorate

@@ -1,0 +1,34 @@
+"""Running jobs: plans, op selection, contexts, the step engine, executors and results."""
+
+from nbflow.definitions.job import register_execution_engine
+from nbflow.execution import run as _run
+from nbflow.execution.context import HookContext, OpExecutionContext
+from nbflow.execution.direct import build_op_context
+from nbflow.execution.executor import Executor
+from nbflow.execution.plan import ExecutionPlan, build_plan
+from nbflow.execution.resources import InitResourceContext, Resources
+from nbflow.execution.result import ExecuteInProcessResult
+from nbflow.execution.run import validate_run_config
+
+
+class _Engine:
+    """Lets ``JobDefinition.execute_in_process`` reach this layer."""
+
+    def execute_in_process(self, job_def, **kwargs):  # type: ignore[no-untyped-def]
+        return _run.execute_in_process(job_def, **kwargs)
+
+
+register_execution_engine(_Engine())
+
+__all__ = [
+    "ExecuteInProcessResult",
+    "ExecutionPlan",
+    "Executor",
+    "HookContext",
+    "InitResourceContext",
+    "OpExecutionContext",
+    "Resources",
+    "build_op_context",
+    "build_plan",
+    "validate_run_config",
+]

@@ -1,0 +1,88 @@
+"""Executors decide where and when a plan's steps run; the step engine runs each step."""
+
+from __future__ import annotations
+
+import heapq
+import importlib
+from abc import ABC, abstractmethod
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from nbflow.definitions.executor import ExecutorDefinition
+from nbflow.events import EventType, StepSkippedData
+
+if TYPE_CHECKING:
+    from nbflow.execution.plan import Step
+    from nbflow.execution.run_context import RunContext
+
+
+class Executor(ABC):
+    """Runs the steps of ``run.plan``, emitting their events through ``run``."""
+
+    def __init__(self, config: Mapping[str, Any] | None = None) -> None:
+        self.config = dict(config or {})
+
+    @abstractmethod
+    def execute(self, run: RunContext) -> None:
+        """Run every step of the plan (or stop early when a failure must halt the run)."""
+
+
+def load_executor(definition: ExecutorDefinition, config: Mapping[str, Any] | None) -> Executor:
+    """Import and build the executor a definition names."""
+    module_name, _, class_name = definition.implementation.partition(":")
+    cls = getattr(importlib.import_module(module_name), class_name)
+    executor: Executor = cls(config)
+    return executor
+
+
+class ReadyQueue:
+    """Steps whose upstream steps are done, highest ``nbflow/priority`` first, then plan order."""
+
+    def __init__(self, run: RunContext) -> None:
+        self._run = run
+        self._steps = run.plan.steps
+        self._waiting = {key: len(step.upstream_keys) for key, step in self._steps.items()}
+        self._heap: list[tuple[int, int, str]] = [
+            (-step.priority, step.index, key)
+            for key, step in self._steps.items()
+            if not step.upstream_keys
+        ]
+        heapq.heapify(self._heap)
+        self.blocked: dict[str, str] = {}  # step key -> why it cannot run
+
+    def __bool__(self) -> bool:
+        return bool(self._heap)
+
+    def pop(self) -> Step:
+        return self._steps[heapq.heappop(self._heap)[2]]
+
+    def done(self, step: Step, ok: bool) -> None:
+        """Mark ``step`` finished; release its downstream steps (blocked if it did not succeed)."""
+        for down in self._run.plan.downstream[step.key]:
+            if not ok:
+                self.blocked.setdefault(down, f"upstream step {step.key!r} did not succeed")
+            self._waiting[down] -= 1
+            if self._waiting[down] == 0:
+                target = self._steps[down]
+                heapq.heappush(self._heap, (-target.priority, target.index, down))
+
+    def why_not_runnable(self, step: Step) -> str | None:
+        """A reason to skip ``step``: an upstream failure, or an output that was not produced."""
+        reason = self.blocked.get(step.key)
+        if reason:
+            return reason
+        outputs = self._run.outputs
+        for step_input in step.inputs:
+            up = step_input.upstream
+            if up is not None and up not in outputs and up[0] in self._steps:
+                return f"upstream output '{up[0]}.{up[1]}' was not produced"
+        return None
+
+    def skip(self, step: Step, reason: str) -> None:
+        self._run.emit(
+            EventType.STEP_SKIPPED,
+            step.key,
+            f"Skipped step {step.key!r}: {reason}",
+            StepSkippedData(reason),
+        )
+        self.done(step, ok=False)

@@ -1,0 +1,29 @@
+"""The in-process executor: every step, one after another, in the calling process."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from nbflow.execution.executor import Executor, ReadyQueue
+from nbflow.execution.step import run_step
+
+if TYPE_CHECKING:
+    from nbflow.execution.run_context import RunContext
+
+
+class InProcessExecutor(Executor):
+    """Runs ready steps in priority order in this process."""
+
+    def execute(self, run: RunContext) -> None:
+        queue = ReadyQueue(run)
+        halt_on_failure = run.raise_on_error
+        while queue:
+            step = queue.pop()
+            reason = queue.why_not_runnable(step)
+            if reason is not None:
+                queue.skip(step, reason)
+                continue
+            ok = run_step(run, step)
+            queue.done(step, ok)
+            if not ok and halt_on_failure:
+                return

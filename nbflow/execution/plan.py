@@ -1,0 +1,234 @@
+"""The execution plan: a job's graph flattened into steps in topological order.
+
+A step is one op node (``outer.inner`` for nodes of nested graphs). Each step input knows
+where its value comes from: an upstream step's output, a value given to the run, or run
+config (which also covers inputs cut off by an op selection).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from nbflow.definitions.graph import GraphDefinition, Node
+from nbflow.definitions.hook import HookDefinition
+from nbflow.definitions.job import JobDefinition
+from nbflow.definitions.op import OpDefinition
+from nbflow.definitions.policy import RetryPolicy
+from nbflow.definitions.specs import NO_VALUE, In
+from nbflow.errors import InvalidDefinitionError, ResultLookupError, did_you_mean
+from nbflow.execution.selection import Selection, select
+
+PRIORITY_TAG = "nbflow/priority"
+
+StepOutputHandle = tuple[str, str]
+
+
+@dataclass(frozen=True, slots=True)
+class StepInput:
+    """Where one input of a step gets its value.
+
+    Exactly one of: ``upstream`` (a step output), ``value`` (given to the run), or neither,
+    in which case run config (``ops.<step>.inputs.<name>``) or the default provides it.
+    ``cut_upstream`` names the producing step output when an op selection left it out.
+    """
+
+    name: str
+    spec: In
+    upstream: StepOutputHandle | None = None
+    value: Any = NO_VALUE
+    cut_upstream: StepOutputHandle | None = None
+
+    @property
+    def from_config(self) -> bool:
+        return self.upstream is None and self.value is NO_VALUE
+
+
+@dataclass(eq=False, slots=True)
+class Step:
+    """One op node to run."""
+
+    key: str
+    node: Node
+    op_def: OpDefinition
+    inputs: tuple[StepInput, ...]
+    tags: Mapping[str, Any]
+    hook_defs: frozenset[HookDefinition]
+    retry_policy: RetryPolicy | None
+    priority: int
+    index: int
+    upstream_keys: tuple[str, ...] = ()
+
+
+class ExecutionPlan:
+    """Steps of a job (or of its op selection) in topological order."""
+
+    def __init__(
+        self, job_def: JobDefinition, steps: Sequence[Step], selection: Selection | None
+    ) -> None:
+        self.job_def = job_def
+        self.steps: dict[str, Step] = {s.key: s for s in steps}
+        self.selection = selection
+        self.downstream: dict[str, list[str]] = {key: [] for key in self.steps}
+        for step in steps:
+            for up in step.upstream_keys:
+                self.downstream[up].append(step.key)
+
+    def resolve_output(self, handle: str, output_name: str) -> StepOutputHandle:
+        """The step output behind ``handle``'s output (graph outputs resolve to an inner op)."""
+        graph: GraphDefinition = self.job_def.graph_def
+        parts = handle.split(".")
+        prefix = ""
+        for i, part in enumerate(parts):
+            node = graph.nodes.get(part)
+            if node is None:
+                raise ResultLookupError(
+                    f"Job {self.job_def.name!r} has no node {prefix + part!r}."
+                    f"{did_you_mean(part, graph.nodes)}"
+                )
+            if i < len(parts) - 1:
+                if not isinstance(node.definition, GraphDefinition):
+                    raise ResultLookupError(f"{prefix + part!r} is an op, not a graph.")
+                graph = node.definition
+                prefix += part + "."
+        return _resolve_output(graph, parts[-1], output_name, prefix)
+
+
+def _resolve_output(
+    graph: GraphDefinition, node_name: str, output_name: str, prefix: str
+) -> StepOutputHandle:
+    node = graph.nodes[node_name]
+    definition = node.definition
+    if output_name not in definition.outs:
+        raise ResultLookupError(
+            f"{definition.describe()} (node {prefix + node_name!r}) has no output "
+            f"{output_name!r}.{did_you_mean(output_name, definition.outs)} Its outputs: "
+            f"{list(definition.outs)}."
+        )
+    if not isinstance(definition, GraphDefinition):
+        return prefix + node_name, output_name
+    mapping = next(m for m in definition.output_mappings if m.graph_output_name == output_name)
+    return _resolve_output(
+        definition,
+        mapping.mapped_node_name,
+        mapping.mapped_node_output_name,
+        f"{prefix}{node_name}.",
+    )
+
+
+_Source = tuple[str, Any]  # ("step", handle) | ("value", v)
+
+
+def build_plan(
+    job_def: JobDefinition,
+    input_values: Mapping[str, Any] | None = None,
+    op_selection: Sequence[str] | None = None,
+) -> ExecutionPlan:
+    """Flatten ``job_def`` into steps, honouring ``op_selection`` and top-level input values."""
+    graph = job_def.graph_def
+    values = {**job_def.input_values, **(input_values or {})}
+    unknown = [k for k in values if k not in graph.ins]
+    if unknown:
+        raise InvalidDefinitionError.build(
+            f"input_values for job {job_def.name!r}",
+            [
+                f"{k!r} is not an input of the job.{did_you_mean(k, graph.ins)} Its inputs: "
+                f"{list(graph.ins)}."
+                for k in unknown
+            ],
+        )
+    top_sources: dict[str, _Source | None] = {
+        name: ("value", values[name]) if name in values else None for name in graph.ins
+    }
+    flat: list[Step] = []
+    problems: list[str] = []
+    _flatten(job_def, graph, "", top_sources, flat, problems)
+    if problems:
+        raise InvalidDefinitionError.build(f"Job {job_def.name!r}", problems)
+    selection = None
+    if op_selection:
+        upstream = {
+            name: {d.node for d in graph.dependencies.get(name, {}).values()}
+            for name in graph.nodes
+        }
+        selection = select(op_selection, upstream, (s.key for s in flat))
+        flat = [_cut(s, selection) for s in flat if selection.includes(s.key)]
+    kept = {s.key for s in flat}
+    for step in flat:
+        step.upstream_keys = tuple(
+            dict.fromkeys(i.upstream[0] for i in step.inputs if i.upstream and i.upstream[0] in kept)
+        )
+    return ExecutionPlan(job_def, flat, selection)
+
+
+def _cut(step: Step, selection: Selection) -> Step:
+    inputs = tuple(
+        StepInput(i.name, i.spec, cut_upstream=i.upstream)
+        if i.upstream is not None and not selection.includes(i.upstream[0])
+        else i
+        for i in step.inputs
+    )
+    step.inputs = inputs
+    return step
+
+
+def _flatten(
+    job_def: JobDefinition,
+    graph: GraphDefinition,
+    prefix: str,
+    graph_sources: Mapping[str, _Source | None],
+    out: list[Step],
+    problems: list[str],
+) -> None:
+    mapped = {(m.mapped_node_name, m.mapped_node_input_name): m.graph_input_name
+              for m in graph.input_mappings}
+    for name in graph.topological_order:
+        node = graph.nodes[name]
+        handle = prefix + name
+        deps = graph.dependencies.get(name, {})
+        sources: dict[str, _Source | None] = {}
+        for input_name in node.definition.ins:
+            dep = deps.get(input_name)
+            if dep is not None:
+                sources[input_name] = ("step", _resolve_output(graph, dep.node, dep.output, prefix))
+            elif (name, input_name) in mapped:
+                sources[input_name] = graph_sources.get(mapped[(name, input_name)])
+            else:
+                sources[input_name] = None
+        definition = node.definition
+        if isinstance(definition, GraphDefinition):
+            _flatten(job_def, definition, handle + ".", sources, out, problems)
+            continue
+        assert isinstance(definition, OpDefinition)
+        inputs = []
+        for input_name, spec in definition.ins.items():
+            src = sources[input_name]
+            if src is None:
+                inputs.append(StepInput(input_name, spec))
+            elif src[0] == "step":
+                inputs.append(StepInput(input_name, spec, upstream=src[1]))
+            else:
+                inputs.append(StepInput(input_name, spec, value=src[1]))
+        tags = {**definition.tags, **node.tags}
+        try:
+            priority = int(tags.get(PRIORITY_TAG, 0))
+        except (TypeError, ValueError):
+            problems.append(
+                f"step {handle!r} has tag {PRIORITY_TAG}={tags[PRIORITY_TAG]!r}; expected a whole "
+                "number such as \"5\" or \"-1\"."
+            )
+            priority = 0
+        out.append(
+            Step(
+                key=handle,
+                node=node,
+                op_def=definition,
+                inputs=tuple(inputs),
+                tags=tags,
+                hook_defs=node.hook_defs | job_def.hook_defs,
+                retry_policy=node.retry_policy or definition.retry_policy or job_def.op_retry_policy,
+                priority=priority,
+                index=len(out),
+            )
+        )

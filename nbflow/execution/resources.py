@@ -1,0 +1,148 @@
+"""Building a run's resources in dependency order, and tearing them down after it."""
+
+from __future__ import annotations
+
+import contextlib
+import inspect
+from collections.abc import Iterable, Iterator, Mapping
+from typing import Any
+
+from nbflow.definitions.resource import ResourceDefinition
+from nbflow.errors import InvalidDefinitionError, ResourceInitError, did_you_mean
+
+
+class Resources:
+    """The resources available to an op: ``context.resources.db`` or ``context.resources["db"]``."""
+
+    __slots__ = ("_values",)
+
+    def __init__(self, values: Mapping[str, Any]) -> None:
+        object.__setattr__(self, "_values", dict(values))
+
+    def __getattr__(self, key: str) -> Any:
+        try:
+            return self._values[key]
+        except KeyError:
+            raise AttributeError(
+                f"No resource {key!r} here.{did_you_mean(key, self._values)} Available: "
+                f"{sorted(self._values)}. Fix: list it in the op's required_resource_keys and "
+                "give the job a resource with that key."
+            ) from None
+
+    def __getitem__(self, key: str) -> Any:
+        return getattr(self, key)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._values
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._values)
+
+    def __setattr__(self, key: str, value: Any) -> None:
+        raise AttributeError("Resources are read-only.")
+
+    def _asdict(self) -> dict[str, Any]:
+        return dict(self._values)
+
+    def __repr__(self) -> str:
+        return f"Resources({', '.join(sorted(self._values))})"
+
+
+class InitResourceContext:
+    """What a resource function receives: its config, the resources it needs, the run."""
+
+    def __init__(
+        self,
+        *,
+        resource_config: Any,
+        resource_def: ResourceDefinition,
+        resources: Resources,
+        instance: Any = None,
+        run_id: str | None = None,
+        log: Any = None,
+    ) -> None:
+        self.resource_config = resource_config
+        self.resource_def = resource_def
+        self.resources = resources
+        self.instance = instance
+        self.run_id = run_id
+        self.log = log
+
+
+def resource_order(
+    resource_defs: Mapping[str, ResourceDefinition], needed: Iterable[str]
+) -> list[str]:
+    """``needed`` keys and everything they need, dependencies first; rejects cycles."""
+    order: list[str] = []
+    state: dict[str, int] = {}
+    problems: list[str] = []
+
+    def visit(key: str, path: list[str]) -> None:
+        if state.get(key) == 2:
+            return
+        if state.get(key) == 1:
+            problems.append(f"resources depend on each other in a cycle: {' → '.join([*path, key])}")
+            return
+        definition = resource_defs.get(key)
+        if definition is None:
+            problems.append(
+                f"resource {key!r} is needed but not provided.{did_you_mean(key, resource_defs)}"
+            )
+            return
+        state[key] = 1
+        for dep in sorted(definition.required_resource_keys):
+            visit(dep, [*path, key])
+        state[key] = 2
+        order.append(key)
+
+    for key in sorted(set(needed)):
+        visit(key, [])
+    if problems:
+        raise InvalidDefinitionError.build("Resources", problems)
+    return order
+
+
+def _enter(value: Any, stack: contextlib.ExitStack) -> Any:
+    if isinstance(value, contextlib.AbstractContextManager) and isinstance(
+        value, contextlib.ContextDecorator
+    ):
+        return stack.enter_context(value)
+    return value
+
+
+def build_resources(
+    resource_defs: Mapping[str, ResourceDefinition],
+    configs: Mapping[str, Any],
+    needed: Iterable[str],
+    stack: contextlib.ExitStack,
+    *,
+    instance: Any = None,
+    run_id: str | None = None,
+    log: Any = None,
+) -> Resources:
+    """Build ``needed`` resources (and their dependencies) in order; teardown via ``stack``.
+
+    A generator resource runs to its ``yield`` now and past it when ``stack`` closes; a
+    resource function returning a ``@contextmanager`` object is entered likewise.
+    """
+    built: dict[str, Any] = {}
+    for key in resource_order(resource_defs, needed):
+        definition = resource_defs[key]
+        context = InitResourceContext(
+            resource_config=configs.get(key),
+            resource_def=definition,
+            resources=Resources({k: built[k] for k in definition.required_resource_keys}),
+            instance=instance,
+            run_id=run_id,
+            log=log,
+        )
+        fn = definition.resource_fn
+        args = (context,) if definition.takes_context else ()
+        try:
+            if inspect.isgeneratorfunction(fn):
+                built[key] = stack.enter_context(contextlib.contextmanager(fn)(*args))
+            else:
+                built[key] = _enter(fn(*args), stack)
+        except Exception as exc:
+            raise ResourceInitError.wrap(key, exc) from exc
+    return Resources(built)

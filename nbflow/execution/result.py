@@ -1,0 +1,162 @@
+"""``ExecuteInProcessResult``: a finished run's events and output values."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
+
+from nbflow.definitions.specs import DEFAULT_OUTPUT
+from nbflow.definitions.user_events import AssetMaterialization
+from nbflow.errors import ResultLookupError, did_you_mean
+from nbflow.events import Event, EventType
+
+if TYPE_CHECKING:
+    from nbflow.definitions.job import JobDefinition
+    from nbflow.execution.plan import ExecutionPlan
+    from nbflow.storage.run import Run
+
+OutputLoader = Callable[[str, str], Any]
+
+
+class ExecuteInProcessResult:
+    """The outcome of a run: success, events, and the values its steps produced."""
+
+    def __init__(
+        self,
+        *,
+        plan: ExecutionPlan,
+        run: Run,
+        events: Sequence[Event],
+        outputs: dict[tuple[str, str], Any],
+        load_stored_output: OutputLoader | None = None,
+    ) -> None:
+        self._plan = plan
+        self._run = run
+        self._events = list(events)
+        self._outputs = outputs
+        self._load_stored_output = load_stored_output
+
+    @property
+    def job_def(self) -> JobDefinition:
+        return self._plan.job_def
+
+    @property
+    def success(self) -> bool:
+        """Whether every step that ran succeeded."""
+        return self._run.is_success
+
+    @property
+    def run_id(self) -> str:
+        return self._run.run_id
+
+    @property
+    def run(self) -> Run:
+        return self._run
+
+    @property
+    def all_events(self) -> list[Event]:
+        return list(self._events)
+
+    @property
+    def all_node_events(self) -> list[Event]:
+        """Events that belong to a step."""
+        return [e for e in self._events if e.step_key is not None]
+
+    def events_for_node(self, node_name: str) -> list[Event]:
+        """Events of one node (``outer.inner`` for nested ones; a graph's include its inner ops)."""
+        prefix = node_name + "."
+        return [
+            e
+            for e in self._events
+            if e.step_key is not None and (e.step_key == node_name or e.step_key.startswith(prefix))
+        ]
+
+    def filter_events(self, event_type: EventType) -> list[Event]:
+        return [e for e in self._events if e.event_type is event_type]
+
+    def _run_event(self, event_type: EventType) -> Event:
+        for event in self._events:
+            if event.event_type is event_type:
+                return event
+        raise ResultLookupError(
+            f"Run {self.run_id[:8]} of job {self.job_def.name!r} has no {event_type.name} event "
+            f"(it {'succeeded' if self.success else 'failed'})."
+        )
+
+    def get_job_success_event(self) -> Event:
+        return self._run_event(EventType.RUN_SUCCESS)
+
+    def get_job_failure_event(self) -> Event:
+        return self._run_event(EventType.RUN_FAILURE)
+
+    def get_step_success_events(self) -> list[Event]:
+        return self.filter_events(EventType.STEP_SUCCESS)
+
+    def get_step_failure_events(self) -> list[Event]:
+        return self.filter_events(EventType.STEP_FAILURE)
+
+    def get_step_skipped_events(self) -> list[Event]:
+        return self.filter_events(EventType.STEP_SKIPPED)
+
+    def asset_materializations_for_node(self, node_name: str) -> list[AssetMaterialization]:
+        return [
+            e.data
+            for e in self.events_for_node(node_name)
+            if e.event_type is EventType.ASSET_MATERIALIZATION
+        ]
+
+    def output_for_node(self, node_str: str, output_name: str = DEFAULT_OUTPUT) -> Any:
+        """The value of output ``output_name`` of node ``node_str`` (``outer.inner`` nests)."""
+        step_key, output = self._plan.resolve_output(node_str, output_name)
+        return self._value(step_key, output, f"{node_str}.{output_name}")
+
+    def output_value(self, output_name: str = DEFAULT_OUTPUT) -> Any:
+        """The value of the job's own output ``output_name``."""
+        graph = self.job_def.graph_def
+        mapping = next(
+            (m for m in graph.output_mappings if m.graph_output_name == output_name), None
+        )
+        if mapping is None:
+            names = [m.graph_output_name for m in graph.output_mappings]
+            raise ResultLookupError(
+                f"Job {self.job_def.name!r} has no output {output_name!r}"
+                + (f"; its outputs are {names}.{did_you_mean(output_name, names)}" if names else
+                   ": its function returns nothing. Fix: use output_for_node(node, output) "
+                   "or return an op's output from the job function.")
+            )
+        return self.output_for_node(mapping.mapped_node_name, mapping.mapped_node_output_name)
+
+    def _value(self, step_key: str, output: str, label: str) -> Any:
+        key = (step_key, output)
+        if key in self._outputs:
+            return self._outputs[key]
+        if self._load_stored_output is not None and self._was_memoized(step_key):
+            value = self._load_stored_output(step_key, output)
+            self._outputs[key] = value
+            return value
+        raise ResultLookupError(
+            f"Output {label} was not produced in run {self.run_id[:8]}: step {step_key!r} "
+            f"{self._what_happened(step_key)}."
+        )
+
+    def _was_memoized(self, step_key: str) -> bool:
+        return any(
+            e.event_type is EventType.STEP_SKIPPED and e.step_key == step_key and e.data.memoized
+            for e in self._events
+        )
+
+    def _what_happened(self, step_key: str) -> str:
+        if step_key not in self._plan.steps:
+            return "was not selected"
+        for event in reversed(self._events):
+            if event.step_key == step_key:
+                if event.event_type is EventType.STEP_FAILURE:
+                    return f"failed ({event.data.error})"
+                if event.event_type is EventType.STEP_SKIPPED:
+                    return f"was skipped ({event.data.reason})"
+                return "did not produce it"
+        return "did not run"
+
+    def __repr__(self) -> str:
+        state = "success" if self.success else "failure"
+        return f"<ExecuteInProcessResult {self.job_def.name} {self.run_id[:8]} {state}>"

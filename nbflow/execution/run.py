@@ -1,0 +1,240 @@
+"""Running a job: the recipe every entry point follows.
+
+validate the request → build the plan → resolve run config → record the run → build
+resources → let the executor run the steps → tear down → report the result.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import time
+import uuid
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from nbflow.definitions.job import JobDefinition
+from nbflow.definitions.resource import ResourceDefinition, as_resource_definition
+from nbflow.definitions.specs import DEFAULT_IO_MANAGER_KEY
+from nbflow.errors import (
+    InvalidDefinitionError,
+    NbflowError,
+    PartitionKeyError,
+    ResourceInitError,
+)
+from nbflow.events import ErrorInfo, EventType, StepFailureData
+from nbflow.execution.executor import Executor
+from nbflow.execution.in_process import InProcessExecutor
+from nbflow.execution.log import RunLog
+from nbflow.execution.plan import ExecutionPlan, build_plan
+from nbflow.execution.resources import build_resources
+from nbflow.execution.result import ExecuteInProcessResult
+from nbflow.execution.run_config import ResolvedRunConfig, resolve_run_config
+from nbflow.execution.run_context import RunContext
+from nbflow.storage.instance import Instance
+from nbflow.storage.memory import mem_io_manager
+from nbflow.storage.run import Run, RunStatus
+
+PARTITION_TAG = "nbflow/partition"
+
+
+def _tag_value(value: Any) -> str:
+    return value if isinstance(value, str) else json.dumps(value, sort_keys=True)
+
+
+def merge_tags(job_def: JobDefinition, tags: Mapping[str, Any] | None) -> dict[str, str]:
+    """Job tags with run tags on top; non-string values JSON-encoded."""
+    return {k: _tag_value(v) for k, v in {**job_def.tags, **(tags or {})}.items()}
+
+
+def in_process_resource_defs(
+    job_def: JobDefinition, resources: Mapping[str, Any] | None = None
+) -> dict[str, ResourceDefinition]:
+    """The job's resources for an in-process run: in-memory ``io_manager`` unless given."""
+    given = {k: as_resource_definition(v) for k, v in (resources or {}).items()}
+    clash = sorted(set(given) & set(job_def.resource_defs))
+    if clash:
+        raise InvalidDefinitionError(
+            f"Resources {clash} are given to the run but job {job_def.name!r} defines them "
+            "already. Fix: remove them from resources=, or from the job's resource_defs."
+        )
+    return {DEFAULT_IO_MANAGER_KEY: mem_io_manager, **job_def.resource_defs, **given}
+
+
+def check_partition_key(job_def: JobDefinition, partition_key: str | None) -> str | None:
+    if job_def.partitions_def is None:
+        if partition_key is not None:
+            raise PartitionKeyError(
+                f"Job {job_def.name!r} is not partitioned, but partition_key={partition_key!r} "
+                "was given. Fix: drop partition_key, or give the job a partitions_def."
+            )
+        return None
+    return job_def.partitions_def.validate_key(partition_key)
+
+
+def needed_resource_keys(plan: ExecutionPlan) -> set[str]:
+    keys: set[str] = set()
+    for step in plan.steps.values():
+        keys |= step.op_def.required_resource_keys
+        keys.update(out.io_manager_key for out in step.op_def.outs.values())
+        for hook in step.hook_defs:
+            keys |= hook.required_resource_keys
+        for step_input in step.inputs:
+            for up in (step_input.upstream, step_input.cut_upstream):
+                if up is not None and up[0] not in plan.steps:
+                    keys.add(DEFAULT_IO_MANAGER_KEY)
+    return keys
+
+
+def _build_log(
+    job_def: JobDefinition, config: ResolvedRunConfig, run_id: str
+) -> RunLog:
+    if not job_def.logger_defs:
+        return RunLog.default(job_def.name, run_id)
+    loggers = []
+    for key, definition in job_def.logger_defs.items():
+        init = _LoggerInit(config.logger_config(key), definition, run_id)
+        built = definition.logger_fn(init)
+        loggers.append(built if isinstance(built, logging.Logger) else logging.getLogger(key))
+    return RunLog(loggers, f"{job_def.name} - {run_id[:8]}")
+
+
+class _LoggerInit:
+    def __init__(self, logger_config: Any, logger_def: Any, run_id: str) -> None:
+        self.logger_config = logger_config
+        self.logger_def = logger_def
+        self.run_id = run_id
+
+
+def _retries_enabled(config: ResolvedRunConfig) -> bool:
+    execution = config.execution
+    inner = execution.get("config") or {}
+    retries = inner.get("retries") if isinstance(inner, Mapping) else None
+    return not (isinstance(retries, Mapping) and "disabled" in retries)
+
+
+def execute_plan(
+    plan: ExecutionPlan,
+    config: ResolvedRunConfig,
+    resource_defs: Mapping[str, ResourceDefinition],
+    executor: Executor,
+    *,
+    instance: Instance,
+    tags: Mapping[str, str],
+    partition_key: str | None,
+    run_id: str | None,
+    raise_on_error: bool,
+    op_selection: Sequence[str] | None = None,
+) -> ExecuteInProcessResult:
+    """Run a validated plan: record the run, build resources, execute, tear down, report."""
+    job_def = plan.job_def
+    run = Run(
+        run_id=run_id or str(uuid.uuid4()),
+        job_name=job_def.name,
+        run_config=config.value,
+        tags=dict(tags),
+        op_selection=list(op_selection) if op_selection else None,
+    )
+    instance.add_run(run)
+    ctx = RunContext(
+        plan=plan,
+        config=config,
+        run=run,
+        instance=instance,
+        log=_build_log(job_def, config, run.run_id),
+        partition_key=partition_key,
+        retries_enabled=_retries_enabled(config),
+        raise_on_error=raise_on_error,
+    )
+    ctx.run = run = run.with_status(RunStatus.STARTED, time.time())
+    instance.update_run(run)
+    ctx.emit(EventType.RUN_START, message=f"Started execution of run for {job_def.name!r}.")
+    try:
+        with contextlib.ExitStack() as stack:
+            ctx.resources = build_resources(
+                resource_defs,
+                {k: config.resource_config(k) for k in resource_defs},
+                needed_resource_keys(plan),
+                stack,
+                instance=instance,
+                run_id=run.run_id,
+                log=ctx.log,
+            )
+            executor.execute(ctx)
+    except NbflowError as exc:
+        kind = (
+            EventType.RESOURCE_INIT_FAILURE
+            if isinstance(exc, ResourceInitError)
+            else EventType.ENGINE_EVENT
+        )
+        ctx.emit(kind, message=str(exc), data=StepFailureData(ErrorInfo.from_exception(exc), False))
+        ctx.record_failure("<run>", exc)
+    except Exception as exc:  # a resource's teardown raised
+        ctx.emit(
+            EventType.ENGINE_EVENT,
+            message=f"Resource teardown failed: {type(exc).__name__}: {exc}",
+            data=StepFailureData(ErrorInfo.from_exception(exc), True),
+        )
+        ctx.record_failure("<teardown>", exc)
+    ok = not ctx.failures
+    ctx.run = run = run.with_status(RunStatus.SUCCESS if ok else RunStatus.FAILURE, time.time())
+    instance.update_run(run)
+    if ok:
+        ctx.emit(EventType.RUN_SUCCESS, message=f"Finished execution of run for {job_def.name!r}.")
+    else:
+        failed = ", ".join(map(repr, ctx.failures))
+        ctx.emit(EventType.RUN_FAILURE, message=f"Execution of run for {job_def.name!r} failed "
+                 f"({failed}).")
+    if raise_on_error and ctx.failures:
+        first = next(iter(ctx.failures.values()))
+        raise first
+    return ExecuteInProcessResult(plan=plan, run=run, events=ctx.events, outputs=ctx.outputs)
+
+
+def execute_in_process(
+    job_def: JobDefinition,
+    *,
+    run_config: Mapping[str, Any] | None = None,
+    instance: Instance | None = None,
+    partition_key: str | None = None,
+    raise_on_error: bool = True,
+    op_selection: Sequence[str] | None = None,
+    run_id: str | None = None,
+    input_values: Mapping[str, Any] | None = None,
+    tags: Mapping[str, Any] | None = None,
+    resources: Mapping[str, Any] | None = None,
+) -> ExecuteInProcessResult:
+    """Run ``job_def`` in this process with in-memory values (see ``JobDefinition``)."""
+    resource_defs = in_process_resource_defs(job_def, resources)
+    partition_key = check_partition_key(job_def, partition_key)
+    plan = build_plan(job_def, input_values, op_selection)
+    config = resolve_run_config(plan, resource_defs, run_config)
+    run_tags = merge_tags(job_def, tags)
+    if partition_key is not None:
+        run_tags[PARTITION_TAG] = partition_key
+    return execute_plan(
+        plan,
+        config,
+        resource_defs,
+        InProcessExecutor(),
+        instance=instance or Instance.ephemeral(),
+        tags=run_tags,
+        partition_key=partition_key,
+        run_id=run_id,
+        raise_on_error=raise_on_error,
+        op_selection=op_selection,
+    )
+
+
+def validate_run_config(
+    job_def: JobDefinition, run_config: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
+    """Check ``run_config`` against ``job_def`` and return it resolved, defaults filled in.
+
+    Raises:
+        RunConfigValidationError: listing every problem with its path.
+    """
+    plan = build_plan(job_def)
+    config = resolve_run_config(plan, in_process_resource_defs(job_def), run_config)
+    return dict(config.value)

@@ -1,0 +1,168 @@
+"""Run config: the schema a job's run config must fit, and the resolved config a run reads.
+
+The schema follows the job's structure: ``ops`` (per node ``config``, ``inputs``,
+``outputs``; nested graphs nest under ``ops``), ``resources`` (per key ``config``),
+``execution`` and ``loggers``.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Mapping
+from typing import Any
+
+from nbflow.config import Any as AnyConfig
+from nbflow.config import Field, Permissive, Shape, as_field, resolve_config, validate_config
+from nbflow.definitions.config_mapping import ConfigMapping
+from nbflow.definitions.graph import GraphDefinition
+from nbflow.definitions.job import JobDefinition
+from nbflow.definitions.op import OpDefinition
+from nbflow.definitions.resource import ResourceDefinition
+from nbflow.errors import RunConfigValidationError
+from nbflow.execution.plan import ExecutionPlan, Step
+
+
+def _optional(field: Field) -> Field:
+    return field if not field.is_required else Field(field.config_type, is_required=False)
+
+
+def _op_shape(step: Step | None, op_def: OpDefinition) -> Shape:
+    fields: dict[str, Field] = {"outputs": Field(AnyConfig, is_required=False)}
+    if op_def.config_field is not None:
+        fields["config"] = op_def.config_field
+    inputs: dict[str, Field] = {}
+    for step_input in step.inputs if step is not None else ():
+        if step_input.from_config:
+            required = not step_input.spec.has_default_value and step_input.cut_upstream is None
+            inputs[step_input.name] = Field(AnyConfig, is_required=required)
+    if inputs:
+        fields["inputs"] = Field(Shape(inputs))
+    return Shape(fields)
+
+
+def _graph_shape(graph: GraphDefinition, prefix: str, plan: ExecutionPlan) -> Shape:
+    fields: dict[str, Field] = {}
+    for name, node in graph.nodes.items():
+        handle = prefix + name
+        definition = node.definition
+        if isinstance(definition, GraphDefinition):
+            field = Field(Shape({"ops": Field(_graph_shape(definition, handle + ".", plan))}))
+        else:
+            assert isinstance(definition, OpDefinition)
+            field = Field(_op_shape(plan.steps.get(handle), definition))
+        in_plan = handle in plan.steps or any(k.startswith(handle + ".") for k in plan.steps)
+        fields[name] = field if in_plan else _optional(field)
+    return Shape(fields)
+
+
+def _resources_shape(resource_defs: Mapping[str, ResourceDefinition]) -> Shape:
+    return Shape(
+        {
+            key: Field(Shape({"config": res.config_field}) if res.config_field else Shape({}))
+            for key, res in resource_defs.items()
+        }
+    )
+
+
+def run_config_schema(
+    plan: ExecutionPlan, resource_defs: Mapping[str, ResourceDefinition]
+) -> Shape:
+    """The schema of run config for ``plan``'s job with ``resource_defs``."""
+    job_def = plan.job_def
+    loggers = Shape(
+        {
+            key: Field(Shape({"config": d.config_field}) if d.config_field else Shape({}))
+            for key, d in job_def.logger_defs.items()
+        }
+    )
+    execution_field = job_def.executor_def.config_field
+    return Shape(
+        {
+            "ops": Field(_graph_shape(job_def.graph_def, "", plan)),
+            "resources": Field(_resources_shape(resource_defs)),
+            "execution": Field(
+                Permissive({"config": execution_field} if execution_field else {}),
+                is_required=False,
+            ),
+            "loggers": Field(loggers),
+        }
+    )
+
+
+def _deep_merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in override.items():
+        if isinstance(value, Mapping) and isinstance(merged.get(key), Mapping):
+            merged[key] = _deep_merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def apply_job_config(job_def: JobDefinition, run_config: Mapping[str, Any] | None) -> Any:
+    """Run config after the job's own ``config`` (defaults, or a ConfigMapping) is applied."""
+    config = job_def.config
+    if isinstance(config, ConfigMapping):
+        given = run_config or {}
+        if config.config_schema is not None:
+            field = as_field(config.config_schema)
+            given = validate_config(
+                field.config_type, given, target=f"job {job_def.name!r} (its config mapping)"
+            )
+        return dict(config.config_fn(given))
+    if isinstance(config, Mapping):
+        return _deep_merge(config, run_config or {})
+    return copy.copy(run_config) if run_config is not None else {}
+
+
+class ResolvedRunConfig:
+    """Validated run config with defaults filled in, and fast look-ups for steps."""
+
+    def __init__(self, resolved: Mapping[str, Any]) -> None:
+        self.value = resolved
+
+    def _node(self, handle: str) -> Mapping[str, Any]:
+        node: Mapping[str, Any] = self.value.get("ops") or {}
+        parts = handle.split(".")
+        for part in parts[:-1]:
+            node = (node.get(part) or {}).get("ops") or {}
+        return node.get(parts[-1]) or {}
+
+    def op_config(self, handle: str) -> Any:
+        return self._node(handle).get("config")
+
+    def input_values(self, handle: str) -> Mapping[str, Any]:
+        return self._node(handle).get("inputs") or {}
+
+    def resource_config(self, key: str) -> Any:
+        return ((self.value.get("resources") or {}).get(key) or {}).get("config")
+
+    def logger_config(self, key: str) -> Any:
+        return ((self.value.get("loggers") or {}).get(key) or {}).get("config")
+
+    @property
+    def execution(self) -> Mapping[str, Any]:
+        return self.value.get("execution") or {}
+
+
+def unwrap_input_value(value: Any) -> Any:
+    """Input values in run config may be written as ``{"value": v}`` or as ``v`` itself."""
+    if isinstance(value, Mapping) and len(value) == 1 and "value" in value:
+        return value["value"]
+    return value
+
+
+def resolve_run_config(
+    plan: ExecutionPlan,
+    resource_defs: Mapping[str, ResourceDefinition],
+    run_config: Mapping[str, Any] | None,
+) -> ResolvedRunConfig:
+    """Validate ``run_config`` for ``plan`` and return it resolved; raises listing every problem."""
+    job_def = plan.job_def
+    given = apply_job_config(job_def, run_config)
+    schema = run_config_schema(plan, resource_defs)
+    resolved, problems = resolve_config(schema, given)
+    if problems:
+        raise RunConfigValidationError.build(f"job {job_def.name!r}", problems)
+    assert isinstance(resolved, Mapping)
+    return ResolvedRunConfig(resolved)

@@ -1,0 +1,93 @@
+"""``RunContext``: the state of one run that the step engine and executors share."""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any
+
+from nbflow.events import Event, EventType
+from nbflow.execution.resources import Resources
+
+if TYPE_CHECKING:
+    from nbflow.definitions.op import OpDefinition
+    from nbflow.execution.log import RunLog
+    from nbflow.execution.plan import ExecutionPlan
+    from nbflow.execution.run_config import ResolvedRunConfig
+    from nbflow.storage.instance import Instance
+    from nbflow.storage.run import Run
+
+
+class RunContext:
+    """Everything a running step may need, and where its events and outputs go."""
+
+    def __init__(
+        self,
+        *,
+        plan: ExecutionPlan,
+        config: ResolvedRunConfig,
+        run: Run,
+        instance: Instance,
+        log: RunLog,
+        partition_key: str | None = None,
+        versions: Mapping[tuple[str, str], str] | None = None,
+        sinks: tuple[Callable[[Event], None], ...] = (),
+        retries_enabled: bool = True,
+        raise_on_error: bool = True,
+    ) -> None:
+        self.plan = plan
+        self.job_def = plan.job_def
+        self.job_name = plan.job_def.name
+        self.config = config
+        self.run_config = config.value
+        self.run = run
+        self.run_id = run.run_id
+        self.tags = run.tags
+        self.instance = instance
+        self.log = log
+        self.partition_key = partition_key
+        self.versions: Mapping[tuple[str, str], str] = versions or {}
+        self.retries_enabled = retries_enabled
+        self.raise_on_error = raise_on_error
+        self.resources = Resources({})
+        self.events: list[Event] = []
+        self.outputs: dict[tuple[str, str], Any] = {}
+        self.failures: dict[str, BaseException] = {}
+        self._sinks = (self.events.append, instance.handle_event, *sinks)
+        self._pid = os.getpid()
+        self._op_defs: dict[str, OpDefinition] | None = None
+
+    def emit(
+        self,
+        event_type: EventType,
+        step_key: str | None = None,
+        message: str = "",
+        data: Any = None,
+    ) -> Event:
+        """Create an event and hand it to every sink."""
+        event = Event(
+            event_type, self.job_name, step_key, message, data, time.time(), self._pid,
+            self.run_id,
+        )
+        for sink in self._sinks:
+            sink(event)
+        return event
+
+    def record_output(self, step_key: str, output_name: str, value: Any) -> None:
+        self.outputs[(step_key, output_name)] = value
+
+    def record_failure(self, step_key: str, exc: BaseException) -> None:
+        self.failures[step_key] = exc
+
+    def op_def_for(self, step_key: str) -> OpDefinition:
+        """The op of a step, also for steps an op selection left out of the plan."""
+        step = self.plan.steps.get(step_key)
+        if step is not None:
+            return step.op_def
+        if self._op_defs is None:
+            self._op_defs = {
+                handle: node.definition  # type: ignore[misc]
+                for handle, node in self.job_def.graph_def.iter_ops()
+            }
+        return self._op_defs[step_key]

@@ -1,0 +1,320 @@
+"""The step engine: runs one step wherever it is scheduled.
+
+Loads inputs through IO managers, builds the context, calls the op, checks and stores its
+outputs, emits events, applies retry policies and runs hooks. Executors only decide where
+and when steps run; they all call :func:`run_step`.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator, Mapping
+from typing import TYPE_CHECKING, Any
+
+from nbflow.definitions.io_manager import InputContext, OutputContext
+from nbflow.definitions.op import check_value_type
+from nbflow.definitions.specs import NO_VALUE, Output
+from nbflow.definitions.user_events import AssetMaterialization, AssetObservation, ExpectationResult
+from nbflow.errors import ExecutionError, OutputError, RetryRequested
+from nbflow.events import (
+    ErrorInfo,
+    EventType,
+    HookData,
+    IOManagerData,
+    RetryData,
+    StepDurationData,
+    StepFailureData,
+    StepInputData,
+    StepOutputData,
+)
+from nbflow.execution.context import USER_EVENT_TYPES, HookContext, OpExecutionContext
+from nbflow.execution.run_config import unwrap_input_value
+
+if TYPE_CHECKING:
+    from nbflow.definitions.op import OpDefinition
+    from nbflow.execution.plan import Step, StepInput
+    from nbflow.execution.run_context import RunContext
+
+_USER_EVENT_KIND = {
+    AssetMaterialization: EventType.ASSET_MATERIALIZATION,
+    AssetObservation: EventType.ASSET_OBSERVATION,
+    ExpectationResult: EventType.STEP_EXPECTATION_RESULT,
+}
+
+
+def upstream_output_context(run: RunContext, step_key: str, output_name: str) -> OutputContext:
+    """The OutputContext of a step output, as its IO manager saw it when storing it."""
+    op_def = run.op_def_for(step_key)
+    return OutputContext(
+        step_key=step_key,
+        name=output_name,
+        run_id=run.run_id,
+        version=run.versions.get((step_key, output_name)),
+        metadata=op_def.outs[output_name].metadata,
+        resources=run.resources,
+        op_def=op_def,
+        partition_key=run.partition_key,
+    )
+
+
+def _input_value(run: RunContext, step: Step, step_input: StepInput) -> Any:
+    if step_input.upstream is not None:
+        up_key, up_out = step_input.upstream
+        return _load(run, step, step_input.name, up_key, up_out)
+    if step_input.value is not NO_VALUE:
+        return step_input.value
+    given = run.config.input_values(step.key)
+    if step_input.name in given:
+        return unwrap_input_value(given[step_input.name])
+    if step_input.cut_upstream is not None and run.versions:
+        return _load(run, step, step_input.name, *step_input.cut_upstream)
+    if step_input.spec.has_default_value:
+        return step_input.spec.default_value
+    raise ExecutionError(
+        f"Input {step.key}.{step_input.name} has no value: nothing upstream provides it, and "
+        f"run config has no ops.{step.key.replace('.', '.ops.')}.inputs.{step_input.name}."
+    )
+
+
+def _load(run: RunContext, step: Step, input_name: str, up_key: str, up_out: str) -> Any:
+    upstream = upstream_output_context(run, up_key, up_out)
+    manager_key = upstream.op_def.outs[up_out].io_manager_key
+    context = InputContext(
+        name=input_name,
+        step_key=step.key,
+        upstream_output=upstream,
+        resources=run.resources,
+        op_def=step.op_def,
+        partition_key=run.partition_key,
+    )
+    value = run.resources[manager_key].load_input(context)
+    run.emit(
+        EventType.LOADED_INPUT,
+        step.key,
+        f"Loaded input {input_name!r} from {up_key}.{up_out} with {manager_key!r}",
+        IOManagerData(input_name, manager_key),
+    )
+    return value
+
+
+def _load_inputs(run: RunContext, step: Step) -> dict[str, Any]:
+    values: dict[str, Any] = {}
+    for step_input in step.inputs:
+        value = _input_value(run, step, step_input)
+        problem = check_value_type(f"Input {step.key}.{step_input.name}", step_input.spec, value)
+        if problem:
+            raise OutputError(problem)
+        values[step_input.name] = value
+        source = (
+            f"{step_input.upstream[0]}.{step_input.upstream[1]}" if step_input.upstream else "value"
+        )
+        run.emit(
+            EventType.STEP_INPUT,
+            step.key,
+            f"Got input {step_input.name!r}",
+            StepInputData(step_input.name, source),
+        )
+    return values
+
+
+def _produced(op_def: OpDefinition, result: Any) -> Iterator[Any]:
+    """The Outputs (and user events) an op produced, from what it returned or yielded."""
+    if op_def.is_generator:
+        yield from result
+        return
+    outs = op_def.outs
+    if isinstance(result, Output):
+        yield result
+    elif len(outs) == 1:
+        yield Output(result, next(iter(outs)))
+    elif len(outs) > 1:
+        if not isinstance(result, tuple) or len(result) != len(outs):
+            raise OutputError(
+                f"Op {op_def.name!r} has outputs {list(outs)}, so it must return a tuple of "
+                f"{len(outs)} values in that order (or yield Output(value, name)); it returned "
+                f"{type(result).__name__} {result!r:.60}."
+            )
+        for name, value in zip(outs, result, strict=True):
+            yield value if isinstance(value, Output) else Output(value, name)
+    elif result is not None:
+        raise OutputError(f"Op {op_def.name!r} declares no outputs but returned {result!r:.60}.")
+
+
+def _store(
+    run: RunContext, step: Step, context: OpExecutionContext, output: Output, done: dict[str, Any]
+) -> None:
+    op_def = step.op_def
+    name = output.output_name
+    spec = op_def.outs.get(name)
+    if spec is None:
+        raise OutputError(
+            f"Op {op_def.name!r} produced output {name!r}, which it does not declare; its "
+            f"outputs are {list(op_def.outs)}."
+        )
+    if name in done:
+        raise OutputError(f"Op {op_def.name!r} produced output {name!r} twice.")
+    problem = check_value_type(f"Output {step.key}.{name}", spec, output.value)
+    if problem:
+        raise OutputError(problem)
+    metadata = {**context.output_metadata(name), **output.metadata}
+    version = run.versions.get((step.key, name))
+    out_context = OutputContext(
+        step_key=step.key,
+        name=name,
+        run_id=run.run_id,
+        version=version,
+        metadata=spec.metadata,
+        resources=run.resources,
+        op_def=op_def,
+        partition_key=run.partition_key,
+        log=context.log,
+    )
+    run.emit(
+        EventType.STEP_OUTPUT,
+        step.key,
+        f"Yielded output {name!r}",
+        StepOutputData(name, version, metadata),
+    )
+    run.resources[spec.io_manager_key].handle_output(out_context, output.value)
+    run.emit(
+        EventType.HANDLED_OUTPUT,
+        step.key,
+        f"Handled output {name!r} using IO manager {spec.io_manager_key!r}",
+        IOManagerData(name, spec.io_manager_key, metadata),
+    )
+    done[name] = output.value
+    run.record_output(step.key, name, output.value)
+
+
+def _flush_user_events(run: RunContext, step: Step, context: OpExecutionContext) -> None:
+    for event in context.consume_events():
+        run.emit(_USER_EVENT_KIND[type(event)], step.key, _describe_user_event(event), event)
+
+
+def _describe_user_event(event: Any) -> str:
+    if isinstance(event, ExpectationResult):
+        return f"Expectation {event.label or ''} {'passed' if event.success else 'failed'}"
+    return f"{type(event).__name__} {event.asset_key.to_user_string()}"
+
+
+def _compute(run: RunContext, step: Step, context: OpExecutionContext) -> dict[str, Any]:
+    op_def = step.op_def
+    inputs = _load_inputs(run, step)
+    result = op_def.compute_fn(context, **inputs) if op_def.has_context else op_def.compute_fn(
+        **inputs
+    )
+    done: dict[str, Any] = {}
+    for item in _produced(op_def, result):
+        if isinstance(item, Output):
+            _flush_user_events(run, step, context)
+            _store(run, step, context, item, done)
+        elif isinstance(item, USER_EVENT_TYPES):
+            context.log_event(item)
+        else:
+            raise OutputError(
+                f"Op {op_def.name!r} yielded {type(item).__name__} {item!r:.60}; a generator op "
+                "yields Output(value, name), AssetMaterialization, AssetObservation or "
+                "ExpectationResult."
+            )
+    _flush_user_events(run, step, context)
+    missing = [n for n, spec in op_def.outs.items() if spec.is_required and n not in done]
+    if missing:
+        raise OutputError(
+            f"Op {op_def.name!r} did not produce required output(s) {missing}. Fix: yield "
+            "Output(value, name) for each, or declare Out(is_required=False)."
+        )
+    return done
+
+
+def _retry_wait(step: Step, exc: BaseException, attempt: int, run: RunContext) -> float | None:
+    """Seconds to wait before retrying, or None when no retry is left."""
+    if not run.retries_enabled:
+        return None
+    if isinstance(exc, RetryRequested):
+        return float(exc.seconds_to_wait or 0.0) if attempt < exc.max_retries else None
+    policy = step.retry_policy
+    if policy is None or attempt >= policy.max_retries:
+        return None
+    return policy.wait_seconds(attempt + 1)
+
+
+def _run_hooks(
+    run: RunContext,
+    step: Step,
+    success: bool,
+    exc: BaseException | None,
+    outputs: Mapping[str, Any],
+) -> None:
+    for hook in sorted(step.hook_defs, key=lambda h: h.name):
+        if not hook.fires_on(success):
+            run.emit(EventType.HOOK_SKIPPED, step.key, f"Skipped hook {hook.name!r}",
+                     HookData(hook.name))
+            continue
+        context = HookContext(
+            step_key=step.key,
+            op_def=step.op_def,
+            hook_name=hook.name,
+            resources=run.resources,
+            log=run.log.for_step(step.key),
+            run_id=run.run_id,
+            job_name=run.job_name,
+            op_config=run.config.op_config(step.key),
+            op_exception=exc,
+            op_output_values=outputs,
+        )
+        try:
+            hook.hook_fn(context)
+        except Exception as hook_exc:
+            run.emit(EventType.HOOK_ERRORED, step.key, f"Hook {hook.name!r} raised",
+                     HookData(hook.name, ErrorInfo.from_exception(hook_exc)))
+        else:
+            run.emit(EventType.HOOK_COMPLETED, step.key, f"Finished hook {hook.name!r}",
+                     HookData(hook.name))
+
+
+def run_step(run: RunContext, step: Step) -> bool:
+    """Run ``step`` to success or final failure (retrying as its policy allows)."""
+    attempt = 0
+    op_config = run.config.op_config(step.key)
+    while True:
+        context = OpExecutionContext(run, step.key, step.op_def, op_config, attempt)
+        if attempt == 0:
+            run.emit(EventType.STEP_START, step.key, f"Started execution of step {step.key!r}")
+        else:
+            run.emit(EventType.STEP_RESTARTED, step.key, f"Started re-execution (attempt "
+                     f"{attempt + 1}) of step {step.key!r}")
+        started = time.perf_counter()
+        try:
+            outputs = _compute(run, step, context)
+        except Exception as exc:
+            wait = _retry_wait(step, exc, attempt, run)
+            if wait is not None:
+                attempt += 1
+                run.emit(
+                    EventType.STEP_UP_FOR_RETRY,
+                    step.key,
+                    f"Step {step.key!r} failed and will be retried (attempt {attempt + 1})",
+                    RetryData(attempt, wait, ErrorInfo.from_exception(exc)),
+                )
+                if wait:
+                    time.sleep(wait)
+                continue
+            run.emit(
+                EventType.STEP_FAILURE,
+                step.key,
+                f"Execution of step {step.key!r} failed: {type(exc).__name__}: {exc}",
+                StepFailureData(ErrorInfo.from_exception(exc), not isinstance(exc, OutputError)),
+            )
+            run.record_failure(step.key, exc)
+            _run_hooks(run, step, False, exc, {})
+            return False
+        duration_ms = (time.perf_counter() - started) * 1000
+        run.emit(
+            EventType.STEP_SUCCESS,
+            step.key,
+            f"Finished execution of step {step.key!r} in {duration_ms:.1f}ms",
+            StepDurationData(duration_ms),
+        )
+        if step.hook_defs:
+            _run_hooks(run, step, True, None, outputs)
+        return True

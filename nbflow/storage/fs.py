@@ -1,0 +1,91 @@
+"""Filesystem IO managers: each output pickled to its own file, written atomically.
+
+Versioned outputs live at ``<base_dir>/<step_key>/<output_name>/<version>``; unversioned
+ones at ``<base_dir>/<run_id>/<step_key>/<output_name>``.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from nbflow.config import Field, Noneable
+from nbflow.definitions.io_manager import (
+    InputContext,
+    IOManagerDefinition,
+    MemoizableIOManager,
+    OutputContext,
+)
+from nbflow.errors import OutputNotFoundError, UnsafeStorageKeyError
+from nbflow.storage._atomic import atomic_write_bytes
+
+
+def safe_join(base: Path, parts: Sequence[str]) -> Path:
+    """``base / parts...``, refusing any part that could leave ``base``."""
+    bad = [
+        p
+        for p in parts
+        if not p or p in (".", "..") or "/" in p or "\\" in p or "\0" in p or os.path.isabs(p)
+    ]
+    if bad:
+        raise UnsafeStorageKeyError(
+            f"Storage key {list(parts)!r} has unsafe parts {bad!r}: a part may not be empty, "
+            "'.', '..', or contain a path separator. Fix: use plain names for steps, outputs "
+            "and asset keys."
+        )
+    return base.joinpath(*parts)
+
+
+class FilesystemIOManager(MemoizableIOManager):
+    """Pickles each output to a file under ``base_dir``; memoizable by version."""
+
+    def __init__(self, base_dir: str | os.PathLike[str]) -> None:
+        self.base_dir = Path(base_dir)
+
+    def path_for(self, context: OutputContext) -> Path:
+        return safe_join(self.base_dir, context.get_identifier())
+
+    def handle_output(self, context: OutputContext, obj: Any) -> None:
+        atomic_write_bytes(self.path_for(context), pickle.dumps(obj, protocol=5))
+
+    def load_input(self, context: InputContext) -> Any:
+        upstream = context.upstream_output
+        if upstream is None:
+            raise OutputNotFoundError(
+                f"Input {context.step_key}.{context.name} has no upstream output to load."
+            )
+        path = self.path_for(upstream)
+        try:
+            data = path.read_bytes()
+        except FileNotFoundError:
+            raise OutputNotFoundError(
+                f"Output {upstream.step_key}.{upstream.name} is not stored at {path}. "
+                "Fix: run the upstream step first (or the whole job)."
+            ) from None
+        return pickle.loads(data)
+
+    def has_output(self, context: OutputContext) -> bool:
+        return self.path_for(context).is_file()
+
+
+def _build(init_context: Any) -> FilesystemIOManager:
+    base_dir = init_context.resource_config.get("base_dir")
+    return FilesystemIOManager(base_dir or init_context.instance.storage_dir)
+
+
+_CONFIG = {"base_dir": Field(Noneable(str), default_value=None, description="Storage folder.")}
+
+fs_io_manager = IOManagerDefinition(
+    _build,
+    config_schema=_CONFIG,
+    description="Pickles outputs to files (default folder: the instance's storage folder).",
+)
+
+versioned_filesystem_io_manager = IOManagerDefinition(
+    _build,
+    config_schema=_CONFIG,
+    description="Pickles outputs to <base_dir>/<step_key>/<output_name>/<version>.",
+)

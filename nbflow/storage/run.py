@@ -1,0 +1,49 @@
+"""The record of one run: who ran what, with which config and tags, and how it ended."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from enum import Enum
+from typing import Any
+
+
+class RunStatus(Enum):
+    """Where a run is in its life."""
+
+    NOT_STARTED = "NOT_STARTED"
+    STARTED = "STARTED"
+    SUCCESS = "SUCCESS"
+    FAILURE = "FAILURE"
+    CANCELED = "CANCELED"
+
+
+@dataclass(frozen=True, slots=True)
+class Run:
+    """One execution of a job. Changes of status return a new record."""
+
+    run_id: str
+    job_name: str
+    run_config: Mapping[str, Any] = field(default_factory=dict)
+    tags: Mapping[str, str] = field(default_factory=dict)
+    op_selection: Sequence[str] | None = None
+    status: RunStatus = RunStatus.NOT_STARTED
+    start_time: float | None = None
+    end_time: float | None = None
+
+    @property
+    def is_success(self) -> bool:
+        return self.status is RunStatus.SUCCESS
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in (RunStatus.SUCCESS, RunStatus.FAILURE, RunStatus.CANCELED)
+
+    @property
+    def pipeline_name(self) -> str:
+        return self.job_name
+
+    def with_status(self, status: RunStatus, at: float) -> Run:
+        if status is RunStatus.STARTED:
+            return replace(self, status=status, start_time=at)
+        return replace(self, status=status, end_time=at)

@@ -1,0 +1,41 @@
+"""Versions of ops, resources, values and step outputs, and why an output must be recomputed."""
+
+from __future__ import annotations
+
+from nbflow.versioning.code_version import source_version
+from nbflow.versioning.data_version import (
+    OUTPUT_VERSION_FORMAT,
+    VALUE_SOURCE,
+    VersionParts,
+    config_fingerprints,
+)
+from nbflow.versioning.fingerprint import fingerprint, register_fingerprint
+from nbflow.versioning.hashing import canonical, hash_parts
+from nbflow.versioning.staleness import NEVER_RUN, OUTPUT_MISSING, explain
+from nbflow.versioning.strategy import (
+    OpVersionContext,
+    ResourceVersionContext,
+    SourceHashVersionStrategy,
+    VersionStrategy,
+    validate_version,
+)
+
+__all__ = [
+    "NEVER_RUN",
+    "OUTPUT_MISSING",
+    "OUTPUT_VERSION_FORMAT",
+    "VALUE_SOURCE",
+    "OpVersionContext",
+    "ResourceVersionContext",
+    "SourceHashVersionStrategy",
+    "VersionParts",
+    "VersionStrategy",
+    "canonical",
+    "config_fingerprints",
+    "explain",
+    "fingerprint",
+    "hash_parts",
+    "register_fingerprint",
+    "source_version",
+    "validate_version",
+]
