@@ -6,11 +6,14 @@ Families follow the phases of a run: definition, config, versioning, storage, ex
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Sequence
 
 
 def did_you_mean(name: str, options: Iterable[str]) -> str:
-    """Return ``" Did you mean 'x'?"`` for close matches of ``name`` among ``options``, else ``""``."""
+    """``" Did you mean 'x'?"`` for close matches of ``name`` in ``options``, else ``""``."""
     import difflib
 
     close = difflib.get_close_matches(name, list(options), n=3, cutoff=0.6)
@@ -94,9 +97,9 @@ class MissingVersionError(VersioningError):
         return cls(
             f"Job {job_name!r} runs memoized, but {'ops' if plural else 'op'} {names} "
             f"{'have' if plural else 'has'} no version.\n"
-            "Fix: give each op a version (@op(version=\"1\")), or give the job a version strategy "
+            'Fix: give each op a version (@op(version="1")), or give the job a version strategy '
             "(@job(version_strategy=SourceHashVersionStrategy())), or turn memoization off with "
-            "tags={MEMOIZED_RUN_TAG: \"false\"}."
+            'tags={MEMOIZED_RUN_TAG: "false"}.'
         )
 
 
@@ -107,7 +110,7 @@ class InvalidVersionError(VersioningError, ValueError):
     def build(cls, owner: str, version: object) -> InvalidVersionError:
         return cls(
             f"{owner} has version {version!r}, but versions must be non-empty strings of letters, "
-            "digits and underscores.\nFix: pass a version such as \"v2\" or \"2024_06_01\"."
+            'digits and underscores.\nFix: pass a version such as "v2" or "2024_06_01".'
         )
 
 
@@ -130,13 +133,15 @@ class NonMemoizableIOManagerError(StorageError, TypeError):
     """Memoization is on, but an output's IO manager cannot say whether it has an output."""
 
     @classmethod
-    def build(cls, key: str, manager: object, outputs: Sequence[str]) -> NonMemoizableIOManagerError:
+    def build(
+        cls, key: str, manager: object, outputs: Sequence[str]
+    ) -> NonMemoizableIOManagerError:
         return cls(
             f"Memoization is on, but IO manager {key!r} ({type(manager).__name__}) used by "
             f"{', '.join(map(repr, outputs))} is not memoizable: it has no has_output().\n"
             "Fix: subclass MemoizableIOManager and implement has_output(context), use "
             "versioned_filesystem_io_manager or fs_io_manager, or run with "
-            "tags={MEMOIZED_RUN_TAG: \"false\"}."
+            'tags={MEMOIZED_RUN_TAG: "false"}.'
         )
 
 
@@ -166,7 +171,8 @@ class OpError(ExecutionError):
     @classmethod
     def wrap(cls, step_key: str, exc: BaseException) -> OpError:
         err = cls(
-            f"Error in op {step_key!r}: {type(exc).__name__}: {exc}", step_key=step_key,
+            f"Error in op {step_key!r}: {type(exc).__name__}: {exc}",
+            step_key=step_key,
             user_exception=exc,
         )
         err.__cause__ = exc
@@ -206,7 +212,7 @@ class ReconstructionError(ExecutionError):
     """A job cannot be rebuilt in another process."""
 
 
-class RetryRequested(Exception):  # noqa: N818 - name fixed by the API this follows
+class RetryRequested(Exception):
     """Raise inside an op to ask for the step to be retried.
 
     Args:
@@ -227,5 +233,5 @@ class MissingExtraError(NbflowError, ImportError):
     def build(cls, package: str, extra: str) -> MissingExtraError:
         return cls(
             f"This feature needs {package!r}, which is not installed.\n"
-            f"Fix: pip install \"nbflow[{extra}]\""
+            f'Fix: pip install "nbflow[{extra}]"'
         )

@@ -1,12 +1,14 @@
-"""Helpers for decorators that accept both ``@deco`` and ``@deco(...)``, and for callables' names."""
+"""Small checks on user callables and names, shared by the definition decorators."""
 
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from nbflow.errors import DefinitionError
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 
 def positional_arity(fn: Callable[..., Any]) -> int:

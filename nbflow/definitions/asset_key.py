@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from nbflow.errors import DefinitionError
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
 
 
 @dataclass(frozen=True, slots=True)
@@ -19,7 +22,8 @@ class AssetKey:
         if not parts or not all(isinstance(p, str) and p for p in parts):
             raise DefinitionError(
                 f"AssetKey({path!r}) is invalid: expected a non-empty string or a non-empty list "
-                "of non-empty strings. Fix: AssetKey('orders') or AssetKey(['warehouse', 'orders'])."
+                "of non-empty strings. Fix: AssetKey('orders') or "
+                "AssetKey(['warehouse', 'orders'])."
             )
         object.__setattr__(self, "path", parts)
 

@@ -102,7 +102,7 @@ class CompositionRecorder:
 
     graph_name: str
     node_defs: list[NodeDefinition] = field(default_factory=list)
-    dependencies: dict[NodeInvocation, dict[str, DependencyDefinition]] = field(
+    dependencies: dict[str | NodeInvocation, dict[str, DependencyDefinition]] = field(
         default_factory=dict
     )
     input_mappings: list[InputMapping] = field(default_factory=list)
@@ -221,7 +221,7 @@ class CompositionRecorder:
         return OutputMapping(name, handle.node_name, handle.output_name)
 
 
-class composing:  # noqa: N801 - used as a lowercase context manager
+class composing:
     """Context manager that makes ``recorder`` the current recorder for this thread."""
 
     def __init__(self, recorder: CompositionRecorder) -> None:
@@ -241,4 +241,3 @@ class composing:  # noqa: N801 - used as a lowercase context manager
 def _short(value: Any) -> str:
     text = repr(value)
     return text if len(text) <= 60 else text[:57] + "..."
-

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from nbflow.definitions.specs import DEFAULT_OUTPUT
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
     from nbflow.definitions.hook import HookDefinition
     from nbflow.definitions.policy import RetryPolicy
 

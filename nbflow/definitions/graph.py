@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, overload
@@ -16,7 +15,6 @@ from nbflow.definitions.composition import (
     composing,
     current_recorder,
 )
-from nbflow.definitions.config_mapping import ConfigMapping
 from nbflow.definitions.dependency import (
     DependencyDefinition,
     InputMapping,
@@ -28,6 +26,9 @@ from nbflow.definitions.specs import In, Out
 from nbflow.errors import InvalidDefinitionError, InvalidInvocationError, did_you_mean
 
 if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+
+    from nbflow.definitions.config_mapping import ConfigMapping
     from nbflow.definitions.hook import HookDefinition
     from nbflow.definitions.job import JobDefinition
     from nbflow.definitions.op import OpDefinition
@@ -220,7 +221,9 @@ class GraphDefinition(NodeDefinition):
         )
 
 
-def _index_defs(node_defs: Iterable[NodeDefinition], problems: list[str]) -> dict[str, NodeDefinition]:
+def _index_defs(
+    node_defs: Iterable[NodeDefinition], problems: list[str]
+) -> dict[str, NodeDefinition]:
     defs: dict[str, NodeDefinition] = {}
     for definition in node_defs:
         if not isinstance(definition, NodeDefinition):
@@ -260,7 +263,10 @@ def _build_nodes(
                 f"node name {inv.node_name!r} is used twice. Fix: give each use its own alias."
             )
         nodes[inv.node_name] = Node(
-            inv.node_name, definition, MappingProxyType(dict(inv.tags)), inv.hook_defs,
+            inv.node_name,
+            definition,
+            MappingProxyType(dict(inv.tags)),
+            inv.hook_defs,
             inv.retry_policy,
         )
     return nodes
@@ -304,7 +310,7 @@ def _topological_order(
         if mark == 2:
             return
         if mark == 1:
-            loop = [*path[path.index(name):], name]
+            loop = [*path[path.index(name) :], name]
             cycles.append(" → ".join(loop))
             return
         state[name] = 1

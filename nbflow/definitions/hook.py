@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
 from enum import Enum
-from typing import Any, overload
+from typing import TYPE_CHECKING, Any, overload
 
 from nbflow.definitions._callables import check_name
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable
 
 
 class HookKind(Enum):

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterable, Mapping
-from typing import Any, overload
+from typing import TYPE_CHECKING, Any, overload
 
 from nbflow.config import Field
-from nbflow.definitions.asset_key import AssetKey
 from nbflow.definitions.resource import ResourceDefinition
 from nbflow.errors import InvalidContextUseError
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable, Mapping
+
+    from nbflow.definitions.asset_key import AssetKey
 
 
 class OutputContext:
@@ -162,7 +165,9 @@ class MemoizableIOManager(IOManager):
 
 def is_memoizable(manager: object) -> bool:
     """Whether ``manager`` can answer ``has_output`` (subclass or duck-typed)."""
-    return isinstance(manager, MemoizableIOManager) or callable(getattr(manager, "has_output", None))
+    return isinstance(manager, MemoizableIOManager) or callable(
+        getattr(manager, "has_output", None)
+    )
 
 
 class IOManagerDefinition(ResourceDefinition):

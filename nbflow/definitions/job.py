@@ -3,20 +3,23 @@
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable, Iterable, Mapping, Sequence
 from types import MappingProxyType
-from typing import Any, Protocol, overload
+from typing import TYPE_CHECKING, Any, Protocol, overload
 
-from nbflow.definitions.config_mapping import ConfigMapping
 from nbflow.definitions.executor import ExecutorDefinition, in_process_executor
 from nbflow.definitions.graph import GraphDefinition, compose_graph
-from nbflow.definitions.hook import HookDefinition
-from nbflow.definitions.logger import LoggerDefinition
-from nbflow.definitions.partitions import PartitionsDefinition
-from nbflow.definitions.policy import RetryPolicy
 from nbflow.definitions.resource import ResourceDefinition
 from nbflow.definitions.specs import DEFAULT_IO_MANAGER_KEY
 from nbflow.errors import InvalidDefinitionError, NbflowError, did_you_mean
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable, Mapping, Sequence
+
+    from nbflow.definitions.config_mapping import ConfigMapping
+    from nbflow.definitions.hook import HookDefinition
+    from nbflow.definitions.logger import LoggerDefinition
+    from nbflow.definitions.partitions import PartitionsDefinition
+    from nbflow.definitions.policy import RetryPolicy
 
 
 class ExecutionEngine(Protocol):
@@ -131,8 +134,7 @@ class JobDefinition:
             op_def: Any = node.definition
             needs += [(f"op {handle!r}", k) for k in sorted(op_def.required_resource_keys)]
             needs += [
-                (f"output {handle}.{name}", out.io_manager_key)
-                for name, out in op_def.outs.items()
+                (f"output {handle}.{name}", out.io_manager_key) for name, out in op_def.outs.items()
             ]
             for hook in node.hook_defs:
                 needs += [(f"hook {hook.name!r}", k) for k in sorted(hook.required_resource_keys)]

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any, overload
+from typing import TYPE_CHECKING, Any, overload
 
 from nbflow.config import Field, as_field
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 
 class LoggerDefinition:

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from nbflow.definitions.composition import PendingNodeInvocation
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable, Mapping
+
     from nbflow.definitions.hook import HookDefinition
     from nbflow.definitions.policy import RetryPolicy
     from nbflow.definitions.specs import In, Out

@@ -6,16 +6,18 @@ import inspect
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import replace
 from types import MappingProxyType
-from typing import Any, overload
+from typing import TYPE_CHECKING, Any, overload
 
 from nbflow.config import Field, as_field
 from nbflow.definitions._callables import check_name
 from nbflow.definitions.composition import PendingNodeInvocation, current_recorder
 from nbflow.definitions.node import NodeDefinition
-from nbflow.definitions.policy import RetryPolicy
 from nbflow.definitions.specs import DEFAULT_OUTPUT, NO_VALUE, In, Out, Output, is_checkable_type
 from nbflow.errors import InvalidDefinitionError, InvalidInvocationError, did_you_mean
 from nbflow.versioning import validate_version
+
+if TYPE_CHECKING:
+    from nbflow.definitions.policy import RetryPolicy
 
 CONTEXT_PARAM_NAMES = frozenset({"context", "_context", "_", "ctx", "_ctx"})
 

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from nbflow.errors import DefinitionError, PartitionKeyError, did_you_mean
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
 
 
 class PartitionsDefinition(ABC):

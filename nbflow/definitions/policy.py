@@ -69,4 +69,4 @@ class RetryPolicy:
             wait = random.uniform(0, wait)
         elif self.jitter is Jitter.PLUS_MINUS:
             wait = max(0.0, wait + random.uniform(-self.delay, self.delay))
-        return wait
+        return float(wait)

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
-from typing import Any, overload
+from typing import TYPE_CHECKING, Any, overload
 
 from nbflow.config import Field, as_field
 from nbflow.definitions._callables import positional_arity
 from nbflow.errors import DefinitionError
 from nbflow.versioning import validate_version
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable
 
 
 class ResourceDefinition:
@@ -99,7 +101,7 @@ def resource(
     required_resource_keys: Iterable[str] | None = None,
     version: str | None = None,
 ) -> ResourceDefinition | Callable[[Callable[..., Any]], ResourceDefinition]:
-    """Define a resource from a function of an init context (``@resource`` or ``@resource(...)``)."""
+    """Define a resource from a function of an init context (``@resource`` or ``@resource()``)."""
     if callable(config_schema) and not isinstance(config_schema, type | Field):
         return ResourceDefinition(config_schema)
 

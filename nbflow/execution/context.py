@@ -23,16 +23,26 @@ USER_EVENT_TYPES = (AssetMaterialization, AssetObservation, ExpectationResult)
 class RunView(Protocol):
     """The parts of a run a context reads."""
 
-    run_id: str
-    job_def: JobDefinition | None
-    job_name: str | None
-    tags: Mapping[str, str]
-    instance: Instance
-    resources: Resources
-    log: RunLog
-    partition_key: str | None
-    run_config: Mapping[str, Any]
-    run: Run | None
+    @property
+    def run_id(self) -> str: ...
+    @property
+    def job_def(self) -> JobDefinition | None: ...
+    @property
+    def job_name(self) -> str | None: ...
+    @property
+    def tags(self) -> Mapping[str, str]: ...
+    @property
+    def instance(self) -> Instance: ...
+    @property
+    def resources(self) -> Resources: ...
+    @property
+    def log(self) -> RunLog: ...
+    @property
+    def partition_key(self) -> str | None: ...
+    @property
+    def run_config(self) -> Mapping[str, Any]: ...
+    @property
+    def run(self) -> Run | None: ...
 
 
 class OpExecutionContext:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import inspect
-from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from nbflow.config import validate_config
@@ -16,8 +15,10 @@ from nbflow.execution.resources import Resources, build_resources
 from nbflow.storage.instance import Instance
 
 if TYPE_CHECKING:
-    from nbflow.definitions.op import OpDefinition
+    from collections.abc import Mapping
+
     from nbflow.definitions.job import JobDefinition
+    from nbflow.definitions.op import OpDefinition
     from nbflow.storage.run import Run
 
 DIRECT_RUN_ID = "EPHEMERAL"
@@ -67,8 +68,13 @@ class _DirectRun:
                 )
             stack = self.stack or contextlib.ExitStack()
             self._built = build_resources(
-                self._defs, self._configs, self._defs, stack, instance=self._instance,
-                run_id=DIRECT_RUN_ID, log=self.log,
+                self._defs,
+                self._configs,
+                self._defs,
+                stack,
+                instance=self._instance,
+                run_id=DIRECT_RUN_ID,
+                log=self.log,
             )
         return self._built
 

@@ -5,13 +5,14 @@ from __future__ import annotations
 import heapq
 import importlib
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from nbflow.definitions.executor import ExecutorDefinition
 from nbflow.events import EventType, StepSkippedData
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from nbflow.definitions.executor import ExecutorDefinition
     from nbflow.execution.plan import Step
     from nbflow.execution.run_context import RunContext
 

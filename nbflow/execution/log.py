@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
 
 LOGGER_NAME = "nbflow"
 logging.getLogger(LOGGER_NAME).addHandler(logging.NullHandler())

@@ -7,18 +7,21 @@ config (which also covers inputs cut off by an op selection).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from nbflow.definitions.graph import GraphDefinition, Node
-from nbflow.definitions.hook import HookDefinition
-from nbflow.definitions.job import JobDefinition
 from nbflow.definitions.op import OpDefinition
-from nbflow.definitions.policy import RetryPolicy
 from nbflow.definitions.specs import NO_VALUE, In
 from nbflow.errors import InvalidDefinitionError, ResultLookupError, did_you_mean
 from nbflow.execution.selection import Selection, select
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
+
+    from nbflow.definitions.hook import HookDefinition
+    from nbflow.definitions.job import JobDefinition
+    from nbflow.definitions.policy import RetryPolicy
 
 PRIORITY_TAG = "nbflow/priority"
 
@@ -157,7 +160,9 @@ def build_plan(
     kept = {s.key for s in flat}
     for step in flat:
         step.upstream_keys = tuple(
-            dict.fromkeys(i.upstream[0] for i in step.inputs if i.upstream and i.upstream[0] in kept)
+            dict.fromkeys(
+                i.upstream[0] for i in step.inputs if i.upstream and i.upstream[0] in kept
+            )
         )
     return ExecutionPlan(job_def, flat, selection)
 
@@ -181,8 +186,10 @@ def _flatten(
     out: list[Step],
     problems: list[str],
 ) -> None:
-    mapped = {(m.mapped_node_name, m.mapped_node_input_name): m.graph_input_name
-              for m in graph.input_mappings}
+    mapped = {
+        (m.mapped_node_name, m.mapped_node_input_name): m.graph_input_name
+        for m in graph.input_mappings
+    }
     for name in graph.topological_order:
         node = graph.nodes[name]
         handle = prefix + name
@@ -216,7 +223,7 @@ def _flatten(
         except (TypeError, ValueError):
             problems.append(
                 f"step {handle!r} has tag {PRIORITY_TAG}={tags[PRIORITY_TAG]!r}; expected a whole "
-                "number such as \"5\" or \"-1\"."
+                'number such as "5" or "-1".'
             )
             priority = 0
         out.append(
@@ -227,7 +234,9 @@ def _flatten(
                 inputs=tuple(inputs),
                 tags=tags,
                 hook_defs=node.hook_defs | job_def.hook_defs,
-                retry_policy=node.retry_policy or definition.retry_policy or job_def.op_retry_policy,
+                retry_policy=node.retry_policy
+                or definition.retry_policy
+                or job_def.op_retry_policy,
                 priority=priority,
                 index=len(out),
             )

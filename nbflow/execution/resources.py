@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import contextlib
 import inspect
-from collections.abc import Iterable, Iterator, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from nbflow.definitions.resource import ResourceDefinition
 from nbflow.errors import InvalidDefinitionError, ResourceInitError, did_you_mean
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Iterator, Mapping
+
+    from nbflow.definitions.resource import ResourceDefinition
 
 
 class Resources:
@@ -81,7 +84,9 @@ def resource_order(
         if state.get(key) == 2:
             return
         if state.get(key) == 1:
-            problems.append(f"resources depend on each other in a cycle: {' → '.join([*path, key])}")
+            problems.append(
+                f"resources depend on each other in a cycle: {' → '.join([*path, key])}"
+            )
             return
         definition = resource_defs.get(key)
         if definition is None:

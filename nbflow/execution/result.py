@@ -3,19 +3,36 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from nbflow.definitions.specs import DEFAULT_OUTPUT
-from nbflow.definitions.user_events import AssetMaterialization
 from nbflow.errors import ResultLookupError, did_you_mean
 from nbflow.events import Event, EventType
 
 if TYPE_CHECKING:
     from nbflow.definitions.job import JobDefinition
+    from nbflow.definitions.user_events import AssetMaterialization
     from nbflow.execution.plan import ExecutionPlan
     from nbflow.storage.run import Run
 
 OutputLoader = Callable[[str, str], Any]
+
+_FINAL = {
+    EventType.STEP_SUCCESS: "succeeded",
+    EventType.STEP_FAILURE: "failed",
+    EventType.STEP_SKIPPED: "skipped",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class StepSummary:
+    """How one step of a run ended."""
+
+    step_key: str
+    status: str  # succeeded | failed | skipped | memoized | not run
+    duration_ms: float | None
+    detail: str = ""
 
 
 class ExecuteInProcessResult:
@@ -105,6 +122,33 @@ class ExecuteInProcessResult:
             if e.event_type is EventType.ASSET_MATERIALIZATION
         ]
 
+    def step_summaries(self) -> list[StepSummary]:
+        """One row per planned step: how it ended, how long it took, and why if not run."""
+        started: dict[str, float] = {}
+        ended: dict[str, StepSummary] = {}
+        for event in self._events:
+            key = event.step_key
+            if key is None:
+                continue
+            if event.event_type is EventType.STEP_START:
+                started[key] = event.timestamp
+            status = _FINAL.get(event.event_type)
+            if status is None:
+                continue
+            detail = ""
+            if event.event_type is EventType.STEP_FAILURE:
+                detail = str(event.data.error)
+            elif event.event_type is EventType.STEP_SKIPPED:
+                status = "memoized" if event.data.memoized else status
+                detail = event.data.reason
+            duration = (
+                event.data.duration_ms
+                if status == "succeeded"
+                else ((event.timestamp - started[key]) * 1000 if key in started else None)
+            )
+            ended[key] = StepSummary(key, status, duration, detail)
+        return [ended.get(key, StepSummary(key, "not run", None)) for key in self._plan.steps]
+
     def output_for_node(self, node_str: str, output_name: str = DEFAULT_OUTPUT) -> Any:
         """The value of output ``output_name`` of node ``node_str`` (``outer.inner`` nests)."""
         step_key, output = self._plan.resolve_output(node_str, output_name)
@@ -120,9 +164,12 @@ class ExecuteInProcessResult:
             names = [m.graph_output_name for m in graph.output_mappings]
             raise ResultLookupError(
                 f"Job {self.job_def.name!r} has no output {output_name!r}"
-                + (f"; its outputs are {names}.{did_you_mean(output_name, names)}" if names else
-                   ": its function returns nothing. Fix: use output_for_node(node, output) "
-                   "or return an op's output from the job function.")
+                + (
+                    f"; its outputs are {names}.{did_you_mean(output_name, names)}"
+                    if names
+                    else ": its function returns nothing. Fix: use output_for_node(node, output) "
+                    "or return an op's output from the job function."
+                )
             )
         return self.output_for_node(mapping.mapped_node_name, mapping.mapped_node_output_name)
 

@@ -12,9 +12,8 @@ import logging
 import time
 import uuid
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from nbflow.definitions.job import JobDefinition
 from nbflow.definitions.resource import ResourceDefinition, as_resource_definition
 from nbflow.definitions.specs import DEFAULT_IO_MANAGER_KEY
 from nbflow.errors import (
@@ -24,7 +23,6 @@ from nbflow.errors import (
     ResourceInitError,
 )
 from nbflow.events import ErrorInfo, EventType, StepFailureData
-from nbflow.execution.executor import Executor
 from nbflow.execution.in_process import InProcessExecutor
 from nbflow.execution.log import RunLog
 from nbflow.execution.plan import ExecutionPlan, build_plan
@@ -35,6 +33,10 @@ from nbflow.execution.run_context import RunContext
 from nbflow.storage.instance import Instance
 from nbflow.storage.memory import mem_io_manager
 from nbflow.storage.run import Run, RunStatus
+
+if TYPE_CHECKING:
+    from nbflow.definitions.job import JobDefinition
+    from nbflow.execution.executor import Executor
 
 PARTITION_TAG = "nbflow/partition"
 
@@ -87,9 +89,7 @@ def needed_resource_keys(plan: ExecutionPlan) -> set[str]:
     return keys
 
 
-def _build_log(
-    job_def: JobDefinition, config: ResolvedRunConfig, run_id: str
-) -> RunLog:
+def _build_log(job_def: JobDefinition, config: ResolvedRunConfig, run_id: str) -> RunLog:
     if not job_def.logger_defs:
         return RunLog.default(job_def.name, run_id)
     loggers = []
@@ -184,8 +184,10 @@ def execute_plan(
         ctx.emit(EventType.RUN_SUCCESS, message=f"Finished execution of run for {job_def.name!r}.")
     else:
         failed = ", ".join(map(repr, ctx.failures))
-        ctx.emit(EventType.RUN_FAILURE, message=f"Execution of run for {job_def.name!r} failed "
-                 f"({failed}).")
+        ctx.emit(
+            EventType.RUN_FAILURE,
+            message=f"Execution of run for {job_def.name!r} failed ({failed}).",
+        )
     if raise_on_error and ctx.failures:
         first = next(iter(ctx.failures.values()))
         raise first

@@ -9,17 +9,19 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from nbflow.config import Any as AnyConfig
 from nbflow.config import Field, Permissive, Shape, as_field, resolve_config, validate_config
 from nbflow.definitions.config_mapping import ConfigMapping
 from nbflow.definitions.graph import GraphDefinition
-from nbflow.definitions.job import JobDefinition
 from nbflow.definitions.op import OpDefinition
-from nbflow.definitions.resource import ResourceDefinition
 from nbflow.errors import RunConfigValidationError
-from nbflow.execution.plan import ExecutionPlan, Step
+
+if TYPE_CHECKING:
+    from nbflow.definitions.job import JobDefinition
+    from nbflow.definitions.resource import ResourceDefinition
+    from nbflow.execution.plan import ExecutionPlan, Step
 
 
 def _optional(field: Field) -> Field:
@@ -103,7 +105,7 @@ def apply_job_config(job_def: JobDefinition, run_config: Mapping[str, Any] | Non
     """Run config after the job's own ``config`` (defaults, or a ConfigMapping) is applied."""
     config = job_def.config
     if isinstance(config, ConfigMapping):
-        given = run_config or {}
+        given: Any = run_config or {}
         if config.config_schema is not None:
             field = as_field(config.config_schema)
             given = validate_config(

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from nbflow.events import Event, EventType
 from nbflow.execution.resources import Resources
 
 if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping
+
     from nbflow.definitions.op import OpDefinition
     from nbflow.execution.log import RunLog
     from nbflow.execution.plan import ExecutionPlan
@@ -67,7 +68,13 @@ class RunContext:
     ) -> Event:
         """Create an event and hand it to every sink."""
         event = Event(
-            event_type, self.job_name, step_key, message, data, time.time(), self._pid,
+            event_type,
+            self.job_name,
+            step_key,
+            message,
+            data,
+            time.time(),
+            self._pid,
             self.run_id,
         )
         for sink in self._sinks:

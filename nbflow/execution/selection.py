@@ -7,10 +7,13 @@ in that direction. A dotted name (``outer.inner``) selects that one nested step.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from nbflow.errors import InvalidDefinitionError, did_you_mean
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Mapping, Sequence
 
 _QUERY = re.compile(r"^(\*?)(\+*)([A-Za-z_][\w.]*?)(\+*)(\*?)$")
 _ALL = 10**9
@@ -26,8 +29,10 @@ class Selection:
 
     def includes(self, handle: str) -> bool:
         top = handle.split(".", 1)[0]
-        return top in self.nodes or handle in self.handles or any(
-            handle.startswith(h + ".") for h in self.handles
+        return (
+            top in self.nodes
+            or handle in self.handles
+            or any(handle.startswith(h + ".") for h in self.handles)
         )
 
 

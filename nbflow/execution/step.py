@@ -8,7 +8,6 @@ and when steps run; they all call :func:`run_step`.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 from nbflow.definitions.io_manager import InputContext, OutputContext
@@ -31,6 +30,8 @@ from nbflow.execution.context import USER_EVENT_TYPES, HookContext, OpExecutionC
 from nbflow.execution.run_config import unwrap_input_value
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator, Mapping
+
     from nbflow.definitions.op import OpDefinition
     from nbflow.execution.plan import Step, StepInput
     from nbflow.execution.run_context import RunContext
@@ -200,8 +201,8 @@ def _describe_user_event(event: Any) -> str:
 def _compute(run: RunContext, step: Step, context: OpExecutionContext) -> dict[str, Any]:
     op_def = step.op_def
     inputs = _load_inputs(run, step)
-    result = op_def.compute_fn(context, **inputs) if op_def.has_context else op_def.compute_fn(
-        **inputs
+    result = (
+        op_def.compute_fn(context, **inputs) if op_def.has_context else op_def.compute_fn(**inputs)
     )
     done: dict[str, Any] = {}
     for item in _produced(op_def, result):
@@ -247,8 +248,9 @@ def _run_hooks(
 ) -> None:
     for hook in sorted(step.hook_defs, key=lambda h: h.name):
         if not hook.fires_on(success):
-            run.emit(EventType.HOOK_SKIPPED, step.key, f"Skipped hook {hook.name!r}",
-                     HookData(hook.name))
+            run.emit(
+                EventType.HOOK_SKIPPED, step.key, f"Skipped hook {hook.name!r}", HookData(hook.name)
+            )
             continue
         context = HookContext(
             step_key=step.key,
@@ -265,11 +267,19 @@ def _run_hooks(
         try:
             hook.hook_fn(context)
         except Exception as hook_exc:
-            run.emit(EventType.HOOK_ERRORED, step.key, f"Hook {hook.name!r} raised",
-                     HookData(hook.name, ErrorInfo.from_exception(hook_exc)))
+            run.emit(
+                EventType.HOOK_ERRORED,
+                step.key,
+                f"Hook {hook.name!r} raised",
+                HookData(hook.name, ErrorInfo.from_exception(hook_exc)),
+            )
         else:
-            run.emit(EventType.HOOK_COMPLETED, step.key, f"Finished hook {hook.name!r}",
-                     HookData(hook.name))
+            run.emit(
+                EventType.HOOK_COMPLETED,
+                step.key,
+                f"Finished hook {hook.name!r}",
+                HookData(hook.name),
+            )
 
 
 def run_step(run: RunContext, step: Step) -> bool:
@@ -281,8 +291,11 @@ def run_step(run: RunContext, step: Step) -> bool:
         if attempt == 0:
             run.emit(EventType.STEP_START, step.key, f"Started execution of step {step.key!r}")
         else:
-            run.emit(EventType.STEP_RESTARTED, step.key, f"Started re-execution (attempt "
-                     f"{attempt + 1}) of step {step.key!r}")
+            run.emit(
+                EventType.STEP_RESTARTED,
+                step.key,
+                f"Started re-execution (attempt {attempt + 1}) of step {step.key!r}",
+            )
         started = time.perf_counter()
         try:
             outputs = _compute(run, step, context)

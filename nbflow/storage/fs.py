@@ -8,9 +8,8 @@ from __future__ import annotations
 
 import os
 import pickle
-from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from nbflow.config import Field, Noneable
 from nbflow.definitions.io_manager import (
@@ -21,6 +20,9 @@ from nbflow.definitions.io_manager import (
 )
 from nbflow.errors import OutputNotFoundError, UnsafeStorageKeyError
 from nbflow.storage._atomic import atomic_write_bytes
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
 
 
 def safe_join(base: Path, parts: Sequence[str]) -> Path:

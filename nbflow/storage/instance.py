@@ -6,9 +6,11 @@ import os
 import tempfile
 from abc import ABC, abstractmethod
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from nbflow.events import Event
-from nbflow.storage.run import Run
+if TYPE_CHECKING:
+    from nbflow.events import Event
+    from nbflow.storage.run import Run
 
 
 class RunStorage(ABC):

@@ -5,18 +5,21 @@ from __future__ import annotations
 import functools
 import linecache
 import os
+import re
 import subprocess
 import sys
 import textwrap
-from collections.abc import Callable, Iterator
 from itertools import count
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from nbflow.errors import SourceUnavailableError
 from nbflow.versioning import source_version
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator
 
 ROOT = Path(__file__).resolve().parents[2]
 _cell_numbers = count(1)
@@ -200,15 +203,17 @@ def test_functions_in_module_files() -> None:
 def test_no_source_raises_with_fix(define: Callable[..., Any]) -> None:
     namespace: dict[str, Any] = {}
     exec(compile("def lost():\n    return 1\n", "<nbflow-no-source>", "exec"), namespace)
-    with pytest.raises(SourceUnavailableError, match=r"Cannot version 'lost' from its source") as info:
+    with pytest.raises(SourceUnavailableError) as info:
         source_version(namespace["lost"])
+    assert str(info.value).startswith("Cannot version 'lost' from its source: no source code")
     assert "version=" in str(info.value)
 
 
 @pytest.mark.parametrize("fn", [len, sys.getsizeof, functools.partial(print, 1)],
                          ids=["builtin", "c-function", "partial"])
 def test_builtins_and_partials_raise(fn: Callable[..., Any]) -> None:
-    with pytest.raises(SourceUnavailableError, match=r"Fix: give the op or resource an explicit version= \(e\.g\. @op\(version=\"1\"\)"):
+    fix = 'Fix: give the op or resource an explicit version= (e.g. @op(version="1")'
+    with pytest.raises(SourceUnavailableError, match=re.escape(fix)):
         source_version(fn)
 
 

@@ -108,7 +108,7 @@ def test_manifest_round_trips_through_json() -> None:
 
 def test_manifest_of_another_format_is_refused() -> None:
     manifest = {**_parts().to_manifest(), "format": "nbflow.output.v0"}
-    with pytest.raises(VersioningError, match="has format 'nbflow.output.v0'"):
+    with pytest.raises(VersioningError, match=r"has format 'nbflow\.output\.v0'"):
         VersionParts.from_manifest(manifest)
 
 

@@ -9,8 +9,10 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import pytest
+if TYPE_CHECKING:
+    import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -66,6 +68,7 @@ def test_two_fresh_interpreters_agree() -> None:
     outputs = {_run(seed) for seed in ("0", "1", "4242")}
     assert len(outputs) == 1
     canonical_line, fingerprint_line, version_line = outputs.pop().splitlines()
+    assert canonical_line.startswith("d2{s5:wordse8{s3:ashs3:elm")
     assert len(fingerprint_line) == 40
     assert len(version_line) == 40
 

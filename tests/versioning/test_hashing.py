@@ -110,7 +110,8 @@ def test_huge_ints_are_encoded() -> None:
 
 
 def test_unsupported_type_raises_with_path() -> None:
-    with pytest.raises(UnversionableValueError, match=r"value\['a'\]\[1\]: values of type 'object'"):
+    expected = r"value\['a'\]\[1\]: values of type 'object'"
+    with pytest.raises(UnversionableValueError, match=expected):
         canonical({"a": [1, object()]})
 
 

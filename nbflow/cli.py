@@ -1,0 +1,171 @@
+"""The ``nbflow`` command line: thin wrappers that load a job and call the public API."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import importlib.util
+import json
+import sys
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from nbflow.definitions.job import JobDefinition
+from nbflow.errors import NbflowError, did_you_mean
+
+
+class CommandError(Exception):
+    """A problem with what was asked on the command line; printed without a traceback."""
+
+
+def format_table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    """A pipe table: ``| a | b |`` with a ``|---|---|`` rule under the header."""
+    widths = [max(len(str(c)) for c in col) for col in zip(headers, *rows, strict=False)]
+    line = "|" + "|".join("-" * (w + 2) for w in widths) + "|"
+
+    def fmt(cells: Sequence[str]) -> str:
+        return "| " + " | ".join(str(c).ljust(w) for c, w in zip(cells, widths, strict=True)) + " |"
+
+    return "\n".join([fmt(headers), line, *(fmt(r) for r in rows)])
+
+
+def _load_module(file: str | None, module: str | None) -> Any:
+    if file:
+        path = Path(file)
+        if not path.is_file():
+            raise CommandError(f"No such file: {file}. Fix: pass the path of a Python file.")
+        sys.path.insert(0, str(path.parent.resolve()))
+        spec = importlib.util.spec_from_file_location(path.stem, path)
+        assert spec is not None and spec.loader is not None
+        mod = importlib.util.module_from_spec(spec)
+        sys.modules[path.stem] = mod
+        spec.loader.exec_module(mod)
+        return mod
+    assert module is not None
+    sys.path.insert(0, str(Path.cwd()))
+    try:
+        return importlib.import_module(module)
+    except ModuleNotFoundError as exc:
+        raise CommandError(f"Cannot import module {module!r}: {exc}.") from None
+
+
+def load_job(file: str | None, module: str | None, job_name: str | None) -> JobDefinition:
+    """Find the job to run in a file or module: the one named, or the only one there."""
+    mod = _load_module(file, module)
+    jobs = {v.name: v for v in vars(mod).values() if isinstance(v, JobDefinition)}
+    where = file or module
+    if job_name is not None:
+        if job_name not in jobs:
+            raise CommandError(
+                f"No job named {job_name!r} in {where}.{did_you_mean(job_name, jobs)} "
+                f"Jobs there: {sorted(jobs) or 'none'}."
+            )
+        return jobs[job_name]
+    if len(jobs) != 1:
+        raise CommandError(
+            f"{where} has {len(jobs) or 'no'} jobs{': ' + ', '.join(sorted(jobs)) if jobs else ''}."
+            " Fix: name one with -j JOB."
+        )
+    return next(iter(jobs.values()))
+
+
+def _merge(base: dict[str, Any], extra: Mapping[str, Any]) -> dict[str, Any]:
+    for key, value in extra.items():
+        if isinstance(value, Mapping) and isinstance(base.get(key), dict):
+            _merge(base[key], value)
+        else:
+            base[key] = value
+    return base
+
+
+def load_run_config(paths: Sequence[str]) -> dict[str, Any]:
+    """Merge YAML run-config files, later files winning."""
+    import yaml
+
+    config: dict[str, Any] = {}
+    for path in paths:
+        try:
+            text = Path(path).read_text()
+        except OSError as exc:
+            raise CommandError(f"Cannot read config file {path}: {exc.strerror}.") from None
+        try:
+            loaded = yaml.safe_load(text) or {}
+        except yaml.YAMLError as exc:
+            raise CommandError(f"Config file {path} is not valid YAML: {exc}") from None
+        if not isinstance(loaded, Mapping):
+            raise CommandError(f"Config file {path} must hold a mapping at the top level.")
+        _merge(config, loaded)
+    return config
+
+
+def _parse_tags(text: str | None) -> dict[str, str]:
+    if not text:
+        return {}
+    try:
+        tags = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise CommandError(f'--tags must be a JSON object, e.g. \'{{"a": "1"}}\': {exc}') from None
+    if not isinstance(tags, dict):
+        raise CommandError('--tags must be a JSON object, e.g. \'{"a": "1"}\'.')
+    return {str(k): v if isinstance(v, str) else json.dumps(v) for k, v in tags.items()}
+
+
+def cmd_job_execute(args: argparse.Namespace) -> int:
+    job_def = load_job(args.file, args.module, args.job)
+    result = job_def.execute_in_process(
+        run_config=load_run_config(args.config),
+        tags=_parse_tags(args.tags),
+        raise_on_error=False,
+    )
+    rows = [
+        [
+            s.step_key,
+            s.status,
+            "" if s.duration_ms is None else f"{s.duration_ms:.1f} ms",
+            s.detail,
+        ]
+        for s in result.step_summaries()
+    ]
+    print(
+        f"Run {result.run_id} of job {job_def.name!r}: {'success' if result.success else 'FAILURE'}"
+    )
+    print(format_table(["Step", "Status", "Duration", "Detail"], rows))
+    return 0 if result.success else 1
+
+
+def _target_args(parser: argparse.ArgumentParser) -> None:
+    where = parser.add_mutually_exclusive_group(required=True)
+    where.add_argument("-f", "--python-file", dest="file", help="Python file defining the job")
+    where.add_argument("-m", "--module-name", dest="module", help="module defining the job")
+    parser.add_argument("-j", "--job", help="job name (needed when several are defined)")
+    parser.add_argument(
+        "-c", "--config", action="append", default=[], help="run-config YAML (repeatable)"
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="nbflow", description="Run and inspect nbflow jobs.")
+    groups = parser.add_subparsers(dest="group", required=True)
+    job_parser = groups.add_parser("job", help="run and inspect jobs")
+    job_cmds = job_parser.add_subparsers(dest="command", required=True)
+    execute = job_cmds.add_parser("execute", help="run a job in this process")
+    _target_args(execute)
+    execute.add_argument("--tags", help="run tags as a JSON object")
+    execute.set_defaults(handler=cmd_job_execute)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``nbflow`` console script."""
+    args = build_parser().parse_args(argv)
+    try:
+        code: int = args.handler(args)
+    except (CommandError, NbflowError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())
