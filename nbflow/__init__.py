@@ -48,11 +48,14 @@ from nbflow.definitions import (
 from nbflow.errors import NbflowError, RetryRequested
 from nbflow.events import Event, EventType
 from nbflow.execution import (
+    MEMOIZED_RUN_TAG,
     ExecuteInProcessResult,
     HookContext,
     InitResourceContext,
     OpExecutionContext,
+    VersionRow,
     build_op_context,
+    list_versions,
     validate_run_config,
 )
 from nbflow.storage import (
@@ -73,6 +76,7 @@ from nbflow.versioning import (
 __version__ = "0.1.0"
 
 __all__ = [
+    "MEMOIZED_RUN_TAG",
     "Any",
     "Array",
     "AssetKey",
@@ -125,6 +129,7 @@ __all__ = [
     "Shape",
     "SourceHashVersionStrategy",
     "StaticPartitionsDefinition",
+    "VersionRow",
     "VersionStrategy",
     "__version__",
     "build_op_context",
@@ -134,6 +139,7 @@ __all__ = [
     "in_process_executor",
     "io_manager",
     "job",
+    "list_versions",
     "logger",
     "mem_io_manager",
     "op",

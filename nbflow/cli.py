@@ -13,21 +13,12 @@ from typing import Any
 
 from nbflow.definitions.job import JobDefinition
 from nbflow.errors import NbflowError, did_you_mean
+from nbflow.execution.list_versions import format_version_table, list_versions
+from nbflow.execution.table import format_table
 
 
 class CommandError(Exception):
     """A problem with what was asked on the command line; printed without a traceback."""
-
-
-def format_table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
-    """A pipe table: ``| a | b |`` with a ``|---|---|`` rule under the header."""
-    widths = [max(len(str(c)) for c in col) for col in zip(headers, *rows, strict=False)]
-    line = "|" + "|".join("-" * (w + 2) for w in widths) + "|"
-
-    def fmt(cells: Sequence[str]) -> str:
-        return "| " + " | ".join(str(c).ljust(w) for c, w in zip(cells, widths, strict=True)) + " |"
-
-    return "\n".join([fmt(headers), line, *(fmt(r) for r in rows)])
 
 
 def _load_module(file: str | None, module: str | None) -> Any:
@@ -134,6 +125,13 @@ def cmd_job_execute(args: argparse.Namespace) -> int:
     return 0 if result.success else 1
 
 
+def cmd_job_list_versions(args: argparse.Namespace) -> int:
+    job_def = load_job(args.file, args.module, args.job)
+    rows = list_versions(job_def, run_config=load_run_config(args.config))
+    print(format_version_table(rows, with_reasons=args.reasons))
+    return 0
+
+
 def _target_args(parser: argparse.ArgumentParser) -> None:
     where = parser.add_mutually_exclusive_group(required=True)
     where.add_argument("-f", "--python-file", dest="file", help="Python file defining the job")
@@ -142,17 +140,24 @@ def _target_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "-c", "--config", action="append", default=[], help="run-config YAML (repeatable)"
     )
+    parser.add_argument("--mode", help=argparse.SUPPRESS)  # accepted for legacy command lines
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="nbflow", description="Run and inspect nbflow jobs.")
     groups = parser.add_subparsers(dest="group", required=True)
-    job_parser = groups.add_parser("job", help="run and inspect jobs")
+    job_parser = groups.add_parser("job", aliases=["pipeline"], help="run and inspect jobs")
     job_cmds = job_parser.add_subparsers(dest="command", required=True)
     execute = job_cmds.add_parser("execute", help="run a job in this process")
     _target_args(execute)
     execute.add_argument("--tags", help="run tags as a JSON object")
     execute.set_defaults(handler=cmd_job_execute)
+    versions = job_cmds.add_parser(
+        "list_versions", help="show each step output's version and whether it is stored"
+    )
+    _target_args(versions)
+    versions.add_argument("--reasons", action="store_true", help="add why outputs must rerun")
+    versions.set_defaults(handler=cmd_job_list_versions)
     return parser
 
 

@@ -11,6 +11,7 @@ from nbflow.definitions.graph import GraphDefinition, compose_graph
 from nbflow.definitions.resource import ResourceDefinition
 from nbflow.definitions.specs import DEFAULT_IO_MANAGER_KEY
 from nbflow.errors import InvalidDefinitionError, NbflowError, did_you_mean
+from nbflow.versioning import VersionStrategy
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -102,6 +103,13 @@ class JobDefinition:
 
     def _validate(self) -> None:
         problems: list[str] = []
+        if self.version_strategy is not None and not isinstance(
+            self.version_strategy, VersionStrategy
+        ):
+            problems.append(
+                f"version_strategy is {self.version_strategy!r}, not a VersionStrategy. Fix: "
+                "version_strategy=SourceHashVersionStrategy(), or subclass VersionStrategy."
+            )
         if self.config is not None and self.partitions_def is not None:
             problems.append("config and partitions_def cannot both be given; pass only one.")
         for key, value in self.resource_defs.items():

@@ -181,19 +181,19 @@ def _bind_inputs(op_def: OpDefinition, args: list[Any], kwargs: dict[str, Any]) 
     names = op_def.positional_inputs
     problems: list[str] = []
     if len(args) > len(names):
-        problems.append(f"it takes {len(names)} inputs {list(names)} but got {len(args)}")
+        problems.append(f"it takes {len(names)} inputs {list(names)} but got {len(args)}.")
     bound = dict(zip(names, args, strict=False))
     for key, value in kwargs.items():
         if key not in op_def.ins:
             problems.append(f"unknown input {key!r}.{did_you_mean(key, names)}")
         elif key in bound:
-            problems.append(f"input {key!r} given twice")
+            problems.append(f"input {key!r} given twice.")
         else:
             bound[key] = value
     for name, spec in op_def.ins.items():
         if name not in bound:
             if spec.default_value is NO_VALUE:
-                problems.append(f"input {name!r} is missing")
+                problems.append(f"input {name!r} is missing.")
             else:
                 bound[name] = spec.default_value
         else:
@@ -202,7 +202,7 @@ def _bind_inputs(op_def: OpDefinition, args: list[Any], kwargs: dict[str, Any]) 
                 problems.append(msg)
     if problems:
         raise InvalidInvocationError(
-            f"Invoking op {op_def.name!r} failed: " + "; ".join(problems) + "."
+            f"Invoking op {op_def.name!r} failed:\n" + "\n".join(f"  - {p}" for p in problems)
         )
     return bound
 

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Any, overload
 
 from nbflow.config import Field, as_field
 from nbflow.definitions._callables import positional_arity
+from nbflow.definitions.specs import NO_VALUE
 from nbflow.errors import DefinitionError
 from nbflow.versioning import validate_version
 
@@ -53,6 +54,11 @@ class ResourceDefinition:
     def name(self) -> str:
         return str(getattr(self.resource_fn, "__name__", type(self).__name__))
 
+    @property
+    def fixed_value(self) -> Any:
+        """The value of a resource that is always the same object, else ``NO_VALUE``."""
+        return NO_VALUE
+
     @staticmethod
     def hardcoded_resource(value: Any, description: str | None = None) -> ResourceDefinition:
         """A resource that is always ``value``."""
@@ -75,6 +81,10 @@ class _HardcodedResource(ResourceDefinition):
     @property
     def name(self) -> str:
         return f"hardcoded({type(self.value).__name__})"
+
+    @property
+    def fixed_value(self) -> Any:
+        return self.value
 
 
 def as_resource_definition(value: Any) -> ResourceDefinition:

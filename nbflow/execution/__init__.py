@@ -5,6 +5,8 @@ from nbflow.execution import run as _run
 from nbflow.execution.context import HookContext, OpExecutionContext
 from nbflow.execution.direct import build_op_context
 from nbflow.execution.executor import Executor
+from nbflow.execution.list_versions import VersionRow, list_versions
+from nbflow.execution.memo import MEMOIZED_RUN_TAG
 from nbflow.execution.plan import ExecutionPlan, build_plan
 from nbflow.execution.resources import InitResourceContext, Resources
 from nbflow.execution.result import ExecuteInProcessResult
@@ -21,6 +23,7 @@ class _Engine:
 register_execution_engine(_Engine())
 
 __all__ = [
+    "MEMOIZED_RUN_TAG",
     "ExecuteInProcessResult",
     "ExecutionPlan",
     "Executor",
@@ -28,7 +31,9 @@ __all__ = [
     "InitResourceContext",
     "OpExecutionContext",
     "Resources",
+    "VersionRow",
     "build_op_context",
     "build_plan",
+    "list_versions",
     "validate_run_config",
 ]

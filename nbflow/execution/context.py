@@ -51,6 +51,7 @@ class OpExecutionContext:
     __slots__ = (
         "_events",
         "_log",
+        "_mapping_key",
         "_op_def",
         "_output_metadata",
         "_run",
@@ -66,12 +67,14 @@ class OpExecutionContext:
         op_def: OpDefinition,
         op_config: Any,
         retry_number: int = 0,
+        mapping_key: str | None = None,
     ) -> None:
         self._run = run
         self._step_key = step_key
         self._op_def = op_def
         self.op_config = op_config
         self.retry_number = retry_number
+        self._mapping_key = mapping_key
         self._events: list[Any] = []
         self._output_metadata: dict[str, dict[str, Any]] = {}
         self._log: RunLog | None = None
@@ -169,7 +172,8 @@ class OpExecutionContext:
         return self.partition_key
 
     def get_mapping_key(self) -> str | None:
-        return None
+        """The mapping key of an upstream dynamic output this execution is for, else None."""
+        return self._mapping_key
 
     # --- events and metadata -------------------------------------------------------------
     def log_event(self, event: AssetMaterialization | AssetObservation | ExpectationResult) -> None:

@@ -84,8 +84,9 @@ class DirectOpExecutionContext(OpExecutionContext):
 
     __slots__ = ("_config_given",)
 
-    def __init__(self, run: _DirectRun, config: Any) -> None:
-        super().__init__(run, "direct", None, config)  # type: ignore[arg-type]
+    def __init__(self, run: _DirectRun, config: Any, mapping_key: str | None = None) -> None:
+        op_def: Any = None  # bound later, by bind_to_op
+        super().__init__(run, "direct", op_def, config, mapping_key=mapping_key)
         self._config_given = config
 
     def bind_to_op(self, op_def: OpDefinition) -> OpExecutionContext:
@@ -108,7 +109,7 @@ class DirectOpExecutionContext(OpExecutionContext):
             )
             if config is None and op_def.config_field.has_default_value:
                 config = op_def.config_field.default_value
-        return OpExecutionContext(run, op_def.name, op_def, config)
+        return OpExecutionContext(run, op_def.name, op_def, config, mapping_key=self._mapping_key)
 
     def __enter__(self) -> DirectOpExecutionContext:
         run: _DirectRun = self._run  # type: ignore[assignment]
@@ -141,4 +142,6 @@ def build_op_context(
     if op_config is not None and config is not None:
         raise InvalidInvocationError("Pass op_config or config to build_op_context, not both.")
     run = _DirectRun(resources or {}, resources_config or {}, instance, partition_key)
-    return DirectOpExecutionContext(run, op_config if op_config is not None else config)
+    return DirectOpExecutionContext(
+        run, op_config if op_config is not None else config, mapping_key=mapping_key
+    )

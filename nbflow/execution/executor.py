@@ -67,23 +67,42 @@ class ReadyQueue:
                 target = self._steps[down]
                 heapq.heappush(self._heap, (-target.priority, target.index, down))
 
-    def why_not_runnable(self, step: Step) -> str | None:
-        """A reason to skip ``step``: an upstream failure, or an output that was not produced."""
+    def _why_not_runnable(self, step: Step) -> str | None:
         reason = self.blocked.get(step.key)
         if reason:
             return reason
-        outputs = self._run.outputs
         for step_input in step.inputs:
             up = step_input.upstream
-            if up is not None and up not in outputs and up[0] in self._steps:
+            if up is not None and up[0] in self._steps and not self._run.has_output(*up):
                 return f"upstream output '{up[0]}.{up[1]}' was not produced"
         return None
 
-    def skip(self, step: Step, reason: str) -> None:
-        self._run.emit(
+    def settle(self, step: Step) -> bool:
+        """Skip ``step`` if it is memoized or cannot run; True when it was skipped.
+
+        A memoized step emits one STEP_SKIPPED naming the versions found and counts as
+        done; a step whose upstream failed (or left an output unproduced) is skipped too.
+        """
+        run = self._run
+        versions = run.memoized.get(step.key)
+        if versions is not None:
+            listed = ", ".join(f"{name}@{v[:8]}" for name, v in versions.items())
+            run.emit(
+                EventType.STEP_SKIPPED,
+                step.key,
+                f"Skipped step {step.key!r}: memoized, outputs stored with versions {listed}",
+                StepSkippedData("memoized", versions),
+            )
+            self.done(step, ok=True)
+            return True
+        reason = self._why_not_runnable(step)
+        if reason is None:
+            return False
+        run.emit(
             EventType.STEP_SKIPPED,
             step.key,
             f"Skipped step {step.key!r}: {reason}",
             StepSkippedData(reason),
         )
         self.done(step, ok=False)
+        return True

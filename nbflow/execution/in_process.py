@@ -19,9 +19,7 @@ class InProcessExecutor(Executor):
         halt_on_failure = run.raise_on_error
         while queue:
             step = queue.pop()
-            reason = queue.why_not_runnable(step)
-            if reason is not None:
-                queue.skip(step, reason)
+            if queue.settle(step):
                 continue
             ok = run_step(run, step)
             queue.done(step, ok)

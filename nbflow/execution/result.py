@@ -140,7 +140,11 @@ class ExecuteInProcessResult:
                 detail = str(event.data.error)
             elif event.event_type is EventType.STEP_SKIPPED:
                 status = "memoized" if event.data.memoized else status
-                detail = event.data.reason
+                detail = (
+                    ", ".join(f"{o}@{v[:8]}" for o, v in event.data.versions.items())
+                    if event.data.memoized
+                    else event.data.reason
+                )
             duration = (
                 event.data.duration_ms
                 if status == "succeeded"

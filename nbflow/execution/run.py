@@ -11,25 +11,29 @@ import json
 import logging
 import time
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from nbflow.definitions.io_manager import InputContext
 from nbflow.definitions.resource import ResourceDefinition, as_resource_definition
 from nbflow.definitions.specs import DEFAULT_IO_MANAGER_KEY
 from nbflow.errors import (
     InvalidDefinitionError,
     NbflowError,
+    NonMemoizableIOManagerError,
     PartitionKeyError,
     ResourceInitError,
 )
 from nbflow.events import ErrorInfo, EventType, StepFailureData
 from nbflow.execution.in_process import InProcessExecutor
 from nbflow.execution.log import RunLog
+from nbflow.execution.memo import compute_versions, memoization_enabled, stored_steps
 from nbflow.execution.plan import ExecutionPlan, build_plan
 from nbflow.execution.resources import build_resources
 from nbflow.execution.result import ExecuteInProcessResult
 from nbflow.execution.run_config import ResolvedRunConfig, resolve_run_config
 from nbflow.execution.run_context import RunContext
+from nbflow.execution.step import upstream_output_context
 from nbflow.storage.instance import Instance
 from nbflow.storage.memory import mem_io_manager
 from nbflow.storage.run import Run, RunStatus
@@ -126,9 +130,16 @@ def execute_plan(
     run_id: str | None,
     raise_on_error: bool,
     op_selection: Sequence[str] | None = None,
+    full_plan: ExecutionPlan | None = None,
 ) -> ExecuteInProcessResult:
-    """Run a validated plan: record the run, build resources, execute, tear down, report."""
+    """Run a validated plan: version it, record the run, build resources, skip what is
+    stored, execute the rest, tear down, report.
+
+    ``full_plan`` is the job's plan without op selection (versions of cut inputs need it).
+    """
     job_def = plan.job_def
+    memoize = memoization_enabled(job_def, tags)
+    parts = compute_versions(plan, full_plan or plan, config, resource_defs) if memoize else {}
     run = Run(
         run_id=run_id or str(uuid.uuid4()),
         job_name=job_def.name,
@@ -146,6 +157,7 @@ def execute_plan(
         partition_key=partition_key,
         retries_enabled=_retries_enabled(config),
         raise_on_error=raise_on_error,
+        version_parts=parts,
     )
     ctx.run = run = run.with_status(RunStatus.STARTED, time.time())
     instance.update_run(run)
@@ -161,6 +173,8 @@ def execute_plan(
                 run_id=run.run_id,
                 log=ctx.log,
             )
+            if memoize:
+                ctx.memoized = stored_steps(plan, parts, ctx.resources)
             executor.execute(ctx)
     except NbflowError as exc:
         kind = (
@@ -188,10 +202,30 @@ def execute_plan(
             EventType.RUN_FAILURE,
             message=f"Execution of run for {job_def.name!r} failed ({failed}).",
         )
-    if raise_on_error and ctx.failures:
-        first = next(iter(ctx.failures.values()))
-        raise first
-    return ExecuteInProcessResult(plan=plan, run=run, events=ctx.events, outputs=ctx.outputs)
+    run_error = ctx.failures.get("<run>")
+    if isinstance(run_error, NonMemoizableIOManagerError) or (raise_on_error and ctx.failures):
+        raise run_error or next(iter(ctx.failures.values()))
+    return ExecuteInProcessResult(
+        plan=plan,
+        run=run,
+        events=ctx.events,
+        outputs=ctx.outputs,
+        load_stored_output=_stored_output_loader(ctx) if memoize else None,
+    )
+
+
+def _stored_output_loader(ctx: RunContext) -> Callable[[str, str], Any]:
+    """Loads a memoized step's output through its IO manager, after the run."""
+
+    def load(step_key: str, output_name: str) -> Any:
+        upstream = upstream_output_context(ctx, step_key, output_name)
+        manager = ctx.resources[upstream.op_def.outs[output_name].io_manager_key]
+        context = InputContext(
+            name=output_name, step_key=step_key, upstream_output=upstream, resources=ctx.resources
+        )
+        return manager.load_input(context)
+
+    return load
 
 
 def execute_in_process(
@@ -211,6 +245,7 @@ def execute_in_process(
     resource_defs = in_process_resource_defs(job_def, resources)
     partition_key = check_partition_key(job_def, partition_key)
     plan = build_plan(job_def, input_values, op_selection)
+    full_plan = build_plan(job_def, input_values) if op_selection else plan
     config = resolve_run_config(plan, resource_defs, run_config)
     run_tags = merge_tags(job_def, tags)
     if partition_key is not None:
@@ -226,6 +261,7 @@ def execute_in_process(
         run_id=run_id,
         raise_on_error=raise_on_error,
         op_selection=op_selection,
+        full_plan=full_plan,
     )
 
 

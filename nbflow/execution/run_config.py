@@ -101,8 +101,18 @@ def _deep_merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[st
     return merged
 
 
+def _legacy_keys(run_config: Mapping[str, Any] | None) -> Mapping[str, Any] | None:
+    """Older run config says ``solids`` where today's says ``ops``."""
+    if run_config and "solids" in run_config and "ops" not in run_config:
+        renamed = dict(run_config)
+        renamed["ops"] = renamed.pop("solids")
+        return renamed
+    return run_config
+
+
 def apply_job_config(job_def: JobDefinition, run_config: Mapping[str, Any] | None) -> Any:
     """Run config after the job's own ``config`` (defaults, or a ConfigMapping) is applied."""
+    run_config = _legacy_keys(run_config)
     config = job_def.config
     if isinstance(config, ConfigMapping):
         given: Any = run_config or {}

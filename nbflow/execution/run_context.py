@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from nbflow.execution.run_config import ResolvedRunConfig
     from nbflow.storage.instance import Instance
     from nbflow.storage.run import Run
+    from nbflow.versioning import VersionParts
 
 
 class RunContext:
@@ -32,7 +33,7 @@ class RunContext:
         instance: Instance,
         log: RunLog,
         partition_key: str | None = None,
-        versions: Mapping[tuple[str, str], str] | None = None,
+        version_parts: Mapping[tuple[str, str], VersionParts] | None = None,
         sinks: tuple[Callable[[Event], None], ...] = (),
         retries_enabled: bool = True,
         raise_on_error: bool = True,
@@ -48,7 +49,11 @@ class RunContext:
         self.instance = instance
         self.log = log
         self.partition_key = partition_key
-        self.versions: Mapping[tuple[str, str], str] = versions or {}
+        self.version_parts: Mapping[tuple[str, str], VersionParts] = version_parts or {}
+        self.versions: dict[tuple[str, str], str] = {
+            key: parts.version for key, parts in self.version_parts.items()
+        }
+        self.memoized: dict[str, dict[str, str]] = {}  # step key -> {output: version}
         self.retries_enabled = retries_enabled
         self.raise_on_error = raise_on_error
         self.resources = Resources({})
@@ -83,6 +88,12 @@ class RunContext:
 
     def record_output(self, step_key: str, output_name: str, value: Any) -> None:
         self.outputs[(step_key, output_name)] = value
+
+    def has_output(self, step_key: str, output_name: str) -> bool:
+        """Whether this run produced the output, or found it stored (memoized)."""
+        return (step_key, output_name) in self.outputs or output_name in self.memoized.get(
+            step_key, ()
+        )
 
     def record_failure(self, step_key: str, exc: BaseException) -> None:
         self.failures[step_key] = exc

@@ -27,6 +27,7 @@ from nbflow.events import (
     StepOutputData,
 )
 from nbflow.execution.context import USER_EVENT_TYPES, HookContext, OpExecutionContext
+from nbflow.execution.memo import manifest_store
 from nbflow.execution.run_config import unwrap_input_value
 
 if TYPE_CHECKING:
@@ -185,6 +186,10 @@ def _store(
     )
     done[name] = output.value
     run.record_output(step.key, name, output.value)
+    parts = run.version_parts.get((step.key, name))
+    if parts is not None:
+        store = manifest_store(step, name, run.resources, run.instance)
+        store.record_manifest(step.key, name, parts.to_manifest())
 
 
 def _flush_user_events(run: RunContext, step: Step, context: OpExecutionContext) -> None:

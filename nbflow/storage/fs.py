@@ -6,6 +6,7 @@ ones at ``<base_dir>/<run_id>/<step_key>/<output_name>``.
 
 from __future__ import annotations
 
+import json
 import os
 import pickle
 from pathlib import Path
@@ -22,7 +23,10 @@ from nbflow.errors import OutputNotFoundError, UnsafeStorageKeyError
 from nbflow.storage._atomic import atomic_write_bytes
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Mapping, Sequence
+
+
+_LATEST = ".latest.json"
 
 
 def safe_join(base: Path, parts: Sequence[str]) -> Path:
@@ -71,6 +75,21 @@ class FilesystemIOManager(MemoizableIOManager):
 
     def has_output(self, context: OutputContext) -> bool:
         return self.path_for(context).is_file()
+
+    def record_manifest(self, step_key: str, output_name: str, manifest: Mapping[str, Any]) -> None:
+        """Write ``<version>.manifest.json`` beside the value, and ``.latest.json``."""
+        folder = safe_join(self.base_dir, [step_key, output_name])
+        data = json.dumps(manifest, sort_keys=True).encode()
+        atomic_write_bytes(safe_join(folder, [f"{manifest['version']}.manifest.json"]), data)
+        atomic_write_bytes(folder / _LATEST, data)
+
+    def latest_manifest(self, step_key: str, output_name: str) -> Mapping[str, Any] | None:
+        path = safe_join(self.base_dir, [step_key, output_name, _LATEST])
+        try:
+            loaded = json.loads(path.read_bytes())
+        except (FileNotFoundError, ValueError):
+            return None
+        return loaded if isinstance(loaded, dict) else None
 
 
 def _build(init_context: Any) -> FilesystemIOManager:

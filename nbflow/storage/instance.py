@@ -8,8 +8,11 @@ from abc import ABC, abstractmethod
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from nbflow.storage.manifests import PROCESS_MANIFESTS
+
 if TYPE_CHECKING:
     from nbflow.events import Event
+    from nbflow.storage.manifests import ManifestStore
     from nbflow.storage.run import Run
 
 
@@ -70,8 +73,14 @@ class Instance:
     ``Instance.ephemeral()`` keeps everything in memory (the default for in-process runs).
     """
 
-    def __init__(self, run_storage: RunStorage, root: Path | None = None) -> None:
+    def __init__(
+        self,
+        run_storage: RunStorage,
+        root: Path | None = None,
+        manifests: ManifestStore = PROCESS_MANIFESTS,
+    ) -> None:
         self.run_storage = run_storage
+        self.manifests = manifests
         self._root = root
         self._persistent = root is not None
 

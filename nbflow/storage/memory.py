@@ -8,7 +8,7 @@ newest ``MAX_VERSIONS_PER_OUTPUT`` versions of each step output are kept.
 from __future__ import annotations
 
 from collections import OrderedDict
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from nbflow.definitions.io_manager import (
     InputContext,
@@ -17,6 +17,10 @@ from nbflow.definitions.io_manager import (
     OutputContext,
 )
 from nbflow.errors import OutputNotFoundError
+from nbflow.storage.manifests import PROCESS_MANIFESTS
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
 
 MAX_VERSIONS_PER_OUTPUT: Final = 16
 
@@ -24,8 +28,9 @@ _memoized: dict[tuple[str, str], OrderedDict[str, Any]] = {}
 
 
 def clear_memoized_values() -> None:
-    """Forget every versioned value kept in this process."""
+    """Forget every versioned value (and its manifest) kept in this process."""
     _memoized.clear()
+    PROCESS_MANIFESTS.clear()
 
 
 class InMemoryIOManager(MemoizableIOManager):
@@ -69,6 +74,12 @@ class InMemoryIOManager(MemoizableIOManager):
             return False
         versions = _memoized.get((context.step_key, context.name))
         return versions is not None and context.version in versions
+
+    def record_manifest(self, step_key: str, output_name: str, manifest: Mapping[str, Any]) -> None:
+        PROCESS_MANIFESTS.record_manifest(step_key, output_name, manifest)
+
+    def latest_manifest(self, step_key: str, output_name: str) -> Mapping[str, Any] | None:
+        return PROCESS_MANIFESTS.latest_manifest(step_key, output_name)
 
 
 mem_io_manager = IOManagerDefinition(

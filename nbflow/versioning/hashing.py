@@ -71,8 +71,9 @@ def canonical(value: object) -> str:
             ``enum.Enum`` member, nested arbitrarily.
 
     Returns:
-        A string that is equal for two values exactly when they are the same value of the
-        same type (up to dict/set order).
+        The encoding: equal for equal values of the same type, different when the value or
+        its type differs. Subclasses of the types above encode as their base type; Enum
+        members by class qualname and member name.
 
     Raises:
         UnversionableValueError: ``value`` contains something of another type, or contains

@@ -1,0 +1,1 @@
+"""Seed 002's dog / tree / sentence example in today's API."""

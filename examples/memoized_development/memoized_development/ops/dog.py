@@ -1,0 +1,8 @@
+from nbflow import op
+
+from memoized_development.ops.file_version import get_hash_for_file
+
+
+@op(version=get_hash_for_file(__file__), config_schema={"dog_breed": str})
+def emit_dog(context):
+    return context.op_config["dog_breed"]

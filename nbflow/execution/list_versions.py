@@ -1,0 +1,110 @@
+"""``list_versions``: each step output's version, whether it is stored, and why not."""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from nbflow.definitions.io_manager import is_memoizable
+from nbflow.execution.memo import compute_versions, manifest_store, output_context
+from nbflow.execution.plan import build_plan
+from nbflow.execution.resources import build_resources
+from nbflow.execution.run import in_process_resource_defs
+from nbflow.execution.run_config import resolve_run_config
+from nbflow.execution.table import format_table
+from nbflow.storage.instance import Instance
+from nbflow.versioning import NEVER_RUN, OUTPUT_MISSING, VersionParts, explain
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+STORED = "stored"
+TO_BE_RECOMPUTED = "to-be-recomputed"
+
+
+@dataclass(frozen=True, slots=True)
+class VersionRow:
+    """One step output: its version, ``stored`` or ``to-be-recomputed``, and the reasons."""
+
+    step_output: str
+    version: str
+    status: str
+    reasons: tuple[str, ...] = ()
+
+
+def list_versions(
+    job: Any,
+    run_config: Mapping[str, Any] | None = None,
+    instance: Instance | None = None,
+    resources: Mapping[str, Any] | None = None,
+) -> list[VersionRow]:
+    """The version of every step output of ``job`` under ``run_config``, and its status.
+
+    Versions are computed as a memoized run would; each output's IO manager is asked
+    whether it holds that version. For outputs to be recomputed, the reasons compare the
+    current version's parts with the latest stored manifest of that output.
+
+    Raises:
+        MissingVersionError: an op has no version and the job no version strategy.
+        RunConfigValidationError: the run config does not fit the job.
+    """
+    instance = instance or Instance.ephemeral()
+    resource_defs = in_process_resource_defs(job, resources)
+    plan = build_plan(job)
+    config = resolve_run_config(plan, resource_defs, run_config)
+    parts = compute_versions(plan, plan, config, resource_defs)
+    manager_keys = {
+        out.io_manager_key for step in plan.steps.values() for out in step.op_def.outs.values()
+    }
+    rows: list[VersionRow] = []
+    with contextlib.ExitStack() as stack:
+        built = build_resources(
+            resource_defs,
+            {k: config.resource_config(k) for k in resource_defs},
+            manager_keys,
+            stack,
+            instance=instance,
+        )
+        for step in plan.steps.values():
+            for name, out in step.op_def.outs.items():
+                current = parts[(step.key, name)]
+                manager = built[out.io_manager_key]
+                context = output_context(step.key, name, current.version, built, step.op_def)
+                if is_memoizable(manager) and manager.has_output(context):
+                    status, reasons = STORED, _unversioned_notes(current)
+                else:
+                    status = TO_BE_RECOMPUTED
+                    latest = manifest_store(step, name, built, instance).latest_manifest(
+                        step.key, name
+                    )
+                    reasons = _reasons(latest, current)
+                rows.append(VersionRow(f"{step.key}.{name}", current.version, status, reasons))
+    return rows
+
+
+def _unversioned_notes(current: VersionParts) -> tuple[str, ...]:
+    return tuple(explain(current, current))
+
+
+def _reasons(latest: Mapping[str, Any] | None, current: VersionParts) -> tuple[str, ...]:
+    if latest is None:
+        return (NEVER_RUN,)
+    try:
+        previous = VersionParts.from_manifest(latest)
+    except Exception:
+        return (NEVER_RUN,)
+    if previous.version == current.version:
+        return (OUTPUT_MISSING, *_unversioned_notes(current))
+    return tuple(explain(previous, current))
+
+
+def format_version_table(rows: list[VersionRow], with_reasons: bool = False) -> str:
+    """The table ``nbflow job list_versions`` prints (the seed's three columns)."""
+    headers = ["Step Output", "Version", "Status of Output"]
+    body = [[r.step_output, r.version, r.status] for r in rows]
+    if with_reasons:
+        headers.append("Reasons")
+        for line, row in zip(body, rows, strict=True):
+            line.append("; ".join(row.reasons))
+    return format_table(headers, body)

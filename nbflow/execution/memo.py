@@ -1,0 +1,236 @@
+"""Memoized execution: a version for every step output, and the steps already stored.
+
+Versions are computed in topological order before anything runs (ARCHITECTURE §3):
+step output version = H(op version, resolved op config, required resource versions,
+input versions, output name). Deliberately left out of versions: tags, retry policies,
+the executor, the IO manager chosen, hooks, and node aliases beyond the step key.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from nbflow.definitions.io_manager import OutputContext, is_memoizable
+from nbflow.definitions.specs import NO_VALUE
+from nbflow.errors import (
+    InvalidDefinitionError,
+    MissingVersionError,
+    NonMemoizableIOManagerError,
+    UnversionableValueError,
+)
+from nbflow.execution.resources import resource_order
+from nbflow.execution.run_config import unwrap_input_value
+from nbflow.storage.manifests import manifest_store_for
+from nbflow.versioning import (
+    VALUE_SOURCE,
+    OpVersionContext,
+    ResourceVersionContext,
+    VersionParts,
+    VersionStrategy,
+    canonical,
+    config_fingerprints,
+    fingerprint,
+    hash_parts,
+    validate_version,
+)
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from nbflow.definitions.job import JobDefinition
+    from nbflow.definitions.resource import ResourceDefinition
+    from nbflow.execution.plan import ExecutionPlan, Step, StepInput
+    from nbflow.execution.resources import Resources
+    from nbflow.execution.run_config import ResolvedRunConfig
+    from nbflow.storage.instance import Instance
+    from nbflow.storage.manifests import ManifestStore
+
+MEMOIZED_RUN_TAG = "nbflow/is_memoized_run"
+"""Run tag turning memoization on (``"true"``) or off (``"false"``) for one run."""
+
+StepOutput = tuple[str, str]
+
+
+def memoization_enabled(job_def: JobDefinition, tags: Mapping[str, str]) -> bool:
+    """On when run tags say ``"true"``, or the job has a version strategy and no ``"false"``."""
+    value = tags.get(MEMOIZED_RUN_TAG)
+    if value is None:
+        return job_def.version_strategy is not None
+    lowered = str(value).strip().lower()
+    if lowered not in ("true", "false"):
+        raise InvalidDefinitionError(
+            f'Tag {MEMOIZED_RUN_TAG}={value!r} is invalid: expected "true" or "false".'
+        )
+    return lowered == "true"
+
+
+def _strategy(job_def: JobDefinition) -> VersionStrategy | None:
+    strategy = job_def.version_strategy
+    return strategy if isinstance(strategy, VersionStrategy) else None
+
+
+def resource_versions(
+    resource_defs: Mapping[str, ResourceDefinition],
+    config: ResolvedRunConfig,
+    strategy: VersionStrategy | None,
+    keys: set[str],
+) -> dict[str, str | None]:
+    """Versions of ``keys`` and what they depend on; ``None`` for unversioned resources.
+
+    A resource's version covers its own version, its config and the versions of the
+    resources it needs; it is ``None`` when any of those has none.
+    """
+    versions: dict[str, str | None] = {}
+    for key in resource_order(resource_defs, keys):
+        definition = resource_defs[key]
+        resource_config = config.resource_config(key)
+        own = definition.version
+        if own is None and definition.fixed_value is not NO_VALUE:
+            try:
+                own = fingerprint(definition.fixed_value)
+            except UnversionableValueError:
+                own = None
+        if own is None and strategy is not None:
+            found = strategy.get_resource_version(
+                ResourceVersionContext(definition, resource_config)
+            )
+            own = None if found is None else validate_version(f"Resource {key!r}", found)
+        deps = [(k, versions[k]) for k in sorted(definition.required_resource_keys)]
+        if own is None or any(v is None for _, v in deps):
+            versions[key] = None
+            continue
+        parts = [own, canonical(resource_config)] + [f"{k}={v}" for k, v in deps]
+        versions[key] = hash_parts("nbflow.resource.v1", *parts)[:40]
+    return versions
+
+
+def _op_version(step: Step, op_config: Any, strategy: VersionStrategy | None) -> str | None:
+    op_def = step.op_def
+    if op_def.version is not None:
+        return op_def.version
+    if strategy is None:
+        return None
+    found = strategy.get_op_version(OpVersionContext(op_def, op_config))
+    return validate_version(f"Op {op_def.name!r}", found)
+
+
+def _input_version(
+    step: Step,
+    step_input: StepInput,
+    config: ResolvedRunConfig,
+    parts: Mapping[StepOutput, VersionParts],
+) -> tuple[str, str]:
+    upstream = step_input.upstream
+    if upstream is None:
+        given = config.input_values(step.key)
+        if step_input.value is not NO_VALUE:
+            return VALUE_SOURCE, _fingerprint(step, step_input.name, step_input.value)
+        if step_input.name in given:
+            value = unwrap_input_value(given[step_input.name])
+            return VALUE_SOURCE, _fingerprint(step, step_input.name, value)
+        upstream = step_input.cut_upstream
+        if upstream is None:
+            default = step_input.spec.default_value
+            return VALUE_SOURCE, _fingerprint(step, step_input.name, default)
+    return f"{upstream[0]}.{upstream[1]}", parts[upstream].version
+
+
+def _fingerprint(step: Step, input_name: str, value: Any) -> str:
+    try:
+        return fingerprint(value)
+    except UnversionableValueError as exc:
+        raise UnversionableValueError(f"Input {step.key}.{input_name}: {exc}") from exc
+
+
+def compute_versions(
+    plan: ExecutionPlan,
+    full_plan: ExecutionPlan,
+    config: ResolvedRunConfig,
+    resource_defs: Mapping[str, ResourceDefinition],
+) -> dict[StepOutput, VersionParts]:
+    """The version parts of every step output of ``full_plan`` (the job without selection).
+
+    Steps of ``plan`` (an op selection of it) take their cut inputs from run config
+    values where given, and from the stored upstream versions otherwise.
+
+    Raises:
+        MissingVersionError: naming every op without a version.
+        UnversionableValueError: an input value has no stable fingerprint.
+    """
+    job_def = plan.job_def
+    strategy = _strategy(job_def)
+    needed = {k for step in full_plan.steps.values() for k in step.op_def.required_resource_keys}
+    res_versions = resource_versions(resource_defs, config, strategy, needed)
+    parts: dict[StepOutput, VersionParts] = {}
+    missing: list[str] = []
+    config_cache: dict[int, tuple[tuple[str, str], ...]] = {}
+    for key, full_step in full_plan.steps.items():
+        step = plan.steps.get(key, full_step)
+        op_config = config.op_config(key)
+        op_version = _op_version(step, op_config, strategy)
+        if op_version is None:
+            missing.append(step.op_def.name)
+            continue
+        fingerprints = config_cache.get(id(op_config))
+        if fingerprints is None or op_config is None:
+            fingerprints = config_cache[id(op_config)] = config_fingerprints(op_config)
+        resources = {k: res_versions[k] for k in step.op_def.required_resource_keys}
+        inputs = {i.name: _input_version(step, i, config, parts) for i in step.inputs}
+        for output_name in step.op_def.outs:
+            parts[(key, output_name)] = VersionParts.build(
+                op_version=op_version,
+                output_name=output_name,
+                config=fingerprints,
+                resources=resources,
+                inputs=inputs,
+            )
+    if missing:
+        raise MissingVersionError.for_ops(job_def.name, sorted(set(missing)))
+    return parts
+
+
+def output_context(
+    step_key: str, output_name: str, version: str, resources: Resources, op_def: Any
+) -> OutputContext:
+    return OutputContext(
+        step_key=step_key, name=output_name, version=version, resources=resources, op_def=op_def
+    )
+
+
+def check_memoizable(plan: ExecutionPlan, resources: Resources) -> None:
+    """Refuse, naming them, IO managers that cannot say whether an output is stored."""
+    offenders: dict[str, list[str]] = {}
+    for step in plan.steps.values():
+        for name, out in step.op_def.outs.items():
+            if not is_memoizable(resources[out.io_manager_key]):
+                offenders.setdefault(out.io_manager_key, []).append(f"{step.key}.{name}")
+    if offenders:
+        key, outputs = next(iter(offenders.items()))
+        raise NonMemoizableIOManagerError.build(key, resources[key], outputs)
+
+
+def stored_steps(
+    plan: ExecutionPlan, parts: Mapping[StepOutput, VersionParts], resources: Resources
+) -> dict[str, dict[str, str]]:
+    """Steps whose every output is stored with its version: step key → {output: version}."""
+    check_memoizable(plan, resources)
+    stored: dict[str, dict[str, str]] = {}
+    for step in plan.steps.values():
+        versions: dict[str, str] = {}
+        for name, out in step.op_def.outs.items():
+            version = parts[(step.key, name)].version
+            context = output_context(step.key, name, version, resources, step.op_def)
+            if not resources[out.io_manager_key].has_output(context):
+                break
+            versions[name] = version
+        else:
+            stored[step.key] = versions
+    return stored
+
+
+def manifest_store(
+    step: Step, output_name: str, resources: Resources, instance: Instance
+) -> ManifestStore:
+    """Where the manifest of a step output lives: with its IO manager, else the instance."""
+    manager = resources[step.op_def.outs[output_name].io_manager_key]
+    return manifest_store_for(manager, instance.manifests)
