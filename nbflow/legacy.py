@@ -7,15 +7,18 @@ So that examples written against the older API run with only their imports chang
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from nbflow.definitions.job import JobDefinition, job
 from nbflow.definitions.op import OpDefinition, op
-from nbflow.definitions.resource import ResourceDefinition
 from nbflow.definitions.specs import NO_VALUE, In, Out
 from nbflow.errors import DefinitionError
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping, Sequence
+
+    from nbflow.definitions.resource import ResourceDefinition
 
 
 @dataclass(frozen=True)

@@ -1,10 +1,9 @@
 """The memoized job: every output versioned and kept under ./results by version."""
 
-from nbflow import MEMOIZED_RUN_TAG, job, versioned_filesystem_io_manager
-
 from memoized_development.ops.dog import emit_dog
 from memoized_development.ops.sentence import emit_sentence
 from memoized_development.ops.tree import emit_tree
+from nbflow import MEMOIZED_RUN_TAG, job, versioned_filesystem_io_manager
 
 
 @job(

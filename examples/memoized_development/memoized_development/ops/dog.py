@@ -1,6 +1,5 @@
-from nbflow import op
-
 from memoized_development.ops.file_version import get_hash_for_file
+from nbflow import op
 
 
 @op(version=get_hash_for_file(__file__), config_schema={"dog_breed": str})
