@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import inspect
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Protocol, overload
@@ -38,8 +39,11 @@ def register_execution_engine(engine: ExecutionEngine) -> None:
 
 
 def execution_engine() -> ExecutionEngine:
+    """The execution layer, imported by name on first use (it registers itself)."""
     if not _engine:
-        raise NbflowError("nbflow.execution is not loaded. Fix: import nbflow.")
+        importlib.import_module("nbflow.execution")
+    if not _engine:
+        raise NbflowError("nbflow.execution did not register itself; reinstall nbflow.")
     return _engine[0]
 
 
