@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
-from nbflow import DependencyDefinition, GraphDefinition, JobDefinition, NodeInvocation, op
+from nbflow import (
+    DependencyDefinition,
+    Field,
+    GraphDefinition,
+    JobDefinition,
+    NodeInvocation,
+    op,
+)
 
 
 @op
@@ -20,14 +27,31 @@ def add(a: int, b: int) -> int:
     return a + b
 
 
-def chain(n: int, **job_kwargs: object) -> JobDefinition:
-    """``source`` followed by ``n`` ``step`` ops, each feeding the next."""
+_SEED = {"seed": Field(int, default_value=0)}
+
+
+@op(name="source", version="1", config_schema=_SEED)
+def versioned_source(context) -> int:  # type: ignore[no-untyped-def]
+    return int(context.op_config["seed"])
+
+
+@op(name="step", version="1", config_schema=_SEED)
+def versioned_step(context, x: int) -> int:  # type: ignore[no-untyped-def]
+    return x + 1
+
+
+def chain(n: int, versioned: bool = False, **job_kwargs: object) -> JobDefinition:
+    """``source`` followed by ``n`` ``step`` ops, each feeding the next.
+
+    ``versioned`` uses ops with ``version="1"`` and an optional ``seed`` config.
+    """
     deps: dict[str | NodeInvocation, dict[str, DependencyDefinition]] = {}
     previous = "source"
     for i in range(n):
         deps[NodeInvocation("step", alias=f"step_{i}")] = {"x": DependencyDefinition(previous)}
         previous = f"step_{i}"
-    graph = GraphDefinition(f"chain_{n}", node_defs=[source, step], dependencies=deps)
+    node_defs = [versioned_source, versioned_step] if versioned else [source, step]
+    graph = GraphDefinition(f"chain_{n}", node_defs=node_defs, dependencies=deps)
     return graph.to_job(**job_kwargs)  # type: ignore[arg-type]
 
 
@@ -54,4 +78,3 @@ def fan(n: int) -> JobDefinition:
         layer = nxt
     graph = GraphDefinition(f"fan_{n}", node_defs=[source, step, add], dependencies=deps)
     return graph.to_job()
-

@@ -84,7 +84,7 @@ def list_versions(
 
 
 def _unversioned_notes(current: VersionParts) -> tuple[str, ...]:
-    return tuple(explain(current, current))
+    return tuple(explain(current, current)) if current.unversioned_resources else ()
 
 
 def _reasons(latest: Mapping[str, Any] | None, current: VersionParts) -> tuple[str, ...]:

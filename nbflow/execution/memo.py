@@ -163,7 +163,7 @@ def compute_versions(
     res_versions = resource_versions(resource_defs, config, strategy, needed)
     parts: dict[StepOutput, VersionParts] = {}
     missing: list[str] = []
-    config_cache: dict[int, tuple[tuple[str, str], ...]] = {}
+    config_cache: dict[str, tuple[tuple[str, str], ...]] = {}
     for key, full_step in full_plan.steps.items():
         step = plan.steps.get(key, full_step)
         op_config = config.op_config(key)
@@ -171,9 +171,10 @@ def compute_versions(
         if op_version is None:
             missing.append(step.op_def.name)
             continue
-        fingerprints = config_cache.get(id(op_config))
-        if fingerprints is None or op_config is None:
-            fingerprints = config_cache[id(op_config)] = config_fingerprints(op_config)
+        cache_key = canonical(op_config)
+        fingerprints = config_cache.get(cache_key)
+        if fingerprints is None:
+            fingerprints = config_cache[cache_key] = config_fingerprints(op_config)
         resources = {k: res_versions[k] for k in step.op_def.required_resource_keys}
         inputs = {i.name: _input_version(step, i, config, parts) for i in step.inputs}
         for output_name in step.op_def.outs:
