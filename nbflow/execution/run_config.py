@@ -24,6 +24,10 @@ if TYPE_CHECKING:
     from nbflow.execution.plan import ExecutionPlan, Step
 
 
+def _in_plan(plan: ExecutionPlan, handle: str) -> bool:
+    return handle in plan.steps or any(k.startswith(handle + ".") for k in plan.steps)
+
+
 def _optional(field: Field) -> Field:
     return field if not field.is_required else Field(field.config_type, is_required=False)
 
@@ -52,8 +56,7 @@ def _graph_shape(graph: GraphDefinition, prefix: str, plan: ExecutionPlan) -> Sh
         else:
             assert isinstance(definition, OpDefinition)
             field = Field(_op_shape(plan.steps.get(handle), definition))
-        in_plan = handle in plan.steps or any(k.startswith(handle + ".") for k in plan.steps)
-        fields[name] = field if in_plan else _optional(field)
+        fields[name] = field if _in_plan(plan, handle) else _optional(field)
     return Shape(fields)
 
 
@@ -111,20 +114,72 @@ def _legacy_keys(run_config: Mapping[str, Any] | None) -> Mapping[str, Any] | No
 
 
 def apply_job_config(job_def: JobDefinition, run_config: Mapping[str, Any] | None) -> Any:
-    """Run config after the job's own ``config`` (defaults, or a ConfigMapping) is applied."""
+    """Run config after the job's own ``config`` (defaults, or a ConfigMapping) is applied,
+    and after each nested graph's ``config`` is applied to the ops inside it.
+
+    Raises:
+        RunConfigValidationError: config given to a config mapping does not fit its schema.
+    """
     run_config = _legacy_keys(run_config)
     config = job_def.config
+    if config is None and job_def.graph_def.config is not None:
+        config = _graph_config_as_job_config(job_def.graph_def.config)
     if isinstance(config, ConfigMapping):
-        given: Any = run_config or {}
-        if config.config_schema is not None:
-            field = as_field(config.config_schema)
-            given = validate_config(
-                field.config_type, given, target=f"job {job_def.name!r} (its config mapping)"
+        target = f"job {job_def.name!r} (its config mapping)"
+        given: Any = _map_config(config, run_config or {}, ("root",), target)
+    elif isinstance(config, Mapping):
+        given = _deep_merge(config, run_config or {})
+    else:
+        given = copy.copy(run_config) if run_config is not None else {}
+    if isinstance(given, Mapping) and isinstance(given.get("ops") or {}, Mapping):
+        ops = _apply_graph_configs(job_def.graph_def, given.get("ops") or {}, ())
+        if ops or "ops" in given:
+            given = {**given, "ops": ops}
+    return given
+
+
+def _graph_config_as_job_config(config: ConfigMapping | Mapping[str, Any]) -> Any:
+    if isinstance(config, ConfigMapping):
+        return ConfigMapping(
+            config_fn=lambda c: {"ops": dict(config.config_fn(c))},
+            config_schema=config.config_schema,
+        )
+    return {"ops": dict(config)}
+
+
+def _map_config(mapping: ConfigMapping, given: Any, path: tuple[str, ...], target: str) -> Any:
+    if mapping.config_schema is not None:
+        field = as_field(mapping.config_schema)
+        given = validate_config(field.config_type, given, root=path, target=target)
+    return dict(mapping.config_fn(given))
+
+
+def _apply_graph_configs(
+    graph: GraphDefinition, ops: Mapping[str, Any], path: tuple[str, ...]
+) -> dict[str, Any]:
+    """Fold each nested graph's ``config`` (defaults or a mapping) into its inner ops' config."""
+    result = dict(ops)
+    for name, node in graph.nodes.items():
+        inner = node.definition
+        if not isinstance(inner, GraphDefinition):
+            continue
+        entry = dict(result.get(name) or {})
+        inner_ops: Mapping[str, Any] = entry.get("ops") or {}
+        where = (*path, name)
+        if isinstance(inner.config, ConfigMapping):
+            mapped = _map_config(
+                inner.config,
+                entry.pop("config", None),
+                ("root", "ops", *":ops:".join(where).split(":"), "config"),
+                f"graph {':'.join(where)!r} (its config mapping)",
             )
-        return dict(config.config_fn(given))
-    if isinstance(config, Mapping):
-        return _deep_merge(config, run_config or {})
-    return copy.copy(run_config) if run_config is not None else {}
+            inner_ops = _deep_merge(mapped, inner_ops)
+        elif isinstance(inner.config, Mapping):
+            inner_ops = _deep_merge(inner.config, inner_ops)
+        if inner_ops or name in result:
+            entry["ops"] = _apply_graph_configs(inner, inner_ops, where)
+            result[name] = entry
+    return result
 
 
 class ResolvedRunConfig:

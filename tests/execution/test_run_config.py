@@ -188,6 +188,50 @@ def test_nested_graph_config_mapping_maps_onto_its_ops() -> None:
     assert result.output_for_node("doubled") == 8
 
 
+def test_nested_graph_config_mapping_problems_have_paths_and_selection_skips_them(
+    call_log: list[str],
+) -> None:
+    from nbflow import ConfigMapping
+
+    @op(config_schema={"factor": int})
+    def scale(context):
+        return context.op_config["factor"]
+
+    @op
+    def unrelated():
+        call_log.append("unrelated")
+
+    @graph(
+        config=ConfigMapping(
+            config_fn=lambda c: {"scale": {"config": {"factor": c["half"] * 2}}},
+            config_schema={"half": int},
+        )
+    )
+    def doubled():
+        return scale()
+
+    @graph
+    def wrapper():
+        return doubled()
+
+    @job
+    def mapped():
+        wrapper()
+        unrelated()
+
+    with pytest.raises(RunConfigValidationError) as info:
+        mapped.execute_in_process(
+            run_config={"ops": {"wrapper": {"ops": {"doubled": {"config": {"half": "x"}}}}}}
+        )
+    assert info.value.problems == [
+        "root:ops:wrapper:ops:doubled:config:half: expected Int, got 'x' (str)"
+    ]
+    ok = {"ops": {"wrapper": {"ops": {"doubled": {"config": {"half": 5}}}}}}
+    assert mapped.execute_in_process(run_config=ok).output_for_node("wrapper") == 10
+    assert mapped.execute_in_process(op_selection=["unrelated"]).success
+    assert call_log == ["unrelated", "unrelated"]
+
+
 def test_graph_config_dict_is_the_default_config_of_its_ops() -> None:
     @op(config_schema={"factor": int})
     def scale(context):
