@@ -31,14 +31,29 @@ def _load_module(file: str | None, module: str | None) -> Any:
         assert spec is not None and spec.loader is not None
         mod = importlib.util.module_from_spec(spec)
         sys.modules[path.stem] = mod
-        spec.loader.exec_module(mod)
+        loader = spec.loader
+        _run_user_code(lambda: loader.exec_module(mod), file)
         return mod
     assert module is not None
     sys.path.insert(0, str(Path.cwd()))
     try:
-        return importlib.import_module(module)
+        return _run_user_code(lambda: importlib.import_module(module), module)
     except ModuleNotFoundError as exc:
         raise CommandError(f"Cannot import module {module!r}: {exc}.") from None
+
+
+def _run_user_code(load: Any, where: str) -> Any:
+    """Import user code; a failure there becomes one line naming the file and the error."""
+    try:
+        return load()
+    except (ModuleNotFoundError, NbflowError):
+        raise
+    except SyntaxError as exc:
+        raise CommandError(f"{where} has a syntax error at line {exc.lineno}: {exc.msg}.") from None
+    except Exception as exc:
+        raise CommandError(
+            f"Loading {where} failed: {type(exc).__name__}: {exc}. Fix the error in that file."
+        ) from None
 
 
 def load_job(file: str | None, module: str | None, job_name: str | None) -> JobDefinition:

@@ -70,7 +70,9 @@ def test_two_node_cycle_names_the_cycle_path() -> None:
 
 
 def test_three_node_cycle_names_every_node_on_the_path() -> None:
-    with pytest.raises(InvalidDefinitionError, match=r"Graph 'loop' is invalid \(1 problem\)") as info:
+    with pytest.raises(
+        InvalidDefinitionError, match=r"Graph 'loop' is invalid \(1 problem\)"
+    ) as info:
         GraphDefinition(
             name="loop",
             node_defs=[passthrough, relay, link],
@@ -129,7 +131,9 @@ def test_unknown_names_in_dependencies_suggest_close_ones(dependencies, message:
 
 
 def test_all_offenders_of_a_graph_are_reported_at_once() -> None:
-    with pytest.raises(InvalidDefinitionError, match=r"Graph 'broken' is invalid \(3 problems\)") as info:
+    with pytest.raises(
+        InvalidDefinitionError, match=r"Graph 'broken' is invalid \(3 problems\)"
+    ) as info:
         GraphDefinition(
             name="broken",
             node_defs=[one, passthrough, relay, add],
@@ -193,12 +197,17 @@ def test_same_alias_twice_in_a_graph_definition_is_rejected() -> None:
         GraphDefinition(
             name="twins",
             node_defs=[passthrough, relay],
-            dependencies={NodeInvocation("passthrough", "twin"): {}, NodeInvocation("relay", "twin"): {}},
+            dependencies={
+                NodeInvocation("passthrough", "twin"): {},
+                NodeInvocation("relay", "twin"): {},
+            },
         )
 
 
 def test_non_definitions_in_node_defs_are_rejected() -> None:
-    with pytest.raises(InvalidDefinitionError, match=r"'not an op' in node_defs is not an op or a graph"):
+    with pytest.raises(
+        InvalidDefinitionError, match=r"'not an op' in node_defs is not an op or a graph"
+    ):
         GraphDefinition(name="odd", node_defs=["not an op"])  # type: ignore[list-item]
 
 
@@ -206,7 +215,9 @@ def test_non_definitions_in_node_defs_are_rejected() -> None:
 
 
 def test_all_composition_problems_are_reported_at_once() -> None:
-    with pytest.raises(InvalidDefinitionError, match=r"Graph 'sloppy' is invalid \(3 problems\)") as info:
+    with pytest.raises(
+        InvalidDefinitionError, match=r"Graph 'sloppy' is invalid \(3 problems\)"
+    ) as info:
 
         @graph
         def sloppy():
@@ -277,7 +288,9 @@ def test_every_missing_resource_is_reported_once_per_owner() -> None:
     def client(_):
         return None
 
-    with pytest.raises(InvalidDefinitionError, match=r"Job 'loader' is invalid \(4 problems\)") as info:
+    with pytest.raises(
+        InvalidDefinitionError, match=r"Job 'loader' is invalid \(4 problems\)"
+    ) as info:
 
         @job(resource_defs={"client": client}, hooks={notify})
         def loader():
@@ -303,7 +316,9 @@ def test_resource_defs_must_be_resource_definitions() -> None:
 
 
 def test_resource_with_a_bad_config_schema_is_rejected() -> None:
-    with pytest.raises(ConfigSchemaError, match=r"config_schema\['url'\]: 'str' is not a config type"):
+    with pytest.raises(
+        ConfigSchemaError, match=r"config_schema\['url'\]: 'str' is not a config type"
+    ):
 
         @resource(config_schema={"url": "str"})
         def database(_):
@@ -331,7 +346,9 @@ def test_job_input_values_must_name_graph_inputs() -> None:
 
 
 def test_job_cannot_have_both_config_and_partitions_def() -> None:
-    with pytest.raises(InvalidDefinitionError, match=r"config and partitions_def cannot both be given"):
+    with pytest.raises(
+        InvalidDefinitionError, match=r"config and partitions_def cannot both be given"
+    ):
 
         @job(config={}, partitions_def=StaticPartitionsDefinition(["a"]))
         def both():

@@ -36,7 +36,9 @@ class RecordingIOManager(IOManager):
     def load_input(self, context: InputContext) -> Any:
         upstream = context.upstream_output
         assert upstream is not None
-        self.calls.append(("load", context.step_key, context.name, upstream.step_key, upstream.name))
+        self.calls.append(
+            ("load", context.step_key, context.name, upstream.step_key, upstream.name)
+        )
         return self.values[(upstream.step_key, upstream.name)]
 
 

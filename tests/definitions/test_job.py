@@ -249,10 +249,16 @@ def test_partitions_def_gives_ops_a_partition_key() -> None:
 @pytest.mark.parametrize(
     ("partition_key", "message"),
     [
-        (None, r"This run is partitioned, but no partition key was given\. Valid keys: "
-               r"'2024-01', '2024-02'\. Fix: pass partition_key=\.\.\."),
-        ("2024-03", r"Unknown partition key '2024-03'\. Did you mean '2024-02', '2024-01'\? "
-                    r"Valid keys: '2024-01', '2024-02'\."),
+        (
+            None,
+            r"This run is partitioned, but no partition key was given\. Valid keys: "
+            r"'2024-01', '2024-02'\. Fix: pass partition_key=\.\.\.",
+        ),
+        (
+            "2024-03",
+            r"Unknown partition key '2024-03'\. Did you mean '2024-02', '2024-01'\? "
+            r"Valid keys: '2024-01', '2024-02'\.",
+        ),
     ],
     ids=["missing", "unknown"],
 )
@@ -312,7 +318,11 @@ def test_with_hooks_returns_a_copy_with_every_other_parameter_kept(call_log: lis
     assert hooked is not plain
     assert plain.hook_defs == frozenset()
     assert hooked.hook_defs == {record}
-    assert (hooked.name, dict(hooked.tags), dict(hooked.metadata)) == ("plain", {"t": "1"}, {"m": 1})
+    assert (hooked.name, dict(hooked.tags), dict(hooked.metadata)) == (
+        "plain",
+        {"t": "1"},
+        {"m": 1},
+    )
     assert hooked.execute_in_process().output_for_node("emit") == 2
     assert call_log == ["emit"]
     plain.execute_in_process()

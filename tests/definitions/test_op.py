@@ -110,11 +110,23 @@ def test_invalid_version_is_rejected_at_definition() -> None:
             {"outer": {"inner": ["a"]}},
             {"outer": {"inner": ["a"], "opt": None}},
         ),
-        ({"rows": [{"id": int}]}, {"rows": [{"id": 1}, {"id": 2}]}, {"rows": [{"id": 1}, {"id": 2}]}),
+        (
+            {"rows": [{"id": int}]},
+            {"rows": [{"id": 1}, {"id": 2}]},
+            {"rows": [{"id": 1}, {"id": 2}]},
+        ),
         (Field(Array(float), default_value=[0.5]), None, [0.5]),
     ],
-    ids=["int", "str", "dict", "field-default", "list", "nested-dict-list", "list-of-dicts",
-         "field-at-top"],
+    ids=[
+        "int",
+        "str",
+        "dict",
+        "field-default",
+        "list",
+        "nested-dict-list",
+        "list-of-dicts",
+        "field-at-top",
+    ],
 )
 def test_config_schema_from_python_types_and_fields(schema, config, expected) -> None:
     @op(config_schema=schema)
@@ -170,8 +182,14 @@ def test_every_problem_of_a_config_schema_is_reported_at_once() -> None:
         ({"out": "result"}, r"out is 'result'; expected Out\(\) or a dict of names to Out\(\)"),
         ({"out": {"a": 1}}, r"out has entries \['a'\] that are not identifier names mapped to Out"),
     ],
-    ids=["config-no-context", "resources-no-context", "unknown-in", "close-in", "bad-out",
-         "bad-out-dict"],
+    ids=[
+        "config-no-context",
+        "resources-no-context",
+        "unknown-in",
+        "close-in",
+        "bad-out",
+        "bad-out-dict",
+    ],
 )
 def test_op_definition_problems_are_reported(kwargs, message: str) -> None:
     with pytest.raises(InvalidDefinitionError, match=message):
@@ -190,7 +208,9 @@ def test_op_with_star_args_is_rejected() -> None:
 
 
 def test_op_name_must_be_an_identifier() -> None:
-    with pytest.raises(DefinitionError, match=r"Op name 'bad name' is invalid.*Fix: name='bad_name'"):
+    with pytest.raises(
+        DefinitionError, match=r"Op name 'bad name' is invalid.*Fix: name='bad_name'"
+    ):
         op(name="bad name")(lambda: 1)
 
 
@@ -301,7 +321,9 @@ def test_output_of_the_wrong_type_fails_the_step() -> None:
     def typed_job():
         typed()
 
-    with pytest.raises(TypeError, match=r"Output typed\.result expected a value of type int, got str"):
+    with pytest.raises(
+        TypeError, match=r"Output typed\.result expected a value of type int, got str"
+    ):
         typed_job.execute_in_process()
 
 
@@ -358,7 +380,9 @@ def test_input_of_the_wrong_type_fails_the_step() -> None:
     def typed_inputs():
         needs_int(text())
 
-    with pytest.raises(TypeError, match=r"Input needs_int\.n expected a value of type int, got str"):
+    with pytest.raises(
+        TypeError, match=r"Input needs_int\.n expected a value of type int, got str"
+    ):
         typed_inputs.execute_in_process()
 
 
@@ -388,7 +412,9 @@ def test_direct_invocation_validates_config() -> None:
     def my_op(context):
         return context.op_config
 
-    with pytest.raises(RunConfigValidationError, match=r"root:config:n: expected Int, got 'a' \(str\)"):
+    with pytest.raises(
+        RunConfigValidationError, match=r"root:config:n: expected Int, got 'a' \(str\)"
+    ):
         my_op(build_op_context(config={"n": "a"}))
 
 
@@ -423,7 +449,9 @@ def test_direct_invocation_argument_problems(call, message: str) -> None:
     def typed(x):
         return x
 
-    with pytest.raises(InvalidInvocationError, match=rf"Invoking op 'typed' failed:\n  - {message}"):
+    with pytest.raises(
+        InvalidInvocationError, match=rf"Invoking op 'typed' failed:\n  - {message}"
+    ):
         call(typed)
 
 

@@ -9,8 +9,13 @@ from nbflow.errors import DefinitionError
 
 
 def _retry_events(result, step_key: str) -> list[str]:
-    kinds = {EventType.STEP_START, EventType.STEP_UP_FOR_RETRY, EventType.STEP_RESTARTED,
-             EventType.STEP_SUCCESS, EventType.STEP_FAILURE}
+    kinds = {
+        EventType.STEP_START,
+        EventType.STEP_UP_FOR_RETRY,
+        EventType.STEP_RESTARTED,
+        EventType.STEP_SUCCESS,
+        EventType.STEP_FAILURE,
+    }
     return [
         e.event_type.name
         for e in result.all_events

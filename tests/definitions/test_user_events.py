@@ -117,8 +117,9 @@ def test_generator_op_yielding_something_else_fails_clearly() -> None:
         odd_job.execute_in_process()
 
 
-@pytest.mark.parametrize("bad", ["", [], ["a", ""], [1]], ids=["empty", "empty-list", "empty-part",
-                                                             "non-string"])
+@pytest.mark.parametrize(
+    "bad", ["", [], ["a", ""], [1]], ids=["empty", "empty-list", "empty-part", "non-string"]
+)
 def test_asset_key_rejects_bad_paths(bad) -> None:
     with pytest.raises(DefinitionError, match=r"AssetKey\(.*\) is invalid: expected a non-empty"):
         AssetKey(bad)

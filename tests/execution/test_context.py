@@ -62,8 +62,10 @@ def _run_and_capture(tmp_instance: Instance) -> tuple[dict[str, Any], Any]:
         )
         return 1
 
-    @job(resource_defs={"store": ResourceDefinition.hardcoded_resource("the store")},
-         tags={"team": "core", "owner": "job"})
+    @job(
+        resource_defs={"store": ResourceDefinition.hardcoded_resource("the store")},
+        tags={"team": "core", "owner": "job"},
+    )
     def probing():
         probe()
 
@@ -108,8 +110,11 @@ def test_get_tag_and_has_tag_see_job_tags_and_run_tags(tmp_instance: Instance) -
 def test_partition_key_in_partitioned_and_unpartitioned_runs() -> None:
     @op
     def partitioned(context):
-        return (context.has_partition_key, context.partition_key,
-                context.asset_partition_key_for_output())
+        return (
+            context.has_partition_key,
+            context.partition_key,
+            context.asset_partition_key_for_output(),
+        )
 
     @job(partitions_def=StaticPartitionsDefinition(["x", "y"]))
     def with_partitions():
@@ -207,8 +212,9 @@ def test_consumed_events_are_not_emitted_again() -> None:
         consumer()
 
     result = consuming.execute_in_process()
-    assert [m.asset_key.to_user_string() for m in result.asset_materializations_for_node(
-        "consumer")] == ["kept"]
+    assert [
+        m.asset_key.to_user_string() for m in result.asset_materializations_for_node("consumer")
+    ] == ["kept"]
 
 
 # --- build_op_context ------------------------------------------------------------------------
@@ -265,7 +271,9 @@ def test_build_op_context_parameters(tmp_instance: Instance) -> None:
 
 
 def test_build_op_context_rejects_both_op_config_and_config() -> None:
-    with pytest.raises(InvalidInvocationError, match=r"Pass op_config or config to build_op_context, not both"):
+    with pytest.raises(
+        InvalidInvocationError, match=r"Pass op_config or config to build_op_context, not both"
+    ):
         build_op_context(op_config={"a": 1}, config={"a": 1})
 
 

@@ -212,7 +212,10 @@ def test_step_input_events_say_where_each_input_came_from() -> None:
 
     full = adding.execute_in_process()
     inputs = [e.data for e in full.all_events if e.event_type is EventType.STEP_INPUT]
-    assert [(d.input_name, d.source) for d in inputs] == [("x", "one.result"), ("y", "one_2.result")]
+    assert [(d.input_name, d.source) for d in inputs] == [
+        ("x", "one.result"),
+        ("y", "one_2.result"),
+    ]
 
 
 def test_successful_run_records_status_and_times() -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import linecache
 import pickle
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +26,7 @@ from nbflow import (
     MemoizableIOManager,
     OpVersionContext,
     OutputContext,
+    ResourceDefinition,
     ResourceVersionContext,
     SourceHashVersionStrategy,
     VersionStrategy,
@@ -208,35 +209,38 @@ class TestSeed001RerunConditions:
         assert ran == ["middle", "sink"]
         assert reverted == []
 
-    def test_resource_value_given_to_the_run_is_versioned_by_value(
-        self, call_log: list[str]
-    ) -> None:
-        @op(version="1", required_resource_keys={"factor"})
-        def scaled() -> int:
-            call_log.append("scaled")
-            return 1
+    def test_hardcoded_resource_is_versioned_by_its_value(self, call_log: list[str]) -> None:
+        def build(value: int) -> JobDefinition:
+            @op(version="1", required_resource_keys={"factor"})
+            def scaled(context: Any) -> int:
+                call_log.append("scaled")
+                return context.resources.factor
 
-        @op(version="1")
-        def plain() -> int:
-            call_log.append("plain")
-            return 2
+            @op(version="1")
+            def plain() -> int:
+                call_log.append("plain")
+                return 2
 
-        @job(tags=MEMOIZED)
-        def uses_value() -> None:
-            scaled()
-            plain()
+            @job(
+                resource_defs={"factor": ResourceDefinition.hardcoded_resource(value)},
+                tags=MEMOIZED,
+            )
+            def uses_value() -> None:
+                scaled()
+                plain()
 
-        first, _ = run_and_take(uses_value, call_log, resources={"factor": 10})
-        same, _ = run_and_take(uses_value, call_log, resources={"factor": 10})
-        changed, _ = run_and_take(uses_value, call_log, resources={"factor": 11})
+            return uses_value
+
+        first, _ = run_and_take(build(10), call_log)
+        same, _ = run_and_take(build(10), call_log)
+        changed, result = run_and_take(build(11), call_log)
 
         assert first == ["scaled", "plain"]
         assert same == []
         assert changed == ["scaled"]
+        assert result.output_for_node("scaled") == 11
 
-    def test_strategy_value_change_reruns_that_op_and_downstream(
-        self, call_log: list[str]
-    ) -> None:
+    def test_strategy_value_change_reruns_that_op_and_downstream(self, call_log: list[str]) -> None:
         strategy = TableStrategy({"source": "1", "middle": "1", "sink": "1", "independent": "1"})
         chain = chain_job(call_log, versioned_ops=False, strategy=strategy)
         first, _ = run_and_take(chain, call_log)
@@ -299,26 +303,26 @@ def define_in_cell(source: str, name: str, namespace: dict[str, Any]) -> Any:
     return namespace[name]
 
 
-LOAD_V1 = '''
+LOAD_V1 = """
 @op
 def load():
     call_log.append("load")
     return 10
-'''
-LOAD_V2 = '''
+"""
+LOAD_V2 = """
 @op
 def load():
     call_log.append("load")
     return 20
-'''
-LOAD_V1_REFORMATTED = '''
+"""
+LOAD_V1_REFORMATTED = """
 @op
 def load():
     # the same code, with a comment and different spacing
     call_log.append( "load" )
 
     return 10
-'''
+"""
 
 
 class TestSourceHashStrategy:
@@ -686,7 +690,7 @@ class TestOpSelection:
             my_job, call_log, run_config=dog_tree_config("red_maple"), op_selection=["emit_tree*"]
         )
         loaded = [
-            e.data.input_name
+            e.data.name
             for e in result.filter_events(EventType.LOADED_INPUT)
             if e.step_key == "emit_sentence"
         ]
@@ -721,8 +725,12 @@ class TestOpSelection:
                 "ops": {"emit_sentence": {"inputs": {"dog_breed": "pug", "tree_species": tree}}}
             }
 
-        first, _ = run_and_take(my_job, call_log, run_config=given("elm"), op_selection=["emit_sentence"])
-        same, _ = run_and_take(my_job, call_log, run_config=given("elm"), op_selection=["emit_sentence"])
+        first, _ = run_and_take(
+            my_job, call_log, run_config=given("elm"), op_selection=["emit_sentence"]
+        )
+        same, _ = run_and_take(
+            my_job, call_log, run_config=given("elm"), op_selection=["emit_sentence"]
+        )
         changed, result = run_and_take(
             my_job, call_log, run_config=given("ash"), op_selection=["emit_sentence"]
         )
@@ -734,7 +742,7 @@ class TestOpSelection:
 # --- the result of a memoized run --------------------------------------------------------------
 
 
-def _fs_resources(tmp_path: Path) -> dict[str, Any]:
+def _fs_resources() -> dict[str, Any]:
     return {"resource_defs": {"io_manager": versioned_filesystem_io_manager}}
 
 
@@ -748,7 +756,7 @@ class TestMemoizedResult:
     def setup_job(
         call_log: list[str], storage: str, tmp_path: Path
     ) -> tuple[JobDefinition, dict[str, Any]]:
-        job_kwargs = _fs_resources(tmp_path) if storage == "filesystem" else {}
+        job_kwargs = _fs_resources() if storage == "filesystem" else {}
         config = dog_tree_config("douglas_fir")
         if storage == "filesystem":
             config.update(_fs_config(tmp_path))
@@ -816,7 +824,7 @@ def test_output_for_node_loads_a_memoized_value_through_the_io_manager(
         **dog_tree_config("douglas_fir"),
         **_fs_config(tmp_path),
     }
-    my_job = dogs_and_trees(call_log, **_fs_resources(tmp_path))
+    my_job = dogs_and_trees(call_log, **_fs_resources())
     run_and_take(my_job, call_log, run_config=config)
     [dog_row] = [r for r in list_versions(my_job, config) if r.step_output == "emit_dog.result"]
     stored = tmp_path / "store" / "emit_dog" / "result" / dog_row.version
@@ -902,9 +910,7 @@ class TestErrors:
         assert call_log == []
         assert tmp_instance.get_runs() == []  # raised before the run started
 
-    def test_missing_versions_of_several_ops_are_named_together(
-        self, call_log: list[str]
-    ) -> None:
+    def test_missing_versions_of_several_ops_are_named_together(self, call_log: list[str]) -> None:
         chain = chain_job(call_log, versioned_ops=False)
 
         with pytest.raises(
@@ -914,9 +920,7 @@ class TestErrors:
             chain.execute_in_process()
         assert call_log == []
 
-    def test_missing_version_is_no_error_when_memoization_is_off(
-        self, call_log: list[str]
-    ) -> None:
+    def test_missing_version_is_no_error_when_memoization_is_off(self, call_log: list[str]) -> None:
         chain = chain_job(call_log, versioned_ops=False, tags={})
 
         ran, _ = run_and_take(chain, call_log)
@@ -987,9 +991,7 @@ class TestErrors:
         assert call_log == []
         assert plain.execute_in_process(tags={MEMOIZED_RUN_TAG: "false"}).success
 
-    def test_resource_without_version_is_left_out_and_reported(
-        self, call_log: list[str]
-    ) -> None:
+    def test_resource_without_version_is_left_out_and_reported(self, call_log: list[str]) -> None:
         chain = chain_job(call_log, db_version=None)
 
         first, _ = run_and_take(chain, call_log)
@@ -1031,7 +1033,3 @@ def test_version_strategy_must_be_a_version_strategy() -> None:
         @job(version_strategy="source")  # type: ignore[arg-type]
         def wrong() -> None:
             pass
-
-
-def _identity(value: Callable[..., Any]) -> Callable[..., Any]:
-    return value

@@ -80,7 +80,10 @@ def test_every_problem_is_listed_with_path_expected_type_and_value_before_anythi
 @pytest.mark.parametrize(
     ("run_config", "problem"),
     [
-        ({**GOOD_CONFIG, "resorces": {}}, "root: unknown field 'resorces'. Did you mean 'resources'?"),
+        (
+            {**GOOD_CONFIG, "resorces": {}},
+            "root: unknown field 'resorces'. Did you mean 'resources'?",
+        ),
         (
             {
                 "ops": {"emit_dog": {"confg": {}, **GOOD_CONFIG["ops"]["emit_dog"]}},
@@ -152,12 +155,18 @@ def test_nested_graph_config_nests_under_ops() -> None:
     def nested():
         outer(seed())
 
-    nested_config = {"ops": {"outer": {"ops": {"inner": {"ops": {"scale": {"config": {"factor": 5}}}}}}}}
+    nested_config = {
+        "ops": {"outer": {"ops": {"inner": {"ops": {"scale": {"config": {"factor": 5}}}}}}}
+    }
     assert nested.execute_in_process(run_config=nested_config).output_for_node("outer") == 10
 
     with pytest.raises(RunConfigValidationError) as info:
         nested.execute_in_process(
-            run_config={"ops": {"outer": {"ops": {"inner": {"ops": {"scale": {"config": {"factor": "x"}}}}}}}}
+            run_config={
+                "ops": {
+                    "outer": {"ops": {"inner": {"ops": {"scale": {"config": {"factor": "x"}}}}}}
+                }
+            }
         )
     assert info.value.problems == [
         "root:ops:outer:ops:inner:ops:scale:config:factor: expected Int, got 'x' (str)"

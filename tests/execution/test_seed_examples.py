@@ -85,7 +85,9 @@ def test_add_output_metadata_example_with_a_set_literal_is_rejected_clearly() ->
     def metadata_job():
         add_metadata()
 
-    with pytest.raises(InvalidContextUseError, match=r"add_output_metadata got set .*expected a dict"):
+    with pytest.raises(
+        InvalidContextUseError, match=r"add_output_metadata got set .*expected a dict"
+    ):
         metadata_job.execute_in_process()
 
 
@@ -101,9 +103,7 @@ def test_add_output_metadata_attaches_to_the_only_output_result() -> None:
 
     result = metadata_job.execute_in_process()
 
-    [output_event] = [
-        e for e in result.all_events if e.event_type is EventType.STEP_OUTPUT
-    ]
+    [output_event] = [e for e in result.all_events if e.event_type is EventType.STEP_OUTPUT]
     assert output_event.data.output_name == "result"
     assert output_event.data.metadata == {"foo": "bar"}
     assert result.output_for_node("add_metadata") == 5
@@ -530,7 +530,9 @@ def test_output_value_of_a_job_without_outputs_says_how_to_get_values() -> None:
     def no_outputs():
         emit_two()
 
-    with pytest.raises(ResultLookupError, match=r"its function returns nothing\. Fix: use output_for_node"):
+    with pytest.raises(
+        ResultLookupError, match=r"its function returns nothing\. Fix: use output_for_node"
+    ):
         no_outputs.execute_in_process().output_value()
 
 
@@ -620,8 +622,8 @@ def test_event_type_has_every_member_of_the_seed_with_its_value(name: str, value
 
 
 @pytest.mark.parametrize(
-    "suffix", ["CANCELED", "CANCELING", "DEQUEUED", "ENQUEUED", "FAILURE", "START", "STARTING",
-               "SUCCESS"]
+    "suffix",
+    ["CANCELED", "CANCELING", "DEQUEUED", "ENQUEUED", "FAILURE", "START", "STARTING", "SUCCESS"],
 )
 def test_pipeline_members_are_aliases_of_run_members(suffix: str) -> None:
     assert EventType[f"PIPELINE_{suffix}"] is EventType[f"RUN_{suffix}"]
@@ -638,7 +640,8 @@ def test_event_has_the_attributes_of_the_seed() -> None:
     result = nested_job.execute_in_process(run_id="attrs-run")
 
     event = next(
-        e for e in result.all_events
+        e
+        for e in result.all_events
         if e.event_type is EventType.STEP_OUTPUT and e.step_key == "outer.inner.times_ten"
     )
     assert event.event_type_value == "STEP_OUTPUT"

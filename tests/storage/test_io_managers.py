@@ -58,7 +58,9 @@ def test_in_memory_io_manager_stores_per_step_output_and_loads_them() -> None:
 def test_in_memory_io_manager_missing_value_says_why() -> None:
     manager = InMemoryIOManager()
     out = OutputContext(step_key="numbers", name="result", run_id="r1")
-    with pytest.raises(OutputNotFoundError, match=r"Output numbers\.result \(version None\) is not in memory"):
+    with pytest.raises(
+        OutputNotFoundError, match=r"Output numbers\.result \(version None\) is not in memory"
+    ):
         manager.load_input(InputContext(name="values", step_key="total", upstream_output=out))
 
 
@@ -83,7 +85,9 @@ def test_fs_io_manager_writes_files_under_base_dir_and_values_load_downstream(
 
 
 def test_fs_io_manager_defaults_to_the_instance_storage_folder(tmp_instance: Instance) -> None:
-    result = _pipeline(fs_io_manager).execute_in_process(instance=tmp_instance, run_id="default-dir")
+    result = _pipeline(fs_io_manager).execute_in_process(
+        instance=tmp_instance, run_id="default-dir"
+    )
 
     assert result.output_for_node("total") == 6
     stored = Path(tmp_instance.storage_dir) / "default-dir" / "numbers" / "result"
@@ -115,7 +119,9 @@ def test_filesystem_io_manager_missing_file_says_how_to_fix(tmp_path: Path) -> N
         manager.load_input(InputContext(name="x", step_key="total", upstream_output=out))
 
 
-@pytest.mark.parametrize("bad_part", ["..", ".", "a/b", ""], ids=["dotdot", "dot", "slash", "empty"])
+@pytest.mark.parametrize(
+    "bad_part", ["..", ".", "a/b", ""], ids=["dotdot", "dot", "slash", "empty"]
+)
 def test_filesystem_io_manager_refuses_keys_that_escape_base_dir(
     bad_part: str, tmp_path: Path
 ) -> None:
