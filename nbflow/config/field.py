@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Final
 
 from nbflow.config import _problems
 from nbflow.config.types import Any as ConfigAny
+from nbflow.config.types import Permissive, Shape
 from nbflow.errors import ConfigSchemaError
 
 if TYPE_CHECKING:
@@ -158,7 +159,11 @@ class Field:
         under ``name`` in ``resolved``, or leaves it out when it resolves to nothing.
         """
         if self._is_required:
-            problems.append(_problems.missing_field(path, name, self._config_type.type_name))
+            if isinstance(self._config_type, Shape | Permissive):
+                # Report the fields missing inside it, at their own paths, not the whole dict.
+                resolved[name] = self._config_type.validate({}, (*path, name), problems)
+            else:
+                problems.append(_problems.missing_field(path, name, self._config_type.type_name))
             return
         found, value = self.missing_value()
         if found:

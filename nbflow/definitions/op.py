@@ -66,7 +66,7 @@ class OpDefinition(NodeDefinition):
         self.has_context = _takes_context(params[0] if params else None)
         input_params = params[1:] if self.has_context else params
         self.ins = MappingProxyType(_resolve_ins(input_params, dict(ins or {}), problems))
-        self.positional_inputs = tuple(self.ins)
+        self.positional_inputs = tuple(n for n, spec in self.ins.items() if not spec.is_nothing)
         self.outs = MappingProxyType(_resolve_outs(outs, problems))
         if not self.has_context and (self.config_field or self.required_resource_keys):
             needs = "config" if self.config_field else "resources"
@@ -114,7 +114,10 @@ def _resolve_ins(
         if param.default is not inspect.Parameter.empty and not spec.has_default_value:
             spec = replace(spec, default_value=param.default)
         ins[param.name] = spec
-    for extra in declared:
+    for name, spec in declared.items():
+        if spec.is_nothing:
+            ins[name] = spec
+    for extra in (k for k, v in declared.items() if not v.is_nothing):
         problems.append(
             f"ins has {extra!r}, which is not a parameter of the function."
             f"{did_you_mean(extra, [p.name for p in params])} Fix: add a parameter named "

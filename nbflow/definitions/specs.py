@@ -29,9 +29,13 @@ DEFAULT_IO_MANAGER_KEY: Final = "io_manager"
 _EMPTY: Mapping[str, Any] = MappingProxyType({})
 
 
+class Nothing:
+    """Input type of an ordering-only dependency: the upstream runs first, no value is passed."""
+
+
 def is_checkable_type(python_type: object) -> bool:
     """Whether ``python_type`` is a plain class nbflow can check values against."""
-    return isinstance(python_type, type) and python_type is not object
+    return isinstance(python_type, type) and python_type not in (object, Nothing)
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +57,11 @@ class In:
     @property
     def has_default_value(self) -> bool:
         return self.default_value is not NO_VALUE
+
+    @property
+    def is_nothing(self) -> bool:
+        """An ordering-only input: nothing is loaded or passed to the function."""
+        return self.python_type is Nothing
 
 
 @dataclass(frozen=True, slots=True)

@@ -62,6 +62,7 @@ class Step:
     priority: int
     index: int
     upstream_keys: tuple[str, ...] = ()
+    loads_cut_inputs: bool = False  # inputs cut off by a selection come from storage
 
 
 class ExecutionPlan:
@@ -77,6 +78,14 @@ class ExecutionPlan:
         for step in steps:
             for up in step.upstream_keys:
                 self.downstream[up].append(step.key)
+
+    def load_cut_inputs_from_storage(self) -> None:
+        """Inputs cut off by op selection will be loaded from storage, not required as config.
+
+        For memoized runs (stored by version) and asset runs (stored by asset key).
+        """
+        for step in self.steps.values():
+            step.loads_cut_inputs = True
 
     def resolve_output(self, handle: str, output_name: str) -> StepOutputHandle:
         """The step output behind ``handle``'s output (graph outputs resolve to an inner op)."""

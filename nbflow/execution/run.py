@@ -112,10 +112,21 @@ class _LoggerInit:
 
 
 def _retries_enabled(config: ResolvedRunConfig) -> bool:
-    execution = config.execution
-    inner = execution.get("config") or {}
-    retries = inner.get("retries") if isinstance(inner, Mapping) else None
-    return not (isinstance(retries, Mapping) and "disabled" in retries)
+    """False when the executor's config says ``retries: {disabled: {}}``, in any of the
+    accepted forms: ``execution.config``, ``execution.<executor>.config`` or
+    ``execution.config.<mode>``."""
+    pending: list[Any] = [config.execution]
+    for _ in range(4):
+        found: list[Any] = []
+        for node in pending:
+            if not isinstance(node, Mapping):
+                continue
+            retries = node.get("retries")
+            if isinstance(retries, Mapping) and "disabled" in retries:
+                return False
+            found.extend(node.values())
+        pending = found
+    return True
 
 
 def execute_plan(
@@ -244,10 +255,12 @@ def execute_in_process(
     """Run ``job_def`` in this process with in-memory values (see ``JobDefinition``)."""
     resource_defs = in_process_resource_defs(job_def, resources)
     partition_key = check_partition_key(job_def, partition_key)
+    run_tags = merge_tags(job_def, tags)
     plan = build_plan(job_def, input_values, op_selection)
     full_plan = build_plan(job_def, input_values) if op_selection else plan
+    if memoization_enabled(job_def, run_tags):
+        plan.load_cut_inputs_from_storage()
     config = resolve_run_config(plan, resource_defs, run_config)
-    run_tags = merge_tags(job_def, tags)
     if partition_key is not None:
         run_tags[PARTITION_TAG] = partition_key
     return execute_plan(

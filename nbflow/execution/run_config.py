@@ -37,9 +37,11 @@ def _op_shape(step: Step | None, op_def: OpDefinition) -> Shape:
     if op_def.config_field is not None:
         fields["config"] = op_def.config_field
     inputs: dict[str, Field] = {}
+    loads_cut = step is not None and step.loads_cut_inputs
     for step_input in step.inputs if step is not None else ():
-        if step_input.from_config:
-            required = not step_input.spec.has_default_value and step_input.cut_upstream is None
+        if step_input.from_config and not step_input.spec.is_nothing:
+            stored = step_input.cut_upstream is not None and loads_cut
+            required = not step_input.spec.has_default_value and not stored
             inputs[step_input.name] = Field(AnyConfig, is_required=required)
     if inputs:
         fields["inputs"] = Field(Shape(inputs))

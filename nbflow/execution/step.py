@@ -68,7 +68,7 @@ def _input_value(run: RunContext, step: Step, step_input: StepInput) -> Any:
     given = run.config.input_values(step.key)
     if step_input.name in given:
         return unwrap_input_value(given[step_input.name])
-    if step_input.cut_upstream is not None and run.versions:
+    if step_input.cut_upstream is not None and step.loads_cut_inputs:
         return _load(run, step, step_input.name, *step_input.cut_upstream)
     if step_input.spec.has_default_value:
         return step_input.spec.default_value
@@ -102,6 +102,8 @@ def _load(run: RunContext, step: Step, input_name: str, up_key: str, up_out: str
 def _load_inputs(run: RunContext, step: Step) -> dict[str, Any]:
     values: dict[str, Any] = {}
     for step_input in step.inputs:
+        if step_input.spec.is_nothing:
+            continue
         value = _input_value(run, step, step_input)
         problem = check_value_type(f"Input {step.key}.{step_input.name}", step_input.spec, value)
         if problem:

@@ -389,3 +389,79 @@ def test_op_selection_with_unknown_names_suggests_close_ones() -> None:
         r"  - '\*\*bad' is not a selection query",
     ):
         selecting.execute_in_process(op_selection=["som_op", "**bad"])
+
+
+def test_top_level_graph_config_applies_when_the_graph_runs_as_a_job() -> None:
+    from nbflow import ConfigMapping
+
+    @op(config_schema={"n": int})
+    def emit(context):
+        return context.op_config["n"]
+
+    @graph(config={"emit": {"config": {"n": 3}}})
+    def preset():
+        return emit()
+
+    @graph(
+        config=ConfigMapping(
+            config_fn=lambda c: {"emit": {"config": {"n": c["m"] * 10}}},
+            config_schema={"m": int},
+        )
+    )
+    def mapped():
+        return emit()
+
+    assert preset.execute_in_process().output_value() == 3
+    assert preset.to_job().execute_in_process().output_value() == 3
+    assert mapped.execute_in_process(run_config={"m": 4}).output_value() == 40
+    assert mapped.to_job().execute_in_process(run_config={"m": 5}).output_value() == 50
+
+
+def test_cut_input_without_a_value_is_a_config_error_before_anything_runs(
+    call_log: list[str],
+) -> None:
+    @op
+    def upstream():
+        call_log.append("upstream")
+        return 1
+
+    @op
+    def independent():
+        call_log.append("independent")
+
+    @op
+    def cut(x):
+        call_log.append("cut")
+        return x
+
+    @job
+    def selected():
+        independent()
+        cut(upstream())
+
+    with pytest.raises(
+        RunConfigValidationError,
+        match=r"root:ops:cut(:inputs)?: missing required field '(x|inputs)'",
+    ):
+        selected.execute_in_process(op_selection=["independent", "cut"])
+    assert call_log == []
+
+
+def test_executor_config_in_the_seed_schema_form_is_honoured(call_log: list[str]) -> None:
+    from nbflow import RetryPolicy
+
+    @op(retry_policy=RetryPolicy(max_retries=3))
+    def flaky(context):
+        call_log.append(str(context.retry_number))
+        raise ValueError("no")
+
+    @job
+    def retrying():
+        flaky()
+
+    # Seed 003's run config schema: execution: {__executor_name__: {config: {...}}}
+    retrying.execute_in_process(
+        raise_on_error=False,
+        run_config={"execution": {"in_process": {"config": {"retries": {"disabled": {}}}}}},
+    )
+    assert call_log == ["0"]
