@@ -7,14 +7,20 @@ import importlib
 import importlib.util
 import json
 import sys
+import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from nbflow.definitions.job import JobDefinition
 from nbflow.errors import NbflowError, did_you_mean
+from nbflow.events import Event, EventType, StepDurationData, StepFailureData, StepSkippedData
 from nbflow.execution.list_versions import format_version_table, list_versions
 from nbflow.execution.table import format_table
+from nbflow.storage.instance import HOME_ENV_VAR, Instance
+
+if TYPE_CHECKING:
+    from nbflow.storage.run import Run
 
 
 class CommandError(Exception):
@@ -123,6 +129,7 @@ def cmd_job_execute(args: argparse.Namespace) -> int:
         run_config=load_run_config(args.config),
         tags=_parse_tags(args.tags),
         raise_on_error=False,
+        instance=Instance.get(),
     )
     rows = [
         [
@@ -142,8 +149,155 @@ def cmd_job_execute(args: argparse.Namespace) -> int:
 
 def cmd_job_list_versions(args: argparse.Namespace) -> int:
     job_def = load_job(args.file, args.module, args.job)
-    rows = list_versions(job_def, run_config=load_run_config(args.config))
+    rows = list_versions(job_def, run_config=load_run_config(args.config), instance=Instance.get())
     print(format_version_table(rows, with_reasons=args.reasons))
+    return 0
+
+
+# --- nbflow runs ------------------------------------------------------------------------------
+
+
+def _format_time(at: float | None) -> str:
+    return "" if at is None else time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(at))
+
+
+def _format_seconds(seconds: float | None) -> str:
+    if seconds is None:
+        return ""
+    if seconds < 1:
+        return f"{seconds * 1000:.1f} ms"
+    if seconds < 60:
+        return f"{seconds:.2f} s"
+    minutes, secs = divmod(round(seconds), 60)
+    if minutes < 60:
+        return f"{minutes}m {secs:02d}s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}h {minutes:02d}m"
+
+
+def _run_duration(run: Run) -> str:
+    if run.start_time is None or run.end_time is None:
+        return ""
+    return _format_seconds(max(run.end_time - run.start_time, 0.0))
+
+
+def _where(instance: Instance) -> str:
+    return f"{instance.root / 'runs.db'} (set {HOME_ENV_VAR} to read another instance)"
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, got {text!r}")
+    return value
+
+
+def cmd_runs_list(args: argparse.Namespace) -> int:
+    instance = Instance.get()
+    runs = instance.get_runs(limit=args.limit + 1)
+    if not runs:
+        print(f"No runs recorded in {_where(instance)}.")
+        return 0
+    shown = runs[: args.limit]
+    rows = [
+        [r.run_id, r.job_name, r.status.value, _format_time(r.start_time), _run_duration(r)]
+        for r in shown
+    ]
+    print(format_table(["Run ID", "Job", "Status", "Started", "Duration"], rows))
+    if len(runs) > len(shown):
+        print(f"(showing the newest {len(shown)}; --limit N shows more)")
+    return 0
+
+
+def find_run(instance: Instance, run_id: str) -> Run:
+    """The run with id ``run_id``, or the only one whose id starts with it."""
+    if not run_id.strip():
+        raise CommandError("The run id is empty. Fix: pass a run id from `nbflow runs list`.")
+    run = instance.get_run(run_id)
+    if run is not None:
+        return run
+    matches = instance.get_runs_with_id_prefix(run_id, limit=6)
+    if len(matches) == 1:
+        return matches[0]
+    if not matches:
+        raise CommandError(
+            f"No run with id {run_id!r} (or an id starting with it) in {_where(instance)}. "
+            "Fix: copy an id from `nbflow runs list`."
+        )
+    ids = ", ".join(r.run_id for r in matches[:5]) + (", ..." if len(matches) > 5 else "")
+    raise CommandError(
+        f"Run id prefix {run_id!r} matches {'more than 5' if len(matches) > 5 else len(matches)}"
+        f" runs ({ids}). Fix: give more characters of the run id."
+    )
+
+
+def step_rows(events: Sequence[Event], run_finished: bool) -> list[list[str]]:
+    """Step key, status, duration and detail of every step seen in ``events``, in order."""
+    started: dict[str, float] = {}
+    rows: dict[str, list[str]] = {}
+    for event in events:
+        key = event.step_key
+        if key is None:
+            continue
+        data = event.data
+        kind = event.event_type
+        if kind is EventType.STEP_START:
+            started[key] = event.timestamp
+            rows[key] = [key, "not finished" if run_finished else "running", "", ""]
+        elif kind is EventType.STEP_SUCCESS:
+            if isinstance(data, StepDurationData):
+                duration = _format_seconds(data.duration_ms / 1000)
+            else:
+                duration = _since(started, key, event)
+            rows[key] = [key, "succeeded", duration, ""]
+        elif kind is EventType.STEP_FAILURE:
+            detail = str(data.error) if isinstance(data, StepFailureData) else event.message
+            rows[key] = [key, "failed", _since(started, key, event), detail]
+        elif kind is EventType.STEP_UP_FOR_RETRY:
+            rows[key] = [key, "up for retry", _since(started, key, event), event.message]
+        elif kind is EventType.STEP_SKIPPED:
+            if isinstance(data, StepSkippedData) and data.memoized:
+                versions = ", ".join(f"{o}@{v[:8]}" for o, v in data.versions.items())
+                rows[key] = [key, "memoized", "", versions]
+            else:
+                reason = data.reason if isinstance(data, StepSkippedData) else event.message
+                rows[key] = [key, "skipped", "", reason]
+    return list(rows.values())
+
+
+def _since(started: Mapping[str, float], key: str, event: Event) -> str:
+    if key not in started:
+        return ""
+    return _format_seconds(max(event.timestamp - started[key], 0.0))
+
+
+def cmd_runs_show(args: argparse.Namespace) -> int:
+    instance = Instance.get()
+    run = find_run(instance, args.run_id)
+    events = instance.get_events(run.run_id)
+    header = [
+        ("Job", run.job_name),
+        ("Status", run.status.value),
+        ("Started", _format_time(run.start_time)),
+        ("Ended", _format_time(run.end_time)),
+        ("Duration", _run_duration(run)),
+    ]
+    if run.tags:
+        header.append(("Tags", ", ".join(f"{k}={v}" for k, v in sorted(run.tags.items()))))
+    if run.op_selection:
+        header.append(("Op selection", ", ".join(run.op_selection)))
+    print(f"Run {run.run_id}")
+    for label, value in header:
+        print(f"  {label + ':':<14}{value}")
+    rows = step_rows(events, run.is_finished)
+    print()
+    print(format_table(["Step", "Status", "Duration", "Detail"], rows) if rows else "No steps ran.")
+    for event in events:
+        if event.step_key is None and isinstance(event.data, StepFailureData):
+            print(f"Run error: {event.data.error}")
     return 0
 
 
@@ -173,6 +327,19 @@ def build_parser() -> argparse.ArgumentParser:
     _target_args(versions)
     versions.add_argument("--reasons", action="store_true", help="add why outputs must rerun")
     versions.set_defaults(handler=cmd_job_list_versions)
+
+    runs_parser = groups.add_parser(
+        "runs", help=f"inspect the recorded runs (in ${HOME_ENV_VAR}, else ./.nbflow)"
+    )
+    runs_cmds = runs_parser.add_subparsers(dest="command", required=True)
+    listing = runs_cmds.add_parser("list", help="the newest runs first")
+    listing.add_argument(
+        "--limit", type=_positive_int, default=20, help="how many runs to show (default 20)"
+    )
+    listing.set_defaults(handler=cmd_runs_list)
+    show = runs_cmds.add_parser("show", help="one run and how each of its steps ended")
+    show.add_argument("run_id", metavar="RUN_ID", help="a run id, or a unique prefix of one")
+    show.set_defaults(handler=cmd_runs_show)
     return parser
 
 

@@ -153,6 +153,20 @@ class UnsafeStorageKeyError(StorageError, ValueError):
     """A storage key would escape its storage folder."""
 
 
+class OutOfProcessStorageError(StorageError, TypeError):
+    """An executor that runs steps in other processes was given an in-memory IO manager."""
+
+    @classmethod
+    def build(cls, executor: str, offenders: Sequence[str]) -> OutOfProcessStorageError:
+        return cls(
+            f"The {executor!r} executor runs steps in other processes, but outputs "
+            f"{', '.join(offenders)} use an in-memory IO manager: values kept in one process's "
+            "memory cannot reach the steps that need them.\nFix: use fs_io_manager (the "
+            "default for execute_job) or another IO manager that stores values outside the "
+            "process, or run with job.execute_in_process()."
+        )
+
+
 # --- execution -------------------------------------------------------------------------------
 
 
@@ -210,6 +224,91 @@ class PartitionKeyError(ExecutionError, KeyError):
 
 class ReconstructionError(ExecutionError):
     """A job cannot be rebuilt in another process."""
+
+    @classmethod
+    def not_module_scoped(cls, what: str, reason: str) -> ReconstructionError:
+        return cls(
+            f"reconstructable() cannot rebuild {what} in another process: {reason}. It needs "
+            "a @job or a function returning a job, defined at the top level of an importable "
+            "module or script.\nFix: move the definition to module scope, or use "
+            "build_reconstructable_job(module, function, args, kwargs) to name your own "
+            "reconstructor."
+        )
+
+    @classmethod
+    def interactive(cls, name: str) -> ReconstructionError:
+        return cls(
+            f"reconstructable() cannot rebuild {name!r}: it was defined interactively (a REPL "
+            "or notebook cell), so no file or module can rebuild it in another process.\n"
+            "Fix: use nbflow.notebook.reconstructable(job), which snapshots the defining cells "
+            "into an importable module, or pass the job itself to execute_job (it is then sent "
+            "by value with cloudpickle)."
+        )
+
+    @classmethod
+    def unbound_job(cls, name: str) -> ReconstructionError:
+        return cls(
+            f"reconstructable() got job {name!r}, which was not made by @job (it came from "
+            "GraphDefinition.to_job() or JobDefinition(...)), so nbflow cannot tell where it "
+            "is defined.\nFix: wrap it in a module-scoped function and pass that function:\n"
+            f"    def define_{name}():\n        return my_graph.to_job()\n"
+            f"    reconstructable(define_{name})"
+        )
+
+    @classmethod
+    def not_json(cls, where: str, value: object, exc: BaseException) -> ReconstructionError:
+        return cls(
+            f"{where} is {type(value).__name__} {value!r:.60}, which is not JSON-serializable "
+            f"({exc}). Reconstructor arguments travel to other processes as JSON.\nFix: pass "
+            "strings, numbers, booleans, None, lists and dicts of those only."
+        )
+
+    @classmethod
+    def unserializable(cls, job_name: str, problems: Sequence[str]) -> ReconstructionError:
+        count = f"{len(problems)} part{'s' if len(problems) != 1 else ''}"
+        return cls(
+            f"Job {job_name!r} cannot be sent to step processes: cloudpickle failed on {count}:"
+            f"\n{_bullets(problems)}\nFix: define these at module scope in an importable module "
+            "and pass reconstructable(...) or build_reconstructable_job(...) to execute_job; or "
+            "stop them capturing unpicklable objects (locks, open files, connections): create "
+            "such objects inside the op or in a resource."
+        )
+
+
+class StepProcessError(ExecutionError):
+    """The process (or Dask worker) running a step died before the step finished."""
+
+    @classmethod
+    def from_exit(cls, step_key: str, exitcode: int | None) -> StepProcessError:
+        if exitcode is None:
+            how = "did not exit when asked and was killed"
+        elif exitcode < 0:
+            import signal
+
+            try:
+                name = signal.Signals(-exitcode).name
+            except ValueError:
+                name = f"signal {-exitcode}"
+            how = f"was killed by signal {name} ({-exitcode})"
+        else:
+            how = f"exited with code {exitcode}"
+        return cls(
+            f"The process running step {step_key!r} {how} before the step finished. Only this "
+            "step failed; its outputs were not stored.\nFix: look for crashes in native code, "
+            "os._exit() or sys.exit() calls, or the out-of-memory killer in the op."
+        )
+
+    @classmethod
+    def worker_died(cls, step_key: str, detail: str) -> StepProcessError:
+        return cls(
+            f"The Dask worker running step {step_key!r} died before the step finished "
+            f"({detail}). Only this step failed and it was not re-run.\nFix: look for crashes "
+            "in native code, os._exit() calls or memory limits in the op."
+        )
+
+    @classmethod
+    def remote(cls, step_key: str, error: object) -> StepProcessError:
+        return cls(f"Step {step_key!r} failed in its process: {error}")
 
 
 class RetryRequested(Exception):

@@ -1,5 +1,7 @@
 """What users declare: ops, graphs, jobs, resources, IO managers, hooks, policies and specs."""
 
+from nbflow.definitions.asset import AssetIn, AssetsDefinition, SourceAsset, asset
+from nbflow.definitions.asset_job import define_asset_job
 from nbflow.definitions.asset_key import AssetKey
 from nbflow.definitions.config_mapping import ConfigMapping
 from nbflow.definitions.dependency import (
@@ -8,7 +10,12 @@ from nbflow.definitions.dependency import (
     NodeInvocation,
     OutputMapping,
 )
-from nbflow.definitions.executor import ExecutorDefinition, in_process_executor
+from nbflow.definitions.executor import (
+    ExecutorDefinition,
+    in_process_executor,
+    multi_or_in_process_executor,
+    multiprocess_executor,
+)
 from nbflow.definitions.graph import GraphDefinition, graph
 from nbflow.definitions.hook import HookDefinition, failure_hook, success_hook
 from nbflow.definitions.io_manager import (
@@ -22,18 +29,26 @@ from nbflow.definitions.io_manager import (
 from nbflow.definitions.job import JobDefinition, job
 from nbflow.definitions.logger import LoggerDefinition, logger
 from nbflow.definitions.op import OpDefinition, op
-from nbflow.definitions.partitions import PartitionsDefinition, StaticPartitionsDefinition
+from nbflow.definitions.partitions import (
+    DailyPartitionsDefinition,
+    PartitionsDefinition,
+    StaticPartitionsDefinition,
+    TimeWindow,
+)
 from nbflow.definitions.policy import Backoff, Jitter, RetryPolicy
 from nbflow.definitions.resource import ResourceDefinition, resource
-from nbflow.definitions.specs import In, Out, Output
+from nbflow.definitions.specs import In, Nothing, Out, Output
 from nbflow.definitions.user_events import AssetMaterialization, AssetObservation, ExpectationResult
 
 __all__ = [
+    "AssetIn",
     "AssetKey",
     "AssetMaterialization",
     "AssetObservation",
+    "AssetsDefinition",
     "Backoff",
     "ConfigMapping",
+    "DailyPartitionsDefinition",
     "DependencyDefinition",
     "ExecutorDefinition",
     "ExpectationResult",
@@ -49,6 +64,7 @@ __all__ = [
     "LoggerDefinition",
     "MemoizableIOManager",
     "NodeInvocation",
+    "Nothing",
     "OpDefinition",
     "Out",
     "Output",
@@ -57,13 +73,19 @@ __all__ = [
     "PartitionsDefinition",
     "ResourceDefinition",
     "RetryPolicy",
+    "SourceAsset",
     "StaticPartitionsDefinition",
+    "TimeWindow",
+    "asset",
+    "define_asset_job",
     "failure_hook",
     "graph",
     "in_process_executor",
     "io_manager",
     "job",
     "logger",
+    "multi_or_in_process_executor",
+    "multiprocess_executor",
     "op",
     "resource",
     "success_hook",

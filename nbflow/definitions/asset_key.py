@@ -25,6 +25,13 @@ class AssetKey:
                 "of non-empty strings. Fix: AssetKey('orders') or "
                 "AssetKey(['warehouse', 'orders'])."
             )
+        unsafe = [p for p in parts if p in (".", "..") or any(c in p for c in "/\\\0")]
+        if unsafe:
+            raise DefinitionError(
+                f"AssetKey({path!r}) has parts {unsafe!r} that could name a place outside the "
+                "storage folder: a part may not be '.' or '..' or contain '/', '\\' or NUL. "
+                "Fix: give each part as a plain name, e.g. AssetKey(['warehouse', 'orders'])."
+            )
         object.__setattr__(self, "path", parts)
 
     @classmethod

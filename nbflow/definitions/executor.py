@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from nbflow.config import Field, as_field
+from nbflow.config import Field, Selector, Shape, as_field
 
 
 @dataclass(frozen=True, eq=False)
@@ -34,4 +34,74 @@ in_process_executor = ExecutorDefinition(
     config_schema={"retries": Field(dict, is_required=False)},
     implementation="nbflow.execution.in_process:InProcessExecutor",
     description="Runs every step one after another in the calling process.",
+)
+
+
+RETRIES_CONFIG = Field(
+    Selector({"enabled": Shape({}), "disabled": Shape({})}),
+    default_value={"enabled": {}},
+    description="Whether steps are retried as their RetryPolicy (or RetryRequested) allows.",
+)
+
+MULTIPROCESS_CONFIG: dict[str, Field] = {
+    "max_concurrent": Field(
+        int,
+        default_value=0,
+        description="How many step processes may run at once; 0 means the number of CPUs.",
+    ),
+    "retries": RETRIES_CONFIG,
+    "start_method": Field(
+        Selector(
+            {
+                "spawn": Shape({}),
+                "forkserver": Shape(
+                    {
+                        "preload_modules": Field(
+                            [str],
+                            is_required=False,
+                            description="Modules the fork server imports once, up front.",
+                        )
+                    }
+                ),
+            }
+        ),
+        is_required=False,
+        description="How step processes start: forkserver (Linux default) or spawn.",
+    ),
+    "tag_concurrency_limits": Field(
+        [
+            Shape(
+                {
+                    "key": str,
+                    "value": Field(str, is_required=False),
+                    "limit": int,
+                }
+            )
+        ],
+        is_required=False,
+        description="At most `limit` running steps whose tag `key` (equal to `value`, if "
+        "given) is set.",
+    ),
+}
+
+multiprocess_executor = ExecutorDefinition(
+    name="multiprocess",
+    config_schema=MULTIPROCESS_CONFIG,
+    implementation="nbflow.execution.multiprocess:MultiprocessExecutor",
+    description="Runs each step in a fresh process, at most max_concurrent at once.",
+)
+
+multi_or_in_process_executor = ExecutorDefinition(
+    name="multi_or_in_process",
+    config_schema=Field(
+        Selector(
+            {
+                "multiprocess": Shape(MULTIPROCESS_CONFIG),
+                "in_process": Shape({"retries": RETRIES_CONFIG}),
+            }
+        ),
+        default_value={"multiprocess": {}},
+    ),
+    implementation="nbflow.execution.multiprocess:multi_or_in_process",
+    description="The default executor of a job: multiprocess unless config picks in_process.",
 )

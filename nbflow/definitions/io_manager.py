@@ -71,7 +71,16 @@ class OutputContext:
         return self.partition_key is not None
 
     def get_identifier(self) -> list[str]:
-        """Path parts that name this output: versioned ``[step, output, version]``, else by run."""
+        """Path parts that name this output.
+
+        Assets: their key parts (the last one ``name@version`` when versioned), then the
+        partition key if any. Other outputs: ``[step, output, version]`` when versioned,
+        else ``[run_id, step, output]``.
+        """
+        if self.asset_key is not None:
+            *head, last = self.asset_key.path
+            parts = [*head, f"{last}@{self.version}" if self.version else last]
+            return [*parts, self.partition_key] if self.partition_key is not None else parts
         if self.version is not None:
             return [self.step_key, self.name, self.version]
         if not self.run_id:

@@ -7,7 +7,7 @@ import inspect
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Protocol, overload
 
-from nbflow.definitions.executor import ExecutorDefinition, in_process_executor
+from nbflow.definitions.executor import ExecutorDefinition, multi_or_in_process_executor
 from nbflow.definitions.graph import GraphDefinition, compose_graph
 from nbflow.definitions.resource import ResourceDefinition
 from nbflow.definitions.specs import DEFAULT_IO_MANAGER_KEY
@@ -53,7 +53,8 @@ class JobDefinition:
     Args:
         graph_def: the graph to run.
         resource_defs: resources by key; ``io_manager`` defaults to in-memory for in-process runs.
-        executor_def: how steps are run by ``execute_job``.
+        executor_def: how steps are run by ``execute_job``; defaults to
+            ``multi_or_in_process_executor`` (``execute_in_process`` ignores it).
         logger_defs: loggers by key.
         name: defaults to the graph's name.
         config: default run config (a dict) or a :class:`ConfigMapping`.
@@ -84,12 +85,14 @@ class JobDefinition:
         op_retry_policy: RetryPolicy | None = None,
         version_strategy: Any = None,
         input_values: Mapping[str, Any] | None = None,
+        asset_layer: Any = None,
     ) -> None:
         self.graph_def = graph_def
+        self.asset_layer = asset_layer
         self.name = name or graph_def.name
         self.description = description or graph_def.description
         self.resource_defs = MappingProxyType(dict(resource_defs or {}))
-        self.executor_def = executor_def or in_process_executor
+        self.executor_def = executor_def or multi_or_in_process_executor
         self.logger_defs = MappingProxyType(dict(logger_defs or {}))
         self.config = config
         self.partitions_def = partitions_def
@@ -99,6 +102,8 @@ class JobDefinition:
         self.op_retry_policy = op_retry_policy
         self.version_strategy = version_strategy
         self.input_values = MappingProxyType(dict(input_values or {}))
+        self.defined_at: tuple[str, str] | None = None
+        """(module, qualified name) of the ``@job`` function; ``None`` for other jobs."""
         self._validate()
 
     @property
@@ -173,6 +178,7 @@ class JobDefinition:
             "op_retry_policy": self.op_retry_policy,
             "version_strategy": self.version_strategy,
             "input_values": self.input_values,
+            "asset_layer": self.asset_layer,
         }
         params.update(changes)
         return JobDefinition(**params)
@@ -261,7 +267,7 @@ def job(
 
     def decorate(fn: Callable[..., Any]) -> JobDefinition:
         job_name = name or fn.__name__
-        return JobDefinition(
+        job_def = JobDefinition(
             graph_def=compose_graph(fn, job_name, description=inspect.getdoc(fn)),
             name=job_name,
             description=description,
@@ -277,5 +283,7 @@ def job(
             partitions_def=partitions_def,
             input_values=input_values,
         )
+        job_def.defined_at = (fn.__module__, fn.__qualname__)  # lets reconstructable() find it
+        return job_def
 
     return decorate(compose_fn) if compose_fn is not None else decorate

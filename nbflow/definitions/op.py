@@ -22,7 +22,8 @@ if TYPE_CHECKING:
 CONTEXT_PARAM_NAMES = frozenset({"context", "_context", "_", "ctx", "_ctx"})
 
 
-def _takes_context(param: inspect.Parameter | None) -> bool:
+def takes_context(param: inspect.Parameter | None) -> bool:
+    """Whether a function's first parameter is the execution context."""
     if param is None or param.kind is inspect.Parameter.KEYWORD_ONLY:
         return False
     ann = param.annotation
@@ -63,7 +64,7 @@ class OpDefinition(NodeDefinition):
 
         problems: list[str] = []
         params = list(inspect.signature(compute_fn).parameters.values())
-        self.has_context = _takes_context(params[0] if params else None)
+        self.has_context = takes_context(params[0] if params else None)
         input_params = params[1:] if self.has_context else params
         self.ins = MappingProxyType(_resolve_ins(input_params, dict(ins or {}), problems))
         self.positional_inputs = tuple(n for n, spec in self.ins.items() if not spec.is_nothing)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from abc import ABC, abstractmethod
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from nbflow.errors import DefinitionError, PartitionKeyError, did_you_mean
@@ -57,3 +59,66 @@ class StaticPartitionsDefinition(PartitionsDefinition):
 
     def __repr__(self) -> str:
         return f"StaticPartitionsDefinition({list(self._keys)!r})"
+
+
+@dataclass(frozen=True, slots=True)
+class TimeWindow:
+    """The half-open time range ``[start, end)`` a time partition covers."""
+
+    start: dt.datetime
+    end: dt.datetime
+
+
+class DailyPartitionsDefinition(PartitionsDefinition):
+    """One partition per day from ``start_date`` up to (not including) ``end_date``.
+
+    Args:
+        start_date: first day, a ``date``/``datetime`` or a string in ``fmt``.
+        end_date: day after the last one; defaults to today (the current day is not
+            complete, so it is not a partition yet).
+        fmt: how keys are written, ``"%Y-%m-%d"`` by default.
+    """
+
+    def __init__(
+        self,
+        start_date: str | dt.date,
+        end_date: str | dt.date | None = None,
+        fmt: str = "%Y-%m-%d",
+    ) -> None:
+        self.fmt = fmt
+        self.start = self._day(start_date, "start_date")
+        self.end = self._day(end_date, "end_date") if end_date is not None else dt.date.today()
+        if self.end <= self.start:
+            raise DefinitionError(
+                f"DailyPartitionsDefinition: end_date {self.end} must be after start_date "
+                f"{self.start}."
+            )
+
+    def _day(self, value: str | dt.date, name: str) -> dt.date:
+        if isinstance(value, dt.datetime):
+            return value.date()
+        if isinstance(value, dt.date):
+            return value
+        try:
+            return dt.datetime.strptime(value, self.fmt).date()
+        except (TypeError, ValueError):
+            raise DefinitionError(
+                f"DailyPartitionsDefinition: {name}={value!r} is not a date in the format "
+                f"{self.fmt!r}. Fix: e.g. {name}=\"2024-01-31\"."
+            ) from None
+
+    def get_partition_keys(self) -> Sequence[str]:
+        days = (self.end - self.start).days
+        return [(self.start + dt.timedelta(days=i)).strftime(self.fmt) for i in range(days)]
+
+    def describe_keys(self) -> str:
+        keys = self.get_partition_keys()
+        return f"{keys[0]} … {keys[-1]} ({len(keys)} days, format {self.fmt!r})"
+
+    def time_window_for(self, key: str) -> TimeWindow:
+        """The day partition ``key`` covers."""
+        day = dt.datetime.strptime(self.validate_key(key), self.fmt)
+        return TimeWindow(day, day + dt.timedelta(days=1))
+
+    def __repr__(self) -> str:
+        return f"DailyPartitionsDefinition({self.start.isoformat()!r}, {self.end.isoformat()!r})"

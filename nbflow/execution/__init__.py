@@ -4,10 +4,17 @@ from nbflow.definitions.job import register_execution_engine
 from nbflow.execution import run as _run
 from nbflow.execution.context import HookContext, OpExecutionContext
 from nbflow.execution.direct import build_op_context
+from nbflow.execution.execute_job import execute_job
 from nbflow.execution.executor import Executor
 from nbflow.execution.list_versions import VersionRow, list_versions
+from nbflow.execution.materialize import materialize, materialize_to_memory
 from nbflow.execution.memo import MEMOIZED_RUN_TAG
 from nbflow.execution.plan import ExecutionPlan, build_plan
+from nbflow.execution.reconstruct import (
+    ReconstructableJob,
+    build_reconstructable_job,
+    reconstructable,
+)
 from nbflow.execution.resources import InitResourceContext, Resources
 from nbflow.execution.result import ExecuteInProcessResult
 from nbflow.execution.run import validate_run_config
@@ -30,10 +37,16 @@ __all__ = [
     "HookContext",
     "InitResourceContext",
     "OpExecutionContext",
+    "ReconstructableJob",
     "Resources",
     "VersionRow",
     "build_op_context",
     "build_plan",
+    "build_reconstructable_job",
+    "execute_job",
     "list_versions",
+    "materialize",
+    "materialize_to_memory",
+    "reconstructable",
     "validate_run_config",
 ]

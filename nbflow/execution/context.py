@@ -12,6 +12,7 @@ from nbflow.errors import InvalidContextUseError, PartitionKeyError, did_you_mea
 if TYPE_CHECKING:
     from nbflow.definitions.job import JobDefinition
     from nbflow.definitions.op import OpDefinition
+    from nbflow.definitions.partitions import TimeWindow
     from nbflow.execution.log import RunLog
     from nbflow.execution.resources import Resources
     from nbflow.storage.instance import Instance
@@ -170,6 +171,22 @@ class OpExecutionContext:
 
     def asset_partition_key_for_output(self, output_name: str = DEFAULT_OUTPUT) -> str:
         return self.partition_key
+
+    @property
+    def partition_time_window(self) -> TimeWindow:
+        """The time range of this run's partition (time-based partitions only)."""
+        key = self.partition_key
+        job_def = self._run.job_def
+        partitions = job_def.partitions_def if job_def is not None else None
+        window_for = getattr(partitions, "time_window_for", None)
+        if window_for is None:
+            raise PartitionKeyError(
+                f"Op {self._op_def.name!r} asked for context.partition_time_window, but the "
+                f"run's partitions ({partitions!r}) are not time-based. Fix: use "
+                "DailyPartitionsDefinition, or read context.partition_key."
+            )
+        window: TimeWindow = window_for(key)
+        return window
 
     def get_mapping_key(self) -> str | None:
         """The mapping key of an upstream dynamic output this execution is for, else None."""

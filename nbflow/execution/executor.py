@@ -13,7 +13,7 @@ if TYPE_CHECKING:
     from collections.abc import Mapping
 
     from nbflow.definitions.executor import ExecutorDefinition
-    from nbflow.execution.plan import Step
+    from nbflow.execution.plan import ExecutionPlan, Step
     from nbflow.execution.run_context import RunContext
 
 
@@ -26,6 +26,10 @@ class Executor(ABC):
     @abstractmethod
     def execute(self, run: RunContext) -> None:
         """Run every step of the plan (or stop early when a failure must halt the run)."""
+
+    def resource_keys_here(self, plan: ExecutionPlan) -> set[str] | None:
+        """Resources the run builds in this process; ``None``: all that the plan's steps need."""
+        return None
 
 
 def load_executor(definition: ExecutorDefinition, config: Mapping[str, Any] | None) -> Executor:

@@ -6,8 +6,12 @@ import contextlib
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from nbflow.definitions.io_manager import is_memoizable
-from nbflow.execution.memo import compute_versions, manifest_store, output_context
+from nbflow.execution.memo import (
+    check_memoizable,
+    compute_versions,
+    manifest_store,
+    output_context,
+)
 from nbflow.execution.plan import build_plan
 from nbflow.execution.resources import build_resources
 from nbflow.execution.run import in_process_resource_defs
@@ -47,6 +51,7 @@ def list_versions(
 
     Raises:
         MissingVersionError: an op has no version and the job no version strategy.
+        NonMemoizableIOManagerError: an output's IO manager cannot say what it stores.
         RunConfigValidationError: the run config does not fit the job.
     """
     instance = instance or Instance.ephemeral()
@@ -66,12 +71,13 @@ def list_versions(
             stack,
             instance=instance,
         )
+        check_memoizable(plan, built)
         for step in plan.steps.values():
             for name, out in step.op_def.outs.items():
                 current = parts[(step.key, name)]
                 manager = built[out.io_manager_key]
-                context = output_context(step.key, name, current.version, built, step.op_def)
-                if is_memoizable(manager) and manager.has_output(context):
+                context = output_context(plan, step, name, current.version, built)
+                if manager.has_output(context):
                     status, reasons = STORED, _unversioned_notes(current)
                 else:
                     status = TO_BE_RECOMPUTED

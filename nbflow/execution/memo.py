@@ -16,10 +16,12 @@ from nbflow.errors import (
     InvalidDefinitionError,
     MissingVersionError,
     NonMemoizableIOManagerError,
+    OutputNotFoundError,
     UnversionableValueError,
 )
 from nbflow.execution.resources import resource_order
 from nbflow.execution.run_config import unwrap_input_value
+from nbflow.execution.step import upstream_output_context
 from nbflow.storage.manifests import manifest_store_for
 from nbflow.versioning import (
     VALUE_SOURCE,
@@ -42,6 +44,7 @@ if TYPE_CHECKING:
     from nbflow.execution.plan import ExecutionPlan, Step, StepInput
     from nbflow.execution.resources import Resources
     from nbflow.execution.run_config import ResolvedRunConfig
+    from nbflow.execution.run_context import RunContext
     from nbflow.storage.instance import Instance
     from nbflow.storage.manifests import ManifestStore
 
@@ -49,6 +52,9 @@ MEMOIZED_RUN_TAG = "nbflow/is_memoized_run"
 """Run tag turning memoization on (``"true"``) or off (``"false"``) for one run."""
 
 StepOutput = tuple[str, str]
+
+PARTITION_PART = "@partition"
+"""Name of the version part holding a partitioned run's partition key."""
 
 
 def memoization_enabled(job_def: JobDefinition, tags: Mapping[str, str]) -> bool:
@@ -121,6 +127,9 @@ def _input_version(
     parts: Mapping[StepOutput, VersionParts],
 ) -> tuple[str, str]:
     upstream = step_input.upstream
+    if step_input.source_asset is not None:
+        key = step_input.source_asset.key.to_user_string()
+        return f"source asset {key}", hash_parts("nbflow.source_asset.v1", key)[:40]
     if upstream is None:
         given = config.input_values(step.key)
         if step_input.value is not NO_VALUE:
@@ -147,8 +156,12 @@ def compute_versions(
     full_plan: ExecutionPlan,
     config: ResolvedRunConfig,
     resource_defs: Mapping[str, ResourceDefinition],
+    partition_key: str | None = None,
 ) -> dict[StepOutput, VersionParts]:
     """The version parts of every step output of ``full_plan`` (the job without selection).
+
+    A partitioned run versions every output with its partition key too (as the config
+    part ``PARTITION_PART``), so partitions never share stored outputs.
 
     Steps of ``plan`` (an op selection of it) take their cut inputs from run config
     values where given, and from the stored upstream versions otherwise.
@@ -174,9 +187,16 @@ def compute_versions(
         cache_key = canonical(op_config)
         fingerprints = config_cache.get(cache_key)
         if fingerprints is None:
-            fingerprints = config_cache[cache_key] = config_fingerprints(op_config)
+            fingerprints = config_fingerprints(op_config)
+            if partition_key is not None:
+                fingerprints = (*fingerprints, (PARTITION_PART, fingerprint(partition_key)))
+            config_cache[cache_key] = fingerprints
         resources = {k: res_versions[k] for k in step.op_def.required_resource_keys}
-        inputs = {i.name: _input_version(step, i, config, parts) for i in step.inputs}
+        inputs = {
+            i.name: _input_version(step, i, config, parts)
+            for i in step.inputs
+            if not (i.spec.is_nothing and i.upstream is None and i.cut_upstream is None)
+        }
         for output_name in step.op_def.outs:
             parts[(key, output_name)] = VersionParts.build(
                 op_version=op_version,
@@ -191,10 +211,23 @@ def compute_versions(
 
 
 def output_context(
-    step_key: str, output_name: str, version: str, resources: Resources, op_def: Any
+    plan: ExecutionPlan,
+    step: Step,
+    output_name: str,
+    version: str,
+    resources: Resources,
+    partition_key: str | None = None,
 ) -> OutputContext:
+    """The context an IO manager sees for a versioned step output (asset key included)."""
+    layer = plan.job_def.asset_layer
     return OutputContext(
-        step_key=step_key, name=output_name, version=version, resources=resources, op_def=op_def
+        step_key=step.key,
+        name=output_name,
+        version=version,
+        resources=resources,
+        op_def=step.op_def,
+        asset_key=layer.asset_key_for(step.key) if layer is not None else None,
+        partition_key=partition_key,
     )
 
 
@@ -211,7 +244,10 @@ def check_memoizable(plan: ExecutionPlan, resources: Resources) -> None:
 
 
 def stored_steps(
-    plan: ExecutionPlan, parts: Mapping[StepOutput, VersionParts], resources: Resources
+    plan: ExecutionPlan,
+    parts: Mapping[StepOutput, VersionParts],
+    resources: Resources,
+    partition_key: str | None = None,
 ) -> dict[str, dict[str, str]]:
     """Steps whose every output is stored with its version: step key → {output: version}."""
     check_memoizable(plan, resources)
@@ -220,13 +256,43 @@ def stored_steps(
         versions: dict[str, str] = {}
         for name, out in step.op_def.outs.items():
             version = parts[(step.key, name)].version
-            context = output_context(step.key, name, version, resources, step.op_def)
+            context = output_context(plan, step, name, version, resources, partition_key)
             if not resources[out.io_manager_key].has_output(context):
                 break
             versions[name] = version
         else:
             stored[step.key] = versions
     return stored
+
+
+def check_cut_inputs_stored(run: RunContext) -> None:
+    """Before any step runs: every input an op selection cut off must be stored (or given).
+
+    Raises:
+        OutputNotFoundError: naming every upstream output or asset that was never stored.
+    """
+    missing: list[str] = []
+    for step in run.plan.steps.values():
+        given = run.config.input_values(step.key)
+        for step_input in step.inputs:
+            cut = step_input.cut_upstream
+            if cut is None or step_input.name in given or not step.loads_cut_inputs:
+                continue
+            upstream = upstream_output_context(run, *cut)
+            manager = run.resources[upstream.op_def.outs[cut[1]].io_manager_key]
+            if is_memoizable(manager) and not manager.has_output(upstream):
+                what = (
+                    f"asset {upstream.asset_key.to_user_string()!r}"
+                    if upstream.asset_key is not None
+                    else f"output '{cut[0]}.{cut[1]}'"
+                )
+                missing.append(f"{what}, read by {step.key!r}")
+    if missing:
+        raise OutputNotFoundError(
+            "These upstream values were never stored, so the selected steps cannot read "
+            "them:\n" + "\n".join(f"  - {m}" for m in missing) + "\nFix: run (or materialize) "
+            "them first, or include them in the selection."
+        )
 
 
 def manifest_store(

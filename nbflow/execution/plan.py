@@ -42,10 +42,11 @@ class StepInput:
     upstream: StepOutputHandle | None = None
     value: Any = NO_VALUE
     cut_upstream: StepOutputHandle | None = None
+    source_asset: Any = None  # a SourceAsset read through its IO manager
 
     @property
     def from_config(self) -> bool:
-        return self.upstream is None and self.value is NO_VALUE
+        return self.upstream is None and self.value is NO_VALUE and self.source_asset is None
 
 
 @dataclass(eq=False, slots=True)
@@ -218,9 +219,13 @@ def _flatten(
             continue
         assert isinstance(definition, OpDefinition)
         inputs = []
+        layer = job_def.asset_layer
         for input_name, spec in definition.ins.items():
             src = sources[input_name]
-            if src is None:
+            source_asset = layer.source_for(handle, input_name) if layer is not None else None
+            if source_asset is not None:
+                inputs.append(StepInput(input_name, spec, source_asset=source_asset))
+            elif src is None:
                 inputs.append(StepInput(input_name, spec))
             elif src[0] == "step":
                 inputs.append(StepInput(input_name, spec, upstream=src[1]))

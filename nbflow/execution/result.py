@@ -6,6 +6,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from nbflow.definitions.asset_key import AssetKey
 from nbflow.definitions.specs import DEFAULT_OUTPUT
 from nbflow.errors import ResultLookupError, did_you_mean
 from nbflow.events import Event, EventType
@@ -17,6 +18,19 @@ if TYPE_CHECKING:
     from nbflow.storage.run import Run
 
 OutputLoader = Callable[[str, str], Any]
+
+
+class _NotInMemory:
+    """Type of ``NOT_IN_MEMORY``."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "NOT_IN_MEMORY"
+
+
+NOT_IN_MEMORY: Any = _NotInMemory()
+"""Recorded as an output's value when another process stored it; loaded on request."""
 
 _FINAL = {
     EventType.STEP_SUCCESS: "succeeded",
@@ -158,6 +172,15 @@ class ExecuteInProcessResult:
         step_key, output = self._plan.resolve_output(node_str, output_name)
         return self._value(step_key, output, f"{node_str}.{output_name}")
 
+    def asset_value(self, asset_key: AssetKey | str | Sequence[str]) -> Any:
+        """The value of an asset this run materialized (or found stored)."""
+        key = AssetKey.from_coercible(asset_key)
+        layer = self.job_def.asset_layer
+        node = layer.node_for(key) if layer is not None else None
+        if node is None:
+            raise ResultLookupError(f"Run {self.run_id[:8]} has no asset {key.to_user_string()!r}.")
+        return self.output_for_node(node)
+
     def output_value(self, output_name: str = DEFAULT_OUTPUT) -> Any:
         """The value of the job's own output ``output_name``."""
         graph = self.job_def.graph_def
@@ -179,9 +202,13 @@ class ExecuteInProcessResult:
 
     def _value(self, step_key: str, output: str, label: str) -> Any:
         key = (step_key, output)
-        if key in self._outputs:
-            return self._outputs[key]
-        if self._load_stored_output is not None and self._was_memoized(step_key):
+        value = self._outputs.get(key, NOT_IN_MEMORY)
+        if value is not NOT_IN_MEMORY:
+            return value
+        stored_elsewhere = key in self._outputs
+        if self._load_stored_output is not None and (
+            stored_elsewhere or self._was_memoized(step_key)
+        ):
             value = self._load_stored_output(step_key, output)
             self._outputs[key] = value
             return value

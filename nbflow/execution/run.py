@@ -14,6 +14,7 @@ import uuid
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from nbflow.definitions.executor import in_process_executor
 from nbflow.definitions.io_manager import InputContext
 from nbflow.definitions.resource import ResourceDefinition, as_resource_definition
 from nbflow.definitions.specs import DEFAULT_IO_MANAGER_KEY
@@ -27,7 +28,12 @@ from nbflow.errors import (
 from nbflow.events import ErrorInfo, EventType, StepFailureData
 from nbflow.execution.in_process import InProcessExecutor
 from nbflow.execution.log import RunLog
-from nbflow.execution.memo import compute_versions, memoization_enabled, stored_steps
+from nbflow.execution.memo import (
+    check_cut_inputs_stored,
+    compute_versions,
+    memoization_enabled,
+    stored_steps,
+)
 from nbflow.execution.plan import ExecutionPlan, build_plan
 from nbflow.execution.resources import build_resources
 from nbflow.execution.result import ExecuteInProcessResult
@@ -129,6 +135,11 @@ def _retries_enabled(config: ResolvedRunConfig) -> bool:
     return True
 
 
+def _resource_keys_here(executor: Executor, plan: ExecutionPlan) -> set[str]:
+    keys = executor.resource_keys_here(plan)
+    return needed_resource_keys(plan) if keys is None else keys
+
+
 def execute_plan(
     plan: ExecutionPlan,
     config: ResolvedRunConfig,
@@ -150,7 +161,11 @@ def execute_plan(
     """
     job_def = plan.job_def
     memoize = memoization_enabled(job_def, tags)
-    parts = compute_versions(plan, full_plan or plan, config, resource_defs) if memoize else {}
+    parts = (
+        compute_versions(plan, full_plan or plan, config, resource_defs, partition_key)
+        if memoize
+        else {}
+    )
     run = Run(
         run_id=run_id or str(uuid.uuid4()),
         job_name=job_def.name,
@@ -178,14 +193,15 @@ def execute_plan(
             ctx.resources = build_resources(
                 resource_defs,
                 {k: config.resource_config(k) for k in resource_defs},
-                needed_resource_keys(plan),
+                _resource_keys_here(executor, plan),
                 stack,
                 instance=instance,
                 run_id=run.run_id,
                 log=ctx.log,
             )
             if memoize:
-                ctx.memoized = stored_steps(plan, parts, ctx.resources)
+                ctx.memoized = stored_steps(plan, parts, ctx.resources, partition_key)
+            check_cut_inputs_stored(ctx)
             executor.execute(ctx)
     except NbflowError as exc:
         kind = (
@@ -221,12 +237,13 @@ def execute_plan(
         run=run,
         events=ctx.events,
         outputs=ctx.outputs,
-        load_stored_output=_stored_output_loader(ctx) if memoize else None,
+        load_stored_output=_stored_output_loader(ctx),
     )
 
 
 def _stored_output_loader(ctx: RunContext) -> Callable[[str, str], Any]:
-    """Loads a memoized step's output through its IO manager, after the run."""
+    """Loads a step output that is not in memory (memoized, or stored by another process)
+    through its IO manager, after the run."""
 
     def load(step_key: str, output_name: str) -> Any:
         upstream = upstream_output_context(ctx, step_key, output_name)
@@ -258,9 +275,9 @@ def execute_in_process(
     run_tags = merge_tags(job_def, tags)
     plan = build_plan(job_def, input_values, op_selection)
     full_plan = build_plan(job_def, input_values) if op_selection else plan
-    if memoization_enabled(job_def, run_tags):
+    if memoization_enabled(job_def, run_tags) or job_def.asset_layer is not None:
         plan.load_cut_inputs_from_storage()
-    config = resolve_run_config(plan, resource_defs, run_config)
+    config = resolve_run_config(plan, resource_defs, run_config, in_process_executor)
     if partition_key is not None:
         run_tags[PARTITION_TAG] = partition_key
     return execute_plan(

@@ -19,6 +19,7 @@ from nbflow.definitions.op import OpDefinition
 from nbflow.errors import RunConfigValidationError
 
 if TYPE_CHECKING:
+    from nbflow.definitions.executor import ExecutorDefinition
     from nbflow.definitions.job import JobDefinition
     from nbflow.definitions.resource import ResourceDefinition
     from nbflow.execution.plan import ExecutionPlan, Step
@@ -72,9 +73,14 @@ def _resources_shape(resource_defs: Mapping[str, ResourceDefinition]) -> Shape:
 
 
 def run_config_schema(
-    plan: ExecutionPlan, resource_defs: Mapping[str, ResourceDefinition]
+    plan: ExecutionPlan,
+    resource_defs: Mapping[str, ResourceDefinition],
+    executor_def: ExecutorDefinition | None = None,
 ) -> Shape:
-    """The schema of run config for ``plan``'s job with ``resource_defs``."""
+    """The schema of run config for ``plan``'s job with ``resource_defs``.
+
+    ``executor_def`` replaces the job's executor (``execute_in_process`` runs in process).
+    """
     job_def = plan.job_def
     loggers = Shape(
         {
@@ -82,7 +88,7 @@ def run_config_schema(
             for key, d in job_def.logger_defs.items()
         }
     )
-    execution_field = job_def.executor_def.config_field
+    execution_field = (executor_def or job_def.executor_def).config_field
     return Shape(
         {
             "ops": Field(_graph_shape(job_def.graph_def, "", plan)),
@@ -225,11 +231,12 @@ def resolve_run_config(
     plan: ExecutionPlan,
     resource_defs: Mapping[str, ResourceDefinition],
     run_config: Mapping[str, Any] | None,
+    executor_def: ExecutorDefinition | None = None,
 ) -> ResolvedRunConfig:
     """Validate ``run_config`` for ``plan`` and return it resolved; raises listing every problem."""
     job_def = plan.job_def
     given = apply_job_config(job_def, run_config)
-    schema = run_config_schema(plan, resource_defs)
+    schema = run_config_schema(plan, resource_defs, executor_def)
     resolved, problems = resolve_config(schema, given)
     if problems:
         raise RunConfigValidationError.build(f"job {job_def.name!r}", problems)

@@ -86,6 +86,11 @@ class RunContext:
             sink(event)
         return event
 
+    def forward(self, event: Event) -> None:
+        """Hand an event made elsewhere (e.g. in a step process) to every sink, unchanged."""
+        for sink in self._sinks:
+            sink(event)
+
     def record_output(self, step_key: str, output_name: str, value: Any) -> None:
         self.outputs[(step_key, output_name)] = value
 

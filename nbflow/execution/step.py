@@ -27,12 +27,13 @@ from nbflow.events import (
     StepOutputData,
 )
 from nbflow.execution.context import USER_EVENT_TYPES, HookContext, OpExecutionContext
-from nbflow.execution.memo import manifest_store
 from nbflow.execution.run_config import unwrap_input_value
+from nbflow.storage.manifests import manifest_store_for
 
 if TYPE_CHECKING:
     from collections.abc import Iterator, Mapping
 
+    from nbflow.definitions.asset_key import AssetKey
     from nbflow.definitions.op import OpDefinition
     from nbflow.execution.plan import Step, StepInput
     from nbflow.execution.run_context import RunContext
@@ -42,6 +43,11 @@ _USER_EVENT_KIND = {
     AssetObservation: EventType.ASSET_OBSERVATION,
     ExpectationResult: EventType.STEP_EXPECTATION_RESULT,
 }
+
+
+def asset_key_for(run: RunContext, step_key: str) -> AssetKey | None:
+    layer = run.job_def.asset_layer
+    return layer.asset_key_for(step_key) if layer is not None else None
 
 
 def upstream_output_context(run: RunContext, step_key: str, output_name: str) -> OutputContext:
@@ -55,8 +61,40 @@ def upstream_output_context(run: RunContext, step_key: str, output_name: str) ->
         metadata=op_def.outs[output_name].metadata,
         resources=run.resources,
         op_def=op_def,
+        asset_key=asset_key_for(run, step_key),
         partition_key=run.partition_key,
     )
+
+
+def _load_source_asset(run: RunContext, step: Step, step_input: StepInput) -> Any:
+    source = step_input.source_asset
+    upstream = OutputContext(
+        step_key=source.key.to_user_string(),
+        name="result",
+        run_id=run.run_id,
+        metadata=source.metadata,
+        resources=run.resources,
+        asset_key=source.key,
+        partition_key=run.partition_key if source.partitions_def is not None else None,
+    )
+    context = InputContext(
+        name=step_input.name,
+        step_key=step.key,
+        upstream_output=upstream,
+        resources=run.resources,
+        op_def=step.op_def,
+        asset_key=source.key,
+        partition_key=run.partition_key,
+    )
+    value = run.resources[source.io_manager_key].load_input(context)
+    run.emit(
+        EventType.LOADED_INPUT,
+        step.key,
+        f"Loaded input {step_input.name!r} from source asset {source.key} with "
+        f"{source.io_manager_key!r}",
+        IOManagerData(step_input.name, source.io_manager_key),
+    )
+    return value
 
 
 def _input_value(run: RunContext, step: Step, step_input: StepInput) -> Any:
@@ -65,6 +103,8 @@ def _input_value(run: RunContext, step: Step, step_input: StepInput) -> Any:
         return _load(run, step, step_input.name, up_key, up_out)
     if step_input.value is not NO_VALUE:
         return step_input.value
+    if step_input.source_asset is not None:
+        return _load_source_asset(run, step, step_input)
     given = run.config.input_values(step.key)
     if step_input.name in given:
         return unwrap_input_value(given[step_input.name])
@@ -162,6 +202,7 @@ def _store(
         raise OutputError(problem)
     metadata = {**context.output_metadata(name), **output.metadata}
     version = run.versions.get((step.key, name))
+    asset_key = asset_key_for(run, step.key)
     out_context = OutputContext(
         step_key=step.key,
         name=name,
@@ -170,6 +211,7 @@ def _store(
         metadata=spec.metadata,
         resources=run.resources,
         op_def=op_def,
+        asset_key=asset_key,
         partition_key=run.partition_key,
         log=context.log,
     )
@@ -186,11 +228,21 @@ def _store(
         f"Handled output {name!r} using IO manager {spec.io_manager_key!r}",
         IOManagerData(name, spec.io_manager_key, metadata),
     )
+    if asset_key is not None:
+        materialization = AssetMaterialization(
+            asset_key, metadata=metadata, partition=run.partition_key
+        )
+        run.emit(
+            EventType.ASSET_MATERIALIZATION,
+            step.key,
+            f"Materialized asset {asset_key}",
+            materialization,
+        )
     done[name] = output.value
     run.record_output(step.key, name, output.value)
     parts = run.version_parts.get((step.key, name))
     if parts is not None:
-        store = manifest_store(step, name, run.resources, run.instance)
+        store = manifest_store_for(run.resources[spec.io_manager_key], run.instance.manifests)
         store.record_manifest(step.key, name, parts.to_manifest())
 
 

@@ -1,9 +1,26 @@
 """Where values and records live: IO managers, runs, and the instance."""
 
+from typing import TYPE_CHECKING, Any
+
 from nbflow.storage.fs import FilesystemIOManager, fs_io_manager, versioned_filesystem_io_manager
 from nbflow.storage.instance import InMemoryRunStorage, Instance, RunStorage
 from nbflow.storage.memory import InMemoryIOManager, clear_memoized_values, mem_io_manager
 from nbflow.storage.run import Run, RunStatus
+
+if TYPE_CHECKING:
+    from nbflow.storage.sqlite import SqliteManifestStore, SqliteRunStorage
+
+# The SQLite classes load sqlite3 on first access only.
+_LAZY = {"SqliteManifestStore", "SqliteRunStorage"}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        from nbflow.storage import sqlite
+
+        return getattr(sqlite, name)
+    raise AttributeError(f"module 'nbflow.storage' has no attribute {name!r}")
+
 
 __all__ = [
     "FilesystemIOManager",
@@ -13,6 +30,8 @@ __all__ = [
     "Run",
     "RunStatus",
     "RunStorage",
+    "SqliteManifestStore",
+    "SqliteRunStorage",
     "clear_memoized_values",
     "fs_io_manager",
     "mem_io_manager",

@@ -8,9 +8,12 @@ from abc import ABC, abstractmethod
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from nbflow.errors import StorageError
 from nbflow.storage.manifests import PROCESS_MANIFESTS
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable
+
     from nbflow.events import Event
     from nbflow.storage.manifests import ManifestStore
     from nbflow.storage.run import Run
@@ -35,8 +38,18 @@ class RunStorage(ABC):
     @abstractmethod
     def store_event(self, event: Event) -> None: ...
 
+    def store_events(self, events: Iterable[Event]) -> None:
+        """Store several events, in order (persistent storages write them in one go)."""
+        for event in events:
+            self.store_event(event)
+
     @abstractmethod
     def get_events(self, run_id: str) -> list[Event]: ...
+
+    def get_runs_with_id_prefix(self, prefix: str, limit: int | None = None) -> list[Run]:
+        """Runs whose id starts with ``prefix``, newest first."""
+        found = [run for run in self.get_runs() if run.run_id.startswith(prefix)]
+        return found if limit is None else found[:limit]
 
 
 class InMemoryRunStorage(RunStorage):
@@ -67,10 +80,24 @@ class InMemoryRunStorage(RunStorage):
         return list(self._events.get(run_id, ()))
 
 
+HOME_ENV_VAR = "NBFLOW_HOME"
+"""Environment variable naming the folder of the default persistent instance."""
+
+DEFAULT_HOME = ".nbflow"
+"""Folder of the default persistent instance, relative to the working directory, when
+``$NBFLOW_HOME`` is not set."""
+
+RUNS_DB = "runs.db"
+"""File name of a persistent instance's run history (runs, events, version manifests)."""
+
+
 class Instance:
     """Where runs, events and, by default, stored outputs live.
 
     ``Instance.ephemeral()`` keeps everything in memory (the default for in-process runs).
+    ``Instance.get()`` and ``Instance.local(path)`` keep them in a folder: runs, events and
+    version manifests in ``<root>/runs.db`` (SQLite), outputs of filesystem IO managers under
+    ``<root>/storage``.
     """
 
     def __init__(
@@ -88,6 +115,27 @@ class Instance:
     def ephemeral(cls) -> Instance:
         """An instance that keeps runs and events in memory."""
         return cls(InMemoryRunStorage())
+
+    @classmethod
+    def local(cls, path: str | os.PathLike[str]) -> Instance:
+        """A persistent instance in folder ``path`` (created on first write)."""
+        from nbflow.storage.sqlite import SqliteRunStorage
+
+        root = Path(path).expanduser().absolute()
+        if root.exists() and not root.is_dir():
+            raise StorageError(
+                f"Cannot use {root} as an nbflow instance folder: it is a file, expected a "
+                "folder. Fix: pass (or set NBFLOW_HOME to) a folder path; nbflow creates it "
+                "if it does not exist."
+            )
+        storage = SqliteRunStorage(root / RUNS_DB)
+        return cls(storage, root=root, manifests=storage.manifests)
+
+    @classmethod
+    def get(cls) -> Instance:
+        """The default persistent instance: folder ``$NBFLOW_HOME``, else ``./.nbflow``."""
+        home = os.environ.get(HOME_ENV_VAR, "").strip()
+        return cls.local(home or DEFAULT_HOME)
 
     @property
     def is_persistent(self) -> bool:
@@ -117,8 +165,16 @@ class Instance:
     def get_runs(self, limit: int | None = None) -> list[Run]:
         return self.run_storage.get_runs(limit)
 
+    def get_runs_with_id_prefix(self, prefix: str, limit: int | None = None) -> list[Run]:
+        """Runs whose id starts with ``prefix``, newest first."""
+        return self.run_storage.get_runs_with_id_prefix(prefix, limit)
+
     def handle_event(self, event: Event) -> None:
         self.run_storage.store_event(event)
+
+    def store_events(self, events: Iterable[Event]) -> None:
+        """Store several events at once (one transaction on persistent instances)."""
+        self.run_storage.store_events(events)
 
     def get_events(self, run_id: str) -> list[Event]:
         return self.run_storage.get_events(run_id)

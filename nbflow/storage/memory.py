@@ -1,8 +1,9 @@
 """The in-memory IO manager: values live in this Python process.
 
-Unversioned values belong to one run. Versioned values (memoized runs) are kept for the
-life of the process, so re-running a job in a notebook reuses what did not change; the
-newest ``MAX_VERSIONS_PER_OUTPUT`` versions of each step output are kept.
+Plain outputs belong to one run. Versioned outputs (memoized runs) and assets are kept for
+the life of the process, so re-running a job in a notebook reuses what did not change and
+a later selection can read the assets it depends on; the newest
+``MAX_VERSIONS_PER_OUTPUT`` of each step output or asset are kept.
 """
 
 from __future__ import annotations
@@ -24,30 +25,41 @@ if TYPE_CHECKING:
 
 MAX_VERSIONS_PER_OUTPUT: Final = 16
 
-_memoized: dict[tuple[str, str], OrderedDict[str, Any]] = {}
+_kept: dict[tuple[str, str], OrderedDict[tuple[str, ...], Any]] = {}
 
 
 def clear_memoized_values() -> None:
-    """Forget every versioned value (and its manifest) kept in this process."""
-    _memoized.clear()
+    """Forget every versioned value and asset (and their manifests) kept in this process."""
+    _kept.clear()
     PROCESS_MANIFESTS.clear()
 
 
+def _lasting(context: OutputContext) -> bool:
+    return context.version is not None or context.asset_key is not None
+
+
+def _slot(context: OutputContext) -> tuple[str, str]:
+    if context.asset_key is not None:
+        return ("asset", context.asset_key.to_user_string())
+    return (context.step_key, context.name)
+
+
 class InMemoryIOManager(MemoizableIOManager):
-    """Keeps outputs in dictionaries: per run, or per process when versioned."""
+    """Keeps outputs in dictionaries: per run, or per process when versioned or an asset."""
 
     def __init__(self) -> None:
         self.values: dict[tuple[str, str], Any] = {}
 
     def handle_output(self, context: OutputContext, obj: Any) -> None:
-        if context.version is None:
+        if not _lasting(context):
             self.values[(context.step_key, context.name)] = obj
             return
-        versions = _memoized.setdefault((context.step_key, context.name), OrderedDict())
-        versions[context.version] = obj
-        versions.move_to_end(context.version)
-        while len(versions) > MAX_VERSIONS_PER_OUTPUT:
-            versions.popitem(last=False)
+        kept = _kept.setdefault(_slot(context), OrderedDict())
+        identifier = tuple(context.get_identifier())
+        kept[identifier] = obj
+        kept.move_to_end(identifier)
+        while len(kept) > MAX_VERSIONS_PER_OUTPUT:
+            kept.popitem(last=False)
 
     def load_input(self, context: InputContext) -> Any:
         upstream = context.upstream_output
@@ -55,25 +67,30 @@ class InMemoryIOManager(MemoizableIOManager):
             raise OutputNotFoundError(
                 f"Input {context.step_key}.{context.name} has no upstream output to load."
             )
-        key = (upstream.step_key, upstream.name)
-        if upstream.version is None:
-            if key in self.values:
-                return self.values[key]
+        if not _lasting(upstream):
+            if (upstream.step_key, upstream.name) in self.values:
+                return self.values[(upstream.step_key, upstream.name)]
         else:
-            versions = _memoized.get(key)
-            if versions is not None and upstream.version in versions:
-                return versions[upstream.version]
+            kept = _kept.get(_slot(upstream))
+            identifier = tuple(upstream.get_identifier())
+            if kept is not None and identifier in kept:
+                return kept[identifier]
+        what = (
+            f"Asset {upstream.asset_key}"
+            if upstream.asset_key
+            else f"Output {upstream.step_key}.{upstream.name}"
+        )
         raise OutputNotFoundError(
-            f"Output {upstream.step_key}.{upstream.name} (version {upstream.version}) is not in "
-            "memory. In-memory values last only as long as this Python process. Fix: run the "
-            "upstream step again, or use fs_io_manager to keep values on disk."
+            f"{what} (version {upstream.version}) is not in memory. In-memory values last "
+            "only as long as this Python process. Fix: run the upstream step again, or use "
+            "fs_io_manager to keep values on disk."
         )
 
     def has_output(self, context: OutputContext) -> bool:
-        if context.version is None:
+        if not _lasting(context):
             return False
-        versions = _memoized.get((context.step_key, context.name))
-        return versions is not None and context.version in versions
+        kept = _kept.get(_slot(context))
+        return kept is not None and tuple(context.get_identifier()) in kept
 
     def record_manifest(self, step_key: str, output_name: str, manifest: Mapping[str, Any]) -> None:
         PROCESS_MANIFESTS.record_manifest(step_key, output_name, manifest)
@@ -84,5 +101,5 @@ class InMemoryIOManager(MemoizableIOManager):
 
 mem_io_manager = IOManagerDefinition(
     lambda: InMemoryIOManager(),
-    description="Keeps outputs in memory; versioned outputs last as long as the process.",
+    description="Keeps outputs in memory; versioned ones and assets last as long as the process.",
 )

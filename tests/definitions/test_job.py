@@ -14,14 +14,14 @@ from nbflow import (
     SourceHashVersionStrategy,
     StaticPartitionsDefinition,
     graph,
-    in_process_executor,
     job,
     logger,
+    multi_or_in_process_executor,
     op,
     resource,
     success_hook,
 )
-from nbflow.errors import PartitionKeyError, RunConfigValidationError
+from nbflow.errors import InvalidDefinitionError, PartitionKeyError, RunConfigValidationError
 
 
 @op
@@ -182,7 +182,7 @@ def test_executor_def_is_kept_and_execute_in_process_runs_in_process() -> None:
         one()
 
     assert with_executor.executor_def is custom
-    assert default_executor.executor_def is in_process_executor
+    assert default_executor.executor_def is multi_or_in_process_executor  # seed 003
     assert with_executor.execute_in_process().success
 
 
@@ -327,3 +327,23 @@ def test_with_hooks_returns_a_copy_with_every_other_parameter_kept(call_log: lis
     assert call_log == ["emit"]
     plain.execute_in_process()
     assert call_log == ["emit"]
+
+
+def test_unknown_run_input_values_are_rejected_with_suggestions(call_log: list[str]) -> None:
+    @op
+    def square(value):
+        call_log.append("square")
+        return value * value
+
+    @job
+    def squaring(value):
+        square(value)
+
+    with pytest.raises(
+        InvalidDefinitionError,
+        match=r"input_values for job 'squaring' is invalid \(1 problem\):\n"
+        r"  - 'valeu' is not an input of the job\. Did you mean 'value'\? "
+        r"Its inputs: \['value'\]\.",
+    ):
+        squaring.execute_in_process(input_values={"valeu": 2})
+    assert call_log == []

@@ -462,7 +462,8 @@ def test_direct_invocation_without_a_context_says_how_to_build_one() -> None:
 
     with pytest.raises(
         InvalidInvocationError,
-        match=r"takes a context as its first argument, got 3\. Fix: needs_context\(build_op_context",
+        match=r"takes a context as its first argument, got 3\. "
+        r"Fix: needs_context\(build_op_context",
     ):
         needs_context(3)
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -18,6 +18,9 @@ from nbflow import (
     resource,
 )
 from nbflow.errors import InvalidDefinitionError, ResourceInitError
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
 
 
 def test_resource_config_reaches_the_resource_function() -> None:
@@ -282,7 +285,7 @@ def test_context_resources_are_read_only_and_suggest_close_keys() -> None:
         with pytest.raises(
             AttributeError, match=r"No resource 'databse' here\. Did you mean 'database'\?"
         ):
-            context.resources.databse  # noqa: B018
+            context.resources.databse
         return sorted(context.resources)
 
     @job(resource_defs={"database": ResourceDefinition.hardcoded_resource("db")})
@@ -290,3 +293,26 @@ def test_context_resources_are_read_only_and_suggest_close_keys() -> None:
         misuse()
 
     assert misusing.execute_in_process().output_for_node("misuse") == ["database", "io_manager"]
+
+
+def test_failing_teardown_fails_the_run_after_the_ops_ran(call_log: list[str]) -> None:
+    @resource
+    def leaky(_):
+        yield "value"
+        raise OSError("close failed")
+
+    @op(required_resource_keys={"leaky"})
+    def use(context):
+        call_log.append("use")
+
+    @job(resource_defs={"leaky": leaky})
+    def leaking():
+        use()
+
+    result = leaking.execute_in_process(raise_on_error=False)
+    assert not result.success
+    assert call_log == ["use"]
+    engine = [e for e in result.all_events if e.event_type is EventType.ENGINE_EVENT]
+    assert [e.message for e in engine] == ["Resource teardown failed: OSError: close failed"]
+    with pytest.raises(OSError, match="close failed"):
+        leaking.execute_in_process()

@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import linecache
 import pickle
-from collections.abc import Iterator
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -29,6 +27,7 @@ from nbflow import (
     ResourceDefinition,
     ResourceVersionContext,
     SourceHashVersionStrategy,
+    StaticPartitionsDefinition,
     VersionStrategy,
     graph,
     io_manager,
@@ -47,6 +46,10 @@ from nbflow.errors import (
 )
 from nbflow.events import StepSkippedData
 from nbflow.storage import clear_memoized_values
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+    from pathlib import Path
 
 MEMOIZED = {MEMOIZED_RUN_TAG: "true"}
 ALL_FOUR = ["source", "middle", "sink", "independent"]
@@ -170,11 +173,14 @@ class TestSeed001RerunConditions:
         run_and_take(chain, call_log)
 
         strategy.ops["source"] = "2"
+        reasons = {r.step_output: r.reasons for r in list_versions(chain)}
         ran, _ = run_and_take(chain, call_log)
 
         assert ran == ["source", "middle", "sink"]
-        reasons = {r.step_output: r.reasons for r in list_versions(chain)}
-        assert reasons["middle.result"] == ()  # stored now, nothing to explain
+        assert reasons["source.result"] == ("code changed (op version 1 → 2)",)
+        assert reasons["middle.result"] == ("upstream 'source.result' changed",)
+        assert reasons["sink.result"] == ("upstream 'middle.result' changed",)
+        assert reasons["independent.result"] == ()
 
     def test_config_change_reruns_the_op_and_downstream_only(self, call_log: list[str]) -> None:
         chain = chain_job(call_log)
@@ -287,6 +293,116 @@ class TestSeed001RerunConditions:
         ran, _ = run_and_take(chain, call_log)
 
         assert ran == ["sink"]
+
+
+def test_resource_version_covers_the_resources_it_needs(call_log: list[str]) -> None:
+    def build(settings_version: str) -> JobDefinition:
+        @resource(version=settings_version)
+        def settings(_init: Any) -> str:
+            return settings_version
+
+        @resource(version="1", required_resource_keys={"settings"})
+        def client(init: Any) -> str:
+            return f"client({init.resources.settings})"
+
+        @op(version="1", required_resource_keys={"client"})
+        def fetch(context: Any) -> str:
+            call_log.append("fetch")
+            return context.resources.client
+
+        @op(version="1")
+        def local() -> int:
+            call_log.append("local")
+            return 1
+
+        @job(resource_defs={"settings": settings, "client": client}, tags=MEMOIZED)
+        def fetching() -> None:
+            fetch()
+            local()
+
+        return fetching
+
+    first, _ = run_and_take(build("a"), call_log)
+    changed, result = run_and_take(build("b"), call_log)
+    rows = {r.step_output: r for r in list_versions(build("c"))}
+
+    assert first == ["fetch", "local"]
+    assert changed == ["fetch"]
+    assert result.output_for_node("fetch") == "client(b)"
+    assert rows["fetch.result"].reasons == ("resource 'client' changed",)
+
+
+def test_failed_run_keeps_what_succeeded(call_log: list[str]) -> None:
+    attempts = {"n": 0}
+
+    @op(version="1")
+    def good() -> int:
+        call_log.append("good")
+        return 1
+
+    @op(version="1")
+    def flaky(x: int) -> int:
+        call_log.append("flaky")
+        attempts["n"] += 1
+        if attempts["n"] == 1:
+            raise RuntimeError("first attempt fails")
+        return x + 1
+
+    @op(version="1")
+    def after(y: int) -> int:
+        call_log.append("after")
+        return y * 10
+
+    @job(tags=MEMOIZED)
+    def flaky_job() -> None:
+        after(flaky(good()))
+
+    failed = flaky_job.execute_in_process(raise_on_error=False)
+    first = list(call_log)
+    call_log.clear()
+    ran, result = run_and_take(flaky_job, call_log)
+
+    assert not failed.success
+    assert first == ["good", "flaky"]
+    assert ran == ["flaky", "after"]
+    assert result.output_for_node("after") == 20
+
+
+def test_in_memory_store_keeps_the_newest_versions_per_output(call_log: list[str]) -> None:
+    from nbflow.storage.memory import MAX_VERSIONS_PER_OUTPUT
+
+    chain = chain_job(call_log)
+    for n in range(MAX_VERSIONS_PER_OUTPUT + 1):
+        run_and_take(chain, call_log, run_config=factor(n))
+
+    newest, _ = run_and_take(chain, call_log, run_config=factor(MAX_VERSIONS_PER_OUTPUT))
+    oldest, _ = run_and_take(chain, call_log, run_config=factor(0))
+
+    assert newest == []
+    assert oldest == ["middle", "sink"]  # evicted, so computed again
+
+
+def test_partitions_of_a_memoized_job_are_not_mixed_up(call_log: list[str]) -> None:
+    # An op may read context.partition_key, so one partition's stored output is not
+    # another's: running partition "b" after "a" must run the op and return "b".
+    @op(version="1")
+    def by_partition(context: Any) -> str:
+        call_log.append(context.partition_key)
+        return f"data for {context.partition_key}"
+
+    @job(partitions_def=StaticPartitionsDefinition(["a", "b"]), tags=MEMOIZED)
+    def partitioned() -> None:
+        by_partition()
+
+    ran_a, result_a = run_and_take(partitioned, call_log, partition_key="a")
+    ran_b, result_b = run_and_take(partitioned, call_log, partition_key="b")
+    again_a, _ = run_and_take(partitioned, call_log, partition_key="a")
+
+    assert ran_a == ["a"]
+    assert result_a.output_for_node("by_partition") == "data for a"
+    assert result_b.output_for_node("by_partition") == "data for b"
+    assert ran_b == ["b"]
+    assert again_a == []
 
 
 # --- SourceHashVersionStrategy with functions defined like notebook cells -----------------------
@@ -410,6 +526,68 @@ class TestSourceHashStrategy:
         assert edited == ["reader"]
         assert result.output_for_node("reader") == "b"
         assert reverted == []
+
+
+MODULE_V1 = """
+from nbflow import op
+
+
+@op
+def produce():
+    return 10
+"""
+
+
+def test_editing_and_reloading_a_module_reruns_its_op(
+    call_log: list[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import importlib
+    import sys
+
+    monkeypatch.setattr(sys, "dont_write_bytecode", True)  # no stale .pyc between rewrites
+    monkeypatch.syspath_prepend(str(tmp_path))
+    module_file = tmp_path / "memo_reload_ops.py"
+    module_file.write_text(MODULE_V1)
+    module = importlib.import_module("memo_reload_ops")
+
+    @op
+    def consume(x: int) -> int:
+        call_log.append("consume")
+        return x + 1
+
+    def build() -> JobDefinition:
+        produce = module.produce
+
+        @op
+        def watch(x: int) -> int:
+            call_log.append("watch")
+            return x
+
+        @job(version_strategy=SourceHashVersionStrategy())
+        def reloading() -> None:
+            watch(consume(produce()))
+
+        return reloading
+
+    try:
+        first, _ = run_and_take(build(), call_log)
+        module_file.write_text(MODULE_V1.replace("return 10", "return 2000"))
+        module = importlib.reload(module)
+        edited, result = run_and_take(build(), call_log)
+        module_file.write_text(MODULE_V1)
+        module = importlib.reload(module)
+        reverted, back = run_and_take(build(), call_log)
+    finally:
+        sys.modules.pop("memo_reload_ops", None)
+
+    assert first == ["consume", "watch"]
+    assert edited == ["consume", "watch"]
+    assert {s.step_key: s.status for s in result.step_summaries()} == dict.fromkeys(
+        ["produce", "consume", "watch"], "succeeded"
+    )
+    assert result.output_for_node("consume") == 2001
+    assert reverted == []
+    assert back.output_for_node("consume") == 11
 
 
 # --- switching memoization on and off with tags ------------------------------------------------

@@ -11,7 +11,7 @@ import contextlib
 import logging
 import os
 import time
-from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -42,6 +42,9 @@ from nbflow import (
     validate_run_config,
 )
 from nbflow.errors import InvalidContextUseError, ResultLookupError, RunConfigValidationError
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
 
 # --- GraphDefinition: the basic example ------------------------------------------------------
 

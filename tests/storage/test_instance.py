@@ -37,10 +37,24 @@ def test_ephemeral_instance_is_in_memory() -> None:
 
 
 def test_a_run_without_an_instance_uses_a_fresh_ephemeral_one() -> None:
-    first = working.execute_in_process()
-    second = working.execute_in_process()
-    assert first.run_id != second.run_id
-    assert first.success and second.success
+    @op
+    def grab(context):
+        return context.instance
+
+    @job
+    def grabbing():
+        grab()
+
+    first = grabbing.execute_in_process()
+    second = grabbing.execute_in_process()
+
+    first_instance = first.output_for_node("grab")
+    second_instance = second.output_for_node("grab")
+    assert isinstance(first_instance, Instance)
+    assert first_instance.is_persistent is False
+    assert first_instance is not second_instance
+    assert first_instance.get_run(first.run_id) == first.run
+    assert first_instance.get_run(second.run_id) is None
 
 
 def test_passed_instance_keeps_the_run_and_its_events(tmp_instance: Instance) -> None:

@@ -1,0 +1,143 @@
+"""Out-of-process execution costs: the multiprocess budget workload and per-step overheads.
+
+Prints one JSON object per measurement:
+
+- 8 ops x 0.5 s sleep at max_concurrent 2 (budget <= 2.4 s wall, ideal 2.0 s);
+- per-step process start (STEP_WORKER_STARTING in the parent to STEP_WORKER_STARTED in the
+  step process), forkserver (preloaded) and spawn;
+- per-step overhead of a chain of trivial ops, multiprocess and Dask (an existing
+  LocalCluster with 2 worker processes), and the start of a LocalCluster per run.
+
+Run: ``python bench/multiprocess.py``.
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+import time
+from typing import Any
+
+from nbflow import EventType, execute_job, job, multiprocess_executor, op
+from nbflow.dask import dask_executor
+
+
+def sleepers(count: int, seconds: float) -> Any:
+    def make(i: int) -> Any:
+        @op(name=f"sleep_{i}")
+        def sleeper() -> int:
+            time.sleep(seconds)
+            return i
+
+        return sleeper
+
+    ops = [make(i) for i in range(count)]
+
+    @job(executor_def=multiprocess_executor)
+    def sleepers_job() -> None:
+        for sleeper in ops:
+            sleeper()
+
+    return sleepers_job
+
+
+def chain(count: int, executor_def: Any) -> Any:
+    @op
+    def start() -> int:
+        return 0
+
+    @op
+    def step(value: int) -> int:
+        return value + 1
+
+    @job(name=f"chain_{count}", executor_def=executor_def)
+    def chain_job() -> None:
+        value = start()
+        for i in range(count - 1):
+            value = step.alias(f"step_{i}")(value)
+
+    return chain_job
+
+
+def timed(job_def: Any, run_config: dict[str, Any]) -> tuple[float, Any]:
+    started = time.perf_counter()
+    result = execute_job(job_def, run_config=run_config)
+    return time.perf_counter() - started, result
+
+
+def start_latencies_ms(result: Any) -> list[float]:
+    launched = {
+        e.step_key: e.timestamp
+        for e in result.all_events
+        if e.event_type is EventType.STEP_WORKER_STARTING
+    }
+    return sorted(
+        (e.timestamp - launched[e.step_key]) * 1000
+        for e in result.all_events
+        if e.event_type is EventType.STEP_WORKER_STARTED
+    )
+
+
+def emit(**fields: Any) -> None:
+    print(json.dumps(fields), flush=True)
+
+
+def budget_workload() -> None:
+    job_def = sleepers(8, 0.5)
+    config = {"execution": {"config": {"max_concurrent": 2}}}
+    cold, _ = timed(job_def, config)  # includes starting the fork server
+    walls = [timed(job_def, config)[0] for _ in range(3)]
+    emit(
+        workload="multiprocess 8 ops x 0.5 s, max_concurrent 2",
+        seconds=round(min(walls), 3),
+        first_run_seconds=round(cold, 3),
+        ideal_seconds=2.0,
+        budget_seconds=2.4,
+    )
+
+
+def process_start() -> None:
+    for method in ("forkserver", "spawn"):
+        config = {"execution": {"config": {"max_concurrent": 1, "start_method": {method: {}}}}}
+        job_def = chain(10, multiprocess_executor)
+        timed(job_def, config)  # warm up
+        seconds, result = timed(job_def, config)
+        latencies = start_latencies_ms(result)
+        emit(
+            workload=f"multiprocess per-step process start ({method})",
+            median_ms=round(statistics.median(latencies), 1),
+            max_ms=round(max(latencies), 1),
+            chain_ms_per_step=round(seconds * 1000 / 10, 1),
+        )
+
+
+def dask_overhead() -> None:
+    import dask
+    import distributed
+
+    steps = 20
+    with dask.config.set({"distributed.scheduler.allowed-failures": 0}):
+        cluster = distributed.LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+        )
+    try:
+        config = {"execution": {"config": {"address": cluster.scheduler_address}}}
+        job_def = chain(steps, dask_executor)
+        timed(job_def, config)  # warm up the workers
+        seconds = min(timed(job_def, config)[0] for _ in range(3))
+        emit(
+            workload="dask per-step overhead (chain, existing LocalCluster, 2 processes)",
+            steps=steps,
+            seconds=round(seconds, 3),
+            ms_per_step=round(seconds * 1000 / steps, 1),
+        )
+    finally:
+        cluster.close()
+    seconds, _ = timed(chain(2, dask_executor), {})
+    emit(workload="dask run with its own LocalCluster (2 steps)", seconds=round(seconds, 3))
+
+
+if __name__ == "__main__":
+    budget_workload()
+    process_start()
+    dask_overhead()

@@ -1,0 +1,219 @@
+"""The Dask executor: nbflow schedules, Dask runs step payloads on its workers.
+
+nbflow keeps the ready queue, memoization, retries (inside each step) and priority; it
+submits at most as many steps as the cluster has worker threads, highest priority first.
+Each submission is a payload cloudpickled by nbflow, under a key unique to the run, step and
+attempt. A LocalCluster started here allows no task failures (``allowed-failures: 0``), so a
+step that kills its worker fails that step instead of being silently re-run elsewhere.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import logging
+from queue import Empty, SimpleQueue
+from typing import TYPE_CHECKING, Any
+
+from nbflow.errors import ExecutionError, MissingExtraError, StepProcessError
+from nbflow.events import ErrorInfo, EventType, StepFailureData
+from nbflow.execution._main_module import main_module_hidden
+from nbflow.execution.executor import ReadyQueue
+from nbflow.execution.out_of_process import OutOfProcessExecutor
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator, Mapping
+    from types import ModuleType
+
+    from nbflow.definitions.job import JobDefinition
+    from nbflow.definitions.resource import ResourceDefinition
+    from nbflow.execution.plan import ExecutionPlan, Step
+    from nbflow.execution.reconstruct import ReconstructableJob
+    from nbflow.execution.run_context import RunContext
+
+POLL_SECONDS = 0.5
+"""Longest wait for a step to finish before checking again (keeps Ctrl-C responsive)."""
+
+
+def import_distributed() -> tuple[ModuleType, ModuleType]:
+    """``dask`` and ``distributed``, or :class:`MissingExtraError` naming the extra."""
+    try:
+        import dask
+        import distributed
+    except ImportError as exc:
+        raise MissingExtraError.build("dask", "dask") from exc
+    return dask, distributed
+
+
+def _allowed_failures(dask_scheduler: Any) -> int:
+    return int(dask_scheduler.allowed_failures)
+
+
+class DaskExecutor(OutOfProcessExecutor):
+    """Runs steps on a ``dask.distributed`` cluster (config: see ``dask_executor``)."""
+
+    label = "dask"
+
+    def __init__(self, config: Mapping[str, Any] | None = None) -> None:
+        super().__init__(config)
+        self.address: str | None = self.config.get("address")
+        self.n_workers = int(self.config.get("n_workers", 2))
+        self.threads_per_worker = int(self.config.get("threads_per_worker", 1))
+        self.processes = bool(self.config.get("processes", True))
+        self.max_concurrent = int(self.config.get("max_concurrent") or 0)
+        self.timeout = float(self.config.get("timeout", 60.0))
+        self._attempts = itertools.count()
+
+    def prepare(
+        self,
+        job_def: JobDefinition,
+        recon: ReconstructableJob | None,
+        plan: ExecutionPlan,
+        resource_defs: Mapping[str, ResourceDefinition],
+    ) -> None:
+        import_distributed()  # a missing extra is reported before the run
+        super().prepare(job_def, recon, plan, resource_defs)
+
+    def execute(self, run: RunContext) -> None:
+        self.begin(run)
+        dask, distributed = import_distributed()
+        with self._client(run, dask, distributed) as client:
+            futures: dict[Any, Step] = {}
+            try:
+                self._run_steps(run, client, distributed, futures)
+            finally:
+                if futures:
+                    client.cancel(list(futures))
+
+    @contextlib.contextmanager
+    def _client(self, run: RunContext, dask: ModuleType, distributed: ModuleType) -> Iterator[Any]:
+        if self.address is not None:
+            client = distributed.Client(
+                self.address, timeout=self.timeout, set_as_default=False
+            )
+            try:
+                client.wait_for_workers(1, timeout=self.timeout)
+                self._warn_if_retried(run, client)
+                yield client
+            finally:
+                client.close()
+            return
+        with (
+            dask.config.set({"distributed.scheduler.allowed-failures": 0}),
+            main_module_hidden(),
+        ):
+            cluster = distributed.LocalCluster(
+                n_workers=self.n_workers,
+                threads_per_worker=self.threads_per_worker,
+                processes=self.processes,
+                dashboard_address=None,
+                scheduler_kwargs={"dashboard_address": ":0"},  # no fixed port, no warning
+                silence_logs=logging.ERROR,
+            )
+        try:
+            client = distributed.Client(cluster, timeout=self.timeout, set_as_default=False)
+            try:
+                yield client
+            finally:
+                client.close()
+        finally:
+            cluster.close()
+
+    def _warn_if_retried(self, run: RunContext, client: Any) -> None:
+        allowed = client.run_on_scheduler(_allowed_failures)
+        if allowed:
+            run.emit(
+                EventType.ENGINE_EVENT,
+                message=(
+                    f"The Dask scheduler at {self.address} re-runs a task up to {allowed} times "
+                    "when its worker dies, so a crashing step may run more than once. Fix: "
+                    "start the scheduler with distributed.scheduler.allowed-failures: 0."
+                ),
+            )
+
+    def _capacity(self, client: Any) -> int:
+        if self.max_concurrent:
+            return self.max_concurrent
+        threads: int = sum(client.nthreads().values())
+        return max(1, threads)
+
+    def _run_steps(
+        self, run: RunContext, client: Any, distributed: ModuleType, futures: dict[Any, Step]
+    ) -> None:
+        queue = ReadyQueue(run)
+        pending: list[Step] = []
+        capacity = self._capacity(client)
+        finished: SimpleQueue[Any] = SimpleQueue()  # futures, as Dask finishes them
+        halted = False
+        while True:
+            while queue:
+                step = queue.pop()
+                if not queue.settle(step):
+                    pending.append(step)
+            if not halted:
+                pending.sort(key=lambda s: (-s.priority, s.index))
+                while pending and len(futures) < capacity:
+                    step = pending.pop(0)
+                    futures[self._submit(run, client, step, finished)] = step
+            if not futures:
+                if queue:
+                    continue
+                if pending and not halted:
+                    raise ExecutionError(f"Steps {[s.key for s in pending]} could not start.")
+                return
+            try:
+                future = finished.get(timeout=POLL_SECONDS)
+            except Empty:
+                continue
+            if future in futures:
+                step = futures.pop(future)
+                ok = self._collect(run, step, future, distributed)
+                queue.done(step, ok)
+                halted = halted or (not ok and run.raise_on_error)
+
+    def _submit(self, run: RunContext, client: Any, step: Step, finished: SimpleQueue[Any]) -> Any:
+        from nbflow.dask._task import run_step_task
+
+        run.emit(
+            EventType.STEP_WORKER_STARTING,
+            step.key,
+            f"Submitting step {step.key!r} to the Dask cluster",
+        )
+        key = f"nbflow-{run.run_id}-{step.key}-{next(self._attempts)}"
+        future = client.submit(
+            run_step_task,
+            self.request(run, step),
+            key=key,
+            pure=False,
+            retries=0,
+            priority=step.priority,
+        )
+        future.add_done_callback(finished.put)
+        return future
+
+    def _collect(self, run: RunContext, step: Step, future: Any, distributed: ModuleType) -> bool:
+        where = f"the Dask task of step {step.key!r}"
+        try:
+            if future.status == "finished":
+                ok: bool | None = None
+                for data in future.result():
+                    reported = self.receive(run, data, where)
+                    ok = reported if reported is not None else ok
+                if ok is not None:
+                    return ok
+                self.step_died(run, step, StepProcessError.worker_died(step.key, "no result"))
+                return False
+            exc = future.exception()
+        finally:
+            future.release()
+        if isinstance(exc, distributed.KilledWorker):
+            self.step_died(run, step, StepProcessError.worker_died(step.key, str(exc)))
+            return False
+        run.emit(
+            EventType.STEP_FAILURE,
+            step.key,
+            f"Step {step.key!r} failed on Dask before it ran: {type(exc).__name__}: {exc}",
+            StepFailureData(ErrorInfo.from_exception(exc), user_failure=False),
+        )
+        run.record_failure(step.key, exc)
+        return False

@@ -1,0 +1,184 @@
+"""``materialize`` and ``materialize_to_memory``: run a set of assets as one in-process job."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+from nbflow.definitions.asset import AssetsDefinition, SourceAsset
+from nbflow.definitions.asset_job import build_asset_job, split_assets
+from nbflow.definitions.asset_key import AssetKey
+from nbflow.definitions.resource import ResourceDefinition, as_resource_definition
+from nbflow.definitions.specs import DEFAULT_IO_MANAGER_KEY, DEFAULT_OUTPUT
+from nbflow.errors import InvalidDefinitionError, did_you_mean
+from nbflow.execution.run import execute_in_process
+from nbflow.storage.fs import fs_io_manager
+from nbflow.storage.memory import mem_io_manager
+
+if TYPE_CHECKING:
+    from nbflow.execution.result import ExecuteInProcessResult
+    from nbflow.storage.instance import Instance
+
+AssetSelection = Iterable[AssetsDefinition | AssetKey | str]
+
+MATERIALIZE_JOB_NAME = "materialize"
+
+
+def _io_manager_keys(
+    assets: Sequence[AssetsDefinition], sources: Sequence[SourceAsset]
+) -> set[str]:
+    keys = {a.op.outs[DEFAULT_OUTPUT].io_manager_key for a in assets}
+    return keys | {s.io_manager_key for s in sources} | {DEFAULT_IO_MANAGER_KEY}
+
+
+def _selected_nodes(
+    assets: Sequence[AssetsDefinition], selection: AssetSelection | None
+) -> list[str] | None:
+    if selection is None:
+        return None
+    by_key = {a.key: a for a in assets}
+    nodes: list[str] = []
+    problems: list[str] = []
+    for item in selection:
+        key = (
+            item.key
+            if isinstance(item, AssetsDefinition)
+            else item
+            if isinstance(item, AssetKey)
+            else AssetKey(item.split("/"))
+        )
+        if key not in by_key:
+            known = [k.to_user_string() for k in by_key]
+            problems.append(
+                f"{key.to_user_string()!r} is not one of the assets given."
+                f"{did_you_mean(key.to_user_string(), known)}"
+            )
+        else:
+            nodes.append(by_key[key].node_name)
+    if problems:
+        raise InvalidDefinitionError.build("selection", problems)
+    return nodes
+
+
+def _run(
+    assets: Iterable[AssetsDefinition | SourceAsset],
+    resource_defs: Mapping[str, ResourceDefinition],
+    run_config: Mapping[str, Any] | None,
+    instance: Instance | None,
+    partition_key: str | None,
+    selection: AssetSelection | None,
+    tags: Mapping[str, Any] | None,
+    raise_on_error: bool,
+) -> ExecuteInProcessResult:
+    computed, _ = split_assets(assets)
+    job = build_asset_job(MATERIALIZE_JOB_NAME, assets, resource_defs=resource_defs)
+    return execute_in_process(
+        job,
+        run_config=run_config,
+        instance=instance,
+        partition_key=partition_key,
+        op_selection=_selected_nodes(computed, selection),
+        tags=tags,
+        raise_on_error=raise_on_error,
+    )
+
+
+def materialize(
+    assets: Iterable[AssetsDefinition | SourceAsset],
+    run_config: Mapping[str, Any] | None = None,
+    instance: Instance | None = None,
+    partition_key: str | None = None,
+    resources: Mapping[str, Any] | None = None,
+    selection: AssetSelection | None = None,
+    tags: Mapping[str, Any] | None = None,
+    raise_on_error: bool = True,
+) -> ExecuteInProcessResult:
+    """Materialize ``assets`` in this process, stored on disk by default.
+
+    Values go to the instance's storage folder through ``fs_io_manager`` unless
+    ``resources`` (or the assets) provide an ``io_manager``. With ``selection``, only those
+    assets run; the upstream assets they read are loaded from storage.
+
+    Args:
+        assets: ``@asset`` definitions, and ``SourceAsset`` objects for data they read.
+        run_config: run config (``ops.<asset node>.config`` etc.).
+        instance: where the run and its events are kept; ephemeral by default.
+        partition_key: the partition to materialize, for partitioned assets.
+        resources: resources by key, as definitions or plain objects.
+        selection: the assets to run (``AssetsDefinition``, ``AssetKey`` or ``"a/b"``).
+        tags: run tags (``MEMOIZED_RUN_TAG`` switches memoization).
+        raise_on_error: re-raise the first op error instead of returning a failed result.
+    """
+    given = {k: as_resource_definition(v) for k, v in (resources or {}).items()}
+    defaults: dict[str, ResourceDefinition] = {}
+    computed, _ = split_assets(assets)
+    if DEFAULT_IO_MANAGER_KEY not in given and all(
+        DEFAULT_IO_MANAGER_KEY not in a.resource_defs for a in computed
+    ):
+        defaults[DEFAULT_IO_MANAGER_KEY] = fs_io_manager
+    return _run(
+        assets,
+        {**defaults, **given},
+        run_config,
+        instance,
+        partition_key,
+        selection,
+        tags,
+        raise_on_error,
+    )
+
+
+def materialize_to_memory(
+    assets: Iterable[AssetsDefinition | SourceAsset],
+    run_config: Mapping[str, Any] | None = None,
+    instance: Instance | None = None,
+    resources: Mapping[str, Any] | None = None,
+    partition_key: str | None = None,
+    selection: AssetSelection | None = None,
+    tags: Mapping[str, Any] | None = None,
+    raise_on_error: bool = True,
+) -> ExecuteInProcessResult:
+    """Materialize ``assets`` in this process with every value kept in memory.
+
+    Every IO manager key the assets use is served by the in-memory IO manager, so
+    providing a resource for one of those keys is refused. Resources may be plain
+    objects or resource definitions; a resource that conflicts with one defined on an
+    asset is an error naming both. Repeated calls in one process reuse memoized values
+    when the assets are versioned (``code_version`` or a run tag).
+    """
+    computed, sources = split_assets(assets)
+    io_keys = _io_manager_keys(computed, sources)
+    refused = sorted(k for k in (resources or {}) if k in io_keys)
+    if refused:
+        raise InvalidDefinitionError(
+            f"materialize_to_memory got resources for IO manager keys {refused}, but every IO "
+            "manager is replaced by the in-memory one here. Fix: drop them, or call "
+            "materialize(...) to use your IO managers."
+        )
+    given = {k: as_resource_definition(v) for k, v in (resources or {}).items()}
+    memory = dict.fromkeys(io_keys, mem_io_manager)
+    stripped = [_without_io_managers(a, io_keys) for a in computed]
+    return _run(
+        [*stripped, *sources],
+        {**given, **memory},
+        run_config,
+        instance,
+        partition_key,
+        selection,
+        tags,
+        raise_on_error,
+    )
+
+
+def _without_io_managers(item: AssetsDefinition, io_keys: set[str]) -> AssetsDefinition:
+    if not io_keys & set(item.resource_defs):
+        return item
+    return AssetsDefinition(
+        key=item.key,
+        op=item.op,
+        keys_by_input_name=item.keys_by_input_name,
+        partitions_def=item.partitions_def,
+        group_name=item.group_name,
+        resource_defs={k: v for k, v in item.resource_defs.items() if k not in io_keys},
+        metadata=item.metadata,
+    )

@@ -1,0 +1,316 @@
+"""The multiprocess executor: one fresh process per step, at most ``max_concurrent`` at once.
+
+Processes start with ``forkserver`` (with nbflow preloaded) on Linux and ``spawn`` elsewhere,
+never ``fork``. Ready steps start highest ``nbflow/priority`` first, within
+``max_concurrent`` and the tag concurrency limits; memoized steps are settled here without a
+process. Each step process streams its events back through a pipe as they happen; one that
+dies (``os._exit``, a segfault, SIGKILL) fails its step alone, naming the exit code or signal.
+Interrupting the run (Ctrl-C, SIGTERM) stops every step process.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import multiprocessing
+import multiprocessing.connection
+import signal
+import sys
+import threading
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from nbflow.errors import ExecutionError, InvalidDefinitionError, StepProcessError
+from nbflow.events import ErrorInfo, EventType, StepFailureData
+from nbflow.execution._main_module import main_module_hidden
+from nbflow.execution.executor import Executor, ReadyQueue
+from nbflow.execution.in_process import InProcessExecutor
+from nbflow.execution.out_of_process import OutOfProcessExecutor
+from nbflow.execution.step_process import step_process_main
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator, Sequence
+    from multiprocessing.connection import Connection
+    from multiprocessing.process import BaseProcess
+
+    from nbflow.execution.plan import Step
+    from nbflow.execution.run_context import RunContext
+
+POLL_SECONDS = 0.5
+"""Longest wait for news from step processes before checking again."""
+EXIT_GRACE_SECONDS = 10.0
+"""How long a step process may take to exit after reporting that its step finished."""
+STOP_GRACE_SECONDS = 3.0
+"""How long a step process has to exit after SIGTERM before it is killed."""
+PRELOAD_MODULES = ("nbflow.execution.step_process", "cloudpickle")
+"""Imported once by the fork server, so each step process starts in a few milliseconds."""
+
+
+@dataclass(frozen=True, slots=True)
+class TagLimit:
+    """At most ``limit`` running steps whose tag ``key`` is set (to ``value``, if given)."""
+
+    key: str
+    value: str | None
+    limit: int
+
+    def matches(self, step: Step) -> bool:
+        if self.key not in step.tags:
+            return False
+        return self.value is None or str(step.tags[self.key]) == self.value
+
+
+def _tag_limits(entries: Sequence[Mapping[str, Any]]) -> tuple[TagLimit, ...]:
+    limits = tuple(TagLimit(e["key"], e.get("value"), int(e["limit"])) for e in entries)
+    bad = [f"limit {t.limit} for tag {t.key!r} is below 1" for t in limits if t.limit < 1]
+    if bad:
+        raise InvalidDefinitionError.build(
+            "execution config tag_concurrency_limits",
+            [*bad, "Fix: give each limit 1 or more (remove the tag to stop steps running)."],
+        )
+    return limits
+
+
+def _start_method(config: Mapping[str, Any] | None) -> tuple[str, tuple[str, ...]]:
+    """The start method and modules to preload: forkserver on Linux, spawn elsewhere."""
+    if config:
+        ((name, options),) = config.items()
+        if name == "forkserver":
+            if "forkserver" not in multiprocessing.get_all_start_methods():
+                raise InvalidDefinitionError(
+                    f"start_method forkserver is not available on {sys.platform}. Fix: use "
+                    "start_method: {spawn: {}}."
+                )
+            return "forkserver", tuple((options or {}).get("preload_modules") or ())
+        return "spawn", ()
+    if sys.platform.startswith("linux"):
+        return "forkserver", ()
+    return "spawn", ()
+
+
+class _Child:
+    """One running step process and what it has reported so far."""
+
+    __slots__ = ("done_at", "ok", "process", "reader", "reader_open", "step")
+
+    def __init__(self, step: Step, process: BaseProcess, reader: Connection) -> None:
+        self.step = step
+        self.process = process
+        self.reader = reader
+        self.reader_open = True
+        self.ok: bool | None = None  # set by the "done" message
+        self.done_at = 0.0
+
+
+def _stop(children: Sequence[_Child]) -> None:
+    """Terminate every step process still running, killing those that do not stop in time."""
+    alive = [c.process for c in children if c.process.exitcode is None]
+    for process in alive:
+        with contextlib.suppress(Exception):
+            process.terminate()
+    deadline = time.monotonic() + STOP_GRACE_SECONDS
+    for process in alive:
+        process.join(max(0.0, deadline - time.monotonic()))
+        if process.exitcode is None:
+            with contextlib.suppress(Exception):
+                process.kill()
+            process.join(1.0)
+    for child in children:
+        child.reader.close()
+
+
+@contextlib.contextmanager
+def _sigterm_exits() -> Iterator[None]:
+    """Turn SIGTERM into ``SystemExit`` while steps run, so step processes get stopped."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.getsignal(signal.SIGTERM)
+    if previous is not signal.SIG_DFL:
+        yield  # someone else decides what SIGTERM does
+        return
+
+    def exit_on_sigterm(signum: int, frame: object) -> None:
+        raise SystemExit(128 + signum)
+
+    signal.signal(signal.SIGTERM, exit_on_sigterm)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+class MultiprocessExecutor(OutOfProcessExecutor):
+    """Runs each step in a fresh process (config: see ``multiprocess_executor``)."""
+
+    label = "multiprocess"
+
+    def __init__(self, config: Mapping[str, Any] | None = None) -> None:
+        super().__init__(config)
+        self.max_concurrent = int(self.config.get("max_concurrent") or 0) or (
+            multiprocessing.cpu_count()
+        )
+        self.start_method, preload = _start_method(self.config.get("start_method"))
+        self.preload_modules = (*PRELOAD_MODULES, *preload)
+        self.tag_limits = _tag_limits(self.config.get("tag_concurrency_limits") or ())
+        self._context: Any = multiprocessing.get_context(self.start_method)
+
+    def execute(self, run: RunContext) -> None:
+        self.begin(run)
+        if self.start_method == "forkserver":
+            self._context.set_forkserver_preload(list(self.preload_modules))
+        children: list[_Child] = []
+        try:
+            with _sigterm_exits():
+                self._run_steps(run, children)
+        finally:
+            _stop(children)  # on errors and interrupts too: no orphans
+
+    def _run_steps(self, run: RunContext, children: list[_Child]) -> None:
+        queue = ReadyQueue(run)
+        pending: list[Step] = []
+        halted = False
+        while True:
+            while queue:
+                step = queue.pop()
+                if not queue.settle(step):
+                    pending.append(step)
+            if not halted:
+                halted = self._launch_ready(run, queue, pending, children)
+            if not children:
+                if queue:
+                    continue
+                if pending and not halted:
+                    raise ExecutionError(
+                        f"Steps {[s.key for s in pending]} are ready but none could start."
+                    )
+                return
+            for child in self._wait(run, children):
+                children.remove(child)
+                ok = self._finish(run, child)
+                queue.done(child.step, ok)
+                halted = halted or (not ok and run.raise_on_error)
+
+    def _launch_ready(
+        self, run: RunContext, queue: ReadyQueue, pending: list[Step], children: list[_Child]
+    ) -> bool:
+        """Start ready steps by priority within the limits; True when a failure halts the run."""
+        pending.sort(key=lambda s: (-s.priority, s.index))
+        for step in list(pending):
+            if len(children) >= self.max_concurrent:
+                break
+            if not self._within_tag_limits(step, children):
+                continue
+            pending.remove(step)
+            child = self._launch(run, step)
+            if child is None:
+                queue.done(step, ok=False)
+                if run.raise_on_error:
+                    return True
+                continue
+            children.append(child)
+        return False
+
+    def _within_tag_limits(self, step: Step, children: Sequence[_Child]) -> bool:
+        for limit in self.tag_limits:
+            if limit.matches(step):
+                running = sum(1 for c in children if limit.matches(c.step))
+                if running >= limit.limit:
+                    return False
+        return True
+
+    def _launch(self, run: RunContext, step: Step) -> _Child | None:
+        run.emit(
+            EventType.STEP_WORKER_STARTING,
+            step.key,
+            f"Launching a {self.start_method} process for step {step.key!r}",
+        )
+        try:
+            payload = self.request(run, step)
+            reader, writer = self._context.Pipe(duplex=False)
+            process = self._context.Process(
+                target=step_process_main,
+                args=((run.job_name, step.key, run.run_id), payload, writer),
+                name=f"nbflow-step-{step.key}",
+            )
+            try:
+                with main_module_hidden():
+                    process.start()
+            finally:
+                writer.close()
+        except Exception as exc:
+            run.emit(
+                EventType.STEP_FAILURE,
+                step.key,
+                f"Step {step.key!r} could not start its process: {type(exc).__name__}: {exc}",
+                StepFailureData(ErrorInfo.from_exception(exc), user_failure=False),
+            )
+            run.record_failure(step.key, exc)
+            return None
+        return _Child(step, process, reader)
+
+    def _wait(self, run: RunContext, children: Sequence[_Child]) -> list[_Child]:
+        """Wait briefly for news; forward it; return the children whose process ended."""
+        watched: list[Any] = [c.reader for c in children if c.reader_open]
+        watched += [c.process.sentinel for c in children]
+        ready = multiprocessing.connection.wait(watched, timeout=POLL_SECONDS)
+        ended = []
+        now = time.monotonic()
+        for child in children:
+            if child.reader_open and child.reader in ready:
+                self._drain(run, child)
+            if child.process.sentinel in ready:
+                ended.append(child)
+            elif child.ok is not None and now - child.done_at > EXIT_GRACE_SECONDS:
+                ended.append(child)  # finished its step but does not exit: stopped in _finish
+        return ended
+
+    def _drain(self, run: RunContext, child: _Child) -> None:
+        where = f"the process of step {child.step.key!r} (pid {child.process.pid})"
+        while child.reader_open:
+            try:
+                if not child.reader.poll():
+                    return
+                data = child.reader.recv_bytes()
+            except (EOFError, OSError):
+                child.reader_open = False
+                return
+            ok = self.receive(run, data, where)
+            if ok is not None:
+                child.ok = ok
+                child.done_at = time.monotonic()
+
+    def _finish(self, run: RunContext, child: _Child) -> bool:
+        process = child.process
+        process.join(1.0)
+        self._drain(run, child)
+        if process.exitcode is None:
+            _stop([child])
+        child.reader.close()
+        ok = child.ok
+        if ok is None:
+            died = StepProcessError.from_exit(child.step.key, process.exitcode)
+            self.step_died(run, child.step, died)
+            ok = False
+        with contextlib.suppress(ValueError):
+            process.close()
+        return ok
+
+
+class _InProcessChoice(InProcessExecutor):
+    """``multi_or_in_process`` set to ``in_process``: honours its ``retries`` config."""
+
+    def execute(self, run: RunContext) -> None:
+        retries = self.config.get("retries")
+        if isinstance(retries, Mapping) and "disabled" in retries:
+            run.retries_enabled = False
+        super().execute(run)
+
+
+def multi_or_in_process(config: Mapping[str, Any] | None = None) -> Executor:
+    """The executor ``multi_or_in_process_executor`` config picks: multiprocess by default."""
+    ((mode, options),) = dict(config or {"multiprocess": {}}).items()
+    if mode == "in_process":
+        return _InProcessChoice(options)
+    return MultiprocessExecutor(options)

@@ -1,0 +1,179 @@
+"""The parent side shared by executors that run steps in other processes (multiprocess, Dask).
+
+Before the run: refuse in-memory IO managers (values must cross processes), and make sure
+the job can travel — as a :class:`ReconstructableJob`, or pickled by value with cloudpickle,
+listing every op or resource that cannot be pickled. During the run: turn a ready step into a
+request, and re-emit through the run what comes back, in order.
+"""
+
+from __future__ import annotations
+
+import pickle
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from nbflow.errors import OutOfProcessStorageError, ReconstructionError
+from nbflow.events import ErrorInfo, EventType, StepFailureData
+from nbflow.execution import _wire
+from nbflow.execution.executor import Executor
+from nbflow.execution.result import NOT_IN_MEMORY
+from nbflow.execution.step_request import JobPayload, build_step_request, encode_request
+from nbflow.storage.memory import InMemoryIOManager, mem_io_manager
+
+if TYPE_CHECKING:
+    from nbflow.definitions.job import JobDefinition
+    from nbflow.definitions.resource import ResourceDefinition
+    from nbflow.errors import StepProcessError
+    from nbflow.execution.plan import ExecutionPlan, Step
+    from nbflow.execution.reconstruct import ReconstructableJob
+    from nbflow.execution.run_context import RunContext
+
+_MAX_LISTED = 5
+
+
+def _listed(items: list[str]) -> list[str]:
+    if len(items) <= _MAX_LISTED:
+        return items
+    return [*items[:_MAX_LISTED], f"and {len(items) - _MAX_LISTED} more"]
+
+
+def _keeps_values_in_memory(definition: ResourceDefinition) -> bool:
+    return definition is mem_io_manager or isinstance(definition.fixed_value, InMemoryIOManager)
+
+
+def refuse_in_memory_storage(
+    executor: str, plan: ExecutionPlan, resource_defs: Mapping[str, ResourceDefinition]
+) -> None:
+    """Raise before the run when a step output would be kept in one process's memory."""
+    offenders = [
+        f"'{step.key}.{name}' ({out.io_manager_key!r})"
+        for step in plan.steps.values()
+        for name, out in step.op_def.outs.items()
+        if out.io_manager_key in resource_defs
+        and _keeps_values_in_memory(resource_defs[out.io_manager_key])
+    ]
+    if offenders:
+        raise OutOfProcessStorageError.build(executor, _listed(offenders))
+
+
+def _unpicklable_parts(job_def: JobDefinition, error: Exception) -> list[str]:
+    import cloudpickle
+
+    parts: list[tuple[str, Any]] = [
+        (f"op {handle!r}", node.definition) for handle, node in job_def.graph_def.iter_ops()
+    ]
+    parts += [(f"resource {key!r}", value) for key, value in job_def.resource_defs.items()]
+    parts += [(f"hook {hook.name!r}", hook) for hook in job_def.hook_defs]
+    parts += [(f"logger {key!r}", value) for key, value in job_def.logger_defs.items()]
+    parts += [
+        ("the job's config", job_def.config),
+        ("the job's version_strategy", job_def.version_strategy),
+        ("the job's partitions_def", job_def.partitions_def),
+        ("the job's input_values", dict(job_def.input_values)),
+    ]
+    problems = []
+    for label, value in parts:
+        try:
+            cloudpickle.dumps(value)
+        except Exception as exc:
+            problems.append(f"{label}: {type(exc).__name__}: {exc}")
+    return problems or [f"job {job_def.name!r}: {type(error).__name__}: {error}"]
+
+
+def pickle_job(job_def: JobDefinition) -> bytes:
+    """The job pickled by value with cloudpickle (ops defined in notebooks or scripts too).
+
+    Raises:
+        ReconstructionError: listing every op, resource or hook that cannot be pickled.
+    """
+    import cloudpickle
+
+    try:
+        data: bytes = cloudpickle.dumps(job_def, protocol=pickle.HIGHEST_PROTOCOL)
+    except Exception as exc:
+        raise ReconstructionError.unserializable(
+            job_def.name, _unpicklable_parts(job_def, exc)
+        ) from exc
+    return data
+
+
+class OutOfProcessExecutor(Executor):
+    """Base of executors whose steps run in other processes; values go through IO managers."""
+
+    label: ClassVar[str] = "out-of-process"
+
+    def __init__(self, config: Mapping[str, Any] | None = None) -> None:
+        super().__init__(config)
+        retries = self.config.get("retries")
+        self.retries_enabled = not (isinstance(retries, Mapping) and "disabled" in retries)
+        self._job: JobPayload | None = None
+
+    def prepare(
+        self,
+        job_def: JobDefinition,
+        recon: ReconstructableJob | None,
+        plan: ExecutionPlan,
+        resource_defs: Mapping[str, ResourceDefinition],
+    ) -> None:
+        """Pre-flight checks, before the run is recorded; fixes how the job travels."""
+        refuse_in_memory_storage(self.label, plan, resource_defs)
+        self._job = recon if recon is not None else pickle_job(job_def)
+
+    def resource_keys_here(self, plan: ExecutionPlan) -> set[str] | None:
+        """Only IO managers: to find stored outputs (memoized, or cut off by a selection)
+        and load results here. Steps build the resources they use in their own processes.
+        """
+        keys = {
+            out.io_manager_key for step in plan.steps.values() for out in step.op_def.outs.values()
+        }
+        cut = [i.cut_upstream for s in plan.steps.values() for i in s.inputs if i.cut_upstream]
+        if cut:
+            nodes = dict(plan.job_def.graph_def.iter_ops())
+            keys.update(nodes[key].definition.outs[name].io_manager_key for key, name in cut)
+        return keys
+
+    def begin(self, run: RunContext) -> JobPayload:
+        """Check the IO managers the run built, apply the retries config; the job payload."""
+        run.retries_enabled = self.retries_enabled
+        offenders = [
+            f"'{step.key}.{name}' ({out.io_manager_key!r})"
+            for step in run.plan.steps.values()
+            for name, out in step.op_def.outs.items()
+            if isinstance(run.resources[out.io_manager_key], InMemoryIOManager)
+        ]
+        if offenders:
+            raise OutOfProcessStorageError.build(self.label, _listed(offenders))
+        if self._job is None:
+            self._job = pickle_job(run.job_def)
+        return self._job
+
+    def request(self, run: RunContext, step: Step) -> bytes:
+        """The serialized request that runs ``step`` elsewhere."""
+        assert self._job is not None, "begin() first"
+        return encode_request(build_step_request(run, step, self._job))
+
+    def receive(self, run: RunContext, data: bytes, where: str) -> bool | None:
+        """Handle one message from a step; the step's success when it is the last one."""
+        message = _wire.decode(data)
+        kind = message[0]
+        if kind == "event":
+            event = message[1]
+            if event.event_type is EventType.HANDLED_OUTPUT:
+                run.record_output(event.step_key, event.data.name, NOT_IN_MEMORY)
+            run.forward(event)
+        elif kind == "failure":
+            _, key, info, blob = message
+            run.record_failure(key, _wire.rebuild_failure(key, info, blob, where))
+        elif kind == "done":
+            return bool(message[1])
+        return None
+
+    def step_died(self, run: RunContext, step: Step, exc: StepProcessError) -> None:
+        """Fail ``step`` because its process (or worker) died under it."""
+        run.emit(
+            EventType.STEP_FAILURE,
+            step.key,
+            f"Execution of step {step.key!r} failed: {str(exc).splitlines()[0]}",
+            StepFailureData(ErrorInfo.from_exception(exc), user_failure=True),
+        )
+        run.record_failure(step.key, exc)

@@ -1,0 +1,91 @@
+"""The step process: what runs in the fresh process that executes one step.
+
+It leaves as soon as its parent does (no orphans), reports native crashes to stderr, rebuilds
+the job from its request and streams every event back through a pipe as it happens.
+"""
+
+from __future__ import annotations
+
+import faulthandler
+import multiprocessing
+import os
+import threading
+from typing import TYPE_CHECKING
+
+from nbflow.events import ErrorInfo, Event, EventType, StepFailureData
+from nbflow.execution import _wire
+from nbflow.execution.step_request import decode_request, run_step_request
+
+if TYPE_CHECKING:
+    from multiprocessing.connection import Connection
+
+EXIT_PARENT_GONE = 70
+"""Exit code of a step process whose parent died while the step ran."""
+
+
+class PipeChannel:
+    """Sends a step's messages to its parent, one pickled message at a time."""
+
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
+
+    def event(self, event: Event) -> None:
+        self._conn.send_bytes(_wire.encode_event(event))
+
+    def failure(self, key: str, exc: BaseException) -> None:
+        self._conn.send_bytes(_wire.encode_failure(key, exc))
+
+    def done(self, ok: bool) -> None:
+        self._conn.send_bytes(_wire.encode_done(ok))
+
+
+def _exit_with_parent() -> None:
+    parent = multiprocessing.parent_process()
+    if parent is None or parent.sentinel is None:
+        return
+    sentinel = parent.sentinel
+
+    def watch() -> None:
+        multiprocessing.connection.wait([sentinel])
+        os._exit(EXIT_PARENT_GONE)
+
+    threading.Thread(target=watch, name="nbflow-parent-watch", daemon=True).start()
+
+
+def step_process_main(header: tuple[str, str, str], payload: bytes, conn: Connection) -> None:
+    """Entry point of a step process: run one step and report to the parent through ``conn``.
+
+    ``header`` is (job name, step key, run id), known before the payload is unpickled.
+    """
+    _exit_with_parent()
+    faulthandler.enable()
+    job_name, step_key, run_id = header
+    channel = PipeChannel(conn)
+    channel.event(
+        Event(
+            EventType.STEP_WORKER_STARTED,
+            job_name,
+            step_key,
+            f"Executing step {step_key!r} in a new process (pid {os.getpid()})",
+            run_id=run_id,
+        )
+    )
+    try:
+        request = decode_request(payload)
+    except Exception as exc:
+        channel.failure(step_key, exc)
+        channel.event(
+            Event(
+                EventType.STEP_FAILURE,
+                job_name,
+                step_key,
+                f"Step {step_key!r} could not be read in its process: {type(exc).__name__}: {exc}",
+                StepFailureData(ErrorInfo.from_exception(exc), user_failure=False),
+                run_id=run_id,
+            )
+        )
+        ok = False
+    else:
+        ok = run_step_request(request, channel)
+    channel.done(ok)
+    conn.close()

@@ -1,0 +1,568 @@
+"""Runs, their events and version manifests in one SQLite file (``<root>/runs.db``).
+
+The file is opened in WAL mode with ``synchronous=NORMAL`` and a busy timeout, and every write
+is a ``BEGIN IMMEDIATE`` transaction: several processes can write to one file at once, each
+waiting its turn instead of failing with "database is locked". Each process keeps one connection
+per file, shared by every storage object on that file and guarded by a lock, so threads can use
+it too; a process that forked (or was spawned with a pickled storage) opens its own.
+
+Reading never creates anything: asking an instance that has never run anything for its runs
+returns nothing and leaves no file behind. A file that is not an nbflow SQLite database is never
+changed: every operation raises :class:`~nbflow.errors.StorageError` naming the file and the fix.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import threading
+import time
+import weakref
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from nbflow.errors import StorageError
+from nbflow.events import Event
+from nbflow.storage import event_codec
+from nbflow.storage.instance import RunStorage
+from nbflow.storage.run import Run, RunStatus
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable, Mapping
+
+T = TypeVar("T")
+
+SCHEMA_VERSION = 1
+"""Stored in ``PRAGMA user_version``; a file with a higher number was written by a newer nbflow."""
+
+DEFAULT_TIMEOUT = 60.0
+"""Seconds a write waits for other writers before giving up."""
+
+_SCHEMA = (
+    """CREATE TABLE IF NOT EXISTS runs (
+        id INTEGER PRIMARY KEY,
+        run_id TEXT NOT NULL UNIQUE,
+        job_name TEXT NOT NULL,
+        status TEXT NOT NULL,
+        tags TEXT NOT NULL,
+        run_config TEXT NOT NULL,
+        op_selection TEXT,
+        start_time REAL,
+        end_time REAL,
+        created_at REAL NOT NULL
+    )""",
+    """CREATE TABLE IF NOT EXISTS events (
+        id INTEGER PRIMARY KEY,
+        run_id TEXT NOT NULL,
+        job_name TEXT NOT NULL,
+        step_key TEXT,
+        event_type TEXT NOT NULL,
+        timestamp REAL NOT NULL,
+        message TEXT NOT NULL,
+        pid INTEGER NOT NULL,
+        payload TEXT
+    )""",
+    "CREATE INDEX IF NOT EXISTS events_by_run ON events (run_id, id)",
+    """CREATE TABLE IF NOT EXISTS manifests (
+        id INTEGER PRIMARY KEY,
+        step_key TEXT NOT NULL,
+        output_name TEXT NOT NULL,
+        version TEXT NOT NULL,
+        manifest TEXT NOT NULL,
+        recorded_at REAL NOT NULL,
+        UNIQUE (step_key, output_name, version)
+    )""",
+    "CREATE INDEX IF NOT EXISTS manifests_latest ON manifests (step_key, output_name, id)",
+)
+
+_COLUMNS = {
+    "runs": {
+        "id", "run_id", "job_name", "status", "tags", "run_config", "op_selection",
+        "start_time", "end_time", "created_at",
+    },
+    "events": {
+        "id", "run_id", "job_name", "step_key", "event_type", "timestamp", "message", "pid",
+        "payload",
+    },
+    "manifests": {"id", "step_key", "output_name", "version", "manifest", "recorded_at"},
+}  # fmt: skip
+
+_RUN_COLUMNS = "run_id, job_name, status, tags, run_config, op_selection, start_time, end_time"
+
+_UPSERT_RUN = (
+    f"INSERT INTO runs ({_RUN_COLUMNS}, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
+    "ON CONFLICT (run_id) DO UPDATE SET job_name = excluded.job_name, status = excluded.status, "
+    "tags = excluded.tags, run_config = excluded.run_config, "
+    "op_selection = excluded.op_selection, start_time = excluded.start_time, "
+    "end_time = excluded.end_time"
+)
+
+_INSERT_EVENT = (
+    "INSERT INTO events (run_id, job_name, step_key, event_type, timestamp, message, pid, "
+    "payload) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+)
+
+_SELECT_EVENTS = (
+    "SELECT run_id, job_name, step_key, event_type, timestamp, message, pid, payload "
+    "FROM events WHERE run_id = ? ORDER BY id"
+)
+
+
+# --- one connection per file per process --------------------------------------------------
+
+
+_INHERITED: list[sqlite3.Connection] = []
+"""Connections a forked child got from its parent: never used, never closed (closing them in
+the child could disturb the parent's locks), only kept from the garbage collector."""
+
+
+class _Database:
+    """This process's connection to one SQLite file, opened on first use."""
+
+    def __init__(self, path: Path, timeout: float) -> None:
+        self.path = path
+        self.timeout = timeout
+        self._lock = threading.RLock()
+        self._conn: sqlite3.Connection | None = None
+        self._pid = os.getpid()
+
+    def _after_fork(self) -> None:
+        if self._pid == os.getpid():
+            return
+        if self._conn is not None:
+            _INHERITED.append(self._conn)
+        self._conn = None
+        self._lock = threading.RLock()
+        self._pid = os.getpid()
+
+    # -- opening --------------------------------------------------------------------------
+
+    def _connection(self, create: bool) -> sqlite3.Connection | None:
+        if self._conn is None:
+            if not create and not self.path.exists():
+                return None
+            self._conn = self._open()
+        return self._conn
+
+    def _open(self) -> sqlite3.Connection:
+        if self.path.is_dir():
+            raise StorageError(
+                f"The run history {self.path} is a folder, expected an SQLite file. Fix: move "
+                "that folder away, or set NBFLOW_HOME to another folder."
+            )
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StorageError(
+                f"Cannot create the folder of the run history {self.path}: {exc.strerror}. "
+                "Expected a folder nbflow can write. Fix: set NBFLOW_HOME to a writable folder "
+                "(or pass a writable path to Instance.local)."
+            ) from None
+        try:
+            conn = sqlite3.connect(
+                self.path, timeout=self.timeout, isolation_level=None, check_same_thread=False
+            )
+        except sqlite3.Error as exc:
+            raise self._error(exc, "open") from None
+        try:
+            conn.execute(f"PRAGMA busy_timeout = {int(self.timeout * 1000)}")
+            # Check what the file holds before changing anything in it (even its journal mode).
+            version = self._retry_busy(lambda: self._check_contents(conn))
+            self._retry_busy(lambda: conn.execute("PRAGMA journal_mode = WAL").fetchone())
+            conn.execute("PRAGMA synchronous = NORMAL")
+            if version < SCHEMA_VERSION:
+                self._retry_busy(lambda: self._create_schema(conn))
+        except BaseException as exc:
+            conn.close()
+            if isinstance(exc, sqlite3.Error):
+                raise self._error(exc, "open") from None
+            raise
+        return conn
+
+    def _check_contents(self, conn: sqlite3.Connection) -> int:
+        """The file's schema version, after checking it is an nbflow run history (or empty)."""
+        conn.execute("BEGIN")  # one consistent snapshot, even while another process creates it
+        try:
+            (version,) = conn.execute("PRAGMA user_version").fetchone()
+            tables = {
+                row[0]: row[1]
+                for row in conn.execute(
+                    "SELECT name, sql FROM sqlite_master WHERE type = 'table' "
+                    "AND name NOT LIKE 'sqlite_%'"
+                )
+            }
+            columns = {
+                table: {row[1] for row in conn.execute(f"PRAGMA table_info({table})")}
+                for table in _COLUMNS
+                if table in tables
+            }
+        finally:
+            conn.execute("COMMIT")
+        if version > SCHEMA_VERSION:
+            raise StorageError(
+                f"The run history {self.path} has schema version {version}, written by a newer "
+                f"nbflow; this nbflow reads version {SCHEMA_VERSION}. The file was not changed. "
+                "Fix: upgrade nbflow, or set NBFLOW_HOME to another folder."
+            )
+        if version == 0 and tables:
+            raise StorageError(
+                f"{self.path} is an SQLite file but not an nbflow run history: it holds the "
+                f"tables {sorted(tables)} and no nbflow schema version. The file was not changed. "
+                "Fix: move it aside (or set NBFLOW_HOME to another folder) so nbflow can start "
+                "a new history there."
+            )
+        for table, found in columns.items():
+            missing = sorted(_COLUMNS[table] - found)
+            if missing:
+                raise StorageError(
+                    f"{self.path} is not a usable nbflow run history: its table {table!r} lacks "
+                    f"the columns {missing}. The file was not changed. Fix: move it aside (or set "
+                    "NBFLOW_HOME to another folder) so nbflow can start a new history there."
+                )
+        return int(version)
+
+    @staticmethod
+    def _create_schema(conn: sqlite3.Connection) -> None:
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            for statement in _SCHEMA:
+                conn.execute(statement)
+            conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            conn.execute("COMMIT")
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+
+    # -- use --------------------------------------------------------------------------------
+
+    def write(self, action: str, fn: Callable[[sqlite3.Connection], T]) -> T:
+        """Run ``fn`` in one ``BEGIN IMMEDIATE`` transaction, waiting for other writers."""
+        self._after_fork()
+        with self._lock:
+            conn = self._connection(create=True)
+            assert conn is not None
+
+            def transaction() -> T:
+                conn.execute("BEGIN IMMEDIATE")
+                try:
+                    result = fn(conn)
+                    conn.execute("COMMIT")
+                except BaseException:
+                    if conn.in_transaction:
+                        conn.execute("ROLLBACK")
+                    raise
+                return result
+
+            try:
+                return self._retry_busy(transaction)
+            except sqlite3.Error as exc:
+                raise self._error(exc, action) from None
+
+    def read(self, action: str, fn: Callable[[sqlite3.Connection], T], missing: T) -> T:
+        """``fn``'s answer from the file, or ``missing`` when there is no file yet."""
+        self._after_fork()
+        with self._lock:
+            try:
+                conn = self._connection(create=False)
+                if conn is None:
+                    return missing
+                return self._retry_busy(lambda: fn(conn))
+            except sqlite3.Error as exc:
+                raise self._error(exc, action) from None
+
+    def _retry_busy(self, fn: Callable[[], T]) -> T:
+        """``fn()``, again after a short pause while SQLite says the file is busy.
+
+        The busy timeout already makes SQLite wait for locks; this covers the few places it
+        does not (changing the journal mode, recovering a WAL file another process left).
+        """
+        deadline = time.monotonic() + self.timeout
+        pause = 0.001
+        while True:
+            try:
+                return fn()
+            except sqlite3.OperationalError as exc:
+                if not _is_busy(exc) or time.monotonic() >= deadline:
+                    raise
+            time.sleep(pause)
+            pause = min(pause * 2, 0.05)
+
+    def _error(self, exc: sqlite3.Error, action: str) -> StorageError:
+        text = str(exc)
+        if _is_busy(exc):
+            return StorageError(
+                f"Could not {action} the run history {self.path}: another process kept it locked "
+                f"for more than {self.timeout:.0f} s (SQLite: {text}). Expected writers to hold "
+                "it for milliseconds. Fix: stop the process that holds it (a stuck run, or an "
+                "sqlite3 shell with an open transaction), then retry."
+            )
+        if isinstance(exc, sqlite3.OperationalError) and (
+            "unable to open" in text or "readonly" in text or "read-only" in text
+        ):
+            return StorageError(
+                f"Could not {action} the run history {self.path}: {text}. Expected a file nbflow "
+                "can read and write, in a folder it can write. Fix: check the permissions of "
+                "the file and its folder, or set NBFLOW_HOME to a folder you can write."
+            )
+        corrupt = "malformed" in text or "not a database" in text or "corrupt" in text
+        if corrupt or type(exc) is sqlite3.DatabaseError:
+            return StorageError(
+                f"The run history {self.path} is not a readable SQLite database ({text}); "
+                f"could not {action} it. nbflow left the file as it is. Fix: move it aside, "
+                f"e.g. `mv {self.path} {self.path}.broken`, and nbflow starts a new history "
+                "there (or set NBFLOW_HOME to another folder); `sqlite3 <file> .recover` may "
+                "rescue old runs from the moved file."
+            )
+        return StorageError(f"Could not {action} the run history {self.path}: SQLite: {text}.")
+
+
+def _is_busy(exc: sqlite3.Error) -> bool:
+    text = str(exc).lower()
+    return "locked" in text or "busy" in text
+
+
+_REGISTRY: weakref.WeakValueDictionary[str, _Database] = weakref.WeakValueDictionary()
+_REGISTRY_LOCK = threading.Lock()
+
+
+def _reset_registry_lock() -> None:
+    global _REGISTRY_LOCK
+    _REGISTRY_LOCK = threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_reset_registry_lock)
+
+
+def _database(path: Path, timeout: float) -> _Database:
+    """The one :class:`_Database` of ``path`` in this process (the first ``timeout`` asked
+    for holds while any storage object uses the file)."""
+    key = os.fspath(path)
+    with _REGISTRY_LOCK:
+        database = _REGISTRY.get(key)
+        if database is None:
+            database = _Database(path, timeout)
+            _REGISTRY[key] = database
+        return database
+
+
+def _resolve(path: str | os.PathLike[str]) -> Path:
+    return Path(path).expanduser().absolute()
+
+
+# --- run storage ---------------------------------------------------------------------------
+
+
+def _run_row(run: Run) -> tuple[Any, ...]:
+    return (
+        run.run_id,
+        run.job_name,
+        run.status.value,
+        event_codec.dumps(dict(run.tags)),
+        event_codec.dumps(dict(run.run_config)),
+        None if run.op_selection is None else event_codec.dumps(list(run.op_selection)),
+        run.start_time,
+        run.end_time,
+        time.time(),
+    )
+
+
+def _run_from_row(row: tuple[Any, ...]) -> Run:
+    run_id, job_name, status, tags, run_config, op_selection, start_time, end_time = row
+    return Run(
+        run_id=run_id,
+        job_name=job_name,
+        run_config=event_codec.loads(run_config),
+        tags=event_codec.loads(tags),
+        op_selection=None if op_selection is None else event_codec.loads(op_selection),
+        status=RunStatus(status),
+        start_time=start_time,
+        end_time=end_time,
+    )
+
+
+def _event_row(event: Event) -> tuple[Any, ...]:
+    return (
+        event.run_id,
+        event.job_name,
+        event.step_key,
+        event.event_type.name,
+        event.timestamp,
+        event.message,
+        event.pid,
+        event_codec.dumps_payload(event.data),
+    )
+
+
+def _event_fields(
+    event_type: str,
+    job_name: str,
+    step_key: str | None,
+    message: str,
+    timestamp: float,
+    pid: int,
+    run_id: str,
+    payload: str | None,
+) -> tuple[Any, ...]:
+    kind, known = event_codec.event_type_from_name(event_type)
+    if not known:
+        message = f"[{event_type}] {message}".rstrip()
+    data = event_codec.loads_payload(payload)
+    return (kind, job_name, step_key, message, data, timestamp, pid, run_id)
+
+
+class SqliteRunStorage(RunStorage):
+    """Runs and events in an SQLite file, shared safely by threads and processes.
+
+    Args:
+        path: the database file (``<instance root>/runs.db``); its folder is created on the
+            first write.
+        timeout: seconds a write waits for other writers before raising ``StorageError``.
+    """
+
+    def __init__(self, path: str | os.PathLike[str], timeout: float = DEFAULT_TIMEOUT) -> None:
+        self._path = _resolve(path)
+        self._timeout = timeout
+        self._db = _database(self._path, timeout)
+
+    @property
+    def path(self) -> Path:
+        return self._path
+
+    @property
+    def manifests(self) -> SqliteManifestStore:
+        """Version manifests kept in the same file."""
+        return SqliteManifestStore(self._path, self._timeout)
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {"path": os.fspath(self._path), "timeout": self._timeout}
+
+    def __setstate__(self, state: Mapping[str, Any]) -> None:
+        self.__init__(state["path"], state["timeout"])  # type: ignore[misc]
+
+    def __repr__(self) -> str:
+        return f"SqliteRunStorage({os.fspath(self._path)!r})"
+
+    # -- runs -----------------------------------------------------------------------------
+
+    def add_run(self, run: Run) -> None:
+        row = _run_row(run)
+        self._db.write("record a run in", lambda conn: conn.execute(_UPSERT_RUN, row))
+
+    def update_run(self, run: Run) -> None:
+        row = _run_row(run)
+        self._db.write("update a run in", lambda conn: conn.execute(_UPSERT_RUN, row))
+
+    def get_run(self, run_id: str) -> Run | None:
+        def query(conn: sqlite3.Connection) -> Run | None:
+            row = conn.execute(
+                f"SELECT {_RUN_COLUMNS} FROM runs WHERE run_id = ?", (run_id,)
+            ).fetchone()
+            return None if row is None else _run_from_row(row)
+
+        return self._db.read("read a run from", query, None)
+
+    def get_runs(self, limit: int | None = None) -> list[Run]:
+        def query(conn: sqlite3.Connection) -> list[Run]:
+            rows = conn.execute(
+                f"SELECT {_RUN_COLUMNS} FROM runs ORDER BY id DESC LIMIT ?",
+                (-1 if limit is None else max(limit, 0),),
+            ).fetchall()
+            return [_run_from_row(row) for row in rows]
+
+        return self._db.read("list the runs of", query, [])
+
+    def get_runs_with_id_prefix(self, prefix: str, limit: int | None = None) -> list[Run]:
+        def query(conn: sqlite3.Connection) -> list[Run]:
+            # A range on the unique index: every id that starts with ``prefix`` sorts between.
+            rows = conn.execute(
+                f"SELECT {_RUN_COLUMNS} FROM runs WHERE run_id >= ? AND run_id < ? "
+                "ORDER BY id DESC LIMIT ?",
+                (prefix, prefix + "\U0010ffff", -1 if limit is None else max(limit, 0)),
+            ).fetchall()
+            return [_run_from_row(row) for row in rows if row[0].startswith(prefix)]
+
+        return self._db.read("look up runs in", query, [])
+
+    # -- events ---------------------------------------------------------------------------
+
+    def store_event(self, event: Event) -> None:
+        row = _event_row(event)
+        self._db.write("store an event in", lambda conn: conn.execute(_INSERT_EVENT, row))
+
+    def store_events(self, events: Iterable[Event]) -> None:
+        rows = [_event_row(event) for event in events]
+        if rows:
+            self._db.write("store events in", lambda conn: conn.executemany(_INSERT_EVENT, rows))
+
+    def get_events(self, run_id: str) -> list[Event]:
+        def query(conn: sqlite3.Connection) -> list[Event]:
+            rows = conn.execute(_SELECT_EVENTS, (run_id,)).fetchall()
+            return [
+                Event(
+                    *_event_fields(
+                        event_type, job_name, step_key, message, timestamp, pid, rid, payload
+                    )
+                )
+                for rid, job_name, step_key, event_type, timestamp, message, pid, payload in rows
+            ]
+
+        return self._db.read("read events from", query, [])
+
+
+# --- manifests -----------------------------------------------------------------------------
+
+
+class SqliteManifestStore:
+    """Version manifests (see :mod:`nbflow.storage.manifests`) in the run history's file."""
+
+    def __init__(self, path: str | os.PathLike[str], timeout: float = DEFAULT_TIMEOUT) -> None:
+        self._path = _resolve(path)
+        self._timeout = timeout
+        self._db = _database(self._path, timeout)
+
+    @property
+    def path(self) -> Path:
+        return self._path
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {"path": os.fspath(self._path), "timeout": self._timeout}
+
+    def __setstate__(self, state: Mapping[str, Any]) -> None:
+        self.__init__(state["path"], state["timeout"])  # type: ignore[misc]
+
+    def __repr__(self) -> str:
+        return f"SqliteManifestStore({os.fspath(self._path)!r})"
+
+    def record_manifest(self, step_key: str, output_name: str, manifest: Mapping[str, Any]) -> None:
+        version = str(manifest.get("version", ""))
+        text = event_codec.dumps(dict(manifest))
+
+        def write(conn: sqlite3.Connection) -> None:
+            # Delete, then insert: the newest id marks the latest manifest.
+            conn.execute(
+                "DELETE FROM manifests WHERE step_key = ? AND output_name = ? AND version = ?",
+                (step_key, output_name, version),
+            )
+            conn.execute(
+                "INSERT INTO manifests (step_key, output_name, version, manifest, recorded_at) "
+                "VALUES (?, ?, ?, ?, ?)",
+                (step_key, output_name, version, text, time.time()),
+            )
+
+        self._db.write("record a version manifest in", write)
+
+    def latest_manifest(self, step_key: str, output_name: str) -> Mapping[str, Any] | None:
+        def query(conn: sqlite3.Connection) -> Mapping[str, Any] | None:
+            row = conn.execute(
+                "SELECT manifest FROM manifests WHERE step_key = ? AND output_name = ? "
+                "ORDER BY id DESC LIMIT 1",
+                (step_key, output_name),
+            ).fetchone()
+            if row is None:
+                return None
+            loaded = event_codec.loads(row[0])
+            return loaded if isinstance(loaded, dict) else None
+
+        return self._db.read("read a version manifest from", query, None)
