@@ -13,11 +13,9 @@ from typing import TYPE_CHECKING, Any
 from nbflow.definitions.job import JobDefinition
 from nbflow.errors import ReconstructionError
 from nbflow.execution.executor import load_executor
-from nbflow.execution.memo import memoization_enabled
 from nbflow.execution.out_of_process import OutOfProcessExecutor
-from nbflow.execution.plan import build_plan
 from nbflow.execution.reconstruct import ReconstructableJob, is_loading_job
-from nbflow.execution.run import check_partition_key, execute_plan, merge_tags
+from nbflow.execution.run import check_partition_key, execute_plan, merge_tags, prepare_plans
 from nbflow.execution.run_config import resolve_run_config
 from nbflow.execution.step_request import out_of_process_resource_defs
 from nbflow.storage.instance import Instance
@@ -96,10 +94,7 @@ def execute_job(
     resource_defs = out_of_process_resource_defs(job_def)
     check_partition_key(job_def, None)
     run_tags = merge_tags(job_def, tags)
-    plan = build_plan(job_def, None, op_selection)
-    full_plan = build_plan(job_def) if op_selection else plan
-    if memoization_enabled(job_def, run_tags) or job_def.asset_layer is not None:
-        plan.load_cut_inputs_from_storage()  # as execute_in_process does
+    plan, full_plan = prepare_plans(job_def, None, op_selection, run_tags)
     config = resolve_run_config(plan, resource_defs, run_config)
     executor = load_executor(job_def.executor_def, config.execution.get("config"))
     if isinstance(executor, OutOfProcessExecutor):

@@ -256,6 +256,24 @@ def _stored_output_loader(ctx: RunContext) -> Callable[[str, str], Any]:
     return load
 
 
+def prepare_plans(
+    job_def: JobDefinition,
+    input_values: Mapping[str, Any] | None,
+    op_selection: Sequence[str] | None,
+    run_tags: Mapping[str, str],
+) -> tuple[ExecutionPlan, ExecutionPlan]:
+    """The plan to run and the whole job's plan (versions of cut inputs need the latter).
+
+    Inputs an op selection cuts off are loaded from storage when values are stored by
+    version (memoized runs) or by asset key (asset jobs); otherwise run config gives them.
+    """
+    plan = build_plan(job_def, input_values, op_selection)
+    full_plan = build_plan(job_def, input_values) if op_selection else plan
+    if memoization_enabled(job_def, run_tags) or job_def.asset_layer is not None:
+        plan.load_cut_inputs_from_storage()
+    return plan, full_plan
+
+
 def execute_in_process(
     job_def: JobDefinition,
     *,
@@ -273,10 +291,7 @@ def execute_in_process(
     resource_defs = in_process_resource_defs(job_def, resources)
     partition_key = check_partition_key(job_def, partition_key)
     run_tags = merge_tags(job_def, tags)
-    plan = build_plan(job_def, input_values, op_selection)
-    full_plan = build_plan(job_def, input_values) if op_selection else plan
-    if memoization_enabled(job_def, run_tags) or job_def.asset_layer is not None:
-        plan.load_cut_inputs_from_storage()
+    plan, full_plan = prepare_plans(job_def, input_values, op_selection, run_tags)
     config = resolve_run_config(plan, resource_defs, run_config, in_process_executor)
     if partition_key is not None:
         run_tags[PARTITION_TAG] = partition_key
