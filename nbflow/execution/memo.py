@@ -291,7 +291,8 @@ def check_cut_inputs_stored(run: RunContext) -> None:
         raise OutputNotFoundError(
             "These upstream values were never stored, so the selected steps cannot read "
             "them:\n" + "\n".join(f"  - {m}" for m in missing) + "\nFix: run (or materialize) "
-            "them first, or include them in the selection."
+            "them first, or include them in the selection. Values are found by version: give "
+            "the upstream ops the same config as when they were stored."
         )
 
 

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
+import weakref
 from abc import ABC, abstractmethod
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -143,9 +145,11 @@ class Instance:
 
     @property
     def root(self) -> Path:
-        """The instance's folder (a fresh temporary folder for an ephemeral instance)."""
+        """The instance's folder (a fresh temporary folder for an ephemeral instance, removed
+        when the instance is garbage-collected or the process exits)."""
         if self._root is None:
             self._root = Path(tempfile.mkdtemp(prefix="nbflow-"))
+            weakref.finalize(self, shutil.rmtree, self._root, ignore_errors=True)
         return self._root
 
     @property
