@@ -239,7 +239,7 @@ def test_version_is_cached_per_function_object(define: Callable[..., Any]) -> No
 
 
 def test_real_ipython_cell_keeps_its_version_across_reruns() -> None:
-    pytest.importorskip("IPython")
+    import IPython  # noqa: F401  (the test runs a real IPython shell in a subprocess)
     code = textwrap.dedent(
         '''
         from IPython.core.interactiveshell import InteractiveShell

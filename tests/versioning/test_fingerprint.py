@@ -165,7 +165,7 @@ def test_registered_fn_returning_its_own_type_is_reported() -> None:
 
 
 def test_numpy_arrays() -> None:
-    np = pytest.importorskip("numpy")
+    import numpy as np
     a = np.arange(6, dtype="int64")
     assert fingerprint(a) == fingerprint(np.arange(6, dtype="int64"))
     assert fingerprint(a) != fingerprint(np.arange(6, dtype="int32"))
@@ -176,7 +176,7 @@ def test_numpy_arrays() -> None:
 
 
 def test_numpy_object_arrays_fingerprint_their_elements() -> None:
-    np = pytest.importorskip("numpy")
+    import numpy as np
     a = np.array([1, "x", None], dtype=object)
     assert fingerprint(a) == fingerprint(np.array([1, "x", None], dtype=object))
     assert fingerprint(a) != fingerprint(np.array([1, "y", None], dtype=object))
@@ -185,7 +185,7 @@ def test_numpy_object_arrays_fingerprint_their_elements() -> None:
 
 
 def test_numpy_scalars() -> None:
-    np = pytest.importorskip("numpy")
+    import numpy as np
     assert fingerprint(np.int64(3)) == fingerprint(np.int64(3))
     assert fingerprint(np.int64(3)) != fingerprint(np.int32(3))
     assert fingerprint(np.float64(1.5)) != fingerprint(np.float64(2.5))
@@ -219,7 +219,7 @@ def _fake_pandas(np: Any) -> types.ModuleType:
 
 
 def test_pandas_objects_only_when_pandas_is_imported(monkeypatch: pytest.MonkeyPatch) -> None:
-    np = pytest.importorskip("numpy")
+    import numpy as np
     frame = _FakeFrame([1, 2], ["a"])
     monkeypatch.delitem(sys.modules, "pandas", raising=False)
     with pytest.raises(UnversionableValueError):
