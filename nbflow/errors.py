@@ -325,6 +325,169 @@ class RetryRequested(Exception):
         self.seconds_to_wait = seconds_to_wait
 
 
+# --- notebooks (run by nbflow.notebook through papermill) ------------------------------------
+
+
+class NotebookError(NbflowError):
+    """A notebook cannot be read, parameterized or started."""
+
+
+class NotebookNotFoundError(NotebookError, FileNotFoundError):
+    """The notebook file to run does not exist."""
+
+    @classmethod
+    def build(cls, given: str, resolved: str) -> NotebookNotFoundError:
+        where = "" if given == resolved else f" (given as {given!r})"
+        return cls(
+            f"Notebook {resolved!r}{where} does not exist; expected an .ipynb file.\n"
+            "Fix: check the path (relative paths are taken from the current working directory)."
+        )
+
+
+class InvalidNotebookError(NotebookError, ValueError):
+    """A file is not a Jupyter notebook nbflow can read."""
+
+    @classmethod
+    def build(cls, path: str, reason: str) -> InvalidNotebookError:
+        return cls(
+            f"Cannot read notebook {path!r}: {reason}. Expected a Jupyter notebook (nbformat 4 "
+            "JSON).\nFix: open and re-save it in Jupyter, or pass the path of another notebook."
+        )
+
+
+class NotebookParameterError(NotebookError, ValueError):
+    """Notebook parameters cannot be injected (bad names, or two sources for one name)."""
+
+    @classmethod
+    def bad_names(cls, notebook: str, names: Sequence[str]) -> NotebookParameterError:
+        return cls(
+            f"Notebook {notebook!r} got parameter name(s) {', '.join(map(repr, names))} that "
+            "are not Python identifiers; parameters become variables in the notebook.\n"
+            "Fix: use names such as 'alpha' or 'n_rows' (letters, digits, underscores, not a "
+            "keyword)."
+        )
+
+    @classmethod
+    def unpicklable(cls, notebook: str, name: str, exc: BaseException) -> NotebookParameterError:
+        return cls(
+            f"Notebook {notebook!r}: parameter {name!r} cannot be sent to the kernel: it is not "
+            f"plain data and cloudpickle failed on it ({type(exc).__name__}: {exc}).\nFix: pass "
+            "plain data (numbers, strings, lists, dicts) or a picklable object; open "
+            "connections, locks and files cannot cross into another process."
+        )
+
+    @classmethod
+    def clash(cls, op_name: str, name: str, sources: Sequence[str]) -> NotebookParameterError:
+        return cls(
+            f"Notebook op {op_name!r} would inject parameter {name!r} twice (from "
+            f"{' and '.join(sources)}).\nFix: rename the input, the config key or the resource "
+            "so that every parameter name is given once."
+        )
+
+
+class KernelNotFoundError(NotebookError, LookupError):
+    """The Jupyter kernel asked for is not installed."""
+
+    @classmethod
+    def build(cls, kernel_name: str, installed: Sequence[str]) -> KernelNotFoundError:
+        listed = ", ".join(map(repr, installed)) if installed else "none"
+        return cls(
+            f"No Jupyter kernel named {kernel_name!r} is installed (installed kernels: "
+            f"{listed}).{did_you_mean(kernel_name, installed)}\nFix: pass kernel_name= one of "
+            "those, or install it: python -m ipykernel install --sys-prefix --name "
+            f"{kernel_name}"
+        )
+
+
+class NotebookParameterWarning(NbflowWarning):
+    """Parameters meet a notebook that does not declare them (or has no parameters cell)."""
+
+
+class NotebookRunError(ExecutionError):
+    """A cell of a notebook run by nbflow raised; the executed notebook is kept at output_path.
+
+    Attributes:
+        notebook_path: the notebook that was run.
+        output_path: the executed notebook, outputs and traceback included.
+        cell_index: index of the failing cell in the executed notebook (papermill's count:
+            the injected parameters cell included, papermill's error banners not), or None
+            when the kernel failed outside any cell.
+        exec_count: the failing cell's execution count (``In [n]``), if any.
+        ename: the exception's class name, e.g. ``"ZeroDivisionError"``.
+        evalue: the exception's message.
+        traceback: the traceback lines, as the kernel sent them (ANSI colours included).
+        source: the failing cell's source.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        notebook_path: str,
+        output_path: str,
+        cell_index: int | None,
+        exec_count: int | None,
+        ename: str,
+        evalue: str,
+        traceback: Sequence[str] = (),
+        source: str = "",
+    ) -> None:
+        super().__init__(message)
+        self.notebook_path = notebook_path
+        self.output_path = output_path
+        self.cell_index = cell_index
+        self.exec_count = exec_count
+        self.ename = ename
+        self.evalue = evalue
+        self.traceback = list(traceback)
+        self.source = source
+
+    def __reduce__(self) -> tuple[object, ...]:
+        fields = {k: v for k, v in vars(self).items() if not k.startswith("_")}
+        return (_rebuild_notebook_run_error, (str(self), fields))
+
+    @classmethod
+    def build(
+        cls,
+        *,
+        notebook_path: str,
+        output_path: str,
+        cell_index: int | None,
+        exec_count: int | None,
+        ename: str,
+        evalue: str,
+        traceback: Sequence[str] = (),
+        source: str = "",
+    ) -> NotebookRunError:
+        where = "while starting or talking to its kernel"
+        if cell_index is not None:
+            count = f", In [{exec_count}]" if exec_count is not None else ""
+            first = next((line.strip() for line in source.splitlines() if line.strip()), "")
+            shown = f": {first[:60]!r}" if first else ""
+            where = f"in cell {cell_index}{count}{shown}"
+        return cls(
+            f"Notebook {notebook_path!r} failed {where} with {ename}: {evalue}\n"
+            f"The executed notebook, with the traceback, is at {output_path!r}.\n"
+            "Fix: open it to see the failing cell, then fix the notebook or its parameters "
+            "and run again.",
+            notebook_path=notebook_path,
+            output_path=output_path,
+            cell_index=cell_index,
+            exec_count=exec_count,
+            ename=ename,
+            evalue=evalue,
+            traceback=traceback,
+            source=source,
+        )
+
+
+def _rebuild_notebook_run_error(message: str, fields: dict[str, object]) -> NotebookRunError:
+    err = NotebookRunError.__new__(NotebookRunError)
+    Exception.__init__(err, message)
+    vars(err).update(fields)
+    return err
+
+
 class MissingExtraError(NbflowError, ImportError):
     """An optional dependency is not installed."""
 
@@ -333,4 +496,106 @@ class MissingExtraError(NbflowError, ImportError):
         return cls(
             f"This feature needs {package!r}, which is not installed.\n"
             f'Fix: pip install "nbflow[{extra}]"'
+        )
+
+
+class GraphViewError(NbflowError, TypeError):
+    """An object was given where a job, graph, list of assets, plan or run result was expected."""
+
+    @classmethod
+    def not_viewable(cls, obj: object) -> GraphViewError:
+        return cls(
+            f"Cannot draw {type(obj).__name__} {obj!r:.80}: expected a JobDefinition, a "
+            "GraphDefinition, a list of @asset definitions, an ExecutionPlan or an "
+            "ExecuteInProcessResult.\nFix: pass the job (my_job, not my_job()) or the result of "
+            "my_job.execute_in_process()."
+        )
+
+
+class RenderError(NbflowError, ValueError):
+    """A DAG could not be written in the format asked for."""
+
+    @classmethod
+    def unknown_format(cls, given: str, known: Sequence[str]) -> RenderError:
+        return cls(
+            f"Cannot render a graph as {given!r}: expected a path ending in, or one of, "
+            f"{', '.join(repr(k) for k in known)}.{did_you_mean(given.lstrip('.'), known)}\n"
+            'Fix: render(job, "dag.svg"), render(job, "dag.png") or render(job, "dot").'
+        )
+
+    @classmethod
+    def no_png_renderer(cls) -> RenderError:
+        return cls(
+            "Cannot write a PNG: it needs Graphviz, and neither the `dot` program nor pygraphviz "
+            "is available (the built-in layout only writes SVG).\n"
+            "Fix: install Graphviz (apt-get install graphviz, brew install graphviz, conda install "
+            'graphviz) or pip install "nbflow[graphviz]"; or write an SVG instead.'
+        )
+
+
+class LiveRunError(NbflowError, ValueError):
+    """``nbflow.notebook.run`` / ``config_form`` got something they cannot run, or a bad option."""
+
+    @classmethod
+    def not_runnable(cls, obj: object, what: str = "run") -> LiveRunError:
+        return cls(
+            f"Cannot {what} {type(obj).__name__} {obj!r:.80}: expected a JobDefinition, a "
+            "GraphDefinition, a reconstructable job or a list of @asset definitions.\n"
+            "Fix: pass the job itself (my_job, not my_job()), or the list of assets."
+        )
+
+    @classmethod
+    def bad_executor(cls, given: object, choices: Sequence[str]) -> LiveRunError:
+        names = [str(c) for c in choices]
+        hint = did_you_mean(given, names) if isinstance(given, str) else ""
+        return cls(
+            f"Unknown executor={given!r}: expected one of {', '.join(map(repr, names))}.{hint}\n"
+            'Fix: executor="in_process" runs steps here (execute_in_process); executor="job" '
+            "uses the job's own executor (execute_job), e.g. multiprocess or Dask."
+        )
+
+    @classmethod
+    def unsupported(cls, option: str, where: str, fix: str) -> LiveRunError:
+        return cls(f"{option} cannot be used {where}.\nFix: {fix}")
+
+# --- notebook-defined jobs: snapshot modules written by nbflow.notebook -----------------------
+
+
+class SnapshotError(ReconstructionError):
+    """A notebook-defined job cannot be written as a module; the message names the cause."""
+
+    @classmethod
+    def not_bound(cls, job_name: str) -> SnapshotError:
+        return cls(
+            f"Cannot snapshot job {job_name!r}: no name in the notebook refers to it, so nbflow "
+            "cannot tell which cell defines it.\nFix: assign it in a cell (my_job = ...) or "
+            "define it with @job, and pass that job."
+        )
+
+    @classmethod
+    def unsupported(cls, job_name: str, name: str, what: str, path: str) -> SnapshotError:
+        return cls(
+            f"Cannot snapshot job {job_name!r} into a module: it uses the notebook global "
+            f"{name!r}{path}, which is {what}: not a definition, an import or a plain "
+            "literal, so it cannot be re-created in another process.\nFix: create it inside "
+            "the op, make it a resource (@resource, then context.resources), or move it into a "
+            "module file and import it from there."
+        )
+
+    @classmethod
+    def no_source(cls, job_name: str, name: str, path: str, why: str) -> SnapshotError:
+        return cls(
+            f"Cannot snapshot job {job_name!r} into a module: no source was found for the "
+            f"notebook global {name!r}{path} ({why}).\nFix: define it in a notebook cell with "
+            "one plain statement (def, class or name = ...), or move it into a module file and "
+            "import it from there."
+        )
+
+    @classmethod
+    def stale(cls, job_name: str, part: str) -> SnapshotError:
+        return cls(
+            f"Cannot snapshot job {job_name!r}: its {part} comes from an earlier run of a cell "
+            "that has been edited or re-run since, so a module of the current cells would run "
+            f"different code than the job you have.\nFix: re-run the cell that builds job "
+            f"{job_name!r}, then run it again."
         )

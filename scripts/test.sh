@@ -6,6 +6,15 @@ cd "$(dirname "$0")/.."
 
 python -m pip install --quiet --disable-pip-version-check -e ".[dev]"
 
+# The DAG-rendering tests draw with the Graphviz `dot` program; install it where we can.
+command -v dot >/dev/null || (command -v apt-get >/dev/null && [ "$(id -u)" = 0 ] \
+    && apt-get update -qq && apt-get install -y -qq --no-install-recommends graphviz >/dev/null) \
+    || echo "note: Graphviz \`dot\` is missing and could not be installed; rendering tests will fail"
+
+# The notebook tests run real notebooks in a Jupyter kernel named python3.
+jupyter kernelspec list 2>/dev/null | grep -qE '^\s+python3\s' \
+    || python -m ipykernel install --sys-prefix --name python3 >/dev/null
+
 echo "== ruff";         python -m ruff check nbflow tests bench examples
 echo "== import-linter"; lint-imports
 echo "== mypy";         python -m mypy

@@ -19,7 +19,7 @@ from nbflow.errors import ExecutionError, MissingExtraError, StepProcessError
 from nbflow.events import ErrorInfo, EventType, StepFailureData
 from nbflow.execution._main_module import main_module_hidden
 from nbflow.execution.executor import ReadyQueue
-from nbflow.execution.out_of_process import OutOfProcessExecutor
+from nbflow.execution.out_of_process import OutOfProcessExecutor, stop_canceled_step
 
 if TYPE_CHECKING:
     from collections.abc import Iterator, Mapping
@@ -146,6 +146,9 @@ class DaskExecutor(OutOfProcessExecutor):
         finished: SimpleQueue[Any] = SimpleQueue()  # futures, as Dask finishes them
         halted = False
         while True:
+            if queue.cancel_requested:
+                self._cancel(run, client, queue, futures, finished, distributed)
+                return
             while queue:
                 step = queue.pop()
                 if not queue.settle(step):
@@ -170,6 +173,36 @@ class DaskExecutor(OutOfProcessExecutor):
                 ok = self._collect(run, step, future, distributed)
                 queue.done(step, ok)
                 halted = halted or (not ok and run.raise_on_error)
+
+    def _cancel(
+        self,
+        run: RunContext,
+        client: Any,
+        queue: ReadyQueue,
+        futures: dict[Any, Step],
+        finished: SimpleQueue[Any],
+        distributed: ModuleType,
+    ) -> None:
+        """Collect steps that have finished; cancel the tasks of the others, which fail.
+
+        A cluster started here is shut down with the run, stopping code that still runs.
+        """
+        queue.begin_cancel()
+        while not finished.empty():
+            future = finished.get()
+            if future in futures:
+                step = futures.pop(future)
+                queue.done(step, self._collect(run, step, future, distributed))
+        if futures:
+            client.cancel(list(futures))
+        how = "its Dask task was canceled"
+        if self.address is not None:
+            how += "; code already running on a worker of that cluster may still finish"
+        for step in sorted(futures.values(), key=lambda s: s.index):
+            stop_canceled_step(run, step, how)
+            queue.done(step, ok=False)
+        futures.clear()
+        queue.skip_unfinished()
 
     def _submit(self, run: RunContext, client: Any, step: Step, finished: SimpleQueue[Any]) -> Any:
         from nbflow.dask._task import run_step_task

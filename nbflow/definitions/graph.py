@@ -78,6 +78,8 @@ class GraphDefinition(NodeDefinition):
     ) -> None:
         self.name = check_name("Graph", name)
         self.description = description
+        self.compose_fn: Callable[..., Any] | None = None
+        """The ``@graph``/``@job`` function that composed it (read by notebook snapshots)."""
         self.config = config
         self.tags = MappingProxyType(dict(tags or {}))
         problems: list[str] = []
@@ -357,7 +359,7 @@ def compose_graph(
     output_mappings = recorder.output_mappings(returned, declared_outs)
     if recorder.problems:
         raise InvalidDefinitionError.build(f"Graph {name!r}", recorder.problems)
-    return GraphDefinition(
+    graph_def = GraphDefinition(
         name=name,
         description=description,
         node_defs=recorder.node_defs,
@@ -370,6 +372,8 @@ def compose_graph(
         outs=declared_outs,
         positional_inputs=params,
     )
+    graph_def.compose_fn = fn
+    return graph_def
 
 
 @overload

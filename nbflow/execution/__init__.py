@@ -6,6 +6,8 @@ from nbflow.execution.context import HookContext, OpExecutionContext
 from nbflow.execution.direct import build_op_context
 from nbflow.execution.execute_job import execute_job
 from nbflow.execution.executor import Executor
+from nbflow.execution.graph_dot import to_dot
+from nbflow.execution.graph_view import ClusterView, EdgeView, GraphView, NodeView, graph_view
 from nbflow.execution.list_versions import VersionRow, list_versions
 from nbflow.execution.materialize import materialize, materialize_to_memory
 from nbflow.execution.memo import MEMOIZED_RUN_TAG
@@ -31,11 +33,15 @@ register_execution_engine(_Engine())
 
 __all__ = [
     "MEMOIZED_RUN_TAG",
+    "ClusterView",
+    "EdgeView",
     "ExecuteInProcessResult",
     "ExecutionPlan",
     "Executor",
+    "GraphView",
     "HookContext",
     "InitResourceContext",
+    "NodeView",
     "OpExecutionContext",
     "ReconstructableJob",
     "Resources",
@@ -44,9 +50,11 @@ __all__ = [
     "build_plan",
     "build_reconstructable_job",
     "execute_job",
+    "graph_view",
     "list_versions",
     "materialize",
     "materialize_to_memory",
     "reconstructable",
+    "to_dot",
     "validate_run_config",
 ]

@@ -14,7 +14,11 @@ from nbflow.definitions.job import JobDefinition
 from nbflow.errors import ReconstructionError
 from nbflow.execution.executor import load_executor
 from nbflow.execution.out_of_process import OutOfProcessExecutor
-from nbflow.execution.reconstruct import ReconstructableJob, is_loading_job
+from nbflow.execution.reconstruct import (
+    ReconstructableJob,
+    interactive_job_pointer,
+    is_loading_job,
+)
 from nbflow.execution.run import check_partition_key, execute_plan, merge_tags, prepare_plans
 from nbflow.execution.run_config import resolve_run_config
 from nbflow.execution.step_request import out_of_process_resource_defs
@@ -71,7 +75,9 @@ def execute_job(
     Args:
         job_or_reconstructable: the job, or a pointer from ``reconstructable`` /
             ``build_reconstructable_job``. A job given directly is sent to step processes
-            by value (cloudpickle), so jobs defined in scripts and notebooks work too.
+            by value (cloudpickle), so jobs defined in scripts work too; in a Jupyter kernel
+            a job defined in cells travels as a snapshot module of its cells instead
+            (``nbflow.notebook.reconstructable``), falling back to by-value with a note.
         run_config: run config; ``execution.config`` configures the executor.
         instance: where the run, its events and (by default) its outputs are kept;
             default ``Instance.ephemeral()`` (pass ``Instance.get()`` to keep them).
@@ -98,6 +104,8 @@ def execute_job(
     config = resolve_run_config(plan, resource_defs, run_config)
     executor = load_executor(job_def.executor_def, config.execution.get("config"))
     if isinstance(executor, OutOfProcessExecutor):
+        if pointer is None:  # defined in notebook cells: step processes import a snapshot
+            pointer = interactive_job_pointer(job_def)
         executor.prepare(job_def, pointer, plan, resource_defs)
     return execute_plan(
         plan,

@@ -9,6 +9,9 @@ from typing import TYPE_CHECKING, Any
 
 from nbflow.events import EventType, StepSkippedData
 
+CANCELED_REASON = "run canceled"
+"""The ``StepSkippedData.reason`` of steps a canceled run did not run."""
+
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
@@ -54,6 +57,7 @@ class ReadyQueue:
         ]
         heapq.heapify(self._heap)
         self.blocked: dict[str, str] = {}  # step key -> why it cannot run
+        self._finished: set[str] = set()
 
     def __bool__(self) -> bool:
         return bool(self._heap)
@@ -63,6 +67,7 @@ class ReadyQueue:
 
     def done(self, step: Step, ok: bool) -> None:
         """Mark ``step`` finished; release its downstream steps (blocked if it did not succeed)."""
+        self._finished.add(step.key)
         for down in self._run.plan.downstream[step.key]:
             if not ok:
                 self.blocked.setdefault(down, f"upstream step {step.key!r} did not succeed")
@@ -110,3 +115,33 @@ class ReadyQueue:
         )
         self.done(step, ok=False)
         return True
+
+    @property
+    def cancel_requested(self) -> bool:
+        """Whether the run was asked to stop (executors check it between steps)."""
+        return self._run.cancel_requested
+
+    def begin_cancel(self) -> None:
+        """Acknowledge a cancel request: emit ``RUN_CANCELING``; the run will end CANCELED."""
+        run = self._run
+        run.canceled = True
+        run.emit(
+            EventType.RUN_CANCELING,
+            message=f"Canceling run of {run.job_name!r}: no further step starts.",
+        )
+
+    def skip_unfinished(self) -> None:
+        """Skip every step that has not finished (reason ``run canceled``), in plan order.
+
+        Call it after the executor has stopped (and reported) the steps that were running.
+        """
+        for key, step in self._steps.items():
+            if key in self._finished:
+                continue
+            self._run.emit(
+                EventType.STEP_SKIPPED,
+                key,
+                f"Skipped step {key!r}: run canceled",
+                StepSkippedData(CANCELED_REASON),
+            )
+            self.done(step, ok=False)

@@ -18,6 +18,10 @@ class InProcessExecutor(Executor):
         queue = ReadyQueue(run)
         halt_on_failure = run.raise_on_error
         while queue:
+            if queue.cancel_requested:  # between steps: the running one has finished
+                queue.begin_cancel()
+                queue.skip_unfinished()
+                return
             step = queue.pop()
             if queue.settle(step):
                 continue

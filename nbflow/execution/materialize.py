@@ -18,6 +18,7 @@ from nbflow.storage.memory import mem_io_manager
 if TYPE_CHECKING:
     from nbflow.execution.result import ExecuteInProcessResult
     from nbflow.storage.instance import Instance
+    from nbflow.versioning import VersionStrategy
 
 AssetSelection = Iterable[AssetsDefinition | AssetKey | str]
 
@@ -69,9 +70,15 @@ def _run(
     selection: AssetSelection | None,
     tags: Mapping[str, Any] | None,
     raise_on_error: bool,
+    version_strategy: VersionStrategy | None = None,
 ) -> ExecuteInProcessResult:
     computed, _ = split_assets(assets)
-    job = build_asset_job(MATERIALIZE_JOB_NAME, assets, resource_defs=resource_defs)
+    job = build_asset_job(
+        MATERIALIZE_JOB_NAME,
+        assets,
+        resource_defs=resource_defs,
+        version_strategy=version_strategy,
+    )
     return execute_in_process(
         job,
         run_config=run_config,
@@ -92,6 +99,7 @@ def materialize(
     selection: AssetSelection | None = None,
     tags: Mapping[str, Any] | None = None,
     raise_on_error: bool = True,
+    version_strategy: VersionStrategy | None = None,
 ) -> ExecuteInProcessResult:
     """Materialize ``assets`` in this process, stored on disk by default.
 
@@ -108,6 +116,9 @@ def materialize(
         selection: the assets to run (``AssetsDefinition``, ``AssetKey`` or ``"a/b"``).
         tags: run tags (``MEMOIZED_RUN_TAG`` switches memoization).
         raise_on_error: re-raise the first op error instead of returning a failed result.
+        version_strategy: versions assets without a ``code_version`` (e.g.
+            ``SourceHashVersionStrategy()``) and turns memoization on: assets whose stored
+            outputs have the same version are not run again.
     """
     given = {k: as_resource_definition(v) for k, v in (resources or {}).items()}
     defaults: dict[str, ResourceDefinition] = {}
@@ -125,6 +136,7 @@ def materialize(
         selection,
         tags,
         raise_on_error,
+        version_strategy,
     )
 
 
@@ -137,6 +149,7 @@ def materialize_to_memory(
     selection: AssetSelection | None = None,
     tags: Mapping[str, Any] | None = None,
     raise_on_error: bool = True,
+    version_strategy: VersionStrategy | None = None,
 ) -> ExecuteInProcessResult:
     """Materialize ``assets`` in this process with every value kept in memory.
 
@@ -144,7 +157,9 @@ def materialize_to_memory(
     providing a resource for one of those keys is refused. Resources may be plain
     objects or resource definitions; a resource that conflicts with one defined on an
     asset is an error naming both. Repeated calls in one process reuse memoized values
-    when the assets are versioned (``code_version`` or a run tag).
+    when the assets are versioned (``code_version``, or ``version_strategy`` such as
+    ``SourceHashVersionStrategy()``: then editing one asset's cell and calling again runs
+    that asset and what is downstream of it only).
     """
     computed, sources = split_assets(assets)
     io_keys = _io_manager_keys(computed, sources)
@@ -167,6 +182,7 @@ def materialize_to_memory(
         selection,
         tags,
         raise_on_error,
+        version_strategy,
     )
 
 

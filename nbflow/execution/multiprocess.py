@@ -26,7 +26,7 @@ from nbflow.events import ErrorInfo, EventType, StepFailureData
 from nbflow.execution._main_module import main_module_hidden
 from nbflow.execution.executor import Executor, ReadyQueue
 from nbflow.execution.in_process import InProcessExecutor
-from nbflow.execution.out_of_process import OutOfProcessExecutor
+from nbflow.execution.out_of_process import OutOfProcessExecutor, stop_canceled_step
 from nbflow.execution.step_process import step_process_main
 
 if TYPE_CHECKING:
@@ -172,6 +172,9 @@ class MultiprocessExecutor(OutOfProcessExecutor):
         pending: list[Step] = []
         halted = False
         while True:
+            if queue.cancel_requested:
+                self._cancel(run, queue, children)
+                return
             while queue:
                 step = queue.pop()
                 if not queue.settle(step):
@@ -191,6 +194,25 @@ class MultiprocessExecutor(OutOfProcessExecutor):
                 ok = self._finish(run, child)
                 queue.done(child.step, ok)
                 halted = halted or (not ok and run.raise_on_error)
+
+    def _cancel(self, run: RunContext, queue: ReadyQueue, children: list[_Child]) -> None:
+        """Stop every step process; steps that had not finished fail (running) or are skipped."""
+        queue.begin_cancel()
+        for child in children:
+            if child.reader_open:
+                self._drain(run, child)  # what a step reported before it was stopped
+        _stop(children)
+        for child in children:
+            ok = child.ok
+            if ok is None:
+                stop_canceled_step(
+                    run, child.step, f"its process, pid {child.process.pid}, was terminated"
+                )
+            queue.done(child.step, bool(ok))
+            with contextlib.suppress(ValueError):
+                child.process.close()
+        children.clear()
+        queue.skip_unfinished()
 
     def _launch_ready(
         self, run: RunContext, queue: ReadyQueue, pending: list[Step], children: list[_Child]

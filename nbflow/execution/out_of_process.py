@@ -177,3 +177,20 @@ class OutOfProcessExecutor(Executor):
             StepFailureData(ErrorInfo.from_exception(exc), user_failure=True),
         )
         run.record_failure(step.key, exc)
+
+
+def stop_canceled_step(run: RunContext, step: Step, how: str) -> None:
+    """Report ``step`` failed because the run was canceled while it ran (``how`` it was stopped).
+
+    Not recorded as a run failure: the run ends CANCELED, not FAILURE.
+    """
+    message = (
+        f"Step {step.key!r} was stopped before it finished: the run was canceled while it ran "
+        f"({how}). Its outputs were not stored; run the job again to compute it."
+    )
+    run.emit(
+        EventType.STEP_FAILURE,
+        step.key,
+        message,
+        StepFailureData(ErrorInfo("RunCanceled", message, ""), user_failure=False),
+    )

@@ -106,7 +106,15 @@ class ReconstructableJob:
             sys.path.insert(0, directory)
         try:
             if self.module_name is not None:
-                return importlib.import_module(self.module_name)
+                try:
+                    return importlib.import_module(self.module_name)
+                except ModuleNotFoundError as exc:
+                    if exc.name != self.module_name:
+                        raise
+                    # A long-lived process (a Dask worker) may have listed the folder before
+                    # the module's file was written there: look again once.
+                    importlib.invalidate_caches()
+                    return importlib.import_module(self.module_name)
             assert self.file_path is not None
             return _import_file(self.file_path)
         except ReconstructionError:
@@ -231,6 +239,60 @@ def reconstructable(target: JobDefinition | Callable[..., JobDefinition]) -> Rec
             repr(target), "it has no __module__ or __qualname__ (not a plain function)"
         )
     return _locate(module_name, function_name, target, f"function {function_name!r}")
+
+
+_pointer_providers: list[Callable[[JobDefinition], ReconstructableJob | None]] = []
+
+INTERACTIVE_POINTER_MODULE = "nbflow.notebook.reconstruct"
+"""Module that registers the pointer provider for jobs defined in IPython/Jupyter cells.
+
+Imported by name (like ``nbflow.execution`` by the definitions layer), and only when such a
+job is run by an executor that starts other processes, so the core never imports IPython.
+"""
+
+
+def register_job_pointer_provider(
+    provider: Callable[[JobDefinition], ReconstructableJob | None],
+) -> None:
+    """Let a higher layer point at jobs that :func:`reconstructable` cannot reach.
+
+    ``provider(job)`` returns a :class:`ReconstructableJob`, or ``None`` when it does not
+    apply (the job then travels by value). ``nbflow.notebook`` registers one that snapshots
+    notebook cells into a module. Registering the same provider again is a no-op.
+    """
+    if provider not in _pointer_providers:
+        _pointer_providers.append(provider)
+
+
+def _defined_interactively(job_def: JobDefinition) -> bool:
+    """Whether ``job_def`` comes from the cells of an IPython session (a Jupyter kernel)."""
+    main = sys.modules.get("__main__")
+    if "IPython" not in sys.modules or main is None or getattr(main, "__file__", None):
+        return False
+    if job_def.defined_at is not None and job_def.defined_at[0] == "__main__":
+        return True
+    return any(
+        getattr(getattr(node.definition, "compute_fn", None), "__module__", None) == "__main__"
+        for _, node in job_def.graph_def.iter_ops()
+    )
+
+
+def interactive_job_pointer(job_def: JobDefinition) -> ReconstructableJob | None:
+    """A pointer for a job defined in notebook cells, from a registered provider, or ``None``.
+
+    ``None`` (the job is then sent by value with cloudpickle) outside IPython, for jobs
+    defined in modules, and when no provider can snapshot the job (the provider says why).
+    """
+    if not _defined_interactively(job_def):
+        return None
+    if not _pointer_providers:
+        with contextlib.suppress(ImportError):
+            importlib.import_module(INTERACTIVE_POINTER_MODULE)
+    for provider in list(_pointer_providers):
+        pointer = provider(job_def)
+        if pointer is not None:
+            return pointer
+    return None
 
 
 def _check_json(where: str, value: Any) -> None:

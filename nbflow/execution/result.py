@@ -72,6 +72,11 @@ class ExecuteInProcessResult:
         return self._plan.job_def
 
     @property
+    def plan(self) -> ExecutionPlan:
+        """The plan the run followed (its op selection included)."""
+        return self._plan
+
+    @property
     def success(self) -> bool:
         """Whether every step that ran succeeded."""
         return self._run.is_success

@@ -187,41 +187,46 @@ def execute_plan(
     )
     ctx.run = run = run.with_status(RunStatus.STARTED, time.time())
     instance.update_run(run)
-    ctx.emit(EventType.RUN_START, message=f"Started execution of run for {job_def.name!r}.")
-    try:
-        with contextlib.ExitStack() as stack:
-            ctx.resources = build_resources(
-                resource_defs,
-                {k: config.resource_config(k) for k in resource_defs},
-                _resource_keys_here(executor, plan),
-                stack,
-                instance=instance,
-                run_id=run.run_id,
-                log=ctx.log,
+    with ctx.cancelable():  # request_cancel(run_id) reaches the run from here on
+        ctx.emit(EventType.RUN_START, message=f"Started execution of run for {job_def.name!r}.")
+        try:
+            with contextlib.ExitStack() as stack:
+                ctx.resources = build_resources(
+                    resource_defs,
+                    {k: config.resource_config(k) for k in resource_defs},
+                    _resource_keys_here(executor, plan),
+                    stack,
+                    instance=instance,
+                    run_id=run.run_id,
+                    log=ctx.log,
+                )
+                if memoize:
+                    ctx.memoized = stored_steps(plan, parts, ctx.resources, partition_key)
+                check_cut_inputs_stored(ctx)
+                executor.execute(ctx)
+        except NbflowError as exc:
+            kind = (
+                EventType.RESOURCE_INIT_FAILURE
+                if isinstance(exc, ResourceInitError)
+                else EventType.ENGINE_EVENT
             )
-            if memoize:
-                ctx.memoized = stored_steps(plan, parts, ctx.resources, partition_key)
-            check_cut_inputs_stored(ctx)
-            executor.execute(ctx)
-    except NbflowError as exc:
-        kind = (
-            EventType.RESOURCE_INIT_FAILURE
-            if isinstance(exc, ResourceInitError)
-            else EventType.ENGINE_EVENT
-        )
-        ctx.emit(kind, message=str(exc), data=StepFailureData(ErrorInfo.from_exception(exc), False))
-        ctx.record_failure("<run>", exc)
-    except Exception as exc:  # a resource's teardown raised
-        ctx.emit(
-            EventType.ENGINE_EVENT,
-            message=f"Resource teardown failed: {type(exc).__name__}: {exc}",
-            data=StepFailureData(ErrorInfo.from_exception(exc), True),
-        )
-        ctx.record_failure("<teardown>", exc)
+            failure = StepFailureData(ErrorInfo.from_exception(exc), False)
+            ctx.emit(kind, message=str(exc), data=failure)
+            ctx.record_failure("<run>", exc)
+        except Exception as exc:  # a resource's teardown raised
+            ctx.emit(
+                EventType.ENGINE_EVENT,
+                message=f"Resource teardown failed: {type(exc).__name__}: {exc}",
+                data=StepFailureData(ErrorInfo.from_exception(exc), True),
+            )
+            ctx.record_failure("<teardown>", exc)
     ok = not ctx.failures
-    ctx.run = run = run.with_status(RunStatus.SUCCESS if ok else RunStatus.FAILURE, time.time())
+    status = RunStatus.SUCCESS if ok else RunStatus.FAILURE
+    ctx.run = run = run.with_status(RunStatus.CANCELED if ctx.canceled else status, time.time())
     instance.update_run(run)
-    if ok:
+    if ctx.canceled:
+        ctx.emit(EventType.RUN_CANCELED, message=f"Run of {job_def.name!r} was canceled.")
+    elif ok:
         ctx.emit(EventType.RUN_SUCCESS, message=f"Finished execution of run for {job_def.name!r}.")
     else:
         failed = ", ".join(map(repr, ctx.failures))

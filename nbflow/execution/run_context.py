@@ -1,8 +1,17 @@
-"""``RunContext``: the state of one run that the step engine and executors share."""
+"""``RunContext``: the state of one run that the step engine and executors share.
+
+A run going on in this process can be asked to stop with :func:`request_cancel` (from any
+thread). Executors look at ``RunContext.cancel_requested`` between steps: the in-process
+executor stops before its next step, out-of-process executors stop launching steps and stop
+the ones running. Steps that did not run are skipped with reason ``run canceled`` and the run
+ends ``CANCELED``.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import os
+import threading
 import time
 from typing import TYPE_CHECKING, Any
 
@@ -10,7 +19,7 @@ from nbflow.events import Event, EventType
 from nbflow.execution.resources import Resources
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Mapping
+    from collections.abc import Callable, Iterator, Mapping
 
     from nbflow.definitions.op import OpDefinition
     from nbflow.execution.log import RunLog
@@ -63,6 +72,28 @@ class RunContext:
         self._sinks = (self.events.append, instance.handle_event, *sinks)
         self._pid = os.getpid()
         self._op_defs: dict[str, OpDefinition] | None = None
+        self._cancel = threading.Event()
+        self.canceled = False  # set by the executor once it has acted on a cancel request
+
+    @property
+    def cancel_requested(self) -> bool:
+        """Whether someone asked this run to stop (see :func:`request_cancel`)."""
+        return self._cancel.is_set()
+
+    def request_cancel(self) -> None:
+        """Ask the run to stop; executors notice it between steps. Safe from any thread."""
+        self._cancel.set()
+
+    @contextlib.contextmanager
+    def cancelable(self) -> Iterator[None]:
+        """While inside, :func:`request_cancel` with this run's id reaches this run."""
+        with _ACTIVE_LOCK:
+            _ACTIVE_RUNS[self.run_id] = self
+        try:
+            yield
+        finally:
+            with _ACTIVE_LOCK:
+                _ACTIVE_RUNS.pop(self.run_id, None)
 
     def emit(
         self,
@@ -114,3 +145,26 @@ class RunContext:
                 for handle, node in self.job_def.graph_def.iter_ops()
             }
         return self._op_defs[step_key]
+
+
+_ACTIVE_RUNS: dict[str, RunContext] = {}
+_ACTIVE_LOCK = threading.Lock()
+
+
+def request_cancel(run_id: str) -> bool:
+    """Ask run ``run_id``, going on in this process, to stop; safe from any thread.
+
+    The in-process executor finishes the step it is running and stops; the multiprocess
+    executor stops its step processes; the Dask executor stops waiting for its tasks (a
+    cluster it started is shut down with the run). Steps not run are skipped (``run
+    canceled``), the run emits ``RUN_CANCELING`` then ``RUN_CANCELED`` and ends ``CANCELED``.
+
+    Returns:
+        True when the run was found going on; False when it has finished or never ran here.
+    """
+    with _ACTIVE_LOCK:
+        run = _ACTIVE_RUNS.get(run_id)
+    if run is None:
+        return False
+    run.request_cancel()
+    return True

@@ -1,0 +1,373 @@
+"""``graph_view``: a neutral record of a job's DAG (nodes, edges, nested-graph clusters, status).
+
+The notebook layer turns a :class:`GraphView` into SVG, the command line could print it, and
+tests assert on it or on its DOT text (:func:`nbflow.execution.graph_dot.to_dot`). Building a
+view is pure bookkeeping over the execution plan: no drawing library is involved.
+
+Statuses: ``pending`` (nothing known), ``stored`` / ``to-be-recomputed`` (from
+``list_versions``), and ``running`` / ``succeeded`` / ``failed`` / ``memoized`` / ``skipped``
+(from a run's events).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any
+
+from nbflow.definitions.asset import AssetsDefinition, SourceAsset
+from nbflow.definitions.asset_job import build_asset_job
+from nbflow.definitions.graph import GraphDefinition
+from nbflow.definitions.job import JobDefinition
+from nbflow.definitions.resource import ResourceDefinition
+from nbflow.definitions.specs import DEFAULT_IO_MANAGER_KEY
+from nbflow.errors import GraphViewError
+from nbflow.events import Event, EventType
+from nbflow.execution.list_versions import list_versions
+from nbflow.execution.plan import ExecutionPlan, Step, build_plan
+from nbflow.execution.result import ExecuteInProcessResult
+
+if TYPE_CHECKING:
+    from nbflow.storage.instance import Instance
+
+PENDING = "pending"
+STORED = "stored"
+TO_BE_RECOMPUTED = "to-be-recomputed"
+RUNNING = "running"
+SUCCEEDED = "succeeded"
+FAILED = "failed"
+MEMOIZED = "memoized"
+SKIPPED = "skipped"
+
+STATUSES = (PENDING, STORED, TO_BE_RECOMPUTED, RUNNING, SUCCEEDED, FAILED, MEMOIZED, SKIPPED)
+"""Every node status, in legend order."""
+
+OP, ASSET, SOURCE = "op", "asset", "source"
+
+_SHORT = 12  # characters of a version shown in tooltips
+
+
+@dataclass(frozen=True, slots=True)
+class NodeView:
+    """One step (or source asset) of the DAG.
+
+    Attributes:
+        key: the step key (``outer.inner`` for nested graphs); unique in the view.
+        label: what the drawing shows (the node name, or the asset key).
+        kind: ``op``, ``asset`` or ``source`` (a source asset read by an asset).
+        status: one of :data:`STATUSES`.
+        tooltip: details shown on hover: the op, reasons to recompute, duration, the error.
+        duration_ms: how long the step took, when it ran.
+        cluster: the key of the innermost nested graph holding the step, or ``None``.
+    """
+
+    key: str
+    label: str
+    kind: str = OP
+    status: str = PENDING
+    tooltip: str = ""
+    duration_ms: float | None = None
+    cluster: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class EdgeView:
+    """``source`` feeds ``target``; ``tooltip`` lists which outputs feed which inputs."""
+
+    source: str
+    target: str
+    tooltip: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class ClusterView:
+    """A nested graph: ``key`` is its handle (``outer`` or ``outer.inner``)."""
+
+    key: str
+    label: str
+    parent: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class GraphView:
+    """A drawable DAG: nodes in topological order, edges, clusters, and a caption note."""
+
+    title: str
+    nodes: tuple[NodeView, ...]
+    edges: tuple[EdgeView, ...]
+    clusters: tuple[ClusterView, ...] = ()
+    note: str = ""
+
+    def node(self, key: str) -> NodeView:
+        """The node with step key ``key``."""
+        for node in self.nodes:
+            if node.key == key:
+                return node
+        raise KeyError(key)
+
+    def status_counts(self) -> dict[str, int]:
+        """How many nodes have each status (statuses with no node left out), in legend order."""
+        counts = dict.fromkeys(STATUSES, 0)
+        for node in self.nodes:
+            counts[node.status] = counts.get(node.status, 0) + 1
+        return {status: n for status, n in counts.items() if n}
+
+    def with_statuses(
+        self,
+        statuses: Mapping[str, str],
+        tooltips: Mapping[str, str] | None = None,
+        durations: Mapping[str, float | None] | None = None,
+    ) -> GraphView:
+        """A copy with the given nodes' status (and tooltip, duration) replaced."""
+        tooltips = tooltips or {}
+        durations = durations or {}
+        nodes = tuple(
+            replace(
+                n,
+                status=statuses.get(n.key, n.status),
+                tooltip=tooltips.get(n.key, n.tooltip),
+                duration_ms=durations.get(n.key, n.duration_ms),
+            )
+            if n.key in statuses or n.key in tooltips or n.key in durations
+            else n
+            for n in self.nodes
+        )
+        return replace(self, nodes=nodes)
+
+    def with_events(self, events: Iterable[Event]) -> GraphView:
+        """A copy whose statuses follow ``events`` (a finished run's, or a live run's so far)."""
+        statuses, tooltips, durations = _statuses_from_events(events, {n.key for n in self.nodes})
+        described = {n.key: _first_line(n.tooltip) for n in self.nodes}
+        tooltips = {k: f"{described[k]}\n{text}".strip() for k, text in tooltips.items()}
+        return self.with_statuses(statuses, tooltips, durations)
+
+
+def graph_view(
+    obj: Any,
+    run_config: Mapping[str, Any] | None = None,
+    instance: Instance | None = None,
+    *,
+    with_versions: bool = False,
+    resources: Mapping[str, Any] | None = None,
+    title: str | None = None,
+) -> GraphView:
+    """The DAG of ``obj`` as a :class:`GraphView`.
+
+    Args:
+        obj: a ``JobDefinition``, ``GraphDefinition``, a list of assets (``@asset`` and
+            ``SourceAsset``), an ``ExecutionPlan`` or an ``ExecuteInProcessResult``.
+        run_config: run config, used with ``with_versions``.
+        instance: where stored versions are looked up, used with ``with_versions``.
+        with_versions: ask ``list_versions`` which steps are ``stored`` and which
+            ``to-be-recomputed`` (a step is stored when all its outputs are); the tooltips
+            carry the versions and the reasons. Ignored for a result.
+        resources: extra resources, as for ``list_versions``.
+        title: the caption; defaults to the job's name.
+
+    Raises:
+        GraphViewError: ``obj`` is none of the above.
+        MissingVersionError: with ``with_versions``, an op has no version.
+    """
+    if isinstance(obj, ExecuteInProcessResult):
+        plan = obj.plan  # the result's own plan keeps its op selection
+        view = _structure(plan, title or plan.job_def.name)
+        return view.with_events(obj.all_events)
+    plan = _plan_of(obj)
+    view = _structure(plan, title or plan.job_def.name)
+    if with_versions:
+        view = _with_versions(view, plan, run_config, instance, resources)
+    return view
+
+
+def _plan_of(obj: Any) -> ExecutionPlan:
+    if isinstance(obj, ExecutionPlan):
+        return obj
+    if isinstance(obj, JobDefinition):
+        return build_plan(obj)
+    if isinstance(obj, GraphDefinition):
+        return build_plan(_job_for_graph(obj))
+    if isinstance(obj, AssetsDefinition | SourceAsset):
+        obj = [obj]
+    if isinstance(obj, Sequence | set | frozenset) and not isinstance(obj, str):
+        items = list(obj)
+        if items and all(isinstance(i, AssetsDefinition | SourceAsset) for i in items):
+            return build_plan(build_asset_job("assets", items))
+    raise GraphViewError.not_viewable(obj)
+
+
+def _job_for_graph(graph: GraphDefinition) -> JobDefinition:
+    """A job around ``graph`` just to plan it; resources it needs are stood in for by ``None``.
+
+    The default IO manager is left out: runs provide it (in memory) on their own.
+    """
+    needed: set[str] = set()
+    for _, node in graph.iter_ops():
+        op_def: Any = node.definition
+        needed |= set(op_def.required_resource_keys)
+        needed |= {out.io_manager_key for out in op_def.outs.values()}
+    needed.discard(DEFAULT_IO_MANAGER_KEY)
+    stand_ins = {k: ResourceDefinition.none_resource() for k in sorted(needed)}
+    return JobDefinition(graph_def=graph, resource_defs=stand_ins)
+
+
+def _structure(plan: ExecutionPlan, title: str) -> GraphView:
+    layer = plan.job_def.asset_layer
+    nodes: list[NodeView] = []
+    edges: list[EdgeView] = []
+    clusters: dict[str, ClusterView] = {}
+    sources: dict[str, NodeView] = {}
+    graph_names = _graph_names(plan.job_def.graph_def)
+    for step in plan.steps.values():
+        head, _, name = step.key.rpartition(".")
+        cluster = head or None
+        if cluster is not None and cluster not in clusters:
+            _add_clusters(cluster, clusters, graph_names)
+        asset_key = layer.asset_key_for(step.key) if layer is not None else None
+        kind = ASSET if asset_key is not None else OP
+        label = asset_key.to_user_string() if asset_key is not None else name
+        nodes.append(NodeView(step.key, label, kind, PENDING, _describe(step, kind), None, cluster))
+        edges += _edges_into(step, plan)
+        for step_input in step.inputs:
+            source = step_input.source_asset
+            if source is not None:
+                source_id = f"source:{source.key.to_user_string()}"
+                if source_id not in sources:
+                    label = source.key.to_user_string()
+                    sources[source_id] = NodeView(
+                        source_id, label, SOURCE, PENDING, f"source asset {label!r}"
+                    )
+                edges.append(EdgeView(source_id, step.key, f"→ {step_input.name}"))
+    return GraphView(
+        title=title,
+        nodes=(*sources.values(), *nodes),
+        edges=tuple(edges),
+        clusters=tuple(clusters.values()),
+    )
+
+
+def _edges_into(step: Step, plan: ExecutionPlan) -> list[EdgeView]:
+    feeds: dict[str, list[str]] = {}
+    for step_input in step.inputs:
+        if step_input.upstream is not None and step_input.upstream[0] in plan.steps:
+            up, output = step_input.upstream
+            feeds.setdefault(up, []).append(f"{up}.{output} → {step_input.name}")
+    return [EdgeView(up, step.key, "\n".join(lines)) for up, lines in feeds.items()]
+
+
+def _graph_names(graph: GraphDefinition, prefix: str = "") -> dict[str, str]:
+    """Handle of every nested graph node → its definition's name."""
+    names: dict[str, str] = {}
+    for name, node in graph.nodes.items():
+        if isinstance(node.definition, GraphDefinition):
+            handle = prefix + name
+            names[handle] = node.definition.name
+            names.update(_graph_names(node.definition, handle + "."))
+    return names
+
+
+def _add_clusters(key: str, clusters: dict[str, ClusterView], names: Mapping[str, str]) -> None:
+    parent, _, name = key.rpartition(".")
+    if parent and parent not in clusters:
+        _add_clusters(parent, clusters, names)
+    definition = names.get(key, name)
+    label = name if definition == name else f"{name} ({definition})"
+    clusters[key] = ClusterView(key, label, parent or None)
+
+
+def _describe(step: Step, kind: str) -> str:
+    what = "asset" if kind == ASSET else "op"
+    text = f"{step.key}: {what} {step.op_def.name!r}"
+    if step.op_def.description:
+        text += " — " + _first_line(step.op_def.description)
+    return text
+
+
+def _first_line(text: str) -> str:
+    return text.strip().split("\n", 1)[0]
+
+
+def _with_versions(
+    view: GraphView,
+    plan: ExecutionPlan,
+    run_config: Mapping[str, Any] | None,
+    instance: Instance | None,
+    resources: Mapping[str, Any] | None,
+) -> GraphView:
+    rows = list_versions(plan.job_def, run_config, instance, resources)
+    by_step: dict[str, list[tuple[str, str, str, tuple[str, ...]]]] = {}
+    for row in rows:
+        step_key, _, output = row.step_output.rpartition(".")
+        by_step.setdefault(step_key, []).append((output, row.version, row.status, row.reasons))
+    statuses: dict[str, str] = {}
+    tooltips: dict[str, str] = {}
+    for node in view.nodes:
+        outputs = by_step.get(node.key)
+        if not outputs:
+            continue
+        stored = all(status == STORED for _, _, status, _ in outputs)
+        statuses[node.key] = STORED if stored else TO_BE_RECOMPUTED
+        lines = [_first_line(node.tooltip), statuses[node.key]]
+        for output, version, status, reasons in outputs:
+            line = f"{output} @ {version[:_SHORT]}: {status}"
+            if reasons:
+                line += " — " + "; ".join(reasons)
+            lines.append(line)
+        tooltips[node.key] = "\n".join(lines)
+    return view.with_statuses(statuses, tooltips)
+
+
+def _statuses_from_events(
+    events: Iterable[Event], keys: set[str]
+) -> tuple[dict[str, str], dict[str, str], dict[str, float | None]]:
+    statuses: dict[str, str] = {}
+    details: dict[str, str] = {}
+    durations: dict[str, float | None] = {}
+    started: dict[str, float] = {}
+    versions: dict[str, list[str]] = {}
+    for event in events:
+        key = event.step_key
+        if key is None or key not in keys:
+            continue
+        kind = event.event_type
+        if kind is EventType.STEP_START:
+            started.setdefault(key, event.timestamp)
+            statuses[key], details[key] = RUNNING, RUNNING
+        elif kind is EventType.STEP_UP_FOR_RETRY:
+            attempt = getattr(event.data, "attempt", None)
+            statuses[key] = RUNNING
+            details[key] = f"up for retry (attempt {attempt})" if attempt else "up for retry"
+        elif kind is EventType.STEP_OUTPUT:
+            version = getattr(event.data, "version", None)
+            if version:
+                output = event.data.output_name
+                versions.setdefault(key, []).append(f"{output} @ {version[:_SHORT]}")
+        elif kind is EventType.STEP_SUCCESS:
+            statuses[key] = SUCCEEDED
+            durations[key] = getattr(event.data, "duration_ms", None)
+            details[key] = f"succeeded in {_ms(durations[key])}"
+        elif kind is EventType.STEP_FAILURE:
+            statuses[key] = FAILED
+            durations[key] = _elapsed(started.get(key), event.timestamp)
+            details[key] = f"failed after {_ms(durations[key])}: {getattr(event.data, 'error', '')}"
+        elif kind is EventType.STEP_SKIPPED:
+            data = event.data
+            if getattr(data, "memoized", False):
+                statuses[key] = MEMOIZED
+                found = ", ".join(f"{o} @ {v[:_SHORT]}" for o, v in data.versions.items())
+                details[key] = f"memoized: stored {found}" if found else "memoized"
+            else:
+                statuses[key] = SKIPPED
+                details[key] = f"skipped: {getattr(data, 'reason', '')}".rstrip(": ")
+    for key, listed in versions.items():
+        details[key] = details.get(key, "") + "\nversions: " + ", ".join(listed)
+    return statuses, details, durations
+
+
+def _elapsed(start: float | None, end: float) -> float | None:
+    return None if start is None else max(0.0, (end - start) * 1000)
+
+
+def _ms(duration: float | None) -> str:
+    if duration is None:
+        return "an unknown time"
+    return f"{duration:.0f} ms" if duration >= 10 else f"{duration:.2f} ms"

@@ -1,0 +1,128 @@
+"""nbflow in notebooks: DAG drawings, version tables and run summaries.
+
+Use it as ``import nbflow.notebook as nbn``. Names load their submodule on first use, so
+``nbn.show_graph`` does not import pandas. ``%load_ext nbflow.notebook`` makes jobs, graphs
+and run results display richly.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+_LAZY = {
+    "DagDisplay": "nbflow.notebook.dag",
+    "Drawing": "nbflow.notebook.dag",
+    "draw_svg": "nbflow.notebook.dag",
+    "render": "nbflow.notebook.dag",
+    "show_graph": "nbflow.notebook.dag",
+    "summarize": "nbflow.notebook._summarize",
+    "ResultDisplay": "nbflow.notebook.summary",
+    "result_html": "nbflow.notebook.summary",
+    "show_result": "nbflow.notebook.summary",
+    "compare_configs": "nbflow.notebook.tables",
+    "result_frame": "nbflow.notebook.tables",
+    "version_table": "nbflow.notebook.tables",
+    "GraphView": "nbflow.execution.graph_view",
+    "graph_view": "nbflow.execution.graph_view",
+    "to_dot": "nbflow.execution.graph_dot",
+    # notebooks as ops and parameterized notebook runs
+    "NotebookOpDefinition": "nbflow.notebook.notebook_op",
+    "define_notebook_op": "nbflow.notebook.notebook_op",
+    "NotebookRun": "nbflow.notebook.runner",
+    "run_notebook": "nbflow.notebook.runner",
+    "RESULT_MIME": "nbflow.notebook.results",
+    "read_results": "nbflow.notebook.results",
+    "yield_result": "nbflow.notebook.results",
+    "notebook_code_version": "nbflow.notebook.code_version",
+    "SweepResult": "nbflow.notebook.param_sweep",
+    "SweepRow": "nbflow.notebook.param_sweep",
+    "parameter_grid": "nbflow.notebook.param_sweep",
+    "sweep": "nbflow.notebook.param_sweep",
+    # notebook-defined jobs in other processes: snapshot modules of the defining cells
+    "reconstructable": "nbflow.notebook.reconstruct",
+    "Snapshot": "nbflow.notebook.snapshot",
+    "SnapshotError": "nbflow.notebook.snapshot",
+    "snapshot_job": "nbflow.notebook.snapshot",
+    "write_snapshot": "nbflow.notebook.snapshot",
+}
+
+if TYPE_CHECKING:
+    from nbflow.execution.graph_dot import to_dot
+    from nbflow.execution.graph_view import GraphView, graph_view
+    from nbflow.notebook._summarize import summarize
+    from nbflow.notebook.code_version import notebook_code_version
+    from nbflow.notebook.dag import DagDisplay, Drawing, draw_svg, render, show_graph
+    from nbflow.notebook.notebook_op import NotebookOpDefinition, define_notebook_op
+    from nbflow.notebook.param_sweep import SweepResult, SweepRow, parameter_grid, sweep
+    from nbflow.notebook.reconstruct import reconstructable
+    from nbflow.notebook.results import RESULT_MIME, read_results, yield_result
+    from nbflow.notebook.runner import NotebookRun, run_notebook
+    from nbflow.notebook.snapshot import Snapshot, SnapshotError, snapshot_job, write_snapshot
+    from nbflow.notebook.summary import ResultDisplay, result_html, show_result
+    from nbflow.notebook.tables import compare_configs, result_frame, version_table
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'nbflow.notebook' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_LAZY])
+
+
+def load_ipython_extension(ipython: Any) -> None:
+    """``%load_ext nbflow.notebook``: jobs, graphs and run results display richly."""
+    from nbflow.notebook._ipython import load_ipython_extension as load
+
+    load(ipython)
+
+
+def unload_ipython_extension(ipython: Any) -> None:
+    """``%unload_ext nbflow.notebook``: back to plain reprs."""
+    from nbflow.notebook._ipython import unload_ipython_extension as unload
+
+    unload(ipython)
+
+
+__all__ = [
+    "RESULT_MIME",
+    "DagDisplay",
+    "Drawing",
+    "GraphView",
+    "NotebookOpDefinition",
+    "NotebookRun",
+    "ResultDisplay",
+    "Snapshot",
+    "SnapshotError",
+    "SweepResult",
+    "SweepRow",
+    "compare_configs",
+    "define_notebook_op",
+    "draw_svg",
+    "graph_view",
+    "load_ipython_extension",
+    "notebook_code_version",
+    "parameter_grid",
+    "read_results",
+    "reconstructable",
+    "render",
+    "result_frame",
+    "result_html",
+    "run_notebook",
+    "show_graph",
+    "show_result",
+    "snapshot_job",
+    "summarize",
+    "sweep",
+    "to_dot",
+    "unload_ipython_extension",
+    "version_table",
+    "write_snapshot",
+    "yield_result",
+]

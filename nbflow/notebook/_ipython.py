@@ -1,0 +1,59 @@
+"""``%load_ext nbflow.notebook``: rich display for jobs, graphs and run results.
+
+Registers formatters with IPython's display-formatter registry, so the core classes never
+learn about notebooks: jobs and graphs display as their DAG (``image/svg+xml``), run
+results as a summary table with the DAG (``text/html``). A formatter that fails returns
+``None`` (IPython then shows the plain ``repr``); it never prints a traceback.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from nbflow.definitions.graph import GraphDefinition
+from nbflow.definitions.job import JobDefinition
+from nbflow.execution.result import ExecuteInProcessResult
+
+SVG = "image/svg+xml"
+HTML = "text/html"
+
+
+def dag_svg(obj: Any) -> str | None:
+    """The SVG of a job's or graph's DAG, or ``None`` if it cannot be drawn."""
+    try:
+        from nbflow.notebook.dag import DagDisplay
+
+        return DagDisplay(obj).svg
+    except Exception:
+        return None
+
+
+def run_html(result: Any) -> str | None:
+    """The HTML summary of a run result, or ``None`` if it cannot be made."""
+    try:
+        from nbflow.notebook.summary import result_html
+
+        return result_html(result)
+    except Exception:
+        return None
+
+
+_REGISTERED: tuple[tuple[str, type, Any], ...] = (
+    (SVG, JobDefinition, dag_svg),
+    (SVG, GraphDefinition, dag_svg),
+    (HTML, ExecuteInProcessResult, run_html),
+)
+
+
+def load_ipython_extension(ipython: Any) -> None:
+    """Register nbflow's display formatters with ``ipython`` (an ``InteractiveShell``)."""
+    formatters = ipython.display_formatter.formatters
+    for mimetype, cls, function in _REGISTERED:
+        formatters[mimetype].for_type(cls, function)
+
+
+def unload_ipython_extension(ipython: Any) -> None:
+    """Remove what :func:`load_ipython_extension` registered."""
+    formatters = ipython.display_formatter.formatters
+    for mimetype, cls, _ in _REGISTERED:
+        formatters[mimetype].type_printers.pop(cls, None)
