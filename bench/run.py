@@ -416,10 +416,10 @@ def fmt_ratio(ours: float | None, theirs: float | None) -> str:
     if ours is None or theirs is None or theirs == 0:
         return "—"
     ratio = ours / theirs
-    text = f"{ratio:.2g}"
-    if ratio < 1:
-        text += f" (1/{1 / ratio:.3g})"
-    return text
+    if ratio >= 1:
+        return f"{ratio:.2g}"
+    inverse = 1 / ratio
+    return f"{ratio:.2g} (1/{inverse:.0f})" if inverse >= 10 else f"{ratio:.2g} (1/{inverse:.2g})"
 
 
 def _git(*args: str) -> str:
@@ -497,7 +497,7 @@ def _header(context: Context) -> list[str]:
         f"- Dagster {DAGSTER_VERSION} (with {deps}; all pins in `bench/dagster-requirements.txt`), "
         f"Python {_python_version(context.dagster_python)} in `bench/.venv-dagster`.",
         f"- Each workload ran in a fresh process per side, nbflow then Dagster, repeated "
-        f"{context.reps} times (rows marked † are repeated {HEAVY} times: they take Dagster tens "
+        f"{context.reps} times (rows marked † at most {HEAVY} times: they take Dagster tens "
         "of seconds). Values are medians; inside a process, cheap runs are repeated up to 3 times "
         "(median taken) after a warm-up run of a 2-op job of the same kind.",
         "- Ratio is nbflow / Dagster: below 1 means nbflow is faster (or smaller).",
@@ -512,6 +512,12 @@ def _budget_cell(row: Row, ours: float | None, watched: list[str]) -> str:
     return f"≤ {fmt(row.budget, row.unit)} {'met' if met else '**MISSED**'}"
 
 
+def _capped(row: Row) -> bool:
+    """Whether a side of ``row`` ran fewer repetitions (a workload that takes Dagster long)."""
+    workloads = {row.nbflow[0], row.dagster[0] if row.dagster else ""}
+    return any(s.max_reps for s in SPECS if s.workload in workloads)
+
+
 def _main_table(samples: Samples) -> list[str]:
     lines = [
         f"| workload | nbflow | {SIDE_TITLES[DAGSTER]} | nbflow/Dagster | per step "
@@ -524,8 +530,7 @@ def _main_table(samples: Samples) -> list[str]:
         theirs = samples.median(DAGSTER, row.dagster)
         if ours is None and theirs is None:
             continue
-        spec = next((s for s in SPECS if s.workload == row.nbflow[0]), None)
-        dagger = " †" if spec is not None and spec.max_reps else ""
+        dagger = " †" if _capped(row) else ""
         per_step = ""
         if row.steps and ours is not None and theirs is not None:
             per_step = f"{ours * 1e3 / row.steps:.3f} / {theirs * 1e3 / row.steps:.2f} ms"
@@ -548,7 +553,8 @@ def _scaling_table(samples: Samples) -> list[str]:
         "## How cost grows with the number of ops",
         "",
         "The in-process chain and fan-out/fan-in from the table above, extended to 1,000 and "
-        "5,000 ops (Dagster stops at 1,000: 5,000 ops take it minutes per run). A flat per-step "
+        "5,000 ops. Dagster stops at 1,000: at its per-step cost, 5,000 ops would take it one "
+        "to three minutes per run. A flat per-step "
         "column means the cost per step does not grow with the job.",
         "",
         "| shape | ops | steps | nbflow | nbflow per step | Dagster | Dagster per step | "
@@ -672,6 +678,7 @@ def _verdicts(samples: Samples, profiles: dict[str, str]) -> list[str]:
             line += f" Notebook-only modules loaded: {', '.join(extra)}."
         if not met:
             line += f" Floor: {FLOORS.get(row.nbflow[0], 'see the profile below.')}"
+            line += _floor_detail(row.nbflow[0], samples)
         lines.append(line)
     lines.append("")
     for workload, text in profiles.items():
@@ -684,6 +691,23 @@ def _verdicts(samples: Samples, profiles: dict[str, str]) -> list[str]:
             "",
         ]
     return lines
+
+
+def _floor_detail(workload: str, samples: Samples) -> str:
+    """Measured facts behind a floor, where the side reports them."""
+    info = samples.info.get((NBFLOW, workload), {})
+    if workload == "mp:default" and "first" in info:
+        first, second = info["first"], info.get("second", {})
+        again = samples.median(NBFLOW, ("mp:default", "second"))
+        return (
+            f" In the last run the first step process was up "
+            f"{first['first_process_up_ms']:.0f} ms after the call (the fork server starting: "
+            "a fresh interpreter importing nbflow's step-process code), then each step process "
+            f"started in {first['median_start_ms']:.0f} ms (median). The second run in the same "
+            f"process, with the server up, took {fmt(again)} (first process up after "
+            f"{second.get('first_process_up_ms', float('nan')):.0f} ms)."
+        )
+    return ""
 
 
 def missed_workloads(samples: Samples) -> list[str]:

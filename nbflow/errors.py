@@ -558,6 +558,7 @@ class LiveRunError(NbflowError, ValueError):
     def unsupported(cls, option: str, where: str, fix: str) -> LiveRunError:
         return cls(f"{option} cannot be used {where}.\nFix: {fix}")
 
+
 # --- notebook-defined jobs: snapshot modules written by nbflow.notebook -----------------------
 
 

@@ -198,10 +198,29 @@ def measure_multiprocess(options: Options, profiler: Profiler) -> Measured:
     job_def = _sleepers(8, 0.5)
     measured = Measured(info={"start_method": method})
     for name in ("first", "second"):
+        began = time.time()
         seconds, result = timed(lambda: execute_job(job_def, run_config=config), profiler)
         assert result.success
         measured.seconds[name] = seconds
+        measured.info[name] = _process_starts(result, began)
     return measured
+
+
+def _process_starts(result: Any, began: float) -> dict[str, float]:
+    """When the first step process was up (from the call), and how long each took to start
+    (the parent's STEP_WORKER_STARTING to the child's STEP_WORKER_STARTED)."""
+    starting = {
+        e.step_key: e.timestamp
+        for e in result.all_events
+        if e.event_type is EventType.STEP_WORKER_STARTING
+    }
+    started = [e for e in result.all_events if e.event_type is EventType.STEP_WORKER_STARTED]
+    latencies = sorted((e.timestamp - starting[e.step_key]) * 1e3 for e in started)
+    return {
+        "first_process_up_ms": (min(e.timestamp for e in started) - began) * 1e3,
+        "median_start_ms": latencies[len(latencies) // 2],
+        "max_start_ms": latencies[-1],
+    }
 
 
 def measure_peak_rss(options: Options, profiler: Profiler) -> Measured:

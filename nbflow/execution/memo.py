@@ -144,6 +144,11 @@ def _input_version(
     return f"{upstream[0]}.{upstream[1]}", parts[upstream].version
 
 
+def _upstream_unversioned(step_input: StepInput, parts: Mapping[StepOutput, VersionParts]) -> bool:
+    upstream = step_input.upstream or step_input.cut_upstream
+    return upstream is not None and upstream not in parts
+
+
 def _fingerprint(step: Step, input_name: str, value: Any) -> str:
     try:
         return fingerprint(value)
@@ -184,6 +189,8 @@ def compute_versions(
         if op_version is None:
             missing.append(step.op_def.name)
             continue
+        if missing and any(_upstream_unversioned(i, parts) for i in step.inputs):
+            continue  # an upstream op has no version: reported below, with every such op
         cache_key = canonical(op_config)
         fingerprints = config_cache.get(cache_key)
         if fingerprints is None:

@@ -242,4 +242,6 @@ class ExecuteInProcessResult:
 
     def __repr__(self) -> str:
         state = "success" if self.success else "failure"
+        if self._run.status.value == "CANCELED":
+            state = "canceled"
         return f"<ExecuteInProcessResult {self.job_def.name} {self.run_id[:8]} {state}>"

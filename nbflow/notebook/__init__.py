@@ -3,6 +3,10 @@
 Use it as ``import nbflow.notebook as nbn``. Names load their submodule on first use, so
 ``nbn.show_graph`` does not import pandas. ``%load_ext nbflow.notebook`` makes jobs, graphs
 and run results display richly.
+
+Notebooks as ops: ``define_notebook_op`` runs a notebook (through papermill) as a step of a
+job, ``run_notebook`` runs one with parameters, ``sweep`` runs a parameter grid, and inside a
+notebook ``yield_result`` hands values back (``read_results`` reads them from a file).
 """
 
 from __future__ import annotations
@@ -45,6 +49,13 @@ _LAZY = {
     "SnapshotError": "nbflow.notebook.snapshot",
     "snapshot_job": "nbflow.notebook.snapshot",
     "write_snapshot": "nbflow.notebook.snapshot",
+    # live runs and config forms
+    "LiveRun": "nbflow.notebook.live",
+    "LiveView": "nbflow.notebook.live",
+    "run": "nbflow.notebook.live",
+    "start": "nbflow.notebook.live",
+    "ConfigForm": "nbflow.notebook.config_form",
+    "config_form": "nbflow.notebook.config_form",
 }
 
 if TYPE_CHECKING:
@@ -52,7 +63,9 @@ if TYPE_CHECKING:
     from nbflow.execution.graph_view import GraphView, graph_view
     from nbflow.notebook._summarize import summarize
     from nbflow.notebook.code_version import notebook_code_version
+    from nbflow.notebook.config_form import ConfigForm, config_form
     from nbflow.notebook.dag import DagDisplay, Drawing, draw_svg, render, show_graph
+    from nbflow.notebook.live import LiveRun, LiveView, run, start
     from nbflow.notebook.notebook_op import NotebookOpDefinition, define_notebook_op
     from nbflow.notebook.param_sweep import SweepResult, SweepRow, parameter_grid, sweep
     from nbflow.notebook.reconstruct import reconstructable
@@ -92,9 +105,12 @@ def unload_ipython_extension(ipython: Any) -> None:
 
 __all__ = [
     "RESULT_MIME",
+    "ConfigForm",
     "DagDisplay",
     "Drawing",
     "GraphView",
+    "LiveRun",
+    "LiveView",
     "NotebookOpDefinition",
     "NotebookRun",
     "ResultDisplay",
@@ -103,6 +119,7 @@ __all__ = [
     "SweepResult",
     "SweepRow",
     "compare_configs",
+    "config_form",
     "define_notebook_op",
     "draw_svg",
     "graph_view",
@@ -114,10 +131,12 @@ __all__ = [
     "render",
     "result_frame",
     "result_html",
+    "run",
     "run_notebook",
     "show_graph",
     "show_result",
     "snapshot_job",
+    "start",
     "summarize",
     "sweep",
     "to_dot",

@@ -8,6 +8,11 @@ The executed notebook keeps the input's kernelspec (papermill's behaviour); the 
 really ran it is recorded under ``metadata.nbflow.kernel``. A failing cell becomes
 :class:`~nbflow.errors.NotebookRunError` with papermill's cell index, the exception's name
 and value, and the path of the executed notebook.
+
+The kernel's own log (its stderr: start-up warnings, crash reports) goes to a temporary
+file, not to this process's stderr: inside a Jupyter kernel that stderr is the calling
+notebook's output, and every run would print the child kernel's warnings into it. When the
+kernel dies or cannot start, the end of that log is part of the error.
 """
 
 from __future__ import annotations
@@ -23,15 +28,38 @@ try:
     import nbformat
     import papermill
     from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
+    from jupyter_client.manager import AsyncKernelManager
     from papermill.exceptions import PapermillExecutionError
 except ImportError as exc:  # pragma: no cover - depends on the environment
     raise MissingExtraError.build(exc.name or "papermill", "notebook") from exc
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
+    from typing import IO
 
 DEFAULT_KERNEL = "python3"
 """The kernel notebooks run with unless ``kernel_name=`` says otherwise."""
+
+KERNEL_LOG_TAIL = 2000
+"""How many characters of a dead kernel's log an error quotes."""
+
+
+def _kernel_manager_logging_to(log: IO[bytes]) -> type[AsyncKernelManager]:
+    """An nbclient kernel manager whose kernels write their stderr to ``log``."""
+
+    class LoggedKernelManager(AsyncKernelManager):
+        async def start_kernel(self, **kw: Any) -> None:  # type: ignore[override]
+            kw.setdefault("stderr", log)
+            await super().start_kernel(**kw)
+
+    return LoggedKernelManager
+
+
+def _log_tail(log: IO[bytes]) -> str:
+    log.flush()
+    log.seek(0)
+    text = log.read().decode("utf-8", errors="replace").strip()
+    return text[-KERNEL_LOG_TAIL:]
 
 
 def kernel_record(kernel_name: str) -> dict[str, Any]:
@@ -75,6 +103,13 @@ def execute(
     """
     output_path.parent.mkdir(parents=True, exist_ok=True)
     nb.metadata["nbflow"] = {**(extra_metadata or {}), "kernel": dict(kernel)}
+    with tempfile.TemporaryFile() as kernel_log:
+        return _execute(nb, notebook_path, output_path, kernel, kernel_log)
+
+
+def _execute(
+    nb: Any, notebook_path: Path, output_path: Path, kernel: Mapping[str, Any], log: IO[bytes]
+) -> Any:
     try:
         executed = papermill.execute_notebook(
             nb,
@@ -82,6 +117,7 @@ def execute(
             kernel_name=kernel["name"],
             progress_bar=False,
             resources={"metadata": {"path": str(notebook_path.parent)}},
+            kernel_manager_class=_kernel_manager_logging_to(log),
         )
     except PapermillExecutionError as exc:
         _fix_input_path(None, output_path, notebook_path)
@@ -98,13 +134,14 @@ def execute(
     except Exception as exc:  # the kernel died, timed out or never started
         if output_path.is_file():
             _fix_input_path(None, output_path, notebook_path)
+        tail = _log_tail(log)
         raise NotebookRunError.build(
             notebook_path=str(notebook_path),
             output_path=str(output_path),
             cell_index=None,
             exec_count=None,
             ename=type(exc).__name__,
-            evalue=str(exc),
+            evalue=f"{exc}\nThe kernel's log ends with:\n{tail}" if tail else str(exc),
         ) from exc
     return _fix_input_path(executed, output_path, notebook_path)
 

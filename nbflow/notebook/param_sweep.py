@@ -1,7 +1,8 @@
 """Parameter sweeps: run a notebook once per point of a parameter grid, memoized per point.
 
 ``sweep(path, {"x": [1, 2, 3], "y": ["a", "b"]})`` runs the cartesian product (6 runs) in at
-most ``max_concurrent`` worker processes, each run in its own kernel. Executed notebooks are
+most ``max_concurrent`` worker processes (forkserver on Linux, spawn elsewhere; a single
+pending run goes in this process), each run in its own kernel. Executed notebooks are
 kept under ``<output_dir>/<notebook>-<code version>/<key>.ipynb`` where ``key`` hashes the
 parameter set and the kernel name; a point whose notebook is already there is not run
 again, so repeating a sweep runs nothing, widening it runs only the new points, and editing
@@ -16,6 +17,7 @@ import json
 import multiprocessing
 import os
 import reprlib
+import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
@@ -255,6 +257,16 @@ def sweep(
     )
 
 
+def _pool_context() -> Any:
+    """forkserver on Linux, with this module (papermill, nbformat) imported once in the
+    server so workers start warm; spawn elsewhere. Both are safe inside a Jupyter kernel."""
+    if sys.platform.startswith("linux"):
+        context = multiprocessing.get_context("forkserver")
+        context.set_forkserver_preload([__name__])
+        return context
+    return multiprocessing.get_context("spawn")
+
+
 def _execute(
     jobs: list[_Job], max_concurrent: int
 ) -> list[tuple[int, str, str, str | None, float]]:
@@ -262,7 +274,7 @@ def _execute(
     workers = min(max_concurrent, len(jobs))
     if workers <= 1:
         return [_run_job(job) for job in jobs]
-    context = multiprocessing.get_context("spawn")
+    context = _pool_context()
     done: list[tuple[int, str, str, str | None, float]] = []
     pool = ProcessPoolExecutor(max_workers=workers, mp_context=context)
     try:

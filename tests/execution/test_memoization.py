@@ -1211,3 +1211,23 @@ def test_version_strategy_must_be_a_version_strategy() -> None:
         @job(version_strategy="source")  # type: ignore[arg-type]
         def wrong() -> None:
             pass
+
+
+def test_an_unversioned_op_upstream_of_versioned_ones_is_named_not_a_key_error() -> None:
+    from nbflow import MEMOIZED_RUN_TAG, job, op
+    from nbflow.errors import MissingVersionError
+
+    @op
+    def unversioned() -> int:
+        return 1
+
+    @op(version="1")
+    def versioned(x: int) -> int:
+        return x
+
+    @job(tags={MEMOIZED_RUN_TAG: "true"})
+    def mixed() -> None:
+        versioned(unversioned())
+
+    with pytest.raises(MissingVersionError, match="op 'unversioned' has no version"):
+        mixed.execute_in_process()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -11,7 +12,7 @@ NOTEBOOKS = Path(__file__).resolve().parents[1] / "fixtures" / "notebooks"
 
 
 @pytest.fixture
-def notebook_copy(tmp_path: Path):  # type: ignore[no-untyped-def]
+def notebook_copy(tmp_path: Path) -> Callable[[str], Path]:
     """``notebook_copy("scale.ipynb")`` → a private copy in this test's tmp_path."""
 
     def copy(name: str) -> Path:
