@@ -8,6 +8,7 @@ The schema follows the job's structure: ``ops`` (per node ``config``, ``inputs``
 from __future__ import annotations
 
 import copy
+import weakref
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -33,20 +34,30 @@ def _optional(field: Field) -> Field:
     return field if not field.is_required else Field(field.config_type, is_required=False)
 
 
+_OP_SHAPES: weakref.WeakKeyDictionary[OpDefinition, dict[tuple[tuple[str, bool], ...], Shape]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
 def _op_shape(step: Step | None, op_def: OpDefinition) -> Shape:
-    fields: dict[str, Field] = {"outputs": Field(AnyConfig, is_required=False)}
-    if op_def.config_field is not None:
-        fields["config"] = op_def.config_field
-    inputs: dict[str, Field] = {}
+    """The config shape of one op node; shared by every node of the same op and inputs."""
     loads_cut = step is not None and step.loads_cut_inputs
-    for step_input in step.inputs if step is not None else ():
-        if step_input.from_config and not step_input.spec.is_nothing:
-            stored = step_input.cut_upstream is not None and loads_cut
-            required = not step_input.spec.has_default_value and not stored
-            inputs[step_input.name] = Field(AnyConfig, is_required=required)
-    if inputs:
-        fields["inputs"] = Field(Shape(inputs))
-    return Shape(fields)
+    config_inputs = tuple(
+        (i.name, not i.spec.has_default_value and not (i.cut_upstream is not None and loads_cut))
+        for i in (step.inputs if step is not None else ())
+        if i.from_config and not i.spec.is_nothing
+    )
+    shapes = _OP_SHAPES.setdefault(op_def, {})
+    shape = shapes.get(config_inputs)
+    if shape is None:
+        fields: dict[str, Field] = {"outputs": Field(AnyConfig, is_required=False)}
+        if op_def.config_field is not None:
+            fields["config"] = op_def.config_field
+        if config_inputs:
+            inputs = {name: Field(AnyConfig, is_required=req) for name, req in config_inputs}
+            fields["inputs"] = Field(Shape(inputs))
+        shape = shapes[config_inputs] = Shape(fields)
+    return shape
 
 
 def _graph_shape(graph: GraphDefinition, prefix: str, plan: ExecutionPlan) -> Shape:
