@@ -11,6 +11,13 @@ command -v dot >/dev/null || (command -v apt-get >/dev/null && [ "$(id -u)" = 0 
     && apt-get update -qq && apt-get install -y -qq --no-install-recommends graphviz >/dev/null) \
     || echo "note: Graphviz \`dot\` is missing and could not be installed; rendering tests will fail"
 
+# The tutorials' browser test drives JupyterLab in Debian's Chromium through Playwright's
+# Python package (never `playwright install`: that would download a browser of its own).
+[ -x /usr/lib/chromium/chromium ] || (command -v apt-get >/dev/null && [ "$(id -u)" = 0 ] \
+    && apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+        --no-install-recommends chromium fonts-dejavu-core >/dev/null) \
+    || echo "note: Chromium is missing and could not be installed; the browser test will fail"
+
 # The notebook tests run real notebooks in a Jupyter kernel named python3.
 jupyter kernelspec list 2>/dev/null | grep -qE '^\s+python3\s' \
     || python -m ipykernel install --sys-prefix --name python3 >/dev/null
