@@ -173,6 +173,14 @@ class StepDurationData:
     duration_ms: float
 
 
+@dataclass(frozen=True, slots=True)
+class ResourceInitData:
+    """Resources being built (RESOURCE_INIT_STARTED) or built, with each one's time in ms."""
+
+    resource_keys: tuple[str, ...]
+    init_ms: Mapping[str, float] = field(default_factory=dict)
+
+
 # --- the record ------------------------------------------------------------------------------
 
 

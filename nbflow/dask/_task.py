@@ -21,6 +21,9 @@ class ListChannel:
     def failure(self, key: str, exc: BaseException) -> None:
         self.messages.append(_wire.encode_failure(key, exc))
 
+    def log(self, level: int, text: str) -> None:
+        self.messages.append(_wire.encode_log(level, text))
+
 
 def run_step_task(payload: bytes) -> list[bytes]:
     """Run one step from its serialized request; returns its encoded messages, ``done`` last."""

@@ -23,7 +23,12 @@ class RunLog:
 
     @classmethod
     def default(cls, job_name: str, run_id: str) -> RunLog:
-        return cls([logging.getLogger(LOGGER_NAME)], f"{job_name} - {run_id[:8]}")
+        return cls.to([logging.getLogger(LOGGER_NAME)], job_name, run_id)
+
+    @classmethod
+    def to(cls, loggers: Sequence[logging.Logger], job_name: str, run_id: str) -> RunLog:
+        """A run's log, sending to ``loggers``."""
+        return cls(loggers, f"{job_name} - {run_id[:8]}")
 
     def for_step(self, step_key: str) -> RunLog:
         return RunLog(self._loggers, f"{self._prefix} - {step_key}")
@@ -32,6 +37,12 @@ class RunLog:
         for target in self._loggers:
             if target.isEnabledFor(level):
                 target.log(level, f"{self._prefix} - {msg}", *args, **kwargs)
+
+    def relay(self, level: int, text: str) -> None:
+        """Send a message logged by a step elsewhere (already prefixed) to every logger."""
+        for target in self._loggers:
+            if target.isEnabledFor(level):
+                target.log(level, text)
 
     def debug(self, msg: str, *args: Any, **kwargs: Any) -> None:
         self.log(logging.DEBUG, msg, *args, **kwargs)

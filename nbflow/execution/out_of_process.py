@@ -164,6 +164,8 @@ class OutOfProcessExecutor(Executor):
         elif kind == "failure":
             _, key, info, blob = message
             run.record_failure(key, _wire.rebuild_failure(key, info, blob, where))
+        elif kind == "log":
+            run.log.relay(message[1], message[2])
         elif kind == "done":
             return bool(message[1])
         return None

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import contextlib
 import inspect
+import time
 from typing import TYPE_CHECKING, Any
 
 from nbflow.errors import InvalidDefinitionError, ResourceInitError, did_you_mean
+from nbflow.events import ErrorInfo, EventType, ResourceInitData, StepFailureData
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Iterator, Mapping
+    from collections.abc import Callable, Iterable, Iterator, Mapping
 
     from nbflow.definitions.resource import ResourceDefinition
 
@@ -124,14 +126,27 @@ def build_resources(
     instance: Any = None,
     run_id: str | None = None,
     log: Any = None,
+    report: Callable[[EventType, str, Any], object] | None = None,
 ) -> Resources:
     """Build ``needed`` resources (and their dependencies) in order; teardown via ``stack``.
 
     A generator resource runs to its ``yield`` now and past it when ``stack`` closes; a
     resource function returning a ``@contextmanager`` object is entered likewise.
+    ``report(event_type, message, data)`` hears RESOURCE_INIT_STARTED, then
+    RESOURCE_INIT_SUCCESS (each resource's time) or RESOURCE_INIT_FAILURE.
     """
+    order = resource_order(resource_defs, needed)
+    listed = f"[{', '.join(order)}]"
+    if report is not None and order:
+        report(
+            EventType.RESOURCE_INIT_STARTED,
+            f"Starting initialization of resources {listed}.",
+            ResourceInitData(tuple(order)),
+        )
     built: dict[str, Any] = {}
-    for key in resource_order(resource_defs, needed):
+    init_ms: dict[str, float] = {}
+    for key in order:
+        started = time.perf_counter()
         definition = resource_defs[key]
         context = InitResourceContext(
             resource_config=configs.get(key),
@@ -149,5 +164,16 @@ def build_resources(
             else:
                 built[key] = _enter(fn(*args), stack)
         except Exception as exc:
-            raise ResourceInitError.wrap(key, exc) from exc
+            error = ResourceInitError.wrap(key, exc)
+            if report is not None:
+                failure = StepFailureData(ErrorInfo.from_exception(error), user_failure=True)
+                report(EventType.RESOURCE_INIT_FAILURE, str(error), failure)
+            raise error from exc
+        init_ms[key] = round((time.perf_counter() - started) * 1000, 3)
+    if report is not None and order:
+        report(
+            EventType.RESOURCE_INIT_SUCCESS,
+            f"Finished initialization of resources {listed}.",
+            ResourceInitData(tuple(order), init_ms),
+        )
     return Resources(built)

@@ -107,7 +107,7 @@ def _build_log(job_def: JobDefinition, config: ResolvedRunConfig, run_id: str) -
         init = _LoggerInit(config.logger_config(key), definition, run_id)
         built = definition.logger_fn(init)
         loggers.append(built if isinstance(built, logging.Logger) else logging.getLogger(key))
-    return RunLog(loggers, f"{job_def.name} - {run_id[:8]}")
+    return RunLog.to(loggers, job_def.name, run_id)
 
 
 class _LoggerInit:
@@ -199,19 +199,16 @@ def execute_plan(
                     instance=instance,
                     run_id=run.run_id,
                     log=ctx.log,
+                    report=lambda kind, message, data: ctx.emit(kind, None, message, data),
                 )
                 if memoize:
                     ctx.memoized = stored_steps(plan, parts, ctx.resources, partition_key)
                 check_cut_inputs_stored(ctx)
                 executor.execute(ctx)
         except NbflowError as exc:
-            kind = (
-                EventType.RESOURCE_INIT_FAILURE
-                if isinstance(exc, ResourceInitError)
-                else EventType.ENGINE_EVENT
-            )
-            failure = StepFailureData(ErrorInfo.from_exception(exc), False)
-            ctx.emit(kind, message=str(exc), data=failure)
+            if not isinstance(exc, ResourceInitError):  # that one was reported as it happened
+                failure = StepFailureData(ErrorInfo.from_exception(exc), False)
+                ctx.emit(EventType.ENGINE_EVENT, message=str(exc), data=failure)
             ctx.record_failure("<run>", exc)
         except Exception as exc:  # a resource's teardown raised
             ctx.emit(

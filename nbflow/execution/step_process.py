@@ -35,6 +35,9 @@ class PipeChannel:
     def failure(self, key: str, exc: BaseException) -> None:
         self._conn.send_bytes(_wire.encode_failure(key, exc))
 
+    def log(self, level: int, text: str) -> None:
+        self._conn.send_bytes(_wire.encode_log(level, text))
+
     def done(self, ok: bool) -> None:
         self._conn.send_bytes(_wire.encode_done(ok))
 

@@ -11,6 +11,7 @@ through IO managers; events travel back through a :class:`StepChannel`.
 from __future__ import annotations
 
 import contextlib
+import logging
 import pickle
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,10 +20,10 @@ from typing import TYPE_CHECKING, Any, Protocol
 from nbflow.definitions.specs import DEFAULT_IO_MANAGER_KEY
 from nbflow.errors import ReconstructionError
 from nbflow.events import ErrorInfo, Event, EventType, StepFailureData
+from nbflow.execution.log import LOGGER_NAME, RunLog
 from nbflow.execution.plan import build_plan
 from nbflow.execution.reconstruct import ReconstructableJob, loading_job
 from nbflow.execution.resources import build_resources
-from nbflow.execution.run import _build_log
 from nbflow.execution.run_config import ResolvedRunConfig
 from nbflow.execution.run_context import RunContext
 from nbflow.execution.step import run_step
@@ -52,6 +53,35 @@ class StepChannel(Protocol):
 
     def failure(self, key: str, exc: BaseException) -> None:
         """Report an exception the run must record under ``key`` (a step key)."""
+
+    def log(self, level: int, text: str) -> None:
+        """Report a ``context.log`` message (prefixed) for the run's loggers."""
+
+
+class _ChannelHandler(logging.Handler):
+    """Sends each record's text, traceback included, to the run's loggers through a channel."""
+
+    def __init__(self, channel: StepChannel) -> None:
+        super().__init__(logging.DEBUG)
+        self._channel = channel
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            self._channel.log(record.levelno, self.format(record))
+        except Exception:
+            self.handleError(record)
+
+
+def channel_log(channel: StepChannel, job_name: str, run_id: str) -> RunLog:
+    """The log of a step run elsewhere: its messages go to the run's own loggers.
+
+    The job's loggers live with the run, so ``context.log`` in a step process reaches the
+    same handlers (a notebook's, a file's) as it does in-process.
+    """
+    target = logging.Logger(f"{LOGGER_NAME}.step", logging.DEBUG)
+    target.propagate = False
+    target.addHandler(_ChannelHandler(channel))
+    return RunLog.to([target], job_name, run_id)
 
 
 @dataclass(frozen=True)
@@ -168,7 +198,7 @@ def _rebuild(request: StepRequest, channel: StepChannel) -> tuple[RunContext, St
         config=config,
         run=request.run,
         instance=instance,
-        log=_build_log(job_def, config, request.run.run_id),
+        log=channel_log(channel, job_def.name, request.run.run_id),
         partition_key=request.partition_key,
         version_parts=request.version_parts,
         sinks=(channel.event,),
@@ -215,6 +245,7 @@ def run_step_request(request: StepRequest, channel: StepChannel) -> bool:
             instance=context.instance,
             run_id=request.run.run_id,
             log=context.log,
+            report=lambda kind, message, data: context.emit(kind, step.key, message, data),
         )
     except Exception as exc:  # a resource failed to build (or is missing)
         stack.close()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import logging
 import os
 import subprocess
 import sys
@@ -86,6 +87,27 @@ def test_an_existing_scheduler_is_used_with_unique_keys(
     assert len(set(keys)) == 4
     assert all(first.run_id in k for k in keys[:2]) and all(second.run_id in k for k in keys[2:])
     assert first.filter_events(EventType.ENGINE_EVENT) == []  # allowed-failures is 0 here
+
+
+def test_context_log_on_a_worker_reaches_the_runs_logger(
+    scheduler: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    @op
+    def chatty(context: Any) -> int:
+        context.log.warning("from pid %d", os.getpid())
+        return os.getpid()
+
+    @job(executor_def=dask_executor)
+    def logged() -> None:
+        chatty()
+
+    with caplog.at_level(logging.INFO, logger="nbflow"):
+        result = execute_job(logged, run_config=_on(scheduler))
+    worker_pid = result.output_for_node("chatty")
+    assert worker_pid != os.getpid()
+    (record,) = [r for r in caplog.records if "chatty - from pid" in r.getMessage()]
+    assert record.levelno == logging.WARNING and record.process == os.getpid()
+    assert record.getMessage().endswith(f"chatty - from pid {worker_pid}")
 
 
 def test_a_step_that_kills_its_worker_fails_once(scheduler: str, tmp_path: Path) -> None:

@@ -72,6 +72,18 @@ def test_resources_depending_on_other_resources_are_built_after_them(call_log: l
     )
     assert result.output_for_node("call") == "service(client(t0k), t0k)"
     assert call_log == ["credentials", "client", "service"]
+    started, succeeded = (
+        e
+        for e in result.all_events
+        if e.event_type in (EventType.RESOURCE_INIT_STARTED, EventType.RESOURCE_INIT_SUCCESS)
+    )
+    built = ("client", "credentials", "io_manager", "service")
+    assert started.data.resource_keys == ("io_manager", "credentials", "client", "service")
+    assert started.message == (
+        "Starting initialization of resources [io_manager, credentials, client, service]."
+    )
+    assert succeeded.step_key is None and sorted(succeeded.data.init_ms) == list(built)
+    assert all(ms >= 0 for ms in succeeded.data.init_ms.values())
 
 
 def _teardown_job(call_log: list[str], fail: bool):
@@ -201,7 +213,15 @@ def test_resource_init_failure_raises_a_wrapped_error_and_runs_nothing(
     result = broken.execute_in_process(raise_on_error=False)
     assert not result.success
     kinds = [e.event_type for e in result.all_events]
-    assert kinds == [EventType.RUN_START, EventType.RESOURCE_INIT_FAILURE, EventType.RUN_FAILURE]
+    assert kinds == [
+        EventType.RUN_START,
+        EventType.RESOURCE_INIT_STARTED,
+        EventType.RESOURCE_INIT_FAILURE,
+        EventType.RUN_FAILURE,
+    ]
+    failure = result.all_events[2]
+    assert "Resource 'database' failed to initialise" in failure.message
+    assert "ConnectionError: no database" in failure.data.error.traceback
     assert call_log == []
 
 

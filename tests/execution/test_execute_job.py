@@ -103,9 +103,11 @@ def test_the_instance_keeps_each_steps_events_in_order(tmp_path: Path) -> None:
     stored = instance.get_events(result.run_id)
     assert [e.event_type for e in stored] == [e.event_type for e in result.all_events]
     kinds = [e.event_type for e in stored if e.step_key == "pid_plus"]
-    assert kinds[:3] == [
+    assert kinds[:5] == [
         EventType.STEP_WORKER_STARTING,
         EventType.STEP_WORKER_STARTED,
+        EventType.RESOURCE_INIT_STARTED,
+        EventType.RESOURCE_INIT_SUCCESS,
         EventType.STEP_START,
     ]
     assert kinds[-1] is EventType.STEP_SUCCESS

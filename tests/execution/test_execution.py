@@ -169,6 +169,8 @@ def test_events_carry_step_key_timestamp_message_data_pid_and_run_id() -> None:
     events = result.all_events
     assert [e.event_type for e in events] == [
         EventType.RUN_START,
+        EventType.RESOURCE_INIT_STARTED,
+        EventType.RESOURCE_INIT_SUCCESS,
         EventType.STEP_START,
         EventType.STEP_OUTPUT,
         EventType.HANDLED_OUTPUT,
@@ -182,13 +184,16 @@ def test_events_carry_step_key_timestamp_message_data_pid_and_run_id() -> None:
     stamps = [e.timestamp for e in events]
     assert stamps == sorted(stamps)
     assert before <= stamps[0] and stamps[-1] <= after
-    assert [e.step_key for e in events] == [None, "produce", "produce", "produce", "produce", None]
-    output = events[2]
+    assert [e.step_key for e in events] == [None] * 3 + ["produce"] * 4 + [None]
+    assert events[1].message == "Starting initialization of resources [io_manager]."
+    assert events[2].data.resource_keys == ("io_manager",)
+    assert set(events[2].data.init_ms) == {"io_manager"}
+    output = events[4]
     assert isinstance(output.data, StepOutputData)
     assert output.data.output_name == "result"
-    assert events[1].message == "Started execution of step 'produce'"
-    assert events[4].data.duration_ms >= 0
-    assert str(events[1]) == "STEP_START [produce] Started execution of step 'produce'"
+    assert events[3].message == "Started execution of step 'produce'"
+    assert events[6].data.duration_ms >= 0
+    assert str(events[3]) == "STEP_START [produce] Started execution of step 'produce'"
 
 
 def test_step_input_events_say_where_each_input_came_from() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import logging
 import os
 import signal
 import subprocess
@@ -20,9 +21,11 @@ from nbflow import (
     Instance,
     execute_job,
     job,
+    logger,
     mem_io_manager,
     multiprocess_executor,
     op,
+    resource,
 )
 from nbflow.errors import OutOfProcessStorageError, ReconstructionError, StepProcessError
 from nbflow.storage.instance import InMemoryRunStorage
@@ -153,6 +156,86 @@ def test_retries_disabled_by_config_fail_the_step(tmp_path: Path) -> None:
     assert (tmp_path / "attempts").read_text() == "1"
 
 
+def test_context_log_in_a_step_process_reaches_the_runs_loggers() -> None:
+    received: list[tuple[int, str, int]] = []
+
+    class Collect(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            received.append((record.levelno, record.getMessage(), os.getpid()))
+
+    @logger
+    def collecting(init_context: Any) -> logging.Logger:
+        target = logging.getLogger("nbflow.tests.mp_collect")
+        target.handlers[:] = [Collect()]
+        target.propagate = False
+        target.setLevel(logging.INFO)
+        return target
+
+    @op
+    def chatty(context: Any) -> None:
+        context.log.debug("below the logger's level")
+        context.log.info("hello %s", "there")
+        try:
+            raise ValueError("boom")
+        except ValueError:
+            context.log.exception("it broke")
+
+    @job(executor_def=multiprocess_executor, logger_defs={"collect": collecting})
+    def logged() -> None:
+        chatty()
+
+    result = execute_job(logged)
+    assert result.success
+    prefix = f"logged - {result.run_id[:8]} - chatty - "
+    assert [(level, pid) for level, _, pid in received] == [
+        (logging.INFO, os.getpid()),
+        (logging.ERROR, os.getpid()),
+    ]
+    assert received[0][1] == prefix + "hello there"
+    assert received[1][1].startswith(prefix + "it broke\nTraceback (most recent call last):")
+    assert received[1][1].rstrip().endswith("ValueError: boom")
+
+
+def test_each_step_process_builds_and_reports_only_the_resources_it_uses(
+    tmp_path: Path,
+) -> None:
+    @resource
+    def database(_: Any) -> str:
+        raise ConnectionError("no database here")
+
+    @op(required_resource_keys={"database"})
+    def query(context: Any) -> str:
+        return str(context.resources.database)
+
+    @op
+    def plain() -> int:
+        return 1
+
+    @job(executor_def=multiprocess_executor, resource_defs={"database": database})
+    def two_steps() -> None:
+        query()
+        plain()
+
+    result = execute_job(two_steps, raise_on_error=False)
+    assert result.output_for_node("plain") == 1
+    plain_init = [
+        e for e in result.events_for_node("plain") if e.event_type.name.startswith("RESOURCE")
+    ]
+    assert [(e.event_type, e.data.resource_keys) for e in plain_init] == [
+        (EventType.RESOURCE_INIT_STARTED, ("io_manager",)),
+        (EventType.RESOURCE_INIT_SUCCESS, ("io_manager",)),
+    ]
+    kinds = [e.event_type for e in result.events_for_node("query")]
+    assert kinds[2:] == [
+        EventType.RESOURCE_INIT_STARTED,
+        EventType.RESOURCE_INIT_FAILURE,
+        EventType.STEP_FAILURE,
+    ]
+    failure = result.events_for_node("query")[3]
+    assert failure.pid != os.getpid()
+    assert "Resource 'database' failed to initialise: ConnectionError" in failure.message
+
+
 class _ArrivalLog(InMemoryRunStorage):
     """Records when each event reached the parent's instance."""
 
@@ -181,9 +264,11 @@ def test_events_reach_the_parent_while_the_step_still_runs() -> None:
     created = {e.event_type: e.timestamp for _, e in storage.arrivals}
     assert arrived[EventType.STEP_START] < created[EventType.STEP_SUCCESS] - 0.4
     per_step = [e.event_type for _, e in storage.arrivals if e.step_key == "slow"]
-    assert per_step[:3] == [
+    assert per_step[:5] == [
         EventType.STEP_WORKER_STARTING,
         EventType.STEP_WORKER_STARTED,
+        EventType.RESOURCE_INIT_STARTED,
+        EventType.RESOURCE_INIT_SUCCESS,
         EventType.STEP_START,
     ]
     assert per_step[-1] is EventType.STEP_SUCCESS

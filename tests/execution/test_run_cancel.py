@@ -61,7 +61,13 @@ def test_in_process_run_stops_after_the_step_that_asked_and_ends_canceled() -> N
 
     assert result.run.status is RunStatus.CANCELED
     assert not result.success
-    assert kinds(result.all_events) == ["RUN_START", "RUN_CANCELING", "RUN_CANCELED"]
+    assert kinds(result.all_events) == [
+        "RUN_START",
+        "RESOURCE_INIT_STARTED",
+        "RESOURCE_INIT_SUCCESS",
+        "RUN_CANCELING",
+        "RUN_CANCELED",
+    ]
     statuses = {s.step_key: (s.status, s.detail) for s in result.step_summaries()}
     assert statuses == {
         "first": ("succeeded", ""),
@@ -144,6 +150,12 @@ def test_multiprocess_run_canceled_while_a_long_step_sleeps_ends_quickly_with_no
     assert summaries["after"].status == "skipped"
     assert summaries["after"].detail == CANCELED_REASON
     assert summaries["independent"].status in ("succeeded", "skipped")
-    assert kinds(result.all_events) == ["RUN_START", "RUN_CANCELING", "RUN_CANCELED"]
+    assert kinds(result.all_events) == [
+        "RUN_START",
+        "RESOURCE_INIT_STARTED",
+        "RESOURCE_INIT_SUCCESS",
+        "RUN_CANCELING",
+        "RUN_CANCELED",
+    ]
     failure = result.filter_events(EventType.STEP_FAILURE)[0]
     assert failure.data.error.cls_name == "RunCanceled" and not failure.data.user_failure

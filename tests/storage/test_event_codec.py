@@ -15,6 +15,7 @@ from nbflow.events import (
     EventType,
     HookData,
     IOManagerData,
+    ResourceInitData,
     RetryData,
     StepDurationData,
     StepFailureData,
@@ -51,6 +52,7 @@ PAYLOADS = [
     HookData("notify"),
     HookData("notify", ERROR),
     StepDurationData(12.5),
+    ResourceInitData(("db", "io_manager"), {"db": 1.25, "io_manager": 0.01}),
     AssetMaterialization("orders"),
     AssetMaterialization(
         AssetKey(["warehouse", "orders"]),
