@@ -5,6 +5,7 @@ from __future__ import annotations
 import heapq
 import importlib
 from abc import ABC, abstractmethod
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from nbflow.events import EventType, StepSkippedData
@@ -13,7 +14,6 @@ CANCELED_REASON = "run canceled"
 """The ``StepSkippedData.reason`` of steps a canceled run did not run."""
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
 
     from nbflow.definitions.executor import ExecutorDefinition
     from nbflow.execution.plan import ExecutionPlan, Step
@@ -25,6 +25,9 @@ class Executor(ABC):
 
     def __init__(self, config: Mapping[str, Any] | None = None) -> None:
         self.config = dict(config or {})
+        retries = self.config.get("retries")
+        # ``retries: {disabled: {}}`` turns retry policies off for the run.
+        self.retries_enabled = not (isinstance(retries, Mapping) and "disabled" in retries)
 
     @abstractmethod
     def execute(self, run: RunContext) -> None:

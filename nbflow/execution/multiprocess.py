@@ -17,7 +17,6 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -30,7 +29,7 @@ from nbflow.execution.out_of_process import OutOfProcessExecutor, stop_canceled_
 from nbflow.execution.step_process import step_process_main
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator, Sequence
+    from collections.abc import Iterator, Mapping, Sequence
     from multiprocessing.connection import Connection
     from multiprocessing.process import BaseProcess
 
@@ -320,19 +319,9 @@ class MultiprocessExecutor(OutOfProcessExecutor):
         return ok
 
 
-class _InProcessChoice(InProcessExecutor):
-    """``multi_or_in_process`` set to ``in_process``: honours its ``retries`` config."""
-
-    def execute(self, run: RunContext) -> None:
-        retries = self.config.get("retries")
-        if isinstance(retries, Mapping) and "disabled" in retries:
-            run.retries_enabled = False
-        super().execute(run)
-
-
 def multi_or_in_process(config: Mapping[str, Any] | None = None) -> Executor:
     """The executor ``multi_or_in_process_executor`` config picks: multiprocess by default."""
     ((mode, options),) = dict(config or {"multiprocess": {}}).items()
     if mode == "in_process":
-        return _InProcessChoice(options)
+        return InProcessExecutor(options)
     return MultiprocessExecutor(options)

@@ -9,7 +9,6 @@ request, and re-emit through the run what comes back, in order.
 from __future__ import annotations
 
 import pickle
-from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from nbflow.errors import OutOfProcessStorageError, ReconstructionError
@@ -21,6 +20,8 @@ from nbflow.execution.step_request import JobPayload, build_step_request, encode
 from nbflow.storage.memory import InMemoryIOManager, mem_io_manager
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
     from nbflow.definitions.job import JobDefinition
     from nbflow.definitions.resource import ResourceDefinition
     from nbflow.errors import StepProcessError
@@ -104,8 +105,6 @@ class OutOfProcessExecutor(Executor):
 
     def __init__(self, config: Mapping[str, Any] | None = None) -> None:
         super().__init__(config)
-        retries = self.config.get("retries")
-        self.retries_enabled = not (isinstance(retries, Mapping) and "disabled" in retries)
         self._job: JobPayload | None = None
 
     def prepare(
@@ -133,8 +132,7 @@ class OutOfProcessExecutor(Executor):
         return keys
 
     def begin(self, run: RunContext) -> JobPayload:
-        """Check the IO managers the run built, apply the retries config; the job payload."""
-        run.retries_enabled = self.retries_enabled
+        """Check the IO managers the run built; the job payload."""
         offenders = [
             f"'{step.key}.{name}' ({out.io_manager_key!r})"
             for step in run.plan.steps.values()

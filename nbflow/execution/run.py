@@ -11,7 +11,6 @@ import json
 import logging
 import time
 import uuid
-from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from nbflow.definitions.executor import in_process_executor
@@ -45,6 +44,8 @@ from nbflow.storage.memory import mem_io_manager
 from nbflow.storage.run import Run, RunStatus
 
 if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping, Sequence
+
     from nbflow.definitions.job import JobDefinition
     from nbflow.execution.executor import Executor
 
@@ -117,24 +118,6 @@ class _LoggerInit:
         self.run_id = run_id
 
 
-def _retries_enabled(config: ResolvedRunConfig) -> bool:
-    """False when the executor's config says ``retries: {disabled: {}}``, in any of the
-    accepted forms: ``execution.config``, ``execution.<executor>.config`` or
-    ``execution.config.<mode>``."""
-    pending: list[Any] = [config.execution]
-    for _ in range(4):
-        found: list[Any] = []
-        for node in pending:
-            if not isinstance(node, Mapping):
-                continue
-            retries = node.get("retries")
-            if isinstance(retries, Mapping) and "disabled" in retries:
-                return False
-            found.extend(node.values())
-        pending = found
-    return True
-
-
 def _resource_keys_here(executor: Executor, plan: ExecutionPlan) -> set[str]:
     keys = executor.resource_keys_here(plan)
     return needed_resource_keys(plan) if keys is None else keys
@@ -181,7 +164,7 @@ def execute_plan(
         instance=instance,
         log=_build_log(job_def, config, run.run_id),
         partition_key=partition_key,
-        retries_enabled=_retries_enabled(config),
+        retries_enabled=executor.retries_enabled,
         raise_on_error=raise_on_error,
         version_parts=parts,
     )
@@ -301,7 +284,7 @@ def execute_in_process(
         plan,
         config,
         resource_defs,
-        InProcessExecutor(),
+        InProcessExecutor(config.execution.get("config")),
         instance=instance or Instance.ephemeral(),
         tags=run_tags,
         partition_key=partition_key,

@@ -238,6 +238,21 @@ def unwrap_input_value(value: Any) -> Any:
     return value
 
 
+def _executor_config_as_config(given: Any, executor_name: str, job_name: str) -> Any:
+    """Seed 003's ``execution: {<executor>: {config: ...}}`` as ``execution: {config: ...}``."""
+    execution = given.get("execution") if isinstance(given, Mapping) else None
+    named = execution.get(executor_name) if isinstance(execution, Mapping) else None
+    if not isinstance(named, Mapping) or not isinstance(execution, Mapping):
+        return given
+    if "config" in execution:
+        raise RunConfigValidationError.build(
+            f"job {job_name!r}",
+            [f"execution.config and execution.{executor_name}.config are both given; keep one."],
+        )
+    rest = {k: v for k, v in execution.items() if k != executor_name}
+    return {**given, "execution": {**rest, "config": named.get("config")}}
+
+
 def resolve_run_config(
     plan: ExecutionPlan,
     resource_defs: Mapping[str, ResourceDefinition],
@@ -246,7 +261,10 @@ def resolve_run_config(
 ) -> ResolvedRunConfig:
     """Validate ``run_config`` for ``plan`` and return it resolved; raises listing every problem."""
     job_def = plan.job_def
-    given = apply_job_config(job_def, run_config)
+    chosen = executor_def or job_def.executor_def
+    given = _executor_config_as_config(
+        apply_job_config(job_def, run_config), chosen.name, job_def.name
+    )
     schema = run_config_schema(plan, resource_defs, executor_def)
     resolved, problems = resolve_config(schema, given)
     if problems:

@@ -27,7 +27,12 @@ from nbflow import (
     op,
     resource,
 )
-from nbflow.errors import OutOfProcessStorageError, ReconstructionError, StepProcessError
+from nbflow.errors import (
+    OutOfProcessStorageError,
+    ReconstructionError,
+    RunConfigValidationError,
+    StepProcessError,
+)
 from nbflow.storage.instance import InMemoryRunStorage
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
@@ -77,6 +82,22 @@ def test_tag_concurrency_limits_hold_among_tagged_steps(tmp_path: Path) -> None:
     spans = mp_jobs.recorded(tmp_path)
     assert mp_jobs.max_overlap([spans[f"sleep_{i}"] for i in range(4)]) == 1
     assert mp_jobs.max_overlap(list(spans.values())) >= 2
+
+
+def test_executor_config_in_the_seed_form_is_validated_and_honoured(tmp_path: Path) -> None:
+    config = mp_jobs.recorder_config(tmp_path)
+    config["execution"] = {"multiprocess": {"config": {"max_concurrent": 1}}}
+    result = execute_job(mp_jobs.sleepers(3, 0.1), run_config=config)
+    assert result.success
+    assert mp_jobs.max_overlap(list(mp_jobs.recorded(tmp_path).values())) == 1
+
+    config["execution"] = {"multiprocess": {"config": {"max_concurrent": "two"}}}
+    bad_value = "execution:config:max_concurrent: expected Int"
+    with pytest.raises(RunConfigValidationError, match=bad_value):
+        execute_job(mp_jobs.sleepers(3, 0.1), run_config=config)
+    config["execution"] = {"config": {}, "multiprocess": {"config": {"max_concurrent": 1}}}
+    with pytest.raises(RunConfigValidationError, match="are both given; keep one"):
+        execute_job(mp_jobs.sleepers(3, 0.1), run_config=config)
 
 
 def test_tag_limit_below_one_is_refused(tmp_path: Path) -> None:
