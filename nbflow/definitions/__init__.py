@@ -1,6 +1,6 @@
 """What users declare: ops, graphs, jobs, resources, IO managers, hooks, policies and specs."""
 
-from nbflow.definitions.asset import AssetIn, AssetsDefinition, SourceAsset, asset
+from nbflow.definitions.asset import AssetIn, AssetsDefinition, asset
 from nbflow.definitions.asset_job import define_asset_job
 from nbflow.definitions.asset_key import AssetKey
 from nbflow.definitions.config_mapping import ConfigMapping
@@ -37,6 +37,12 @@ from nbflow.definitions.partitions import (
 )
 from nbflow.definitions.policy import Backoff, Jitter, RetryPolicy
 from nbflow.definitions.resource import ResourceDefinition, resource
+from nbflow.definitions.source_asset import (
+    DataVersion,
+    ObserveContext,
+    SourceAsset,
+    observable_source_asset,
+)
 from nbflow.definitions.specs import In, Nothing, Out, Output
 from nbflow.definitions.user_events import AssetMaterialization, AssetObservation, ExpectationResult
 
@@ -49,6 +55,7 @@ __all__ = [
     "Backoff",
     "ConfigMapping",
     "DailyPartitionsDefinition",
+    "DataVersion",
     "DependencyDefinition",
     "ExecutorDefinition",
     "ExpectationResult",
@@ -65,6 +72,7 @@ __all__ = [
     "MemoizableIOManager",
     "NodeInvocation",
     "Nothing",
+    "ObserveContext",
     "OpDefinition",
     "Out",
     "Output",
@@ -86,6 +94,7 @@ __all__ = [
     "logger",
     "multi_or_in_process_executor",
     "multiprocess_executor",
+    "observable_source_asset",
     "op",
     "resource",
     "success_hook",

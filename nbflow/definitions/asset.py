@@ -9,20 +9,21 @@ from __future__ import annotations
 
 import inspect
 import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, overload
 
-from nbflow.definitions.asset_key import AssetKey
+from nbflow.definitions.asset_key import AssetKey, CoercibleToAssetKey
 from nbflow.definitions.op import OpDefinition, takes_context
+from nbflow.definitions.source_asset import SourceAsset
 from nbflow.definitions.specs import DEFAULT_IO_MANAGER_KEY, DEFAULT_OUTPUT, In, Nothing, Out
 from nbflow.errors import InvalidDefinitionError
 
 if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable, Mapping, Sequence
+
     from nbflow.definitions.partitions import PartitionsDefinition
     from nbflow.definitions.resource import ResourceDefinition
 
-CoercibleToAssetKey = AssetKey | str | Sequence[str]
 
 
 @dataclass(frozen=True)
@@ -38,27 +39,6 @@ class AssetIn:
             return AssetKey.from_coercible(self.key)
         key = AssetKey(param)
         return key.with_prefix(self.key_prefix) if self.key_prefix else key
-
-
-class SourceAsset:
-    """An asset nbflow does not compute; downstream assets load it through its IO manager."""
-
-    def __init__(
-        self,
-        key: CoercibleToAssetKey,
-        io_manager_key: str = DEFAULT_IO_MANAGER_KEY,
-        description: str | None = None,
-        metadata: Mapping[str, Any] | None = None,
-        partitions_def: PartitionsDefinition | None = None,
-    ) -> None:
-        self.key = AssetKey.from_coercible(key)
-        self.io_manager_key = io_manager_key
-        self.description = description
-        self.metadata = dict(metadata or {})
-        self.partitions_def = partitions_def
-
-    def __repr__(self) -> str:
-        return f"<SourceAsset {self.key}>"
 
 
 def node_name_for(key: AssetKey) -> str:

@@ -5,10 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from nbflow.definitions.asset import AssetsDefinition, SourceAsset
+from nbflow.definitions.asset import AssetsDefinition
 from nbflow.definitions.dependency import DependencyDefinition, NodeInvocation
 from nbflow.definitions.graph import GraphDefinition
 from nbflow.definitions.job import JobDefinition
+from nbflow.definitions.source_asset import SourceAsset
 from nbflow.errors import InvalidDefinitionError, did_you_mean
 
 if TYPE_CHECKING:

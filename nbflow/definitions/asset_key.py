@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from nbflow.errors import DefinitionError
-
-if TYPE_CHECKING:
-    from collections.abc import Sequence
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,7 +32,7 @@ class AssetKey:
         object.__setattr__(self, "path", parts)
 
     @classmethod
-    def from_coercible(cls, value: AssetKey | str | Sequence[str]) -> AssetKey:
+    def from_coercible(cls, value: CoercibleToAssetKey) -> AssetKey:
         return value if isinstance(value, AssetKey) else cls(value)
 
     def to_user_string(self) -> str:
@@ -47,3 +44,7 @@ class AssetKey:
 
     def __str__(self) -> str:
         return self.to_user_string()
+
+
+CoercibleToAssetKey = AssetKey | str | Sequence[str]
+"""What may stand for an asset key: an ``AssetKey``, ``"name"`` or ``["prefix", "name"]``."""

@@ -15,11 +15,12 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
-from nbflow.definitions.asset import AssetsDefinition, SourceAsset
+from nbflow.definitions.asset import AssetsDefinition
 from nbflow.definitions.asset_job import build_asset_job
 from nbflow.definitions.graph import GraphDefinition
 from nbflow.definitions.job import JobDefinition
 from nbflow.definitions.resource import ResourceDefinition
+from nbflow.definitions.source_asset import SourceAsset
 from nbflow.definitions.specs import DEFAULT_IO_MANAGER_KEY
 from nbflow.errors import GraphViewError
 from nbflow.events import Event, EventType

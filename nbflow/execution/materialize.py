@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from nbflow.definitions.asset import AssetsDefinition, SourceAsset
+from nbflow.definitions.asset import AssetsDefinition
 from nbflow.definitions.asset_job import build_asset_job, split_assets
 from nbflow.definitions.asset_key import AssetKey
 from nbflow.definitions.resource import ResourceDefinition, as_resource_definition
@@ -16,6 +16,7 @@ from nbflow.storage.fs import fs_io_manager
 from nbflow.storage.memory import mem_io_manager
 
 if TYPE_CHECKING:
+    from nbflow.definitions.source_asset import SourceAsset
     from nbflow.execution.result import ExecuteInProcessResult
     from nbflow.storage.instance import Instance
     from nbflow.versioning import VersionStrategy

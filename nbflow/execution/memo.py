@@ -24,6 +24,7 @@ from nbflow.execution.run_config import unwrap_input_value
 from nbflow.execution.step import upstream_output_context
 from nbflow.storage.manifests import manifest_store_for
 from nbflow.versioning import (
+    SOURCE_ASSET_SOURCE,
     VALUE_SOURCE,
     OpVersionContext,
     ResourceVersionContext,
@@ -37,10 +38,12 @@ from nbflow.versioning import (
 )
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Callable, Mapping
 
+    from nbflow.definitions.asset_key import AssetKey
     from nbflow.definitions.job import JobDefinition
     from nbflow.definitions.resource import ResourceDefinition
+    from nbflow.definitions.source_asset import SourceAsset
     from nbflow.execution.plan import ExecutionPlan, Step, StepInput
     from nbflow.execution.resources import Resources
     from nbflow.execution.run_config import ResolvedRunConfig
@@ -125,11 +128,18 @@ def _input_version(
     step_input: StepInput,
     config: ResolvedRunConfig,
     parts: Mapping[StepOutput, VersionParts],
+    observed: Callable[[SourceAsset], str | None],
 ) -> tuple[str, str]:
     upstream = step_input.upstream
-    if step_input.source_asset is not None:
-        key = step_input.source_asset.key.to_user_string()
-        return f"source asset {key}", hash_parts("nbflow.source_asset.v1", key)[:40]
+    source = step_input.source_asset
+    if source is not None:
+        key = source.key.to_user_string()
+        data_version = observed(source)
+        if data_version is None:  # not observable: versioned by its key alone
+            version = hash_parts("nbflow.source_asset.v1", key)[:40]
+        else:
+            version = hash_parts("nbflow.source_asset.v2", key, data_version)[:40]
+        return SOURCE_ASSET_SOURCE.format(key=key), version
     if upstream is None:
         given = config.input_values(step.key)
         if step_input.value is not NO_VALUE:
@@ -182,6 +192,13 @@ def compute_versions(
     parts: dict[StepOutput, VersionParts] = {}
     missing: list[str] = []
     config_cache: dict[str, tuple[tuple[str, str], ...]] = {}
+    data_versions: dict[AssetKey, str | None] = {}
+
+    def observed(source: SourceAsset) -> str | None:
+        """The source's data version, observed once per run."""
+        if source.key not in data_versions:
+            data_versions[source.key] = source.observe(partition_key)
+        return data_versions[source.key]
     for key, full_step in full_plan.steps.items():
         step = plan.steps.get(key, full_step)
         op_config = config.op_config(key)
@@ -200,7 +217,7 @@ def compute_versions(
             config_cache[cache_key] = fingerprints
         resources = {k: res_versions[k] for k in step.op_def.required_resource_keys}
         inputs = {
-            i.name: _input_version(step, i, config, parts)
+            i.name: _input_version(step, i, config, parts, observed)
             for i in step.inputs
             if not (i.spec.is_nothing and i.upstream is None and i.cut_upstream is None)
         }

@@ -11,10 +11,11 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from nbflow.definitions.asset import AssetsDefinition, SourceAsset
+from nbflow.definitions.asset import AssetsDefinition
 from nbflow.definitions.graph import GraphDefinition
 from nbflow.definitions.job import JobDefinition
 from nbflow.definitions.resource import as_resource_definition
+from nbflow.definitions.source_asset import SourceAsset
 from nbflow.errors import LiveRunError
 from nbflow.execution.execute_job import execute_job
 from nbflow.execution.graph_view import GraphView, graph_view

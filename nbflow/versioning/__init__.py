@@ -5,6 +5,7 @@ from __future__ import annotations
 from nbflow.versioning.code_version import source_version
 from nbflow.versioning.data_version import (
     OUTPUT_VERSION_FORMAT,
+    SOURCE_ASSET_SOURCE,
     VALUE_SOURCE,
     VersionParts,
     config_fingerprints,
@@ -24,6 +25,7 @@ __all__ = [
     "NEVER_RUN",
     "OUTPUT_MISSING",
     "OUTPUT_VERSION_FORMAT",
+    "SOURCE_ASSET_SOURCE",
     "VALUE_SOURCE",
     "OpVersionContext",
     "ResourceVersionContext",

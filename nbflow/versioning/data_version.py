@@ -34,6 +34,9 @@ OUTPUT_VERSION_FORMAT = "nbflow.output.v1"
 #: The source of an input whose value was given directly (``input_values``, run config, default).
 VALUE_SOURCE = "value"
 
+#: The source of an input read from a source asset (``key``: the asset key as a path).
+SOURCE_ASSET_SOURCE = "source asset {key}"
+
 _LENGTH = 40
 
 

@@ -6,6 +6,7 @@ Reasons, in this order (every wording is pinned by tests)::
     code changed (op version a1b2c3 → d4e5f6)
     config key 'x' changed | added | removed      (non-dict config: config changed | ...)
     upstream 'emit_tree.result' changed
+    data of source asset 'raw/orders' changed
     input 'n' value changed
     input 'n' now comes from upstream 'a.result'
     input 'n' is now given as a value
@@ -19,7 +20,7 @@ Reasons, in this order (every wording is pinned by tests)::
 
 from __future__ import annotations
 
-from nbflow.versioning.data_version import VALUE_SOURCE, VersionParts
+from nbflow.versioning.data_version import SOURCE_ASSET_SOURCE, VALUE_SOURCE, VersionParts
 
 #: Reason given when there is no record of a previous run of the output.
 NEVER_RUN = "never run"
@@ -28,6 +29,7 @@ NEVER_RUN = "never run"
 OUTPUT_MISSING = "output missing"
 
 _SHORT = 6
+_SOURCE_ASSET = SOURCE_ASSET_SOURCE.format(key="")
 
 
 def explain(previous: VersionParts | None, current: VersionParts) -> list[str]:
@@ -100,6 +102,8 @@ def _inputs(previous: VersionParts, current: VersionParts) -> list[str]:
         elif old_version != version:
             if source == VALUE_SOURCE:
                 reasons.append(f"input {name!r} value changed")
+            elif source.startswith(_SOURCE_ASSET):
+                reasons.append(f"data of source asset {source[len(_SOURCE_ASSET) :]!r} changed")
             else:
                 reasons.append(f"upstream {source!r} changed")
     return reasons

@@ -14,7 +14,9 @@ from nbflow import (
     MEMOIZED_RUN_TAG,
     EventType,
     Instance,
+    Out,
     execute_job,
+    fs_io_manager,
     in_process_executor,
     job,
     mem_io_manager,
@@ -152,13 +154,44 @@ def test_a_selection_reads_cut_inputs_from_storage_in_the_step_process(tmp_path:
 
     instance = Instance.local(tmp_path / "home")
     memoized = {MEMOIZED_RUN_TAG: "true"}
-    assert execute_job(first_version, instance=instance, tags=memoized).output_for_node(
-        "times"
-    ) == 10
+    assert (
+        execute_job(first_version, instance=instance, tags=memoized).output_for_node("times") == 10
+    )
     result = execute_job(second_version, instance=instance, tags=memoized, op_selection=["times"])
     assert result.output_for_node("times") == 100
     loaded = result.filter_events(EventType.LOADED_INPUT)
     assert [e.step_key for e in loaded] == ["times"] and loaded[0].pid != os.getpid()
+
+
+def test_an_in_process_selection_loads_cut_inputs_through_their_own_io_manager(
+    tmp_path: Path,
+) -> None:
+    @op(version="1", out=Out(io_manager_key="archive"))
+    def emit_seven() -> int:
+        return 7
+
+    def archived(add: int) -> Any:
+        @op(name="plus", version=str(add))
+        def plus(number: int) -> int:
+            return number + add
+
+        @job(
+            name="archived",
+            executor_def=in_process_executor,
+            resource_defs={"archive": fs_io_manager},
+        )
+        def archived_job() -> None:
+            plus(emit_seven())
+
+        return archived_job
+
+    instance = Instance.local(tmp_path / "home")
+    memoized = {MEMOIZED_RUN_TAG: "true"}
+    execute_job(archived(1), instance=instance, tags=memoized)
+    result = execute_job(archived(2), instance=instance, tags=memoized, op_selection=["plus"])
+    assert result.output_for_node("plus") == 9
+    (loaded,) = result.filter_events(EventType.LOADED_INPUT)
+    assert loaded.data.manager_key == "archive"
 
 
 @resource(config_schema={"path": str})
