@@ -1,34 +1,57 @@
-"""What a Dask worker runs for one step: the request in, the step's messages out."""
+"""What a Dask worker runs for one step: the request in, the step's messages out.
+
+Each message is also published on the run's topic as it happens (``Worker.log_event``), so
+the run sees a step start and log while it runs; the task's result repeats every message,
+in order, and is what counts: whatever the topic lost, the run takes from the result.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import os
+from typing import Any
 
 from nbflow.events import Event, EventType
 from nbflow.execution import _wire
 from nbflow.execution.step_request import decode_request, run_step_request
 
 
-class ListChannel:
-    """Keeps a step's messages, in order, to return them with the task's result."""
+class TopicChannel:
+    """Keeps a step's messages for the task's result and publishes each on ``topic``."""
 
-    def __init__(self) -> None:
+    def __init__(self, topic: str | None, task_key: str) -> None:
         self.messages: list[bytes] = []
+        self._topic = topic
+        self._task_key = task_key
+        self._worker: Any = None
+        if topic is not None:
+            from distributed import get_worker
+
+            with contextlib.suppress(ValueError):  # not on a worker: the result alone
+                self._worker = get_worker()
+
+    def _send(self, data: bytes) -> None:
+        seq = len(self.messages)
+        self.messages.append(data)
+        if self._worker is not None:
+            live = {"key": self._task_key, "seq": seq, "data": data}
+            with contextlib.suppress(Exception):  # the result carries it anyway
+                self._worker.log_event(self._topic, live)
 
     def event(self, event: Event) -> None:
-        self.messages.append(_wire.encode_event(event))
+        self._send(_wire.encode_event(event))
 
     def failure(self, key: str, exc: BaseException) -> None:
-        self.messages.append(_wire.encode_failure(key, exc))
+        self._send(_wire.encode_failure(key, exc))
 
     def log(self, level: int, text: str) -> None:
-        self.messages.append(_wire.encode_log(level, text))
+        self._send(_wire.encode_log(level, text))
 
 
-def run_step_task(payload: bytes) -> list[bytes]:
+def run_step_task(payload: bytes, topic: str | None = None, task_key: str = "") -> list[bytes]:
     """Run one step from its serialized request; returns its encoded messages, ``done`` last."""
     request = decode_request(payload)
-    channel = ListChannel()
+    channel = TopicChannel(topic, task_key)
     channel.event(
         Event(
             EventType.STEP_WORKER_STARTED,

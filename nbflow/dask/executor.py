@@ -3,8 +3,10 @@
 nbflow keeps the ready queue, memoization, retries (inside each step) and priority; it
 submits at most as many steps as the cluster has worker threads, highest priority first.
 Each submission is a payload cloudpickled by nbflow, under a key unique to the run, step and
-attempt. A LocalCluster started here allows no task failures (``allowed-failures: 0``), so a
-step that kills its worker fails that step instead of being silently re-run elsewhere.
+attempt. A step's events and log messages come back as they happen, through the run's
+topic on the scheduler (``Client.subscribe_topic``), and all of them again with its result.
+A LocalCluster started here allows no task failures (``allowed-failures: 0``), so a step
+that kills its worker fails that step instead of being silently re-run elsewhere.
 """
 
 from __future__ import annotations
@@ -63,6 +65,8 @@ class DaskExecutor(OutOfProcessExecutor):
         self.max_concurrent = int(self.config.get("max_concurrent") or 0)
         self.timeout = float(self.config.get("timeout", 60.0))
         self._attempts = itertools.count()
+        self._topic: str | None = None
+        self._streamed: dict[str, int] = {}  # task key -> messages handled as they came
 
     def prepare(
         self,
@@ -77,11 +81,16 @@ class DaskExecutor(OutOfProcessExecutor):
     def execute(self, run: RunContext) -> None:
         self.begin(run)
         dask, distributed = import_distributed()
+        finished: SimpleQueue[Any] = SimpleQueue()  # futures as they finish, and live messages
         with self._client(run, dask, distributed) as client:
             futures: dict[Any, Step] = {}
+            self._topic = f"nbflow-{run.run_id}"
+            client.subscribe_topic(self._topic, lambda event: finished.put(event[1]))
             try:
-                self._run_steps(run, client, distributed, futures)
+                self._run_steps(run, client, distributed, futures, finished)
             finally:
+                with contextlib.suppress(Exception):
+                    client.unsubscribe_topic(self._topic)
                 if futures:
                     client.cancel(list(futures))
 
@@ -138,12 +147,16 @@ class DaskExecutor(OutOfProcessExecutor):
         return max(1, threads)
 
     def _run_steps(
-        self, run: RunContext, client: Any, distributed: ModuleType, futures: dict[Any, Step]
+        self,
+        run: RunContext,
+        client: Any,
+        distributed: ModuleType,
+        futures: dict[Any, Step],
+        finished: SimpleQueue[Any],
     ) -> None:
         queue = ReadyQueue(run)
         pending: list[Step] = []
         capacity = self._capacity(client)
-        finished: SimpleQueue[Any] = SimpleQueue()  # futures, as Dask finishes them
         halted = False
         while True:
             if queue.cancel_requested:
@@ -168,7 +181,9 @@ class DaskExecutor(OutOfProcessExecutor):
                 future = finished.get(timeout=POLL_SECONDS)
             except Empty:
                 continue
-            if future in futures:
+            if isinstance(future, dict):
+                self._stream(run, future, futures)
+            elif future in futures:
                 step = futures.pop(future)
                 ok = self._collect(run, step, future, distributed)
                 queue.done(step, ok)
@@ -190,7 +205,9 @@ class DaskExecutor(OutOfProcessExecutor):
         queue.begin_cancel()
         while not finished.empty():
             future = finished.get()
-            if future in futures:
+            if isinstance(future, dict):
+                self._stream(run, future, futures)
+            elif future in futures:
                 step = futures.pop(future)
                 queue.done(step, self._collect(run, step, future, distributed))
         if futures:
@@ -216,6 +233,8 @@ class DaskExecutor(OutOfProcessExecutor):
         future = client.submit(
             run_step_task,
             self.request(run, step),
+            self._topic,
+            key,
             key=key,
             pure=False,
             retries=0,
@@ -224,12 +243,24 @@ class DaskExecutor(OutOfProcessExecutor):
         future.add_done_callback(finished.put)
         return future
 
+    def _stream(self, run: RunContext, live: Mapping[str, Any], futures: dict[Any, Step]) -> None:
+        """Handle a message a running step published, if it is the next one of a current task."""
+        key = live.get("key")
+        step = next((s for f, s in futures.items() if f.key == key), None)
+        if step is None or not isinstance(key, str):
+            return  # its task finished: the result has every message
+        if live.get("seq") != self._streamed.get(key, 0):
+            return  # one went missing: the rest come with the result, in order
+        self._streamed[key] = live["seq"] + 1
+        self.receive(run, live["data"], f"the Dask task of step {step.key!r}")
+
     def _collect(self, run: RunContext, step: Step, future: Any, distributed: ModuleType) -> bool:
         where = f"the Dask task of step {step.key!r}"
+        handled = self._streamed.pop(future.key, 0)
         try:
             if future.status == "finished":
                 ok: bool | None = None
-                for data in future.result():
+                for data in future.result()[handled:]:
                     reported = self.receive(run, data, where)
                     ok = reported if reported is not None else ok
                 if ok is not None:

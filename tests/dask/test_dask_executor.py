@@ -7,6 +7,7 @@ import logging
 import os
 import subprocess
 import sys
+import time
 import uuid
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,7 @@ import pytest
 from nbflow import EventType, Instance, execute_job, job, mem_io_manager, op
 from nbflow.dask import dask_executor
 from nbflow.errors import MissingExtraError, OutOfProcessStorageError
+from nbflow.storage.instance import InMemoryRunStorage
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 if str(FIXTURES) not in sys.path:
@@ -108,6 +110,55 @@ def test_context_log_on_a_worker_reaches_the_runs_logger(
     (record,) = [r for r in caplog.records if "chatty - from pid" in r.getMessage()]
     assert record.levelno == logging.WARNING and record.process == os.getpid()
     assert record.getMessage().endswith(f"chatty - from pid {worker_pid}")
+
+
+class _ArrivalLog(InMemoryRunStorage):
+    """Records when each event reached the parent's instance."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.arrivals: list[tuple[float, Any]] = []
+
+    def store_event(self, event: Any) -> None:
+        self.arrivals.append((time.time(), event))
+        super().store_event(event)
+
+
+def test_events_and_logs_reach_the_run_while_the_step_still_runs(
+    scheduler: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    @op
+    def slow(context: Any) -> int:
+        context.log.info("halfway")
+        time.sleep(1.0)
+        return 1
+
+    @job(executor_def=dask_executor)
+    def slow_job() -> None:
+        slow()
+
+    storage = _ArrivalLog()
+    logged_at: list[float] = []
+
+    class Stamp(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            logged_at.append(time.time())
+
+    stamp = Stamp()
+    logging.getLogger("nbflow").addHandler(stamp)
+    try:
+        with caplog.at_level(logging.INFO, logger="nbflow"):
+            result = execute_job(slow_job, instance=Instance(storage), run_config=_on(scheduler))
+    finally:
+        logging.getLogger("nbflow").removeHandler(stamp)
+    arrived = {e.event_type: t for t, e in storage.arrivals}
+    created = {e.event_type: e.timestamp for _, e in storage.arrivals}
+    assert arrived[EventType.STEP_START] < created[EventType.STEP_SUCCESS] - 0.5
+    assert len(logged_at) == 1 and logged_at[0] < created[EventType.STEP_SUCCESS] - 0.5
+    per_step = [e.event_type for e in result.events_for_node("slow")]
+    assert per_step.count(EventType.STEP_START) == 1  # streamed once, not again from the result
+    assert per_step[-1] is EventType.STEP_SUCCESS
+    assert [e.event_type for _, e in storage.arrivals] == [e.event_type for e in result.all_events]
 
 
 def test_a_step_that_kills_its_worker_fails_once(scheduler: str, tmp_path: Path) -> None:
