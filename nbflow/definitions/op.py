@@ -10,10 +10,19 @@ from typing import TYPE_CHECKING, Any, overload
 
 from nbflow.config import Field, as_field
 from nbflow.definitions._callables import check_name
+from nbflow.definitions.annotations import typed_ins, typed_outs
 from nbflow.definitions.composition import PendingNodeInvocation, current_recorder
 from nbflow.definitions.node import NodeDefinition
-from nbflow.definitions.specs import DEFAULT_OUTPUT, NO_VALUE, In, Out, Output, is_checkable_type
-from nbflow.errors import InvalidDefinitionError, InvalidInvocationError, did_you_mean
+from nbflow.definitions.specs import (
+    DEFAULT_OUTPUT,
+    NO_VALUE,
+    In,
+    Out,
+    Output,
+    is_checkable_type,
+    type_name,
+)
+from nbflow.errors import InvalidDefinitionError, InvalidInvocationError, OutputError, did_you_mean
 from nbflow.versioning import validate_version
 
 if TYPE_CHECKING:
@@ -36,6 +45,8 @@ class OpDefinition(NodeDefinition):
 
     The function's first parameter is the execution context when it is named ``context``
     (or ``_context``, ``_``, ``ctx``) or annotated as one; every other parameter is an input.
+    Annotations type the inputs and outputs that ``ins``/``outs`` leave untyped (see
+    :mod:`nbflow.definitions.annotations`).
     """
 
     def __init__(
@@ -63,12 +74,17 @@ class OpDefinition(NodeDefinition):
         self.is_generator = inspect.isgeneratorfunction(compute_fn)
 
         problems: list[str] = []
-        params = list(inspect.signature(compute_fn).parameters.values())
+        signature = inspect.signature(compute_fn)
+        params = list(signature.parameters.values())
         self.has_context = takes_context(params[0] if params else None)
         input_params = params[1:] if self.has_context else params
-        self.ins = MappingProxyType(_resolve_ins(input_params, dict(ins or {}), problems))
+        resolved_ins = _resolve_ins(input_params, dict(ins or {}), problems)
+        self.ins = MappingProxyType(typed_ins(compute_fn, input_params, resolved_ins))
         self.positional_inputs = tuple(n for n, spec in self.ins.items() if not spec.is_nothing)
-        self.outs = MappingProxyType(_resolve_outs(outs, problems))
+        resolved_outs = _resolve_outs(outs, problems)
+        self.outs = MappingProxyType(
+            typed_outs(compute_fn, signature.return_annotation, resolved_outs, self.is_generator)
+        )
         if not self.has_context and (self.config_field or self.required_resource_keys):
             needs = "config" if self.config_field else "resources"
             problems.append(
@@ -152,12 +168,26 @@ def is_op_context(value: Any) -> bool:
 def check_value_type(owner: str, spec: In | Out, value: Any) -> str | None:
     """Return a problem message if ``value`` does not fit ``spec.python_type``, else None."""
     expected = spec.python_type
-    if not is_checkable_type(expected) or isinstance(value, expected):
+    if expected is None:
         return None
-    return (
-        f"{owner} expected a value of type {expected.__name__}, got {type(value).__name__} "
-        f"{value!r:.60}."
+    try:
+        if isinstance(value, expected):  # the per-value cost: one isinstance on the happy path
+            return None
+    except TypeError:  # not a class (``list[int]``, ``Any``): nothing to check against
+        return None
+    if not is_checkable_type(expected):
+        return None
+    problem = (
+        f"{owner} expected a value of type {spec.type_label or type_name(expected)}, got "
+        f"{type(value).__name__} {value!r:.60}."
     )
+    if spec.type_label is None:
+        return problem
+    if isinstance(spec, In):
+        fix = "pass a value of that type (correct the upstream op or input value)"
+    else:
+        fix = "return a value of that type"
+    return f"{problem} Fix: {fix}, or change the annotation if it is wrong."
 
 
 def invoke_op_directly(op_def: OpDefinition, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
@@ -176,9 +206,35 @@ def invoke_op_directly(op_def: OpDefinition, args: tuple[Any, ...], kwargs: dict
     result = op_def.compute_fn(*call_args, **inputs)
     if op_def.is_generator:
         values = {o.output_name: o.value for o in result if isinstance(o, Output)}
+        _check_outputs(op_def, values)
         ordered = tuple(values[name] for name in op_def.outs if name in values)
         return ordered[0] if len(ordered) == 1 else ordered
+    _check_outputs(op_def, _returned_outputs(op_def, result))
     return result.value if isinstance(result, Output) else result
+
+
+def _returned_outputs(op_def: OpDefinition, result: Any) -> dict[str, Any]:
+    """The values of each output in what a (non-generator) op returned, as a run reads them."""
+    if isinstance(result, Output):
+        return {result.output_name: result.value}
+    names = list(op_def.outs)
+    if len(names) == 1:
+        return {names[0]: result}
+    if isinstance(result, tuple) and len(result) == len(names) > 1:
+        pairs = zip(names, result, strict=True)
+        return {n: v.value if isinstance(v, Output) else v for n, v in pairs}
+    return {}
+
+
+def _check_outputs(op_def: OpDefinition, values: Mapping[str, Any]) -> None:
+    """Raise the error a run would raise if an output value has the wrong type."""
+    for name, value in values.items():
+        spec = op_def.outs.get(name)
+        if spec is None:  # an undeclared output: a run reports it; a direct call returns it
+            continue
+        problem = check_value_type(f"Output {op_def.name}.{name}", spec, value)
+        if problem:
+            raise OutputError(problem)
 
 
 def _bind_inputs(op_def: OpDefinition, args: list[Any], kwargs: dict[str, Any]) -> dict[str, Any]:

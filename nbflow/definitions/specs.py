@@ -33,9 +33,21 @@ class Nothing:
     """Input type of an ordering-only dependency: the upstream runs first, no value is passed."""
 
 
+_UNCHECKED: tuple[object, ...] = (object, Nothing, Any)
+
+
 def is_checkable_type(python_type: object) -> bool:
-    """Whether ``python_type`` is a plain class nbflow can check values against."""
-    return isinstance(python_type, type) and python_type not in (object, Nothing)
+    """Whether ``python_type`` is a plain class (or tuple of classes) to check values against."""
+    if isinstance(python_type, tuple):
+        return bool(python_type) and all(isinstance(t, type) for t in python_type)
+    return isinstance(python_type, type) and python_type not in _UNCHECKED
+
+
+def type_name(python_type: object) -> str:
+    """How messages name ``python_type``: ``int``, or ``int | str`` for a tuple of classes."""
+    if isinstance(python_type, tuple):
+        return " | ".join(type_name(t) for t in python_type)
+    return getattr(python_type, "__name__", None) or repr(python_type)
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,16 +55,20 @@ class In:
     """Declares an op input.
 
     Args:
-        python_type: a class the value must be an instance of (checked at run time), or None.
+        python_type: a class (or tuple of classes) the value must be an instance of (checked
+            at run time), or None. When None, the parameter's annotation gives it.
         description: shown in docs and notebook views.
         default_value: used when nothing upstream, in run config or ``input_values`` gives one.
         metadata: free-form information about the input.
+        type_label: how messages name the expected type; nbflow sets it when ``python_type``
+            comes from an annotation (``"int (from the annotation `x: int`)"``).
     """
 
     python_type: Any = None
     description: str | None = None
     default_value: Any = NO_VALUE
     metadata: Mapping[str, Any] = field(default_factory=dict)
+    type_label: str | None = None
 
     @property
     def has_default_value(self) -> bool:
@@ -69,11 +85,14 @@ class Out:
     """Declares an op output.
 
     Args:
-        python_type: a class the value must be an instance of (checked at run time), or None.
+        python_type: a class (or tuple of classes) the value must be an instance of (checked
+            at run time), or None. When None, the function's return annotation gives it.
         description: shown in docs and notebook views.
         is_required: whether the op must produce this output.
         io_manager_key: the resource key of the IO manager that stores it.
         metadata: free-form information about the output.
+        type_label: how messages name the expected type; nbflow sets it when ``python_type``
+            comes from an annotation (``"int (from the annotation `-> int`)"``).
     """
 
     python_type: Any = None
@@ -81,6 +100,7 @@ class Out:
     is_required: bool = True
     io_manager_key: str = DEFAULT_IO_MANAGER_KEY
     metadata: Mapping[str, Any] = field(default_factory=dict)
+    type_label: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
