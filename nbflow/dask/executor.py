@@ -18,7 +18,7 @@ from queue import Empty, SimpleQueue
 from typing import TYPE_CHECKING, Any
 
 from nbflow.errors import ExecutionError, MissingExtraError, StepProcessError
-from nbflow.events import ErrorInfo, EventType, StepFailureData
+from nbflow.events import EventType
 from nbflow.execution._main_module import main_module_hidden
 from nbflow.execution.executor import ReadyQueue
 from nbflow.execution.out_of_process import OutOfProcessExecutor, stop_canceled_step
@@ -273,11 +273,10 @@ class DaskExecutor(OutOfProcessExecutor):
         if isinstance(exc, distributed.KilledWorker):
             self.step_died(run, step, StepProcessError.worker_died(step.key, str(exc)))
             return False
-        run.emit(
-            EventType.STEP_FAILURE,
+        run.fail_step(
             step.key,
             f"Step {step.key!r} failed on Dask before it ran: {type(exc).__name__}: {exc}",
-            StepFailureData(ErrorInfo.from_exception(exc), user_failure=False),
+            exc,
+            user_failure=False,
         )
-        run.record_failure(step.key, exc)
         return False

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from nbflow.errors import ExecutionError, InvalidDefinitionError, StepProcessError
-from nbflow.events import ErrorInfo, EventType, StepFailureData
+from nbflow.events import EventType
 from nbflow.execution._main_module import main_module_hidden
 from nbflow.execution.executor import Executor, ReadyQueue
 from nbflow.execution.in_process import InProcessExecutor
@@ -261,13 +261,12 @@ class MultiprocessExecutor(OutOfProcessExecutor):
             finally:
                 writer.close()
         except Exception as exc:
-            run.emit(
-                EventType.STEP_FAILURE,
+            run.fail_step(
                 step.key,
                 f"Step {step.key!r} could not start its process: {type(exc).__name__}: {exc}",
-                StepFailureData(ErrorInfo.from_exception(exc), user_failure=False),
+                exc,
+                user_failure=False,
             )
-            run.record_failure(step.key, exc)
             return None
         return _Child(step, process, reader)
 

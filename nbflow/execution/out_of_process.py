@@ -126,9 +126,7 @@ class OutOfProcessExecutor(Executor):
             out.io_manager_key for step in plan.steps.values() for out in step.op_def.outs.values()
         }
         cut = [i.cut_upstream for s in plan.steps.values() for i in s.inputs if i.cut_upstream]
-        if cut:
-            nodes = dict(plan.job_def.graph_def.iter_ops())
-            keys.update(nodes[key].definition.outs[name].io_manager_key for key, name in cut)
+        keys.update(plan.op_def_for(key).outs[name].io_manager_key for key, name in cut)
         return keys
 
     def begin(self, run: RunContext) -> JobPayload:
@@ -170,13 +168,8 @@ class OutOfProcessExecutor(Executor):
 
     def step_died(self, run: RunContext, step: Step, exc: StepProcessError) -> None:
         """Fail ``step`` because its process (or worker) died under it."""
-        run.emit(
-            EventType.STEP_FAILURE,
-            step.key,
-            f"Execution of step {step.key!r} failed: {str(exc).splitlines()[0]}",
-            StepFailureData(ErrorInfo.from_exception(exc), user_failure=True),
-        )
-        run.record_failure(step.key, exc)
+        message = f"Execution of step {step.key!r} failed: {str(exc).splitlines()[0]}"
+        run.fail_step(step.key, message, exc, user_failure=True)
 
 
 def stop_canceled_step(run: RunContext, step: Step, how: str) -> None:

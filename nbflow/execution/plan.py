@@ -79,6 +79,37 @@ class ExecutionPlan:
         for step in steps:
             for up in step.upstream_keys:
                 self.downstream[up].append(step.key)
+        self._op_defs: dict[str, OpDefinition] | None = None
+
+    def op_def_for(self, step_key: str) -> OpDefinition:
+        """The op of a step, also for steps an op selection left out of the plan."""
+        step = self.steps.get(step_key)
+        if step is not None:
+            return step.op_def
+        if self._op_defs is None:
+            self._op_defs = {
+                handle: node.definition  # type: ignore[misc]
+                for handle, node in self.job_def.graph_def.iter_ops()
+            }
+        return self._op_defs[step_key]
+
+    def resource_keys(self, step: Step, *, cut_inputs: bool) -> set[str]:
+        """The resources ``step`` uses: its own and its hooks', the IO managers of its outputs
+        and of what it loads (upstream outputs, source assets; with ``cut_inputs``, the
+        outputs an op selection cut off)."""
+        keys = set(step.op_def.required_resource_keys)
+        keys.update(out.io_manager_key for out in step.op_def.outs.values())
+        for hook in step.hook_defs:
+            keys |= hook.required_resource_keys
+        for step_input in step.inputs:
+            if step_input.source_asset is not None:
+                keys.add(step_input.source_asset.io_manager_key)
+            upstream = step_input.upstream
+            if upstream is None and cut_inputs:
+                upstream = step_input.cut_upstream
+            if upstream is not None:
+                keys.add(self.op_def_for(upstream[0]).outs[upstream[1]].io_manager_key)
+        return keys
 
     def load_cut_inputs_from_storage(self) -> None:
         """Inputs cut off by op selection will be loaded from storage, not required as config.

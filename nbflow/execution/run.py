@@ -87,22 +87,10 @@ def check_partition_key(job_def: JobDefinition, partition_key: str | None) -> st
 
 
 def needed_resource_keys(plan: ExecutionPlan) -> set[str]:
-    """Every resource the plan's steps use, with the IO managers of what they load from
-    outside the plan: source assets, and outputs an op selection cut off."""
+    """Every resource the plan's steps use, cut-off inputs' IO managers included."""
     keys: set[str] = set()
-    nodes: dict[str, Any] = {}
     for step in plan.steps.values():
-        keys |= step.op_def.required_resource_keys
-        keys.update(out.io_manager_key for out in step.op_def.outs.values())
-        for hook in step.hook_defs:
-            keys |= hook.required_resource_keys
-        for step_input in step.inputs:
-            if step_input.source_asset is not None:
-                keys.add(step_input.source_asset.io_manager_key)
-            for up in (step_input.upstream, step_input.cut_upstream):
-                if up is not None and up[0] not in plan.steps:
-                    nodes = nodes or dict(plan.job_def.graph_def.iter_ops())
-                    keys.add(nodes[up[0]].definition.outs[up[1]].io_manager_key)
+        keys |= plan.resource_keys(step, cut_inputs=True)
     return keys
 
 

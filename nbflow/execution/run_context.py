@@ -15,13 +15,12 @@ import threading
 import time
 from typing import TYPE_CHECKING, Any
 
-from nbflow.events import Event, EventType
+from nbflow.events import ErrorInfo, Event, EventType, StepFailureData
 from nbflow.execution.resources import Resources
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator, Mapping
 
-    from nbflow.definitions.op import OpDefinition
     from nbflow.execution.log import RunLog
     from nbflow.execution.plan import ExecutionPlan
     from nbflow.execution.run_config import ResolvedRunConfig
@@ -71,7 +70,6 @@ class RunContext:
         self.failures: dict[str, BaseException] = {}
         self._sinks = (self.events.append, instance.handle_event, *sinks)
         self._pid = os.getpid()
-        self._op_defs: dict[str, OpDefinition] | None = None
         self._cancel = threading.Event()
         self.canceled = False  # set by the executor once it has acted on a cancel request
 
@@ -134,17 +132,14 @@ class RunContext:
     def record_failure(self, step_key: str, exc: BaseException) -> None:
         self.failures[step_key] = exc
 
-    def op_def_for(self, step_key: str) -> OpDefinition:
-        """The op of a step, also for steps an op selection left out of the plan."""
-        step = self.plan.steps.get(step_key)
-        if step is not None:
-            return step.op_def
-        if self._op_defs is None:
-            self._op_defs = {
-                handle: node.definition  # type: ignore[misc]
-                for handle, node in self.job_def.graph_def.iter_ops()
-            }
-        return self._op_defs[step_key]
+    def fail_step(
+        self, step_key: str, message: str, exc: BaseException, *, user_failure: bool
+    ) -> None:
+        """Emit the step's STEP_FAILURE for ``exc`` and record it as a failure of the run."""
+        failure = StepFailureData(ErrorInfo.from_exception(exc), user_failure=user_failure)
+        self.emit(EventType.STEP_FAILURE, step_key, message, failure)
+        self.record_failure(step_key, exc)
+
 
 
 _ACTIVE_RUNS: dict[str, RunContext] = {}

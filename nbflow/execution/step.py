@@ -22,7 +22,6 @@ from nbflow.events import (
     IOManagerData,
     RetryData,
     StepDurationData,
-    StepFailureData,
     StepInputData,
     StepOutputData,
 )
@@ -52,7 +51,7 @@ def asset_key_for(run: RunContext, step_key: str) -> AssetKey | None:
 
 def upstream_output_context(run: RunContext, step_key: str, output_name: str) -> OutputContext:
     """The OutputContext of a step output, as its IO manager saw it when storing it."""
-    op_def = run.op_def_for(step_key)
+    op_def = run.plan.op_def_for(step_key)
     return OutputContext(
         step_key=step_key,
         name=output_name,
@@ -371,13 +370,12 @@ def run_step(run: RunContext, step: Step) -> bool:
                 if wait:
                     time.sleep(wait)
                 continue
-            run.emit(
-                EventType.STEP_FAILURE,
+            run.fail_step(
                 step.key,
                 f"Execution of step {step.key!r} failed: {type(exc).__name__}: {exc}",
-                StepFailureData(ErrorInfo.from_exception(exc), not isinstance(exc, OutputError)),
+                exc,
+                user_failure=not isinstance(exc, OutputError),
             )
-            run.record_failure(step.key, exc)
             _run_hooks(run, step, False, exc, {})
             return False
         duration_ms = (time.perf_counter() - started) * 1000

@@ -107,23 +107,6 @@ def out_of_process_resource_defs(job_def: JobDefinition) -> dict[str, ResourceDe
     return {DEFAULT_IO_MANAGER_KEY: fs_io_manager, **job_def.resource_defs}
 
 
-def step_resource_keys(run: RunContext, step: Step) -> set[str]:
-    """The resources ``step`` uses: its own, its outputs' and inputs' IO managers, its hooks'."""
-    keys = set(step.op_def.required_resource_keys)
-    keys.update(out.io_manager_key for out in step.op_def.outs.values())
-    for hook in step.hook_defs:
-        keys |= hook.required_resource_keys
-    for step_input in step.inputs:
-        if step_input.source_asset is not None:
-            keys.add(step_input.source_asset.io_manager_key)
-        upstream = step_input.upstream
-        if upstream is None and step.loads_cut_inputs:
-            upstream = step_input.cut_upstream
-        if upstream is not None:
-            keys.add(run.op_def_for(upstream[0]).outs[upstream[1]].io_manager_key)
-    return keys
-
-
 def build_step_request(run: RunContext, step: Step, job: JobPayload) -> StepRequest:
     """The request for ``step`` of ``run``, carrying only the versions the step touches."""
     wanted = {(step.key, name) for name in step.op_def.outs}
@@ -144,7 +127,7 @@ def build_step_request(run: RunContext, step: Step, job: JobPayload) -> StepRequ
         retries_enabled=run.retries_enabled,
         partition_key=run.partition_key,
         loads_cut_inputs=step.loads_cut_inputs,
-        resource_keys=frozenset(step_resource_keys(run, step)),
+        resource_keys=frozenset(run.plan.resource_keys(step, cut_inputs=step.loads_cut_inputs)),
     )
 
 

@@ -4,10 +4,8 @@ down (stopping code still running), and the run ends CANCELED."""
 from __future__ import annotations
 
 import importlib
-import sys
 import threading
 import time
-from pathlib import Path
 from typing import Any
 
 from nbflow import EventType, Instance, execute_job
@@ -16,9 +14,6 @@ from nbflow.execution.executor import CANCELED_REASON
 from nbflow.execution.run_context import request_cancel
 from nbflow.storage.run import RunStatus
 
-FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
-if str(FIXTURES) not in sys.path:
-    sys.path.insert(0, str(FIXTURES))
 live_jobs: Any = importlib.import_module("live_jobs")
 process_check: Any = importlib.import_module("process_check")
 

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import collections.abc
 import importlib
-import sys
 import typing
 from collections.abc import Callable, Iterator, Mapping
-from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Literal, Optional, Protocol, TypeVar, Union, runtime_checkable
 
@@ -21,9 +19,6 @@ if typing.TYPE_CHECKING:
     from nbflow import JobDefinition, OpDefinition
     from nbflow.execution.result import ExecuteInProcessResult
 
-FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
-if str(FIXTURES) not in sys.path:
-    sys.path.insert(0, str(FIXTURES))
 annotated_ops: Any = importlib.import_module("annotated_ops")
 
 T = TypeVar("T")

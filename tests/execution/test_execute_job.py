@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import importlib
 import os
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -26,9 +25,6 @@ from nbflow import (
 )
 from nbflow.errors import RunConfigValidationError
 
-FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
-if str(FIXTURES) not in sys.path:
-    sys.path.insert(0, str(FIXTURES))
 mp_jobs: Any = importlib.import_module("mp_jobs")
 process_check: Any = importlib.import_module("process_check")
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -25,6 +26,8 @@ from nbflow.execution import build_plan, graph_view, to_dot
 from nbflow.execution.graph_dot import STATUS_STYLES, node_statement, quote
 from nbflow.execution.graph_view import STATUSES, GraphView, NodeView
 from nbflow.storage import clear_memoized_values
+
+seed_002: Any = importlib.import_module("seed_002")
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -81,24 +84,7 @@ def nested() -> None:
 def seed_002_job(base_dir: Path) -> tuple[JobDefinition, dict[str, Any], dict[str, Any]]:
     """Seed 002's job with fixed versions, and its california and maryland configs."""
 
-    @op(version="1", config_schema={"dog_breed": str})
-    def emit_dog(context: Any) -> str:
-        return context.op_config["dog_breed"]
-
-    @op(version="1", config_schema={"tree_species": str})
-    def emit_tree(context: Any) -> str:
-        return context.op_config["tree_species"]
-
-    @op(version="1")
-    def emit_sentence(dog_breed: str, tree_species: str) -> str:
-        return f"{dog_breed} is a breed of dog, while {tree_species} is a species of tree."
-
-    @job(
-        resource_defs={"io_manager": versioned_filesystem_io_manager},
-        tags={MEMOIZED_RUN_TAG: "true"},
-    )
-    def my_job() -> None:
-        emit_sentence(emit_dog(), emit_tree())
+    my_job = seed_002.dogs_and_trees(resource_defs={"io_manager": versioned_filesystem_io_manager})
 
     def config(tree: str) -> dict[str, Any]:
         return {

@@ -6,6 +6,7 @@ proves which op bodies each execution ran.
 
 from __future__ import annotations
 
+import importlib
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -25,6 +26,8 @@ from nbflow.errors import MissingVersionError, RunConfigValidationError
 from nbflow.execution.list_versions import format_version_table
 from nbflow.storage import clear_memoized_values
 
+seed_002: Any = importlib.import_module("seed_002")
+
 if TYPE_CHECKING:
     from collections.abc import Iterator
     from pathlib import Path
@@ -42,31 +45,10 @@ def fresh_memo() -> Iterator[None]:
 
 
 def seed_002_job(call_log: list[str]) -> JobDefinition:
-    """Seed 002's dogs-and-trees job, with fixed versions instead of file hashes."""
-
-    @op(version="1", config_schema={"dog_breed": str})
-    def emit_dog(context: Any) -> str:
-        call_log.append("emit_dog")
-        return context.op_config["dog_breed"]
-
-    @op(version="1", config_schema={"tree_species": str})
-    def emit_tree(context: Any) -> str:
-        call_log.append("emit_tree")
-        return context.op_config["tree_species"]
-
-    @op(version="1")
-    def emit_sentence(dog_breed: str, tree_species: str) -> str:
-        call_log.append("emit_sentence")
-        return f"{dog_breed} is a breed of dog, while {tree_species} is a species of tree."
-
-    @job(
-        resource_defs={"io_manager": versioned_filesystem_io_manager},
-        tags={MEMOIZED_RUN_TAG: "true"},
+    """Seed 002's job on the versioned filesystem IO manager."""
+    return seed_002.dogs_and_trees(
+        call_log, resource_defs={"io_manager": versioned_filesystem_io_manager}
     )
-    def my_job() -> None:
-        emit_sentence(emit_dog(), emit_tree())
-
-    return my_job
 
 
 def config(tree_species: str, base_dir: Path, dog_breed: str = "poodle") -> dict[str, Any]:

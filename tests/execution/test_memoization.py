@@ -7,6 +7,7 @@ the whole process, so each test starts from ``clear_memoized_values()``.
 
 from __future__ import annotations
 
+import importlib
 import linecache
 import pickle
 from typing import TYPE_CHECKING, Any
@@ -46,6 +47,8 @@ from nbflow.errors import (
 )
 from nbflow.events import StepSkippedData
 from nbflow.storage import clear_memoized_values
+
+seed_002: Any = importlib.import_module("seed_002")
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -810,26 +813,7 @@ class TestInProcessMemoization:
 
 
 def dogs_and_trees(call_log: list[str], **job_kwargs: Any) -> JobDefinition:
-    @op(version="1", config_schema={"dog_breed": str})
-    def emit_dog(context: Any) -> str:
-        call_log.append("emit_dog")
-        return context.op_config["dog_breed"]
-
-    @op(version="1", config_schema={"tree_species": str})
-    def emit_tree(context: Any) -> str:
-        call_log.append("emit_tree")
-        return context.op_config["tree_species"]
-
-    @op(version="1")
-    def emit_sentence(dog_breed: str, tree_species: str) -> str:
-        call_log.append("emit_sentence")
-        return f"{dog_breed} is a breed of dog, while {tree_species} is a species of tree."
-
-    @job(tags=MEMOIZED, **job_kwargs)
-    def my_job() -> None:
-        emit_sentence(emit_dog(), emit_tree())
-
-    return my_job
+    return seed_002.dogs_and_trees(call_log, **job_kwargs)
 
 
 def dog_tree_config(tree: str, dog: str = "poodle") -> dict[str, Any]:

@@ -35,9 +35,6 @@ from nbflow.errors import (
 )
 from nbflow.storage.instance import InMemoryRunStorage
 
-FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
-if str(FIXTURES) not in sys.path:
-    sys.path.insert(0, str(FIXTURES))
 mp_jobs: Any = importlib.import_module("mp_jobs")
 process_check: Any = importlib.import_module("process_check")
 

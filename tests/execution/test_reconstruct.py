@@ -29,8 +29,6 @@ from nbflow import (
 from nbflow.errors import ReconstructionError
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
-if str(FIXTURES) not in sys.path:
-    sys.path.insert(0, str(FIXTURES))
 recon_seed: Any = importlib.import_module("recon_seed")
 process_check: Any = importlib.import_module("process_check")
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
@@ -13,6 +14,8 @@ from nbflow import versioned_filesystem_io_manager as versioned_fs
 from nbflow.errors import MissingVersionError
 from nbflow.execution.graph_dot import STATUS_STYLES
 from nbflow.storage import clear_memoized_values
+
+seed_002: Any = importlib.import_module("seed_002")
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -31,24 +34,7 @@ def fresh_memo() -> Iterator[None]:
 @pytest.fixture
 def my_job() -> JobDefinition:
     """Seed 002's dogs-and-trees job, with fixed versions instead of file hashes."""
-
-    @op(version="1", config_schema={"dog_breed": str})
-    def emit_dog(context: Any) -> str:
-        return context.op_config["dog_breed"]
-
-    @op(version="1", config_schema={"tree_species": str})
-    def emit_tree(context: Any) -> str:
-        return context.op_config["tree_species"]
-
-    @op(version="1")
-    def emit_sentence(dog_breed: str, tree_species: str) -> str:
-        return f"{dog_breed} is a breed of dog, while {tree_species} is a species of tree."
-
-    @job(resource_defs={"io_manager": versioned_fs}, tags={MEMOIZED_RUN_TAG: "true"})
-    def my_job() -> None:
-        emit_sentence(emit_dog(), emit_tree())
-
-    return my_job
+    return seed_002.dogs_and_trees(resource_defs={"io_manager": versioned_fs})
 
 
 def seed_config(tree: str, base_dir: Path) -> dict[str, Any]:

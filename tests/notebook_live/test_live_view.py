@@ -6,7 +6,6 @@ from __future__ import annotations
 import _thread
 import importlib
 import re
-import sys
 import threading
 import time
 import uuid
@@ -26,9 +25,6 @@ from nbflow.storage.run import RunStatus
 if TYPE_CHECKING:
     from .conftest import DisplaySpy
 
-FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
-if str(FIXTURES) not in sys.path:
-    sys.path.insert(0, str(FIXTURES))
 live_jobs: Any = importlib.import_module("live_jobs")
 process_check: Any = importlib.import_module("process_check")
 
