@@ -19,6 +19,7 @@ from typing import Any
 
 from nbflow.errors import StepProcessError
 from nbflow.events import ErrorInfo, Event
+from nbflow.execution import by_value
 
 Message = tuple[Any, ...]
 
@@ -27,10 +28,7 @@ def _dumps(obj: Any) -> bytes:
     try:
         return pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)
     except Exception:
-        import cloudpickle
-
-        data: bytes = cloudpickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)
-        return data
+        return by_value.dumps(obj)
 
 
 def encode_event(event: Event) -> bytes:

@@ -8,12 +8,11 @@ request, and re-emit through the run what comes back, in order.
 
 from __future__ import annotations
 
-import pickle
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from nbflow.errors import OutOfProcessStorageError, ReconstructionError
 from nbflow.events import ErrorInfo, EventType, StepFailureData
-from nbflow.execution import _wire
+from nbflow.execution import _wire, by_value
 from nbflow.execution.executor import Executor
 from nbflow.execution.result import NOT_IN_MEMORY
 from nbflow.execution.step_request import JobPayload, build_step_request, encode_request
@@ -58,7 +57,6 @@ def refuse_in_memory_storage(
 
 
 def _unpicklable_parts(job_def: JobDefinition, error: Exception) -> list[str]:
-    import cloudpickle
 
     parts: list[tuple[str, Any]] = [
         (f"op {handle!r}", node.definition) for handle, node in job_def.graph_def.iter_ops()
@@ -75,7 +73,7 @@ def _unpicklable_parts(job_def: JobDefinition, error: Exception) -> list[str]:
     problems = []
     for label, value in parts:
         try:
-            cloudpickle.dumps(value)
+            by_value.dumps(value)
         except Exception as exc:
             problems.append(f"{label}: {type(exc).__name__}: {exc}")
     return problems or [f"job {job_def.name!r}: {type(error).__name__}: {error}"]
@@ -87,15 +85,12 @@ def pickle_job(job_def: JobDefinition) -> bytes:
     Raises:
         ReconstructionError: listing every op, resource or hook that cannot be pickled.
     """
-    import cloudpickle
-
     try:
-        data: bytes = cloudpickle.dumps(job_def, protocol=pickle.HIGHEST_PROTOCOL)
+        return by_value.dumps(job_def)
     except Exception as exc:
         raise ReconstructionError.unserializable(
             job_def.name, _unpicklable_parts(job_def, exc)
         ) from exc
-    return data
 
 
 class OutOfProcessExecutor(Executor):

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from nbflow.definitions.specs import DEFAULT_IO_MANAGER_KEY
 from nbflow.errors import ReconstructionError
 from nbflow.events import ErrorInfo, Event, EventType, StepFailureData
+from nbflow.execution import by_value
 from nbflow.execution.log import LOGGER_NAME, RunLog
 from nbflow.execution.plan import build_plan
 from nbflow.execution.reconstruct import ReconstructableJob, loading_job
@@ -132,10 +133,7 @@ def build_step_request(run: RunContext, step: Step, job: JobPayload) -> StepRequ
 
 
 def encode_request(request: StepRequest) -> bytes:
-    import cloudpickle
-
-    data: bytes = cloudpickle.dumps(request, protocol=pickle.HIGHEST_PROTOCOL)
-    return data
+    return by_value.dumps(request)
 
 
 def decode_request(data: bytes) -> StepRequest:

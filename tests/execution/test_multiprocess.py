@@ -142,22 +142,6 @@ def test_a_dying_step_process_raises_when_asked() -> None:
         execute_job(mp_jobs.crashing_job("os_exit"))
 
 
-def test_op_errors_are_raised_with_the_remote_traceback() -> None:
-    @op
-    def explode() -> None:
-        raise ValueError("boom in a child")
-
-    @job(executor_def=multiprocess_executor)
-    def exploding() -> None:
-        explode()
-
-    with pytest.raises(ValueError, match="boom in a child") as info:
-        execute_job(exploding)
-    notes = "\n".join(getattr(info.value, "__notes__", []))
-    assert "Raised in the process of step 'explode'" in notes
-    assert 'raise ValueError("boom in a child")' in notes
-
-
 def test_retries_follow_the_retry_policy_inside_the_step_process(tmp_path: Path) -> None:
     result = execute_job(mp_jobs.flaky_job, run_config=mp_jobs.recorder_config(tmp_path))
     assert result.output_for_node("flaky") == "ok after 2"
