@@ -113,10 +113,15 @@ class StepFailureData:
 
 @dataclass(frozen=True, slots=True)
 class StepSkippedData:
-    """Why a step did not run: memoized (with the versions found) or upstream missing."""
+    """Why a step did not run: memoized (with the versions found) or upstream missing.
+
+    ``detail`` says more about a memoized step, e.g. that its upstream re-ran but produced
+    an unchanged value.
+    """
 
     reason: str
     versions: Mapping[str, str] = field(default_factory=dict)
+    detail: str = ""
 
     @property
     def memoized(self) -> bool:
@@ -125,11 +130,13 @@ class StepSkippedData:
 
 @dataclass(frozen=True, slots=True)
 class StepOutputData:
-    """An output a step produced."""
+    """An output a step produced; in memoized runs, with its version and the fingerprint of
+    its value when that was cheap to take (see :mod:`nbflow.versioning.output_fingerprint`)."""
 
     output_name: str
     version: str | None = None
     metadata: Mapping[str, Any] = field(default_factory=dict)
+    value_fingerprint: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -92,18 +92,22 @@ class ReadyQueue:
     def settle(self, step: Step) -> bool:
         """Skip ``step`` if it is memoized or cannot run; True when it was skipped.
 
-        A memoized step emits one STEP_SKIPPED naming the versions found and counts as
-        done; a step whose upstream failed (or left an output unproduced) is skipped too.
+        A step whose upstream ran in this run is versioned again from the values it got
+        (early cutoff). A memoized step emits one STEP_SKIPPED naming the versions found and
+        counts as done; a step whose upstream failed (or left an output unproduced) is
+        skipped too.
         """
         run = self._run
+        detail = run.memo.revise(run, step) if run.memo is not None else None
         versions = run.memoized.get(step.key)
         if versions is not None:
             listed = ", ".join(f"{name}@{v[:8]}" for name, v in versions.items())
+            why = f" ({detail})" if detail else ""
             run.emit(
                 EventType.STEP_SKIPPED,
                 step.key,
-                f"Skipped step {step.key!r}: memoized, outputs stored with versions {listed}",
-                StepSkippedData("memoized", versions),
+                f"Skipped step {step.key!r}: memoized{why}, outputs stored with versions {listed}",
+                StepSkippedData("memoized", versions, detail or ""),
             )
             self.done(step, ok=True)
             return True

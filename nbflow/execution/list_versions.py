@@ -7,10 +7,11 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from nbflow.execution.memo import (
+    Versioner,
     check_memoizable,
-    compute_versions,
     manifest_store,
     output_context,
+    stored_value_fingerprints,
 )
 from nbflow.execution.plan import build_plan
 from nbflow.execution.resources import build_resources
@@ -58,7 +59,8 @@ def list_versions(
     resource_defs = in_process_resource_defs(job, resources)
     plan = build_plan(job)
     config = resolve_run_config(plan, resource_defs, run_config)
-    parts = compute_versions(plan, plan, config, resource_defs)
+    versioner = Versioner(plan, plan, config, resource_defs)
+    versioner.compute()  # errors (ops without a version, bad inputs) before building anything
     manager_keys = {
         out.io_manager_key for step in plan.steps.values() for out in step.op_def.outs.values()
     }
@@ -72,6 +74,7 @@ def list_versions(
             instance=instance,
         )
         check_memoizable(plan, built)
+        parts = versioner.compute(stored_value_fingerprints(plan, built, instance))
         for step in plan.steps.values():
             for name, out in step.op_def.outs.items():
                 current = parts[(step.key, name)]

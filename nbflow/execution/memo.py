@@ -22,7 +22,11 @@ from nbflow.errors import (
 from nbflow.execution.resources import resource_order
 from nbflow.execution.run_config import unwrap_input_value
 from nbflow.execution.step import upstream_output_context
-from nbflow.storage.manifests import manifest_store_for
+from nbflow.storage.manifests import (
+    VALUE_FINGERPRINT_KEY,
+    manifest_of_version,
+    manifest_store_for,
+)
 from nbflow.versioning import (
     SOURCE_ASSET_SOURCE,
     VALUE_SOURCE,
@@ -129,6 +133,7 @@ def _input_version(
     config: ResolvedRunConfig,
     parts: Mapping[StepOutput, VersionParts],
     observed: Callable[[SourceAsset], str | None],
+    data_of: Callable[[StepOutput, str], str | None],
 ) -> tuple[str, str]:
     upstream = step_input.upstream
     source = step_input.source_asset
@@ -151,7 +156,8 @@ def _input_version(
         if upstream is None:
             default = step_input.spec.default_value
             return VALUE_SOURCE, _fingerprint(step, step_input.name, default)
-    return f"{upstream[0]}.{upstream[1]}", parts[upstream].version
+    version = parts[upstream].version
+    return f"{upstream[0]}.{upstream[1]}", data_of(upstream, version) or version
 
 
 def _upstream_unversioned(step_input: StepInput, parts: Mapping[StepOutput, VersionParts]) -> bool:
@@ -164,6 +170,114 @@ def _fingerprint(step: Step, input_name: str, value: Any) -> str:
         return fingerprint(value)
     except UnversionableValueError as exc:
         raise UnversionableValueError(f"Input {step.key}.{input_name}: {exc}") from exc
+
+
+def _no_data(upstream: StepOutput, version: str) -> str | None:
+    return None
+
+
+class Versioner:
+    """Computes the version parts of step outputs for one run (see :func:`compute_versions`).
+
+    An input read from an upstream output is versioned by the fingerprint of the upstream's
+    value when one is known (``data_of``), else by the upstream output's version: so a step
+    whose upstream re-ran but produced an equal value keeps its version (early cutoff).
+    """
+
+    def __init__(
+        self,
+        plan: ExecutionPlan,
+        full_plan: ExecutionPlan,
+        config: ResolvedRunConfig,
+        resource_defs: Mapping[str, ResourceDefinition],
+        partition_key: str | None = None,
+    ) -> None:
+        self._plan = plan
+        self._full_plan = full_plan
+        self._config = config
+        self._partition_key = partition_key
+        self._strategy = _strategy(plan.job_def)
+        needed = {
+            k for step in full_plan.steps.values() for k in step.op_def.required_resource_keys
+        }
+        self._resources = resource_versions(resource_defs, config, self._strategy, needed)
+        self._op_versions: dict[str, str | None] = {}
+        self._config_cache: dict[str, tuple[tuple[str, str], ...]] = {}
+        self._data_versions: dict[AssetKey, str | None] = {}
+
+    def compute(
+        self, data_of: Callable[[StepOutput, str], str | None] = _no_data
+    ) -> dict[StepOutput, VersionParts]:
+        """The version parts of every step output of the job (without op selection).
+
+        Raises:
+            MissingVersionError: naming every op without a version.
+            UnversionableValueError: an input value has no stable fingerprint.
+        """
+        parts: dict[StepOutput, VersionParts] = {}
+        missing: list[str] = []
+        for key, full_step in self._full_plan.steps.items():
+            step = self._plan.steps.get(key, full_step)
+            if self._op_version(step) is None:
+                missing.append(step.op_def.name)
+                continue
+            if missing and any(_upstream_unversioned(i, parts) for i in step.inputs):
+                continue  # an upstream op has no version: reported below, with every such op
+            parts.update(self.step_parts(step, parts, data_of))
+        if missing:
+            raise MissingVersionError.for_ops(self._plan.job_def.name, sorted(set(missing)))
+        return parts
+
+    def step_parts(
+        self,
+        step: Step,
+        parts: Mapping[StepOutput, VersionParts],
+        data_of: Callable[[StepOutput, str], str | None],
+    ) -> dict[StepOutput, VersionParts]:
+        """The version parts of ``step``'s outputs, given those of every upstream output."""
+        op_version = self._op_version(step)
+        assert op_version is not None, "compute() reports ops without a version"
+        resources = {k: self._resources[k] for k in step.op_def.required_resource_keys}
+        inputs = {
+            i.name: _input_version(step, i, self._config, parts, self._observed, data_of)
+            for i in step.inputs
+            if not (i.spec.is_nothing and i.upstream is None and i.cut_upstream is None)
+        }
+        config = self._config_fingerprints(step.key)
+        return {
+            (step.key, output_name): VersionParts.build(
+                op_version=op_version,
+                output_name=output_name,
+                config=config,
+                resources=resources,
+                inputs=inputs,
+            )
+            for output_name in step.op_def.outs
+        }
+
+    def _op_version(self, step: Step) -> str | None:
+        if step.key not in self._op_versions:
+            op_config = self._config.op_config(step.key)
+            self._op_versions[step.key] = _op_version(step, op_config, self._strategy)
+        return self._op_versions[step.key]
+
+    def _config_fingerprints(self, step_key: str) -> tuple[tuple[str, str], ...]:
+        op_config = self._config.op_config(step_key)
+        cache_key = canonical(op_config)
+        fingerprints = self._config_cache.get(cache_key)
+        if fingerprints is None:
+            fingerprints = config_fingerprints(op_config)
+            if self._partition_key is not None:
+                partition = fingerprint(self._partition_key)
+                fingerprints = (*fingerprints, (PARTITION_PART, partition))
+            self._config_cache[cache_key] = fingerprints
+        return fingerprints
+
+    def _observed(self, source: SourceAsset) -> str | None:
+        """The source's data version, observed once per run."""
+        if source.key not in self._data_versions:
+            self._data_versions[source.key] = source.observe(self._partition_key)
+        return self._data_versions[source.key]
 
 
 def compute_versions(
@@ -179,59 +293,15 @@ def compute_versions(
     part ``PARTITION_PART``), so partitions never share stored outputs.
 
     Steps of ``plan`` (an op selection of it) take their cut inputs from run config
-    values where given, and from the stored upstream versions otherwise.
+    values where given, and from the stored upstream versions otherwise. Inputs from
+    upstream outputs are versioned by the upstream versions here; :class:`Versioner` can
+    use the fingerprints of stored values instead.
 
     Raises:
         MissingVersionError: naming every op without a version.
         UnversionableValueError: an input value has no stable fingerprint.
     """
-    job_def = plan.job_def
-    strategy = _strategy(job_def)
-    needed = {k for step in full_plan.steps.values() for k in step.op_def.required_resource_keys}
-    res_versions = resource_versions(resource_defs, config, strategy, needed)
-    parts: dict[StepOutput, VersionParts] = {}
-    missing: list[str] = []
-    config_cache: dict[str, tuple[tuple[str, str], ...]] = {}
-    data_versions: dict[AssetKey, str | None] = {}
-
-    def observed(source: SourceAsset) -> str | None:
-        """The source's data version, observed once per run."""
-        if source.key not in data_versions:
-            data_versions[source.key] = source.observe(partition_key)
-        return data_versions[source.key]
-    for key, full_step in full_plan.steps.items():
-        step = plan.steps.get(key, full_step)
-        op_config = config.op_config(key)
-        op_version = _op_version(step, op_config, strategy)
-        if op_version is None:
-            missing.append(step.op_def.name)
-            continue
-        if missing and any(_upstream_unversioned(i, parts) for i in step.inputs):
-            continue  # an upstream op has no version: reported below, with every such op
-        cache_key = canonical(op_config)
-        fingerprints = config_cache.get(cache_key)
-        if fingerprints is None:
-            fingerprints = config_fingerprints(op_config)
-            if partition_key is not None:
-                fingerprints = (*fingerprints, (PARTITION_PART, fingerprint(partition_key)))
-            config_cache[cache_key] = fingerprints
-        resources = {k: res_versions[k] for k in step.op_def.required_resource_keys}
-        inputs = {
-            i.name: _input_version(step, i, config, parts, observed)
-            for i in step.inputs
-            if not (i.spec.is_nothing and i.upstream is None and i.cut_upstream is None)
-        }
-        for output_name in step.op_def.outs:
-            parts[(key, output_name)] = VersionParts.build(
-                op_version=op_version,
-                output_name=output_name,
-                config=fingerprints,
-                resources=resources,
-                inputs=inputs,
-            )
-    if missing:
-        raise MissingVersionError.for_ops(job_def.name, sorted(set(missing)))
-    return parts
+    return Versioner(plan, full_plan, config, resource_defs, partition_key).compute()
 
 
 def output_context(
@@ -326,3 +396,77 @@ def manifest_store(
     """Where the manifest of a step output lives: with its IO manager, else the instance."""
     manager = resources[step.op_def.outs[output_name].io_manager_key]
     return manifest_store_for(manager, instance.manifests)
+
+
+def stored_value_fingerprints(
+    plan: ExecutionPlan, resources: Resources, instance: Instance
+) -> Callable[[StepOutput, str], str | None]:
+    """Looks up the value fingerprint recorded in the manifest of a stored output version."""
+    found: dict[tuple[StepOutput, str], str | None] = {}
+
+    def data_of(output: StepOutput, version: str) -> str | None:
+        if (output, version) not in found:
+            step_key, name = output
+            manager = resources[plan.op_def_for(step_key).outs[name].io_manager_key]
+            store = manifest_store_for(manager, instance.manifests)
+            manifest = manifest_of_version(store, step_key, name, version)
+            value = None if manifest is None else manifest.get(VALUE_FINGERPRINT_KEY)
+            found[(output, version)] = value if isinstance(value, str) else None
+        return found[(output, version)]
+
+    return data_of
+
+
+class RunVersions:
+    """The versions of one memoized run, revised as steps produce values (early cutoff).
+
+    Before the run, inputs are versioned by the value fingerprints recorded with stored
+    upstream outputs. When an upstream step runs, its consumers are versioned again from the
+    fingerprints of the values it just produced: if those equal the stored ones, the
+    consumers' versions do not change and they stay memoized.
+    """
+
+    def __init__(
+        self, versioner: Versioner, stored: Callable[[StepOutput, str], str | None]
+    ) -> None:
+        self._versioner = versioner
+        self._stored = stored
+        self.produced: dict[StepOutput, str | None] = {}  # output → its value's fingerprint
+        self._revised: set[StepOutput] = set()  # outputs whose version changed during the run
+
+    def initial(self) -> dict[StepOutput, VersionParts]:
+        """Every output's version parts, inputs versioned by stored value fingerprints."""
+        return self._versioner.compute(self._stored)
+
+    def _data_of(self, output: StepOutput, version: str) -> str | None:
+        if output in self.produced:
+            return self.produced[output]
+        return self._stored(output, version)
+
+    def revise(self, run: RunContext, step: Step) -> str | None:
+        """Re-version ``step`` if an upstream output was produced (or re-versioned) in this
+        run, and settle whether it is memoized; returns the note a memoized step's skip
+        event carries, if any."""
+        upstream = {i.upstream for i in step.inputs if i.upstream is not None}
+        if not any(up in self.produced or up in self._revised for up in upstream):
+            return None
+        revised = self._versioner.step_parts(step, run.version_parts, self._data_of)
+        self._revised.update(k for k, p in revised.items() if p.version != run.versions[k])
+        run.set_version_parts(revised)
+        versions: dict[str, str] = {}
+        for (_, name), parts in revised.items():
+            manager = run.resources[step.op_def.outs[name].io_manager_key]
+            context = output_context(
+                run.plan, step, name, parts.version, run.resources, run.partition_key
+            )
+            if not manager.has_output(context):
+                run.memoized.pop(step.key, None)
+                return None
+            versions[name] = parts.version
+        run.memoized[step.key] = versions
+        reran = sorted({output[0] for output in upstream if output in self.produced})
+        if not reran:
+            return None
+        names = ", ".join(repr(key) for key in reran)
+        unchanged = "its value is" if len(reran) == 1 else "their values are"
+        return f"upstream {names} re-ran; {unchanged} unchanged"

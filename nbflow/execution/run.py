@@ -28,10 +28,12 @@ from nbflow.events import ErrorInfo, EventType, StepFailureData
 from nbflow.execution.in_process import InProcessExecutor
 from nbflow.execution.log import RunLog
 from nbflow.execution.memo import (
+    RunVersions,
+    Versioner,
     check_cut_inputs_stored,
-    compute_versions,
     memoization_enabled,
     stored_steps,
+    stored_value_fingerprints,
 )
 from nbflow.execution.plan import ExecutionPlan, build_plan
 from nbflow.execution.resources import build_resources
@@ -138,11 +140,12 @@ def execute_plan(
     """
     job_def = plan.job_def
     memoize = memoization_enabled(job_def, tags)
-    parts = (
-        compute_versions(plan, full_plan or plan, config, resource_defs, partition_key)
+    versioner = (
+        Versioner(plan, full_plan or plan, config, resource_defs, partition_key)
         if memoize
-        else {}
+        else None
     )
+    parts = versioner.compute() if versioner is not None else {}
     run = Run(
         run_id=run_id or str(uuid.uuid4()),
         job_name=job_def.name,
@@ -178,8 +181,13 @@ def execute_plan(
                     log=ctx.log,
                     report=lambda kind, message, data: ctx.emit(kind, None, message, data),
                 )
-                if memoize:
-                    ctx.memoized = stored_steps(plan, parts, ctx.resources, partition_key)
+                if versioner is not None:
+                    data_of = stored_value_fingerprints(plan, ctx.resources, instance)
+                    ctx.memo = RunVersions(versioner, data_of)
+                    ctx.set_version_parts(ctx.memo.initial())
+                    ctx.memoized = stored_steps(
+                        plan, ctx.version_parts, ctx.resources, partition_key
+                    )
                 check_cut_inputs_stored(ctx)
                 executor.execute(ctx)
         except NbflowError as exc:

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Iterator, Mapping
 
     from nbflow.execution.log import RunLog
+    from nbflow.execution.memo import RunVersions
     from nbflow.execution.plan import ExecutionPlan
     from nbflow.execution.run_config import ResolvedRunConfig
     from nbflow.storage.instance import Instance
@@ -57,10 +58,10 @@ class RunContext:
         self.instance = instance
         self.log = log
         self.partition_key = partition_key
-        self.version_parts: Mapping[tuple[str, str], VersionParts] = version_parts or {}
-        self.versions: dict[tuple[str, str], str] = {
-            key: parts.version for key, parts in self.version_parts.items()
-        }
+        self.version_parts: dict[tuple[str, str], VersionParts] = {}
+        self.versions: dict[tuple[str, str], str] = {}
+        self.set_version_parts(version_parts or {})
+        self.memo: RunVersions | None = None  # a memoized run's versions, revised as it goes
         self.memoized: dict[str, dict[str, str]] = {}  # step key -> {output: version}
         self.retries_enabled = retries_enabled
         self.raise_on_error = raise_on_error
@@ -68,7 +69,7 @@ class RunContext:
         self.events: list[Event] = []
         self.outputs: dict[tuple[str, str], Any] = {}
         self.failures: dict[str, BaseException] = {}
-        self._sinks = (self.events.append, instance.handle_event, *sinks)
+        self._sinks = (self.events.append, self._note, instance.handle_event, *sinks)
         self._pid = os.getpid()
         self._cancel = threading.Event()
         self.canceled = False  # set by the executor once it has acted on a cancel request
@@ -119,6 +120,17 @@ class RunContext:
         """Hand an event made elsewhere (e.g. in a step process) to every sink, unchanged."""
         for sink in self._sinks:
             sink(event)
+
+    def set_version_parts(self, parts: Mapping[tuple[str, str], VersionParts]) -> None:
+        """Set (or revise) the version parts, and so the versions, of step outputs."""
+        self.version_parts.update(parts)
+        self.versions.update((key, p.version) for key, p in parts.items())
+
+    def _note(self, event: Event) -> None:
+        """Keep what later steps' versions depend on: fingerprints of produced values."""
+        if event.event_type is EventType.STEP_OUTPUT and self.memo is not None:
+            data = event.data
+            self.memo.produced[(str(event.step_key), data.output_name)] = data.value_fingerprint
 
     def record_output(self, step_key: str, output_name: str, value: Any) -> None:
         self.outputs[(step_key, output_name)] = value

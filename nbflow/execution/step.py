@@ -27,7 +27,8 @@ from nbflow.events import (
 )
 from nbflow.execution.context import USER_EVENT_TYPES, HookContext, OpExecutionContext
 from nbflow.execution.run_config import unwrap_input_value
-from nbflow.storage.manifests import manifest_store_for
+from nbflow.storage.manifests import VALUE_FINGERPRINT_KEY, manifest_store_for
+from nbflow.versioning.output_fingerprint import output_fingerprint
 
 if TYPE_CHECKING:
     from collections.abc import Iterator, Mapping
@@ -201,6 +202,8 @@ def _store(
         raise OutputError(problem)
     metadata = {**context.output_metadata(name), **output.metadata}
     version = run.versions.get((step.key, name))
+    parts = run.version_parts.get((step.key, name))
+    value_fingerprint = None if parts is None else output_fingerprint(output.value)
     asset_key = asset_key_for(run, step.key)
     out_context = OutputContext(
         step_key=step.key,
@@ -218,7 +221,7 @@ def _store(
         EventType.STEP_OUTPUT,
         step.key,
         f"Yielded output {name!r}",
-        StepOutputData(name, version, metadata),
+        StepOutputData(name, version, metadata, value_fingerprint),
     )
     run.resources[spec.io_manager_key].handle_output(out_context, output.value)
     run.emit(
@@ -239,10 +242,12 @@ def _store(
         )
     done[name] = output.value
     run.record_output(step.key, name, output.value)
-    parts = run.version_parts.get((step.key, name))
     if parts is not None:
+        manifest = parts.to_manifest()
+        if value_fingerprint is not None:
+            manifest[VALUE_FINGERPRINT_KEY] = value_fingerprint
         store = manifest_store_for(run.resources[spec.io_manager_key], run.instance.manifests)
-        store.record_manifest(step.key, name, parts.to_manifest())
+        store.record_manifest(step.key, name, manifest)
 
 
 def _flush_user_events(run: RunContext, step: Step, context: OpExecutionContext) -> None:

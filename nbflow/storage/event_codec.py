@@ -42,8 +42,8 @@ TAG = "__nbflow__"
 PAYLOAD_FIELDS: dict[type, tuple[str, ...]] = {
     ErrorInfo: ("cls_name", "message", "traceback"),
     StepFailureData: ("error", "user_failure"),
-    StepSkippedData: ("reason", "versions"),
-    StepOutputData: ("output_name", "version", "metadata"),
+    StepSkippedData: ("reason", "versions", "detail"),
+    StepOutputData: ("output_name", "version", "metadata", "value_fingerprint"),
     StepInputData: ("input_name", "source"),
     IOManagerData: ("name", "manager_key", "metadata"),
     RetryData: ("attempt", "seconds_to_wait", "error"),

@@ -84,12 +84,21 @@ class FilesystemIOManager(MemoizableIOManager):
         atomic_write_bytes(folder / _LATEST, data)
 
     def latest_manifest(self, step_key: str, output_name: str) -> Mapping[str, Any] | None:
-        path = safe_join(self.base_dir, [step_key, output_name, _LATEST])
-        try:
-            loaded = json.loads(path.read_bytes())
-        except (FileNotFoundError, ValueError):
-            return None
-        return loaded if isinstance(loaded, dict) else None
+        return _read_manifest(safe_join(self.base_dir, [step_key, output_name, _LATEST]))
+
+    def manifest_for(
+        self, step_key: str, output_name: str, version: str
+    ) -> Mapping[str, Any] | None:
+        name = f"{version}.manifest.json"
+        return _read_manifest(safe_join(self.base_dir, [step_key, output_name, name]))
+
+
+def _read_manifest(path: Path) -> Mapping[str, Any] | None:
+    try:
+        loaded = json.loads(path.read_bytes())
+    except (FileNotFoundError, ValueError):
+        return None
+    return loaded if isinstance(loaded, dict) else None
 
 
 def _build(init_context: Any) -> FilesystemIOManager:

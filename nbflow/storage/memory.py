@@ -98,6 +98,11 @@ class InMemoryIOManager(MemoizableIOManager):
     def latest_manifest(self, step_key: str, output_name: str) -> Mapping[str, Any] | None:
         return PROCESS_MANIFESTS.latest_manifest(step_key, output_name)
 
+    def manifest_for(
+        self, step_key: str, output_name: str, version: str
+    ) -> Mapping[str, Any] | None:
+        return PROCESS_MANIFESTS.manifest_for(step_key, output_name, version)
+
 
 mem_io_manager = IOManagerDefinition(
     lambda: InMemoryIOManager(),

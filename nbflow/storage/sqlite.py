@@ -554,12 +554,24 @@ class SqliteManifestStore:
         self._db.write("record a version manifest in", write)
 
     def latest_manifest(self, step_key: str, output_name: str) -> Mapping[str, Any] | None:
+        return self._one(
+            "SELECT manifest FROM manifests WHERE step_key = ? AND output_name = ? "
+            "ORDER BY id DESC LIMIT 1",
+            (step_key, output_name),
+        )
+
+    def manifest_for(
+        self, step_key: str, output_name: str, version: str
+    ) -> Mapping[str, Any] | None:
+        return self._one(
+            "SELECT manifest FROM manifests WHERE step_key = ? AND output_name = ? "
+            "AND version = ? ORDER BY id DESC LIMIT 1",
+            (step_key, output_name, version),
+        )
+
+    def _one(self, sql: str, args: tuple[str, ...]) -> Mapping[str, Any] | None:
         def query(conn: sqlite3.Connection) -> Mapping[str, Any] | None:
-            row = conn.execute(
-                "SELECT manifest FROM manifests WHERE step_key = ? AND output_name = ? "
-                "ORDER BY id DESC LIMIT 1",
-                (step_key, output_name),
-            ).fetchone()
+            row = conn.execute(sql, args).fetchone()
             if row is None:
                 return None
             loaded = event_codec.loads(row[0])

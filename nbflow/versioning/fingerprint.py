@@ -21,11 +21,11 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import hashlib
 import sys
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from nbflow.errors import UnversionableValueError, VersioningError
+from nbflow.versioning.array_fingerprint import numpy_parts, pandas_parts
 from nbflow.versioning.hashing import (
     CANONICAL_TYPES,
     UnsupportedValue,
@@ -158,35 +158,12 @@ def _dataclass_digest(value: Any) -> str:
     return _digest(*parts)
 
 
-def _sha256(raw: bytes) -> str:
-    return hashlib.sha256(raw).hexdigest()
-
-
 def _numpy_digest(numpy: ModuleType, value: Any) -> str:
-    array = numpy.asarray(value)
-    if array.dtype.hasobject:
-        # Object arrays hold pointers; fingerprint the Python objects they point to.
-        content = _encoded(array.tolist())
-    else:
-        content = _sha256(array.tobytes(order="C"))
-    kind = "numpy.ndarray" if isinstance(value, numpy.ndarray) else "numpy.generic"
-    return _digest(kind, array.dtype.str, str(array.dtype), repr(array.shape), content)
+    return _digest(*numpy_parts(numpy, value, _encoded))
 
 
 def _pandas_digest(pandas: ModuleType, value: Any) -> str:
-    hash_object = pandas.util.hash_pandas_object
-    rows = _sha256(hash_object(value, index=True).to_numpy().tobytes())
-    parts = [type(value).__qualname__, rows, _encoded(list(value.index.names))]
-    if isinstance(value, pandas.DataFrame):
-        columns = _sha256(hash_object(value.columns, index=False).to_numpy().tobytes())
-        parts += (
-            columns,
-            _encoded(list(value.columns.names)),
-            _encoded([str(dtype) for dtype in value.dtypes]),
-        )
-    else:
-        parts += (_encoded(value.name), str(value.dtype))
-    return _digest("pandas", *parts)
+    return _digest("pandas", *pandas_parts(pandas, value, _encoded))
 
 
 def _fingerprint_error(exc: UnsupportedValue, where: str) -> Exception:

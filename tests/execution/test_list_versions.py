@@ -105,7 +105,11 @@ class TestSeed002Walkthrough:
 
         assert first_run == ["emit_dog", "emit_tree", "emit_sentence"]
         assert {k: r.status for k, r in after.items()} == dict.fromkeys(OUTPUTS, STORED)
-        assert {k: r.version for k, r in after.items()} == {k: r.version for k, r in before.items()}
+        # Outputs without upstream keep the version listed before the run; emit_sentence's is
+        # known only once its inputs' values are (they version it, for early cutoff).
+        for key in ("emit_dog.result", "emit_tree.result"):
+            assert after[key].version == before[key].version
+        assert after["emit_sentence.result"].version != before["emit_sentence.result"].version
         assert {k: r.reasons for k, r in after.items()} == dict.fromkeys(OUTPUTS, ())
 
         assert changed["emit_dog.result"].status == STORED

@@ -158,7 +158,11 @@ class TableStrategy(VersionStrategy):
 
 class TestSeed001RerunConditions:
     """Seed 001: ops re-run only when an upstream version, their config, a required
-    resource's version or the strategy's value for them changes."""
+    resource's version or the strategy's value for them changes.
+
+    With early cutoff, a consumer of a re-run op stays memoized when the re-run produced the
+    value that was stored before (the ops below return the same values whatever their version).
+    """
 
     def test_unchanged_job_runs_once_then_nothing(self, call_log: list[str]) -> None:
         chain = chain_job(call_log)
@@ -170,20 +174,28 @@ class TestSeed001RerunConditions:
         assert second == []
         assert result1.output_for_node("sink") == result2.output_for_node("sink") == 103
 
-    def test_upstream_version_change_reruns_it_and_downstream(self, call_log: list[str]) -> None:
+    def test_upstream_version_change_reruns_it_and_its_unchanged_value_cuts_off_downstream(
+        self, call_log: list[str]
+    ) -> None:
         strategy = TableStrategy({"source": "1", "middle": "1", "sink": "1", "independent": "1"})
         chain = chain_job(call_log, versioned_ops=False, strategy=strategy)
         run_and_take(chain, call_log)
 
         strategy.ops["source"] = "2"
         reasons = {r.step_output: r.reasons for r in list_versions(chain)}
-        ran, _ = run_and_take(chain, call_log)
+        ran, result = run_and_take(chain, call_log)
+        after = {r.step_output: r.status for r in list_versions(chain)}
 
-        assert ran == ["source", "middle", "sink"]
         assert reasons["source.result"] == ("code changed (op version 1 → 2)",)
         assert reasons["middle.result"] == ("upstream 'source.result' changed",)
         assert reasons["sink.result"] == ("upstream 'middle.result' changed",)
         assert reasons["independent.result"] == ()
+        assert ran == ["source"]  # it returned 1 again: middle and sink stay memoized
+        skipped = skipped_steps(result)
+        assert skipped["middle"].detail == "upstream 'source' re-ran; its value is unchanged"
+        assert skipped["sink"].memoized and skipped["sink"].detail == ""
+        assert result.output_for_node("sink") == 103
+        assert set(after.values()) == {"stored"}
 
     def test_config_change_reruns_the_op_and_downstream_only(self, call_log: list[str]) -> None:
         chain = chain_job(call_log)
@@ -215,7 +227,7 @@ class TestSeed001RerunConditions:
         ran, _ = run_and_take(chain_job(call_log, db_version="r2"), call_log)
         reverted, _ = run_and_take(chain_job(call_log, db_version="r1"), call_log)
 
-        assert ran == ["middle", "sink"]
+        assert ran == ["middle"]  # the same value again: sink is cut off
         assert reverted == []
 
     def test_hardcoded_resource_is_versioned_by_its_value(self, call_log: list[str]) -> None:
@@ -260,7 +272,7 @@ class TestSeed001RerunConditions:
         reverted, _ = run_and_take(chain, call_log)
 
         assert first == ALL_FOUR  # a strategy alone turns memoization on
-        assert ran == ["middle", "sink"]
+        assert ran == ["middle"]  # the same value again: sink is cut off
         assert reverted == []
 
     def test_strategy_resource_version_change_reruns_ops_that_need_it(
@@ -275,7 +287,7 @@ class TestSeed001RerunConditions:
         strategy.resources["db"] = "b"
         ran, _ = run_and_take(chain, call_log)
 
-        assert ran == ["middle", "sink"]
+        assert ran == ["middle"]  # the same value again: sink is cut off
 
     def test_explicit_op_version_wins_over_the_strategy(self, call_log: list[str]) -> None:
         strategy = TableStrategy({"source": "1", "middle": "1", "sink": "1", "independent": "1"})

@@ -6,7 +6,6 @@ import dataclasses
 import os
 import subprocess
 import sys
-import types
 from pathlib import Path
 from typing import Any
 
@@ -191,46 +190,72 @@ def test_numpy_scalars() -> None:
     assert fingerprint(np.float64(1.5)) != fingerprint(np.float64(2.5))
 
 
-class _FakeFrame:
-    def __init__(self, rows: list[int], columns: list[str]) -> None:
-        self.rows, self.column_labels = rows, columns
-        self.index = types.SimpleNamespace(names=[None])
-        self.columns = types.SimpleNamespace(names=[None], labels=columns)
-        self.dtypes = ["int64"] * len(columns)
-
-
-class _FakeSeries:
-    def __init__(self, rows: list[int], name: str) -> None:
-        self.rows, self.name, self.dtype = rows, name, "int64"
-        self.index = types.SimpleNamespace(names=["idx"])
-
-
-def _fake_pandas(np: Any) -> types.ModuleType:
-    def hash_pandas_object(obj: Any, index: bool) -> Any:
-        values = obj.labels if hasattr(obj, "labels") else obj.rows
-        hashed = [sum(map(ord, str(v))) for v in values]
-        return types.SimpleNamespace(to_numpy=lambda: np.array(hashed, dtype="uint64"))
-
-    module = types.ModuleType("pandas")
-    module.DataFrame = _FakeFrame  # type: ignore[attr-defined]
-    module.Series = _FakeSeries  # type: ignore[attr-defined]
-    module.util = types.SimpleNamespace(hash_pandas_object=hash_pandas_object)  # type: ignore[attr-defined]
-    return module
-
-
 def test_pandas_objects_only_when_pandas_is_imported(monkeypatch: pytest.MonkeyPatch) -> None:
-    import numpy as np
-    frame = _FakeFrame([1, 2], ["a"])
-    monkeypatch.delitem(sys.modules, "pandas", raising=False)
+    pd = pytest.importorskip("pandas")
+    frame = pd.DataFrame({"a": [1, 2]})
+    monkeypatch.delitem(sys.modules, "pandas")
     with pytest.raises(UnversionableValueError):
         fingerprint(frame)
-    monkeypatch.setitem(sys.modules, "pandas", _fake_pandas(np))
-    assert fingerprint(frame) == fingerprint(_FakeFrame([1, 2], ["a"]))
-    assert fingerprint(frame) != fingerprint(_FakeFrame([1, 3], ["a"]))
-    assert fingerprint(frame) != fingerprint(_FakeFrame([1, 2], ["b"]))
-    series = _FakeSeries([1, 2], "s")
-    assert fingerprint(series) == fingerprint(_FakeSeries([1, 2], "s"))
-    assert fingerprint(series) != fingerprint(_FakeSeries([1, 2], "t"))
+    monkeypatch.setitem(sys.modules, "pandas", pd)
+    assert fingerprint(frame) == fingerprint(pd.DataFrame({"a": [1, 2]}))
+
+
+def _frames() -> dict[str, Any]:
+    import numpy as np
+    import pandas as pd
+
+    n = 5
+    return {
+        "float": pd.DataFrame({"x": np.linspace(0, 1, n)}),
+        "int and str": pd.DataFrame({"i": range(n), "s": [f"k{i}" for i in range(n)]}),
+        "categorical": pd.DataFrame({"c": pd.Categorical(["a", "b", "a", "c", "b"])}),
+        "datetime": pd.DataFrame({"t": pd.date_range("2024-01-01", periods=n, freq="h")}),
+        "datetime tz": pd.DataFrame(
+            {"t": pd.date_range("2024-01-01", periods=n, freq="h", tz="Europe/Paris")}
+        ),
+        "nullable": pd.DataFrame({"n": pd.array([1, None, 3, 4, None], dtype="Int64")}),
+        "object": pd.DataFrame({"o": [1, "a", None, 2.5, "b"]}),
+        "named index": pd.DataFrame({"x": range(n)}, index=pd.Index(list("vwxyz"), name="k")),
+        "multiindex": pd.DataFrame(
+            {"x": range(4)}, index=pd.MultiIndex.from_product([[1, 2], ["a", "b"]])
+        ),
+        "series": pd.Series(range(n), name="s"),
+    }
+
+
+@pytest.mark.parametrize("kind", list(_frames()))
+def test_pandas_fingerprints_follow_content_and_nothing_else(kind: str) -> None:
+    pytest.importorskip("pandas")
+    value = _frames()[kind]
+    assert fingerprint(value) == fingerprint(_frames()[kind].copy())
+    changed = value.copy()
+    if hasattr(changed, "columns"):
+        changed.iloc[1, 0] = changed.iloc[2, 0]
+    else:
+        changed.iloc[1] = changed.iloc[2]
+    assert fingerprint(changed) != fingerprint(value)
+    renamed = value.rename("other") if not hasattr(value, "columns") else value.add_prefix("p")
+    assert fingerprint(renamed) != fingerprint(value)
+
+
+def test_pandas_fingerprints_tell_dtypes_index_and_timezones_apart() -> None:
+    pd = pytest.importorskip("pandas")
+    ints = pd.DataFrame({"x": [1, 2, 3]})
+    assert fingerprint(ints) != fingerprint(ints.astype("int32"))
+    assert fingerprint(ints) != fingerprint(ints.astype("float64"))
+    assert fingerprint(ints) != fingerprint(ints.set_axis([3, 4, 5]))
+    utc = pd.DataFrame({"t": pd.date_range("2024-01-01", periods=3, tz="UTC")})
+    assert fingerprint(utc) != fingerprint(utc.assign(t=utc.t.dt.tz_convert("Europe/Paris")))
+
+
+def test_array_fingerprints_hash_the_buffer_of_any_layout() -> None:
+    np = pytest.importorskip("numpy")
+    grid = np.arange(12, dtype="int64").reshape(3, 4)
+    assert fingerprint(grid.T) == fingerprint(np.ascontiguousarray(grid.T))
+    assert fingerprint(grid.T) != fingerprint(grid)
+    assert fingerprint(grid) != fingerprint(grid.reshape(4, 3))
+    stamps = np.array(["2024-01-01", "2024-01-02"], dtype="datetime64[ns]")
+    assert fingerprint(stamps) != fingerprint(stamps.view("int64"))
 
 
 def test_fingerprinting_never_imports_numpy_or_pandas() -> None:

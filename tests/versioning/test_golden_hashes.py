@@ -112,3 +112,19 @@ def test_version_parts_golden() -> None:
         output_name="result",
     )
     assert parts.version == "28b7ca93314fcc0d0f7806fe1e28666eb4cf36fa"
+
+
+def test_array_and_frame_fingerprints_golden() -> None:
+    """Buffers are hashed with xxh3-128 in 4 MiB chunks (since fingerprints of arrays moved
+    off sha256 over a copy); large ones by several threads, with the same result."""
+    np = pytest.importorskip("numpy")
+    pd = pytest.importorskip("pandas")
+    assert (
+        fingerprint(np.arange(6, dtype="int64").reshape(2, 3))
+        == "0bd354d21f3a918be7bcd6bd7618580daf4e496e"
+    )
+    frame = pd.DataFrame({"x": [1.5, 2.5], "n": [1, 2]}, index=pd.Index([10, 20], name="k"))
+    assert fingerprint(frame) == "314bcd4d2795caef97ab90a3196a36d6e1123806"
+    assert fingerprint(pd.Series([1, 2], name="n")) == "4dae1d7e4f56692c6d95325f57f9005c0149fbba"
+    big = np.arange(5_000_000, dtype="int64")  # 40 MB: ten chunks, hashed in parallel
+    assert fingerprint(big) == "faf98c181f06731df92cd4e77c490fc17df3fc07"
