@@ -164,6 +164,8 @@ class ExecuteInProcessResult:
                     if event.data.memoized
                     else event.data.reason
                 )
+                if event.data.detail:
+                    detail = f"{detail} ({event.data.detail})"
             duration = (
                 event.data.duration_ms
                 if status == "succeeded"

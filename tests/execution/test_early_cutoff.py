@@ -58,6 +58,9 @@ def test_a_rerun_that_returns_the_stored_value_leaves_downstream_memoized(tmp_pa
         "independent": "",
     }
     assert result.output_for_node("report") == "2"
+    summaries = {s.step_key: s for s in result.step_summaries()}
+    assert summaries["double"].status == "memoized"
+    assert summaries["double"].detail.endswith("(upstream 'source' re-ran; its value is unchanged)")
     skipped = {e.step_key: e.message for e in result.get_step_skipped_events()}
     assert "memoized (upstream 'source' re-ran; its value is unchanged)" in skipped["double"]
     config = cutoff_jobs.run_config(tmp_path, salt=1)
