@@ -128,7 +128,7 @@ class MemoizationOffError(VersioningError):
     @classmethod
     def build(cls, job_name: str, tag: str, tag_value: str | None) -> MemoizationOffError:
         why = (
-            f'its tags set {tag}={tag_value!r}'
+            f"its tags set {tag}={tag_value!r}"
             if tag_value is not None
             else f"it has no version strategy and no {tag} tag"
         )

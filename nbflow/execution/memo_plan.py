@@ -5,11 +5,12 @@
 1. refuse a job that does not run memoized (there would be nothing to plan);
 2. ask :func:`~nbflow.execution.list_versions.list_versions` which outputs are stored and
    why the others must be recomputed;
-3. walk the steps in topological order: a step runs when one of its outputs is to be
-   recomputed, or when an upstream step runs whose value might change ("upstream 'x' will
-   run"; early cutoff may still skip it once that value is known). An upstream step that
-   runs only because its output is missing recomputes the stored version, so it does not
-   make its consumers run;
+3. walk the steps in topological order (:func:`decide`): a step runs when one of its outputs
+   is to be recomputed, or when an upstream step runs whose value might change and the
+   step's stored version rests on that upstream's value rather than on its version (reason
+   "upstream 'x' will run"; early cutoff may still skip it once the value is known). An
+   upstream step that runs only because its output is missing recomputes the stored
+   version, so it does not make its consumers run;
 4. time each step from the job's earlier runs in the instance's history
    (:mod:`nbflow.storage.step_history`), "unknown" where there is none.
 
@@ -24,9 +25,10 @@ from typing import TYPE_CHECKING, Any
 from nbflow.errors import MemoizationOffError
 from nbflow.execution.graph_view import STORED, TO_BE_RECOMPUTED, GraphView, graph_view
 from nbflow.execution.list_versions import list_versions
-from nbflow.execution.memo import MEMOIZED_RUN_TAG, memoization_enabled
+from nbflow.execution.memo import MEMOIZED_RUN_TAG, compute_versions, memoization_enabled
 from nbflow.execution.plan import build_plan
-from nbflow.execution.run import merge_tags
+from nbflow.execution.run import in_process_resource_defs, merge_tags
+from nbflow.execution.run_config import resolve_run_config
 from nbflow.execution.table import format_table
 from nbflow.storage.instance import Instance
 from nbflow.storage.step_history import SAMPLES, step_timings
@@ -36,7 +38,8 @@ if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
 
     from nbflow.execution.list_versions import VersionRow
-    from nbflow.execution.plan import Step
+    from nbflow.execution.plan import ExecutionPlan, Step
+    from nbflow.versioning import VersionParts
 
 RUN = "run"
 """Action of a step that will be computed."""
@@ -230,9 +233,9 @@ def plan_run(
         raise MemoizationOffError.build(job.name, MEMOIZED_RUN_TAG, merged.get(MEMOIZED_RUN_TAG))
     instance = instance or Instance.ephemeral()
     rows = {row.step_output: row for row in list_versions(job, run_config, instance, resources)}
-    steps = build_plan(job).steps
-    actions = _actions(steps.values(), rows)
-    timings = step_timings(instance, job.name, list(steps))
+    plan = build_plan(job)
+    actions = decide(plan.steps.values(), rows, _version_parts(job, plan, run_config, resources))
+    timings = step_timings(instance, job.name, list(plan.steps))
     return MemoPlan(
         job.name,
         tuple(
@@ -243,28 +246,69 @@ def plan_run(
     )
 
 
-def _actions(
-    steps: Iterable[Step], rows: Mapping[str, VersionRow]
+def decide(
+    steps: Iterable[Step],
+    rows: Mapping[str, VersionRow],
+    parts: Mapping[tuple[str, str], VersionParts],
 ) -> dict[str, tuple[str, tuple[str, ...]]]:
-    """Step key → (action, reasons), walking ``steps`` in topological order."""
+    """Step key → (action, reasons), walking ``steps`` in topological order.
+
+    Args:
+        steps: the job's steps, upstream steps first.
+        rows: ``list_versions``'s rows by step output (``"step.output"``).
+        parts: the version parts of every step output, as ``compute_versions`` gives them.
+
+    A step runs when an output is to be recomputed, or when an upstream step runs whose
+    value might change and the step's stored version did not take that upstream's version
+    as it stands (it was derived from the upstream's value instead, as early cutoff does).
+    A step whose only reason is a missing output recomputes its stored version: its value
+    is not expected to change.
+    """
     actions: dict[str, tuple[str, tuple[str, ...]]] = {}
     changing: set[str] = set()  # steps that run and whose value might change
     for step in steps:
-        outputs = [rows[f"{step.key}.{name}"] for name in step.op_def.outs]
+        names = list(step.op_def.outs)
+        if not names:  # nothing to store: a memoized run never runs it
+            actions[step.key] = (MEMOIZED, ())
+            continue
+        outputs = [rows[f"{step.key}.{name}"] for name in names]
         recompute = [r for r in outputs if r.status != STORED]
         reasons = _unique(reason for r in (recompute or outputs) for reason in r.reasons)
         if any(OUTPUT_MISSING not in r.reasons for r in recompute):
             changing.add(step.key)
             actions[step.key] = (RUN, reasons)
             continue
+        taken = _input_versions(step, names, parts)
         upstream = _unique(
-            i.upstream[0] for i in step.inputs if i.upstream and i.upstream[0] in changing
+            i.upstream[0]
+            for i in step.inputs
+            if i.upstream is not None
+            and i.upstream[0] in changing
+            and taken.get(i.name) != parts[i.upstream].version
         )
         if upstream:
             changing.add(step.key)
             reasons = (*reasons, *(upstream_will_run(key) for key in upstream))
         actions[step.key] = (RUN if recompute or upstream else MEMOIZED, reasons)
     return actions
+
+
+def _input_versions(
+    step: Step, outputs: list[str], parts: Mapping[tuple[str, str], VersionParts]
+) -> dict[str, str]:
+    """Input name → the version the step's outputs are versioned with for that input."""
+    return {name: version for name, _, version in parts[(step.key, outputs[0])].inputs}
+
+
+def _version_parts(
+    job: Any,
+    plan: ExecutionPlan,
+    run_config: Mapping[str, Any] | None,
+    resources: Mapping[str, Any] | None,
+) -> dict[tuple[str, str], VersionParts]:
+    resource_defs = in_process_resource_defs(job, resources)
+    config = resolve_run_config(plan, resource_defs, run_config)
+    return compute_versions(plan, plan, config, resource_defs)
 
 
 def _unique(items: Iterable[str]) -> tuple[str, ...]:
