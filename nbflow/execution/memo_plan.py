@@ -35,7 +35,7 @@ from nbflow.storage.step_history import SAMPLES, step_timings
 from nbflow.versioning import OUTPUT_MISSING
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Mapping
+    from collections.abc import Callable, Iterable, Mapping
 
     from nbflow.execution.list_versions import VersionRow
     from nbflow.execution.plan import ExecutionPlan, Step
@@ -234,7 +234,9 @@ def plan_run(
     instance = instance or Instance.ephemeral()
     rows = {row.step_output: row for row in list_versions(job, run_config, instance, resources)}
     plan = build_plan(job)
-    actions = decide(plan.steps.values(), rows, _version_parts(job, plan, run_config, resources))
+    actions = decide(
+        plan.steps.values(), rows, lambda: _version_parts(job, plan, run_config, resources)
+    )
     timings = step_timings(instance, job.name, list(plan.steps))
     return MemoPlan(
         job.name,
@@ -249,14 +251,16 @@ def plan_run(
 def decide(
     steps: Iterable[Step],
     rows: Mapping[str, VersionRow],
-    parts: Mapping[tuple[str, str], VersionParts],
+    version_parts: Callable[[], Mapping[tuple[str, str], VersionParts]],
 ) -> dict[str, tuple[str, tuple[str, ...]]]:
     """Step key → (action, reasons), walking ``steps`` in topological order.
 
     Args:
         steps: the job's steps, upstream steps first.
         rows: ``list_versions``'s rows by step output (``"step.output"``).
-        parts: the version parts of every step output, as ``compute_versions`` gives them.
+        version_parts: gives the version parts of every step output (as ``compute_versions``
+            does); called once, and only if a step that is not to be recomputed has an
+            upstream step that will run.
 
     A step runs when an output is to be recomputed, or when an upstream step runs whose
     value might change and the step's stored version did not take that upstream's version
@@ -266,6 +270,7 @@ def decide(
     """
     actions: dict[str, tuple[str, tuple[str, ...]]] = {}
     changing: set[str] = set()  # steps that run and whose value might change
+    parts: Mapping[tuple[str, str], VersionParts] = {}
     for step in steps:
         names = list(step.op_def.outs)
         if not names:  # nothing to store: a memoized run never runs it
@@ -278,13 +283,14 @@ def decide(
             changing.add(step.key)
             actions[step.key] = (RUN, reasons)
             continue
-        taken = _input_versions(step, names, parts)
+        running = [i for i in step.inputs if i.upstream is not None and i.upstream[0] in changing]
+        if running and not parts:
+            parts = version_parts()
+        taken = _input_versions(step, names, parts) if running else {}
         upstream = _unique(
             i.upstream[0]
-            for i in step.inputs
-            if i.upstream is not None
-            and i.upstream[0] in changing
-            and taken.get(i.name) != parts[i.upstream].version
+            for i in running
+            if i.upstream is not None and taken.get(i.name) != parts[i.upstream].version
         )
         if upstream:
             changing.add(step.key)

@@ -17,9 +17,10 @@ from typing import TYPE_CHECKING
 from nbflow.events import EventType, StepDurationData
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Mapping
+    from collections.abc import Iterable, Iterator, Mapping
 
     from nbflow.storage.instance import Instance
+    from nbflow.storage.run import Run
 
 SAMPLES = 3
 """Most recent successful executions of a step that its expected time is the median of."""
@@ -27,6 +28,7 @@ SAMPLES = 3
 MAX_RUNS = 200
 """Runs of the job read at most, newest first."""
 
+_FIRST_PAGE = 64
 _EVENTS_PER_STEP = 4 * SAMPLES
 _MIN_EVENT_BUDGET = 2_000
 
@@ -76,8 +78,7 @@ def step_timings(
     complete = 0
     budget = max(_MIN_EVENT_BUDGET, _EVENTS_PER_STEP * len(wanted))
     runs_read = 0
-    runs = (run for run in instance.get_runs() if run.job_name == job_name)
-    for run in runs:
+    for run in _runs_of(instance, job_name):
         if complete == len(wanted) or runs_read >= max_runs or budget <= 0:
             break
         runs_read += 1
@@ -92,3 +93,14 @@ def step_timings(
                 kept.append(event.data.duration_ms / 1000)
                 complete += len(kept) == samples
     return StepTimings(job_name, {k: tuple(v) for k, v in found.items()}, runs_read)
+
+
+def _runs_of(instance: Instance, job_name: str) -> Iterator[Run]:
+    """The runs of ``job_name``, newest first, read in growing pages of all runs."""
+    seen, limit = 0, _FIRST_PAGE
+    while True:
+        runs = instance.get_runs(limit=limit)
+        yield from (run for run in runs[seen:] if run.job_name == job_name)
+        if len(runs) < limit:
+            return
+        seen, limit = len(runs), limit * 4

@@ -169,29 +169,36 @@ def test_a_step_stored_for_the_upstream_version_stays_memoized_when_the_upstream
     assert memoized_in(instance, again.run_id) == set(plan.memoized)
 
 
-def test_a_stored_step_versioned_by_an_upstream_value_runs_when_that_upstream_will_run(
-    instance: Instance,
-) -> None:
-    # As with early cutoff: quick's stored version took slow's value fingerprint, not
-    # slow's version, so a slow that runs again may change it (and total after it).
-    run(instance, 1)
+def decide_by_value(slow_reasons: tuple[str, ...]) -> dict[str, Any]:
+    """``decide`` on ``sleepy`` when only slow is not stored (for ``slow_reasons``) and quick's
+    stored version took slow's value fingerprint, not slow's version, as early cutoff does."""
     execution_plan = build_plan(sleepy)
     parts = _parts(execution_plan, config(1))
     quick = parts[("quick", "result")]
     by_value = tuple((name, source, "f" * 40) for name, source, _ in quick.inputs)
     parts[("quick", "result")] = replace(quick, inputs=by_value)
-    rows = {f"{s}.result": VersionRow(f"{s}.result", "v", STORED, ()) for s in STEPS if s != "slow"}
-    rows["slow.result"] = VersionRow("slow.result", "v", TO_BE_RECOMPUTED, ("code changed",))
+    rows = {f"{s}.result": VersionRow(f"{s}.result", "v", STORED, ()) for s in STEPS}
+    rows["slow.result"] = VersionRow("slow.result", "v", TO_BE_RECOMPUTED, slow_reasons)
+    return decide(execution_plan.steps.values(), rows, lambda: parts)
 
-    actions = decide(execution_plan.steps.values(), rows, parts)
 
-    assert actions == {
+def test_a_stored_step_versioned_by_an_upstream_value_runs_when_that_upstream_will_run() -> None:
+    assert decide_by_value(("code changed",)) == {
         "slow": (RUN, ("code changed",)),
         "quick": (RUN, (upstream_will_run("slow"),)),
         "side": (MEMOIZED, ()),
         "total": (RUN, (upstream_will_run("quick"),)),
     }
     assert upstream_will_run("slow") == "upstream 'slow' will run"
+
+
+def test_an_upstream_that_only_lost_its_output_leaves_value_versioned_steps_memoized() -> None:
+    assert decide_by_value((OUTPUT_MISSING,)) == {
+        "slow": (RUN, (OUTPUT_MISSING,)),
+        "quick": (MEMOIZED, ()),
+        "side": (MEMOIZED, ()),
+        "total": (MEMOIZED, ()),
+    }
 
 
 def _parts(execution_plan: ExecutionPlan, run_config: dict[str, Any]) -> dict[Any, VersionParts]:
