@@ -142,6 +142,19 @@ class MemoizationOffError(VersioningError):
         )
 
 
+class NotAJobError(NbflowError, TypeError):
+    """Something other than a job was given where only a job will do."""
+
+    @classmethod
+    def build(cls, what: str, given: object) -> NotAJobError:
+        name = getattr(given, "name", None)
+        got = type(given).__name__ + (f" {name!r}" if isinstance(name, str) else "")
+        return cls(
+            f"{what} needs a job, but got {got}.\n"
+            "Fix: pass a job (@job, or graph.to_job(version_strategy=SourceHashVersionStrategy()))."
+        )
+
+
 # --- storage ---------------------------------------------------------------------------------
 
 

@@ -22,7 +22,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from nbflow.errors import MemoizationOffError
+from nbflow.definitions.job import JobDefinition
+from nbflow.errors import MemoizationOffError, NotAJobError
 from nbflow.execution.graph_view import STORED, TO_BE_RECOMPUTED, GraphView, graph_view
 from nbflow.execution.list_versions import list_versions
 from nbflow.execution.memo import MEMOIZED_RUN_TAG, compute_versions, memoization_enabled
@@ -202,7 +203,7 @@ class MemoPlan:
 
 
 def plan_run(
-    job: Any,
+    job: JobDefinition,
     run_config: Mapping[str, Any] | None = None,
     instance: Instance | None = None,
     resources: Mapping[str, Any] | None = None,
@@ -224,10 +225,13 @@ def plan_run(
         One row per step, with the totals.
 
     Raises:
+        NotAJobError: ``job`` is not a job.
         MemoizationOffError: the job does not run memoized.
         MissingVersionError: an op has no version and the job no version strategy.
         RunConfigValidationError: the run config does not fit the job.
     """
+    if not isinstance(job, JobDefinition):
+        raise NotAJobError.build("A memo plan", job)
     merged = merge_tags(job, tags)
     if not memoization_enabled(job, merged):
         raise MemoizationOffError.build(job.name, MEMOIZED_RUN_TAG, merged.get(MEMOIZED_RUN_TAG))

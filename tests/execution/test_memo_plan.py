@@ -13,10 +13,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from plan_jobs import QUICK_S, SLOW_S, config, sleepy, unmemoized
+from plan_jobs import QUICK_S, SLOW_S, config, side, sleepy, unmemoized
 
-from nbflow import MEMOIZED_RUN_TAG, Instance, job, list_versions, op
-from nbflow.errors import MemoizationOffError, NbflowError
+from nbflow import MEMOIZED_RUN_TAG, Instance, graph, job, list_versions, op
+from nbflow.errors import MemoizationOffError, NbflowError, NotAJobError
 from nbflow.events import EventType
 from nbflow.execution.graph_dot import STATUS_STYLES, to_dot
 from nbflow.execution.list_versions import STORED, TO_BE_RECOMPUTED, VersionRow
@@ -236,6 +236,15 @@ def test_a_job_that_is_not_memoized_is_refused_with_the_fix() -> None:
     assert isinstance(e.value, NbflowError)
     assert "no version strategy and no nbflow/is_memoized_run tag" in str(e.value)
     assert "version_strategy=SourceHashVersionStrategy()" in str(e.value)
+
+
+def test_a_graph_is_refused_with_the_fix() -> None:
+    @graph
+    def g() -> None:
+        side()
+
+    with pytest.raises(NotAJobError, match="A memo plan needs a job, but got GraphDefinition 'g'"):
+        plan_run(g)  # type: ignore[arg-type]
 
 
 def test_memoization_turned_off_by_a_tag_is_named_in_the_error() -> None:
