@@ -1,4 +1,5 @@
-"""What a run pays before its first step for 500 ops: run-config validation and version parts.
+"""What a run pays before its first step for 500 ops: run-config validation and version parts;
+and what the memo plan costs next to ``list_versions`` on the same stored chain of 500 ops.
 
 Prints one JSON object per workload with the best of the repetitions in milliseconds.
 Run: ``python bench/planning.py``.
@@ -7,10 +8,20 @@ Run: ``python bench/planning.py``.
 from __future__ import annotations
 
 import json
+import sys
+import tempfile
 import time
+from pathlib import Path
 
+from nbflow import MEMOIZED_RUN_TAG, Instance, list_versions, versioned_filesystem_io_manager
 from nbflow.config import Field, Noneable, Shape
+from nbflow.execution.memo_plan import plan_run
 from nbflow.versioning import VALUE_SOURCE, VersionParts, config_fingerprints
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent / "sides"))
+from _protocol import chain_config
+from workloads import chain
 
 OPS = 500
 REPEAT = 20
@@ -47,6 +58,37 @@ def version_parts() -> None:
         )
 
 
+def memo_plan_workloads(folder: str) -> dict[str, object]:
+    """list_versions and plan_run of a stored chain of 500 on a SQLite instance, with history.
+
+    ``recent``: one full run, then two runs that changed only the last op (the plan reads
+    all three runs to time the steps memoized since the first). ``full``: five full runs
+    (each step's three newest times are in the three newest runs).
+    """
+    job_def = chain(
+        OPS - 1,
+        versioned=True,
+        tags={MEMOIZED_RUN_TAG: "true"},
+        resource_defs={"io_manager": versioned_filesystem_io_manager},
+    )
+    recent = Instance.local(Path(folder) / "recent")
+    for leaf in (0, 1, 2):
+        job_def.execute_in_process(run_config=chain_config(OPS - 1, leaf=leaf), instance=recent)
+    full = Instance.local(Path(folder) / "full")
+    for root in range(5):
+        job_def.execute_in_process(run_config=chain_config(OPS - 1, root=root), instance=full)
+    changed = chain_config(OPS - 1, leaf=3)
+    plan = plan_run(job_def, changed, recent)
+    assert plan.to_run == (f"step_{OPS - 2}",) and plan.saved_seconds is not None, plan.summary()
+    return {
+        "list_versions (stored chain, SQLite instance)": lambda: list_versions(
+            job_def, changed, recent
+        ),
+        "memo plan (history: 1 full run + 2 leaf runs)": lambda: plan_run(job_def, changed, recent),
+        "memo plan (history: 5 full runs)": lambda: plan_run(job_def, changed, full),
+    }
+
+
 def main() -> None:
     schema = config_schema()
     given = {f"op{i}": {"config": {"a": i, "b": "y", "c": 1.5}} for i in range(OPS)}
@@ -57,6 +99,9 @@ def main() -> None:
     }
     for name, fn in workloads.items():
         print(json.dumps({"workload": name, "ops": OPS, "best_ms": best_ms(fn)}))
+    with tempfile.TemporaryDirectory(prefix="nbflow-bench-plan-") as folder:
+        for name, fn in memo_plan_workloads(folder).items():
+            print(json.dumps({"workload": name, "ops": OPS, "best_ms": best_ms(fn)}))
 
 
 if __name__ == "__main__":

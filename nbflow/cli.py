@@ -18,6 +18,7 @@ from nbflow.definitions.job import JobDefinition
 from nbflow.errors import NbflowError, NbflowWarning, did_you_mean
 from nbflow.events import Event, EventType, StepDurationData, StepFailureData, StepSkippedData
 from nbflow.execution.list_versions import format_version_table, list_versions
+from nbflow.execution.memo_plan import plan_run
 from nbflow.execution.table import format_table
 from nbflow.storage.instance import HOME_ENV_VAR, Instance
 
@@ -153,6 +154,19 @@ def cmd_job_list_versions(args: argparse.Namespace) -> int:
     job_def = load_job(args.file, args.module, args.job)
     rows = list_versions(job_def, run_config=load_run_config(args.config), instance=Instance.get())
     print(format_version_table(rows, with_reasons=args.reasons))
+    return 0
+
+
+def cmd_job_plan(args: argparse.Namespace) -> int:
+    job_def = load_job(args.file, args.module, args.job)
+    plan = plan_run(
+        job_def,
+        run_config=load_run_config(args.config),
+        instance=Instance.get(),
+        tags=_parse_tags(args.tags),
+    )
+    print(f"Memo plan of job {job_def.name!r}")
+    print(plan)
     return 0
 
 
@@ -471,6 +485,14 @@ def build_parser() -> argparse.ArgumentParser:
     _target_args(versions)
     versions.add_argument("--reasons", action="store_true", help="add why outputs must rerun")
     versions.set_defaults(handler=cmd_job_list_versions)
+    plan = job_cmds.add_parser(
+        "plan",
+        help="show which steps a memoized run would run and why, and the time it would save "
+        f"(times from the runs recorded in ${HOME_ENV_VAR}, else ./.nbflow)",
+    )
+    _target_args(plan)
+    plan.add_argument("--tags", help="run tags as a JSON object")
+    plan.set_defaults(handler=cmd_job_plan)
 
     runs_parser = groups.add_parser(
         "runs", help=f"inspect the recorded runs (in ${HOME_ENV_VAR}, else ./.nbflow)"

@@ -122,6 +122,39 @@ class SourceUnavailableError(VersioningError):
     """SourceHashVersionStrategy cannot find the source of a function."""
 
 
+class MemoizationOffError(VersioningError):
+    """A memo plan was asked for a job that does not run memoized."""
+
+    @classmethod
+    def build(cls, job_name: str, tag: str, tag_value: str | None) -> MemoizationOffError:
+        why = (
+            f"its tags set {tag}={tag_value!r}"
+            if tag_value is not None
+            else f"it has no version strategy and no {tag} tag"
+        )
+        return cls(
+            f"Job {job_name!r} does not run memoized ({why}), so there is no plan to show: "
+            "every step would run.\n"
+            "Fix: give the job a version strategy (@job(version_strategy="
+            "SourceHashVersionStrategy())), or turn memoization on with "
+            f'tags={{MEMOIZED_RUN_TAG: "true"}} on the job (or pass them to the plan) and a '
+            'version on every op (@op(version="1")).'
+        )
+
+
+class NotAJobError(NbflowError, TypeError):
+    """Something other than a job was given where only a job will do."""
+
+    @classmethod
+    def build(cls, what: str, given: object) -> NotAJobError:
+        name = getattr(given, "name", None)
+        got = type(given).__name__ + (f" {name!r}" if isinstance(name, str) else "")
+        return cls(
+            f"{what} needs a job, but got {got}.\n"
+            "Fix: pass a job (@job, or graph.to_job(version_strategy=SourceHashVersionStrategy()))."
+        )
+
+
 # --- storage ---------------------------------------------------------------------------------
 
 

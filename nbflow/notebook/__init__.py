@@ -1,4 +1,4 @@
-"""nbflow in notebooks: DAG drawings, version tables and run summaries.
+"""nbflow in notebooks: DAG drawings, version tables, memo plans and run summaries.
 
 Use it as ``import nbflow.notebook as nbn``. Names load their submodule on first use, so
 ``nbn.show_graph`` does not import pandas. ``%load_ext nbflow.notebook`` makes jobs, graphs
@@ -27,6 +27,8 @@ _LAZY = {
     "compare_configs": "nbflow.notebook.tables",
     "result_frame": "nbflow.notebook.tables",
     "version_table": "nbflow.notebook.tables",
+    "PlanDisplay": "nbflow.notebook.plan_display",
+    "plan": "nbflow.notebook.plan_display",
     "GraphView": "nbflow.execution.graph_view",
     "graph_view": "nbflow.execution.graph_view",
     "to_dot": "nbflow.execution.graph_dot",
@@ -68,6 +70,7 @@ if TYPE_CHECKING:
     from nbflow.notebook.live import LiveRun, LiveView, run, start
     from nbflow.notebook.notebook_op import NotebookOpDefinition, define_notebook_op
     from nbflow.notebook.param_sweep import SweepResult, SweepRow, parameter_grid, sweep
+    from nbflow.notebook.plan_display import PlanDisplay, plan
     from nbflow.notebook.reconstruct import reconstructable
     from nbflow.notebook.results import RESULT_MIME, read_results, yield_result
     from nbflow.notebook.runner import NotebookRun, run_notebook
@@ -113,6 +116,7 @@ __all__ = [
     "LiveView",
     "NotebookOpDefinition",
     "NotebookRun",
+    "PlanDisplay",
     "ResultDisplay",
     "Snapshot",
     "SnapshotError",
@@ -126,6 +130,7 @@ __all__ = [
     "load_ipython_extension",
     "notebook_code_version",
     "parameter_grid",
+    "plan",
     "read_results",
     "reconstructable",
     "render",

@@ -16,7 +16,7 @@ from nbflow.storage.manifests import PROCESS_MANIFESTS
 if TYPE_CHECKING:
     from collections.abc import Iterable
 
-    from nbflow.events import Event
+    from nbflow.events import Event, EventType
     from nbflow.storage.manifests import ManifestStore
     from nbflow.storage.run import Run
 
@@ -47,6 +47,11 @@ class RunStorage(ABC):
 
     @abstractmethod
     def get_events(self, run_id: str) -> list[Event]: ...
+
+    def get_events_of_types(self, run_id: str, event_types: Iterable[EventType]) -> list[Event]:
+        """The events of ``run_id`` whose type is one of ``event_types``, in order."""
+        wanted = frozenset(event_types)
+        return [event for event in self.get_events(run_id) if event.event_type in wanted]
 
     def get_runs_with_id_prefix(self, prefix: str, limit: int | None = None) -> list[Run]:
         """Runs whose id starts with ``prefix``, newest first."""

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from nbflow.errors import StorageError
-from nbflow.events import Event
+from nbflow.events import Event, EventType
 from nbflow.storage import event_codec
 from nbflow.storage.instance import RunStorage
 from nbflow.storage.run import Run, RunStatus
@@ -105,6 +105,11 @@ _INSERT_EVENT = (
 _SELECT_EVENTS = (
     "SELECT run_id, job_name, step_key, event_type, timestamp, message, pid, payload "
     "FROM events WHERE run_id = ? ORDER BY id"
+)
+
+_SELECT_EVENTS_OF_TYPES = (
+    "SELECT run_id, job_name, step_key, event_type, timestamp, message, pid, payload "
+    "FROM events WHERE run_id = ? AND event_type IN ({marks}) ORDER BY id"
 )
 
 
@@ -412,6 +417,13 @@ def _event_fields(
     return (kind, job_name, step_key, message, data, timestamp, pid, run_id)
 
 
+def _events(rows: Iterable[tuple[Any, ...]]) -> list[Event]:
+    return [
+        Event(*_event_fields(event_type, job_name, step_key, message, timestamp, pid, rid, data))
+        for rid, job_name, step_key, event_type, timestamp, message, pid, data in rows
+    ]
+
+
 class SqliteRunStorage(RunStorage):
     """Runs and events in an SQLite file, shared safely by threads and processes.
 
@@ -498,15 +510,18 @@ class SqliteRunStorage(RunStorage):
 
     def get_events(self, run_id: str) -> list[Event]:
         def query(conn: sqlite3.Connection) -> list[Event]:
-            rows = conn.execute(_SELECT_EVENTS, (run_id,)).fetchall()
-            return [
-                Event(
-                    *_event_fields(
-                        event_type, job_name, step_key, message, timestamp, pid, rid, payload
-                    )
-                )
-                for rid, job_name, step_key, event_type, timestamp, message, pid, payload in rows
-            ]
+            return _events(conn.execute(_SELECT_EVENTS, (run_id,)).fetchall())
+
+        return self._db.read("read events from", query, [])
+
+    def get_events_of_types(self, run_id: str, event_types: Iterable[EventType]) -> list[Event]:
+        names = sorted({kind.name for kind in event_types})
+        if not names:
+            return []
+        sql = _SELECT_EVENTS_OF_TYPES.format(marks=", ".join("?" * len(names)))
+
+        def query(conn: sqlite3.Connection) -> list[Event]:
+            return _events(conn.execute(sql, (run_id, *names)).fetchall())
 
         return self._db.read("read events from", query, [])
 

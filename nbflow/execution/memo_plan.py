@@ -1,0 +1,359 @@
+"""The memo plan: before a memoized run, which steps will run and why, and the time it saves.
+
+:func:`plan_run` reads the recipe of a memoized run without running anything:
+
+1. refuse a job that does not run memoized (there would be nothing to plan);
+2. ask :func:`~nbflow.execution.list_versions.list_versions` which outputs are stored and
+   why the others must be recomputed;
+3. walk the steps in topological order (:func:`decide`): a step runs when one of its outputs
+   is to be recomputed, or when an upstream step runs whose value might change and the
+   step's stored version rests on that upstream's value rather than on its version (reason
+   "upstream 'x' will run"; early cutoff may still skip it once the value is known). An
+   upstream step that runs only because its output is missing recomputes the stored
+   version, so it does not make its consumers run;
+4. time each step from the job's earlier runs in the instance's history
+   (:mod:`nbflow.storage.step_history`), "unknown" where there is none.
+
+The totals are sums of step times, as the in-process executor runs steps one after another.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from nbflow.definitions.job import JobDefinition
+from nbflow.errors import MemoizationOffError, NotAJobError
+from nbflow.execution.graph_view import STORED, TO_BE_RECOMPUTED, GraphView, graph_view
+from nbflow.execution.list_versions import list_versions
+from nbflow.execution.memo import MEMOIZED_RUN_TAG, compute_versions, memoization_enabled
+from nbflow.execution.plan import build_plan
+from nbflow.execution.run import in_process_resource_defs, merge_tags
+from nbflow.execution.run_config import resolve_run_config
+from nbflow.execution.table import format_table
+from nbflow.storage.instance import Instance
+from nbflow.storage.step_history import SAMPLES, step_timings
+from nbflow.versioning import OUTPUT_MISSING
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable, Mapping
+
+    from nbflow.execution.list_versions import VersionRow
+    from nbflow.execution.plan import ExecutionPlan, Step
+    from nbflow.versioning import VersionParts
+
+RUN = "run"
+"""Action of a step that will be computed."""
+
+MEMOIZED = "memoized"
+"""Action of a step whose stored outputs will be used."""
+
+UNKNOWN = "unknown"
+"""Shown for a time that the run history does not give."""
+
+
+def upstream_will_run(step_key: str) -> str:
+    """The reason a stored step runs anyway: an upstream step runs and may change its value."""
+    return f"upstream {step_key!r} will run"
+
+
+@dataclass(frozen=True, slots=True)
+class PlanRow:
+    """One step of the plan.
+
+    Attributes:
+        step_key: the step (``outer.inner`` for nested graphs).
+        action: :data:`RUN` or :data:`MEMOIZED`.
+        reasons: why it runs (from ``list_versions``, or an upstream step that runs); for a
+            memoized step, notes such as unversioned resources.
+        expected_seconds: the median of its latest successful executions in the instance's
+            history, or ``None`` without history.
+    """
+
+    step_key: str
+    action: str
+    reasons: tuple[str, ...] = ()
+    expected_seconds: float | None = None
+
+    @property
+    def will_run(self) -> bool:
+        return self.action == RUN
+
+
+@dataclass(frozen=True, slots=True)
+class Estimate:
+    """A sum of step times: the part the history gives, and how many steps it does not."""
+
+    known_seconds: float
+    steps: int
+    unknown_steps: int
+
+    @classmethod
+    def of(cls, rows: Iterable[PlanRow]) -> Estimate:
+        known = [r.expected_seconds for r in rows]
+        return cls(
+            sum(s for s in known if s is not None),
+            len(known),
+            sum(1 for s in known if s is None),
+        )
+
+    @property
+    def seconds(self) -> float | None:
+        """The total, or ``None`` when a step's time is unknown."""
+        return None if self.unknown_steps else self.known_seconds
+
+    def __str__(self) -> str:
+        if not self.steps:
+            return "0 s"
+        if self.unknown_steps == self.steps:
+            return UNKNOWN
+        text = format_seconds(self.known_seconds)
+        if self.unknown_steps:
+            text = f"at least {text} ({self.unknown_steps} of {self.steps} steps {UNKNOWN})"
+        return text
+
+
+@dataclass(frozen=True, slots=True)
+class MemoPlan:
+    """What a memoized run of a job would do now, and how long it would take.
+
+    Attributes:
+        job_name: the job planned.
+        rows: one per step, in topological order.
+        runs_read: how many earlier runs of the job the times were read from.
+    """
+
+    job_name: str
+    rows: tuple[PlanRow, ...]
+    runs_read: int = 0
+
+    def row(self, step_key: str) -> PlanRow:
+        """The row of ``step_key``."""
+        for row in self.rows:
+            if row.step_key == step_key:
+                return row
+        raise KeyError(f"Job {self.job_name!r} has no step {step_key!r}.")
+
+    @property
+    def to_run(self) -> tuple[str, ...]:
+        """Keys of the steps that will run."""
+        return tuple(r.step_key for r in self.rows if r.will_run)
+
+    @property
+    def memoized(self) -> tuple[str, ...]:
+        """Keys of the steps whose stored outputs will be used."""
+        return tuple(r.step_key for r in self.rows if not r.will_run)
+
+    @property
+    def expected_run(self) -> Estimate:
+        """The summed expected times of the steps that will run."""
+        return Estimate.of(r for r in self.rows if r.will_run)
+
+    @property
+    def time_saved(self) -> Estimate:
+        """The summed times of the memoized steps: what running them again would cost."""
+        return Estimate.of(r for r in self.rows if not r.will_run)
+
+    @property
+    def expected_seconds(self) -> float | None:
+        """Expected run time in seconds; ``None`` when a step to run has no history."""
+        return self.expected_run.seconds
+
+    @property
+    def saved_seconds(self) -> float | None:
+        """Time saved in seconds; ``None`` when a memoized step has no history."""
+        return self.time_saved.seconds
+
+    def summary(self) -> str:
+        """The two totals and where the times come from, one line each."""
+        lines = [
+            f"Expected run time: {self.expected_run} ({_count(len(self.to_run), 'step')} to run)",
+            f"Time saved: {self.time_saved} ({_count(len(self.memoized), 'step')} memoized)",
+        ]
+        if self.runs_read:
+            lines.append(
+                f"Times: median of each step's last {SAMPLES} successful executions, read from "
+                f"{_count(self.runs_read, 'earlier run')} of job {self.job_name!r}."
+            )
+        else:
+            lines.append(f"Times: {UNKNOWN}, no earlier run of job {self.job_name!r} recorded.")
+        marks = {upstream_will_run(row.step_key) for row in self.rows}
+        if any(reason in marks for row in self.rows for reason in row.reasons):
+            lines.append(
+                "A step that runs only because an upstream step runs may still be memoized "
+                "if that step's value comes out unchanged."
+            )
+        return "\n".join(lines)
+
+    def table(self) -> str:
+        """The plan as a pipe table: step, plan, expected time, reasons."""
+        body = [
+            [
+                r.step_key,
+                r.action,
+                UNKNOWN if r.expected_seconds is None else format_seconds(r.expected_seconds),
+                "; ".join(r.reasons),
+            ]
+            for r in self.rows
+        ]
+        return format_table(["Step", "Plan", "Expected", "Reasons"], body)
+
+    def __str__(self) -> str:
+        return f"{self.table()}\n{self.summary()}"
+
+
+def plan_run(
+    job: JobDefinition,
+    run_config: Mapping[str, Any] | None = None,
+    instance: Instance | None = None,
+    resources: Mapping[str, Any] | None = None,
+    tags: Mapping[str, Any] | None = None,
+) -> MemoPlan:
+    """Which steps a memoized run of ``job`` would run and why, and the time it would take.
+
+    Nothing runs; stored outputs are looked up as ``list_versions`` does.
+
+    Args:
+        job: the job.
+        run_config: the run config the run would use.
+        instance: where stored versions and the run history are read (an ephemeral one by
+            default, which knows no earlier runs).
+        resources: extra resources, as for ``list_versions``.
+        tags: run tags, merged over the job's (they can turn memoization on or off).
+
+    Returns:
+        One row per step, with the totals.
+
+    Raises:
+        NotAJobError: ``job`` is not a job.
+        MemoizationOffError: the job does not run memoized.
+        MissingVersionError: an op has no version and the job no version strategy.
+        RunConfigValidationError: the run config does not fit the job.
+    """
+    if not isinstance(job, JobDefinition):
+        raise NotAJobError.build("A memo plan", job)
+    merged = merge_tags(job, tags)
+    if not memoization_enabled(job, merged):
+        raise MemoizationOffError.build(job.name, MEMOIZED_RUN_TAG, merged.get(MEMOIZED_RUN_TAG))
+    instance = instance or Instance.ephemeral()
+    rows = {row.step_output: row for row in list_versions(job, run_config, instance, resources)}
+    plan = build_plan(job)
+    actions = decide(
+        plan.steps.values(), rows, lambda: _version_parts(job, plan, run_config, resources)
+    )
+    timings = step_timings(instance, job.name, list(plan.steps))
+    return MemoPlan(
+        job.name,
+        tuple(
+            PlanRow(key, action, reasons, timings.expected_seconds(key))
+            for key, (action, reasons) in actions.items()
+        ),
+        timings.runs_read,
+    )
+
+
+def decide(
+    steps: Iterable[Step],
+    rows: Mapping[str, VersionRow],
+    version_parts: Callable[[], Mapping[tuple[str, str], VersionParts]],
+) -> dict[str, tuple[str, tuple[str, ...]]]:
+    """Step key → (action, reasons), walking ``steps`` in topological order.
+
+    Args:
+        steps: the job's steps, upstream steps first.
+        rows: ``list_versions``'s rows by step output (``"step.output"``).
+        version_parts: gives the version parts of every step output (as ``compute_versions``
+            does); called once, and only if a step that is not to be recomputed has an
+            upstream step that will run.
+
+    A step runs when an output is to be recomputed, or when an upstream step runs whose
+    value might change and the step's stored version did not take that upstream's version
+    as it stands (it was derived from the upstream's value instead, as early cutoff does).
+    A step whose only reason is a missing output recomputes its stored version: its value
+    is not expected to change.
+    """
+    actions: dict[str, tuple[str, tuple[str, ...]]] = {}
+    changing: set[str] = set()  # steps that run and whose value might change
+    parts: Mapping[tuple[str, str], VersionParts] = {}
+    for step in steps:
+        names = list(step.op_def.outs)
+        if not names:  # nothing to store: a memoized run never runs it
+            actions[step.key] = (MEMOIZED, ())
+            continue
+        outputs = [rows[f"{step.key}.{name}"] for name in names]
+        recompute = [r for r in outputs if r.status != STORED]
+        reasons = _unique(reason for r in (recompute or outputs) for reason in r.reasons)
+        if any(OUTPUT_MISSING not in r.reasons for r in recompute):
+            changing.add(step.key)
+            actions[step.key] = (RUN, reasons)
+            continue
+        running = [i for i in step.inputs if i.upstream is not None and i.upstream[0] in changing]
+        if running and not parts:
+            parts = version_parts()
+        taken = _input_versions(step, names, parts) if running else {}
+        upstream = _unique(
+            i.upstream[0]
+            for i in running
+            if i.upstream is not None and taken.get(i.name) != parts[i.upstream].version
+        )
+        if upstream:
+            changing.add(step.key)
+            reasons = (*reasons, *(upstream_will_run(key) for key in upstream))
+        actions[step.key] = (RUN if recompute or upstream else MEMOIZED, reasons)
+    return actions
+
+
+def _input_versions(
+    step: Step, outputs: list[str], parts: Mapping[tuple[str, str], VersionParts]
+) -> dict[str, str]:
+    """Input name → the version the step's outputs are versioned with for that input."""
+    return {name: version for name, _, version in parts[(step.key, outputs[0])].inputs}
+
+
+def _version_parts(
+    job: Any,
+    plan: ExecutionPlan,
+    run_config: Mapping[str, Any] | None,
+    resources: Mapping[str, Any] | None,
+) -> dict[tuple[str, str], VersionParts]:
+    resource_defs = in_process_resource_defs(job, resources)
+    config = resolve_run_config(plan, resource_defs, run_config)
+    return compute_versions(plan, plan, config, resource_defs)
+
+
+def _unique(items: Iterable[str]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(items))
+
+
+def plan_view(job: Any, plan: MemoPlan) -> GraphView:
+    """The DAG of ``job`` coloured by ``plan``: steps to run as ``to-be-recomputed``, memoized
+    ones as ``stored``; tooltips carry the plan, the expected time and the reasons."""
+    view = graph_view(job, title=f"{plan.job_name}: memo plan")
+    described = {node.key: node.tooltip.split("\n", 1)[0] for node in view.nodes}
+    statuses: dict[str, str] = {}
+    tooltips: dict[str, str] = {}
+    for row in plan.rows:
+        if row.step_key not in described:
+            continue
+        statuses[row.step_key] = TO_BE_RECOMPUTED if row.will_run else STORED
+        expected = UNKNOWN if row.expected_seconds is None else format_seconds(row.expected_seconds)
+        lines = [described[row.step_key], f"{row.action} (expected {expected})", *row.reasons]
+        tooltips[row.step_key] = "\n".join(lines)
+    return view.with_statuses(statuses, tooltips)
+
+
+def format_seconds(seconds: float) -> str:
+    """``12.3 ms``, ``1.25 s``, ``2m 05s`` or ``1h 02m``."""
+    if seconds < 1:
+        return f"{seconds * 1000:.1f} ms"
+    if seconds < 60:
+        return f"{seconds:.2f} s"
+    minutes, secs = divmod(round(seconds), 60)
+    if minutes < 60:
+        return f"{minutes}m {secs:02d}s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}h {minutes:02d}m"
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}{'' if n == 1 else 's'}"
