@@ -6,11 +6,11 @@
 2. ask :func:`~nbflow.execution.list_versions.list_versions` which outputs are stored and
    why the others must be recomputed;
 3. walk the steps in topological order (:func:`decide`): a step runs when one of its outputs
-   is to be recomputed, or when an upstream step runs whose value might change and the
-   step's stored version rests on that upstream's value rather than on its version (reason
-   "upstream 'x' will run"; early cutoff may still skip it once the value is known). An
-   upstream step that runs only because its output is missing recomputes the stored
-   version, so it does not make its consumers run;
+   is to be recomputed. Consumers of a step that runs are versioned by its upstream version
+   until its value is known, so they are listed to run; early cutoff may still skip them
+   once the value comes out unchanged (the summary says so). An upstream step that runs
+   only because its output is missing recomputes the stored version and its recorded value
+   fingerprint, so its consumers stay memoized;
 4. time each step from the job's earlier runs in the instance's history
    (:mod:`nbflow.storage.step_history`), "unknown" where there is none.
 
@@ -26,21 +26,18 @@ from nbflow.definitions.job import JobDefinition
 from nbflow.errors import MemoizationOffError, NotAJobError
 from nbflow.execution.graph_view import STORED, TO_BE_RECOMPUTED, GraphView, graph_view
 from nbflow.execution.list_versions import list_versions
-from nbflow.execution.memo import MEMOIZED_RUN_TAG, compute_versions, memoization_enabled
+from nbflow.execution.memo import MEMOIZED_RUN_TAG, memoization_enabled
 from nbflow.execution.plan import build_plan
-from nbflow.execution.run import in_process_resource_defs, merge_tags
-from nbflow.execution.run_config import resolve_run_config
+from nbflow.execution.run import merge_tags
 from nbflow.execution.table import format_table
 from nbflow.storage.instance import Instance
 from nbflow.storage.step_history import SAMPLES, step_timings
-from nbflow.versioning import OUTPUT_MISSING
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterable, Mapping
+    from collections.abc import Iterable, Mapping
 
     from nbflow.execution.list_versions import VersionRow
-    from nbflow.execution.plan import ExecutionPlan, Step
-    from nbflow.versioning import VersionParts
+    from nbflow.execution.plan import Step
 
 RUN = "run"
 """Action of a step that will be computed."""
@@ -50,11 +47,6 @@ MEMOIZED = "memoized"
 
 UNKNOWN = "unknown"
 """Shown for a time that the run history does not give."""
-
-
-def upstream_will_run(step_key: str) -> str:
-    """The reason a stored step runs anyway: an upstream step runs and may change its value."""
-    return f"upstream {step_key!r} will run"
 
 
 @dataclass(frozen=True, slots=True)
@@ -177,8 +169,7 @@ class MemoPlan:
             )
         else:
             lines.append(f"Times: {UNKNOWN}, no earlier run of job {self.job_name!r} recorded.")
-        marks = {upstream_will_run(row.step_key) for row in self.rows}
-        if any(reason in marks for row in self.rows for reason in row.reasons):
+        if any(_after_a_running_step(row, set(self.to_run)) for row in self.rows):
             lines.append(
                 "A step that runs only because an upstream step runs may still be memoized "
                 "if that step's value comes out unchanged."
@@ -238,9 +229,7 @@ def plan_run(
     instance = instance or Instance.ephemeral()
     rows = {row.step_output: row for row in list_versions(job, run_config, instance, resources)}
     plan = build_plan(job)
-    actions = decide(
-        plan.steps.values(), rows, lambda: _version_parts(job, plan, run_config, resources)
-    )
+    actions = decide(plan.steps.values(), rows)
     timings = step_timings(instance, job.name, list(plan.steps))
     return MemoPlan(
         job.name,
@@ -253,72 +242,37 @@ def plan_run(
 
 
 def decide(
-    steps: Iterable[Step],
-    rows: Mapping[str, VersionRow],
-    version_parts: Callable[[], Mapping[tuple[str, str], VersionParts]],
+    steps: Iterable[Step], rows: Mapping[str, VersionRow]
 ) -> dict[str, tuple[str, tuple[str, ...]]]:
-    """Step key → (action, reasons), walking ``steps`` in topological order.
+    """Step key → (action, reasons): a step runs when one of its outputs is to be recomputed.
 
     Args:
         steps: the job's steps, upstream steps first.
         rows: ``list_versions``'s rows by step output (``"step.output"``).
-        version_parts: gives the version parts of every step output (as ``compute_versions``
-            does); called once, and only if a step that is not to be recomputed has an
-            upstream step that will run.
 
-    A step runs when an output is to be recomputed, or when an upstream step runs whose
-    value might change and the step's stored version did not take that upstream's version
-    as it stands (it was derived from the upstream's value instead, as early cutoff does).
-    A step whose only reason is a missing output recomputes its stored version: its value
-    is not expected to change.
+    A step whose upstream step runs is listed to run (its version rests on the upstream's
+    value, which is not known yet); early cutoff may still skip it when that value comes
+    out unchanged. A step that runs only because its output is missing recomputes its
+    stored version, and its consumers stay memoized.
     """
     actions: dict[str, tuple[str, tuple[str, ...]]] = {}
-    changing: set[str] = set()  # steps that run and whose value might change
-    parts: Mapping[tuple[str, str], VersionParts] = {}
     for step in steps:
-        names = list(step.op_def.outs)
-        if not names:  # nothing to store: a memoized run never runs it
-            actions[step.key] = (MEMOIZED, ())
-            continue
-        outputs = [rows[f"{step.key}.{name}"] for name in names]
+        outputs = [rows[f"{step.key}.{name}"] for name in step.op_def.outs]
         recompute = [r for r in outputs if r.status != STORED]
         reasons = _unique(reason for r in (recompute or outputs) for reason in r.reasons)
-        if any(OUTPUT_MISSING not in r.reasons for r in recompute):
-            changing.add(step.key)
-            actions[step.key] = (RUN, reasons)
-            continue
-        running = [i for i in step.inputs if i.upstream is not None and i.upstream[0] in changing]
-        if running and not parts:
-            parts = version_parts()
-        taken = _input_versions(step, names, parts) if running else {}
-        upstream = _unique(
-            i.upstream[0]
-            for i in running
-            if i.upstream is not None and taken.get(i.name) != parts[i.upstream].version
-        )
-        if upstream:
-            changing.add(step.key)
-            reasons = (*reasons, *(upstream_will_run(key) for key in upstream))
-        actions[step.key] = (RUN if recompute or upstream else MEMOIZED, reasons)
+        actions[step.key] = (RUN if recompute else MEMOIZED, reasons)
     return actions
 
 
-def _input_versions(
-    step: Step, outputs: list[str], parts: Mapping[tuple[str, str], VersionParts]
-) -> dict[str, str]:
-    """Input name → the version the step's outputs are versioned with for that input."""
-    return {name: version for name, _, version in parts[(step.key, outputs[0])].inputs}
-
-
-def _version_parts(
-    job: Any,
-    plan: ExecutionPlan,
-    run_config: Mapping[str, Any] | None,
-    resources: Mapping[str, Any] | None,
-) -> dict[tuple[str, str], VersionParts]:
-    resource_defs = in_process_resource_defs(job, resources)
-    config = resolve_run_config(plan, resource_defs, run_config)
-    return compute_versions(plan, plan, config, resource_defs)
+def _after_a_running_step(row: PlanRow, running: set[str]) -> bool:
+    """Whether ``row`` runs only because upstream outputs of running steps changed."""
+    prefix, suffix = "upstream '", "' changed"
+    upstream = [
+        reason[len(prefix) : -len(suffix)].rsplit(".", 1)[0]
+        for reason in row.reasons
+        if reason.startswith(prefix) and reason.endswith(suffix)
+    ]
+    return row.will_run and len(upstream) == len(row.reasons) and set(upstream) <= running
 
 
 def _unique(items: Iterable[str]) -> tuple[str, ...]:

@@ -8,9 +8,7 @@ is checked against the durations recorded in the events of the earlier runs.
 from __future__ import annotations
 
 import statistics
-from dataclasses import replace
 from pathlib import Path
-from typing import Any
 
 import pytest
 from plan_jobs import QUICK_S, SLOW_S, config, side, sleepy, unmemoized
@@ -20,19 +18,15 @@ from nbflow.errors import MemoizationOffError, NbflowError, NotAJobError
 from nbflow.events import EventType
 from nbflow.execution.graph_dot import STATUS_STYLES, to_dot
 from nbflow.execution.list_versions import STORED, TO_BE_RECOMPUTED, VersionRow
-from nbflow.execution.memo import compute_versions
 from nbflow.execution.memo_plan import (
     MEMOIZED,
     RUN,
     decide,
     plan_run,
     plan_view,
-    upstream_will_run,
 )
-from nbflow.execution.plan import ExecutionPlan, build_plan
-from nbflow.execution.run import in_process_resource_defs
-from nbflow.execution.run_config import resolve_run_config
-from nbflow.versioning import NEVER_RUN, OUTPUT_MISSING, VersionParts
+from nbflow.execution.plan import build_plan
+from nbflow.versioning import NEVER_RUN, OUTPUT_MISSING
 
 STEPS = ("slow", "quick", "side", "total")
 
@@ -169,42 +163,27 @@ def test_a_step_stored_for_the_upstream_version_stays_memoized_when_the_upstream
     assert memoized_in(instance, again.run_id) == set(plan.memoized)
 
 
-def decide_by_value(slow_reasons: tuple[str, ...]) -> dict[str, Any]:
-    """``decide`` on ``sleepy`` when only slow is not stored (for ``slow_reasons``) and quick's
-    stored version took slow's value fingerprint, not slow's version, as early cutoff does."""
+def test_consumers_of_a_step_that_runs_are_listed_to_run_and_early_cutoff_may_skip_them(
+    instance: Instance,
+) -> None:
+    run(instance, 1)
+    plan = plan_run(sleepy, config(2), instance)
+
+    assert set(plan.to_run) >= {"slow", "quick"}
+    assert "may still be memoized if that step's value comes out unchanged" in plan.summary()
+
+
+def test_decide_runs_exactly_the_steps_with_an_output_to_recompute() -> None:
     execution_plan = build_plan(sleepy)
-    parts = _parts(execution_plan, config(1))
-    quick = parts[("quick", "result")]
-    by_value = tuple((name, source, "f" * 40) for name, source, _ in quick.inputs)
-    parts[("quick", "result")] = replace(quick, inputs=by_value)
     rows = {f"{s}.result": VersionRow(f"{s}.result", "v", STORED, ()) for s in STEPS}
-    rows["slow.result"] = VersionRow("slow.result", "v", TO_BE_RECOMPUTED, slow_reasons)
-    return decide(execution_plan.steps.values(), rows, lambda: parts)
+    rows["quick.result"] = VersionRow("quick.result", "v", TO_BE_RECOMPUTED, ("code changed",))
 
-
-def test_a_stored_step_versioned_by_an_upstream_value_runs_when_that_upstream_will_run() -> None:
-    assert decide_by_value(("code changed",)) == {
-        "slow": (RUN, ("code changed",)),
-        "quick": (RUN, (upstream_will_run("slow"),)),
-        "side": (MEMOIZED, ()),
-        "total": (RUN, (upstream_will_run("quick"),)),
-    }
-    assert upstream_will_run("slow") == "upstream 'slow' will run"
-
-
-def test_an_upstream_that_only_lost_its_output_leaves_value_versioned_steps_memoized() -> None:
-    assert decide_by_value((OUTPUT_MISSING,)) == {
-        "slow": (RUN, (OUTPUT_MISSING,)),
-        "quick": (MEMOIZED, ()),
+    assert decide(execution_plan.steps.values(), rows) == {
+        "slow": (MEMOIZED, ()),
+        "quick": (RUN, ("code changed",)),
         "side": (MEMOIZED, ()),
         "total": (MEMOIZED, ()),
     }
-
-
-def _parts(execution_plan: ExecutionPlan, run_config: dict[str, Any]) -> dict[Any, VersionParts]:
-    resource_defs = in_process_resource_defs(sleepy)
-    resolved = resolve_run_config(execution_plan, resource_defs, run_config)
-    return compute_versions(execution_plan, execution_plan, resolved, resource_defs)
 
 
 def test_the_plan_view_colours_steps_to_run_and_memoized_steps(instance: Instance) -> None:
