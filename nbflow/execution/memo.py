@@ -325,4 +325,4 @@ def manifest_store(
 ) -> ManifestStore:
     """Where the manifest of a step output lives: with its IO manager, else the instance."""
     manager = resources[step.op_def.outs[output_name].io_manager_key]
-    return manifest_store_for(manager, instance.manifests)
+    return manifest_store_for(manager, instance.manifests, step.op_def)

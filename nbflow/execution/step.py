@@ -241,7 +241,8 @@ def _store(
     run.record_output(step.key, name, output.value)
     parts = run.version_parts.get((step.key, name))
     if parts is not None:
-        store = manifest_store_for(run.resources[spec.io_manager_key], run.instance.manifests)
+        manager = run.resources[spec.io_manager_key]
+        store = manifest_store_for(manager, run.instance.manifests, op_def)
         store.record_manifest(step.key, name, parts.to_manifest())
 
 
