@@ -218,9 +218,9 @@ def test_a_value_pickle_cannot_store_serves_its_run_and_its_step_runs_again(
 
     rows = {r.step_output: r for r in list_versions(flow)}
     assert rows["handle.result"].status == "to-be-recomputed"
-    assert rows["handle.result"].reasons[0].startswith(
-        "value not kept between runs: pickle cannot store it (TypeError: cannot pickle"
-    )
+    reason = rows["handle.result"].reasons[0]
+    assert reason.startswith("value not kept between runs: pickle cannot store it (TypeError: ")
+    assert "cannot pickle" in reason
     assert rows["use.result"].status == "stored"
 
     with warnings.catch_warnings(record=True) as caught:
