@@ -11,10 +11,11 @@ consumer that mutates its input (``xs.append(...)``, ``df.dropna(inplace=True)``
 its own copy only: not the kept value, not what a second consumer of the same run gets,
 not what the next run is fed. Chosen over copy-on-read (``copy.deepcopy``) by measurement
 (``bench/isolation.py``, per read of a 100 MB value on the 2-core machine): a NumPy array
-or a 1e6-row DataFrame costs about the same either way (one copy of the data, ~25-30 ms),
-but a list of 1e6 small dicts costs ~0.3 s to unpickle against ~1.8 s to deep-copy; storing
-costs one pickle (the same ~25 ms for arrays, ~0.5 s for the dicts). Pickling also decides
-up front what cannot be kept. A value pickle cannot store (a generator, a lock) is handed
+or a 1e6-row DataFrame costs the same either way (one copy of the data, ~25 ms; ~50 ms if
+buffers were copied into plain ``bytearray`` objects), but a list of 1e6 small dicts costs
+~0.3 s to unpickle against ~1.9 s to deep-copy; storing costs one pickle (~25 ms for the
+arrays, ~0.6 s for the dicts, against ~1.9 s to deep-copy them). Pickling also decides up
+front what cannot be kept. A value pickle cannot store (a generator, a lock) is handed
 to the downstream steps of its own run as it is, is not kept (its step runs again next
 time), and the user is told why (:mod:`nbflow.storage.not_kept`).
 
