@@ -162,6 +162,11 @@ class StorageError(NbflowError):
     """Reading or writing stored outputs or run records failed."""
 
 
+class ValueNotKeptWarning(NbflowWarning):
+    """A memoized output could not be pickled: it serves its own run only, and its step
+    runs again next time."""
+
+
 class NonMemoizableIOManagerError(StorageError, TypeError):
     """Memoization is on, but an output's IO manager cannot say whether it has an output."""
 

@@ -202,8 +202,9 @@ class JobDefinition:
         """Run the job in this process, values in memory; returns an ``ExecuteInProcessResult``.
 
         The job's executor is ignored (steps run in this process), and a default ``io_manager``
-        keeps values in memory. Run tags merge over the job's tags and may switch memoization
-        on or off with ``MEMOIZED_RUN_TAG``.
+        keeps values in memory, or, when ``instance`` is persistent and the run memoized (or
+        the job an asset job), in the instance's storage folder. Run tags merge over the
+        job's tags and may switch memoization on or off with ``MEMOIZED_RUN_TAG``.
         """
         return execution_engine().execute_in_process(
             self,

@@ -15,7 +15,7 @@ from nbflow.execution.memo import (
 )
 from nbflow.execution.plan import build_plan
 from nbflow.execution.resources import build_resources
-from nbflow.execution.run import in_process_resource_defs
+from nbflow.execution.run import default_io_manager, in_process_resource_defs
 from nbflow.execution.run_config import resolve_run_config
 from nbflow.execution.table import format_table
 from nbflow.storage.instance import Instance
@@ -56,7 +56,9 @@ def list_versions(
         RunConfigValidationError: the run config does not fit the job.
     """
     instance = instance or Instance.ephemeral()
-    resource_defs = in_process_resource_defs(job, resources)
+    resource_defs = in_process_resource_defs(
+        job, resources, default_io_manager(job, instance, memoized=True)
+    )
     plan = build_plan(job)
     config = resolve_run_config(plan, resource_defs, run_config)
     versioner = Versioner(plan, plan, config, resource_defs)
@@ -87,7 +89,7 @@ def list_versions(
                     latest = manifest_store(step, name, built, instance).latest_manifest(
                         step.key, name
                     )
-                    reasons = _reasons(latest, current)
+                    reasons = _reasons(latest, current, _missing_reason(manager, context))
                 rows.append(VersionRow(f"{step.key}.{name}", current.version, status, reasons))
     return rows
 
@@ -96,7 +98,15 @@ def _unversioned_notes(current: VersionParts) -> tuple[str, ...]:
     return tuple(explain(current, current)) if current.unversioned_resources else ()
 
 
-def _reasons(latest: Mapping[str, Any] | None, current: VersionParts) -> tuple[str, ...]:
+def _missing_reason(manager: Any, context: Any) -> str | None:
+    """The IO manager's own word on why it lacks an output (a value it could not keep)."""
+    ask = getattr(manager, "missing_reason", None)
+    return ask(context) if callable(ask) else None
+
+
+def _reasons(
+    latest: Mapping[str, Any] | None, current: VersionParts, missing: str | None = None
+) -> tuple[str, ...]:
     if latest is None:
         return (NEVER_RUN,)
     try:
@@ -104,7 +114,7 @@ def _reasons(latest: Mapping[str, Any] | None, current: VersionParts) -> tuple[s
     except Exception:
         return (NEVER_RUN,)
     if previous.version == current.version:
-        return (OUTPUT_MISSING, *_unversioned_notes(current))
+        return (missing or OUTPUT_MISSING, *_unversioned_notes(current))
     return tuple(explain(previous, current))
 
 

@@ -12,7 +12,7 @@ from nbflow.definitions.resource import ResourceDefinition, as_resource_definiti
 from nbflow.definitions.specs import DEFAULT_IO_MANAGER_KEY, DEFAULT_OUTPUT
 from nbflow.errors import InvalidDefinitionError, did_you_mean
 from nbflow.execution.run import execute_in_process
-from nbflow.storage.fs import fs_io_manager
+from nbflow.storage.fs import instance_files_io_manager
 from nbflow.storage.memory import mem_io_manager
 
 if TYPE_CHECKING:
@@ -104,8 +104,9 @@ def materialize(
 ) -> ExecuteInProcessResult:
     """Materialize ``assets`` in this process, stored on disk by default.
 
-    Values go to the instance's storage folder through ``fs_io_manager`` unless
-    ``resources`` (or the assets) provide an ``io_manager``. With ``selection``, only those
+    Values go to the instance's storage folder, in ``fs_io_manager``'s files, unless
+    ``resources`` (or the assets) provide an ``io_manager``; a value pickle cannot store
+    serves its own run only (with a warning). With ``selection``, only those
     assets run; the upstream assets they read are loaded from storage.
 
     Args:
@@ -127,7 +128,7 @@ def materialize(
     if DEFAULT_IO_MANAGER_KEY not in given and all(
         DEFAULT_IO_MANAGER_KEY not in a.resource_defs for a in computed
     ):
-        defaults[DEFAULT_IO_MANAGER_KEY] = fs_io_manager
+        defaults[DEFAULT_IO_MANAGER_KEY] = instance_files_io_manager
     return _run(
         assets,
         {**defaults, **given},

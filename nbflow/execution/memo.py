@@ -395,7 +395,7 @@ def manifest_store(
 ) -> ManifestStore:
     """Where the manifest of a step output lives: with its IO manager, else the instance."""
     manager = resources[step.op_def.outs[output_name].io_manager_key]
-    return manifest_store_for(manager, instance.manifests)
+    return manifest_store_for(manager, instance.manifests, step.op_def)
 
 
 def stored_value_fingerprints(
@@ -407,8 +407,9 @@ def stored_value_fingerprints(
     def data_of(output: StepOutput, version: str) -> str | None:
         if (output, version) not in found:
             step_key, name = output
-            manager = resources[plan.op_def_for(step_key).outs[name].io_manager_key]
-            store = manifest_store_for(manager, instance.manifests)
+            op_def = plan.op_def_for(step_key)
+            manager = resources[op_def.outs[name].io_manager_key]
+            store = manifest_store_for(manager, instance.manifests, op_def)
             manifest = manifest_of_version(store, step_key, name, version)
             value = None if manifest is None else manifest.get(VALUE_FINGERPRINT_KEY)
             found[(output, version)] = value if isinstance(value, str) else None

@@ -41,6 +41,7 @@ from nbflow.execution.result import ExecuteInProcessResult
 from nbflow.execution.run_config import ResolvedRunConfig, resolve_run_config
 from nbflow.execution.run_context import RunContext
 from nbflow.execution.step import upstream_output_context
+from nbflow.storage.fs import instance_files_io_manager
 from nbflow.storage.instance import Instance
 from nbflow.storage.memory import mem_io_manager
 from nbflow.storage.run import Run, RunStatus
@@ -63,10 +64,28 @@ def merge_tags(job_def: JobDefinition, tags: Mapping[str, Any] | None) -> dict[s
     return {k: _tag_value(v) for k, v in {**job_def.tags, **(tags or {})}.items()}
 
 
+def default_io_manager(
+    job_def: JobDefinition, instance: Instance | None, memoized: bool
+) -> ResourceDefinition:
+    """The ``io_manager`` of an in-process run that names none.
+
+    Files in the instance's storage folder when the instance is persistent and the run
+    keeps values beyond itself (memoized, or an asset job), so a later process finds them;
+    memory otherwise.
+    """
+    lasting = memoized or job_def.asset_layer is not None
+    if instance is not None and instance.is_persistent and lasting:
+        return instance_files_io_manager
+    return mem_io_manager
+
+
 def in_process_resource_defs(
-    job_def: JobDefinition, resources: Mapping[str, Any] | None = None
+    job_def: JobDefinition,
+    resources: Mapping[str, Any] | None = None,
+    io_manager: ResourceDefinition = mem_io_manager,
 ) -> dict[str, ResourceDefinition]:
-    """The job's resources for an in-process run: in-memory ``io_manager`` unless given."""
+    """The job's resources for an in-process run: ``io_manager`` (in memory by default,
+    see :func:`default_io_manager`) unless the job or ``resources`` give one."""
     given = {k: as_resource_definition(v) for k, v in (resources or {}).items()}
     clash = sorted(set(given) & set(job_def.resource_defs))
     if clash:
@@ -74,7 +93,7 @@ def in_process_resource_defs(
             f"Resources {clash} are given to the run but job {job_def.name!r} defines them "
             "already. Fix: remove them from resources=, or from the job's resource_defs."
         )
-    return {DEFAULT_IO_MANAGER_KEY: mem_io_manager, **job_def.resource_defs, **given}
+    return {DEFAULT_IO_MANAGER_KEY: io_manager, **job_def.resource_defs, **given}
 
 
 def check_partition_key(job_def: JobDefinition, partition_key: str | None) -> str | None:
@@ -274,10 +293,15 @@ def execute_in_process(
     tags: Mapping[str, Any] | None = None,
     resources: Mapping[str, Any] | None = None,
 ) -> ExecuteInProcessResult:
-    """Run ``job_def`` in this process with in-memory values (see ``JobDefinition``)."""
-    resource_defs = in_process_resource_defs(job_def, resources)
-    partition_key = check_partition_key(job_def, partition_key)
+    """Run ``job_def`` in this process (see ``JobDefinition``); values are kept in memory,
+    or in the instance's storage folder when it is persistent and the run memoized."""
+    instance = instance or Instance.ephemeral()
     run_tags = merge_tags(job_def, tags)
+    memoized = memoization_enabled(job_def, run_tags)
+    resource_defs = in_process_resource_defs(
+        job_def, resources, default_io_manager(job_def, instance, memoized)
+    )
+    partition_key = check_partition_key(job_def, partition_key)
     plan, full_plan = prepare_plans(job_def, input_values, op_selection, run_tags)
     config = resolve_run_config(plan, resource_defs, run_config, in_process_executor)
     if partition_key is not None:
@@ -287,7 +311,7 @@ def execute_in_process(
         config,
         resource_defs,
         InProcessExecutor(config.execution.get("config")),
-        instance=instance or Instance.ephemeral(),
+        instance=instance,
         tags=run_tags,
         partition_key=partition_key,
         run_id=run_id,

@@ -246,7 +246,8 @@ def _store(
         manifest = parts.to_manifest()
         if value_fingerprint is not None:
             manifest[VALUE_FINGERPRINT_KEY] = value_fingerprint
-        store = manifest_store_for(run.resources[spec.io_manager_key], run.instance.manifests)
+        manager = run.resources[spec.io_manager_key]
+        store = manifest_store_for(manager, run.instance.manifests, op_def)
         store.record_manifest(step.key, name, manifest)
 
 

@@ -2,6 +2,11 @@
 
 Versioned outputs live at ``<base_dir>/<step_key>/<output_name>/<version>``; unversioned
 ones at ``<base_dir>/<run_id>/<step_key>/<output_name>``.
+
+``instance_files_io_manager`` is the default IO manager of memoized runs and asset jobs on a
+persistent instance: the same files in the instance's storage folder, except that a value
+pickle cannot store serves its own run from memory instead of failing the step (see
+:mod:`nbflow.storage.not_kept`).
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ from nbflow.definitions.io_manager import (
 )
 from nbflow.errors import OutputNotFoundError, UnsafeStorageKeyError
 from nbflow.storage._atomic import atomic_write_bytes
+from nbflow.storage.not_kept import forget_not_kept, not_kept_reason, note_not_kept
 
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
@@ -101,6 +107,40 @@ def _read_manifest(path: Path) -> Mapping[str, Any] | None:
     return loaded if isinstance(loaded, dict) else None
 
 
+class InstanceFilesIOManager(FilesystemIOManager):
+    """A :class:`FilesystemIOManager` that never fails on a value pickle cannot store: that
+    value serves the downstream steps of its own run from memory, is not written, and its
+    step runs again next time (the user is warned once)."""
+
+    def __init__(self, base_dir: str | os.PathLike[str]) -> None:
+        super().__init__(base_dir)
+        self.unkept: dict[Path, Any] = {}
+
+    def handle_output(self, context: OutputContext, obj: Any) -> None:
+        path = self.path_for(context)
+        try:
+            data = pickle.dumps(obj, protocol=5)
+        except Exception as exc:  # anything pickle raises: the value cannot be kept
+            path.unlink(missing_ok=True)  # an older value must not stand in for this one
+            self.unkept[path] = obj
+            slot = ("files", os.fspath(self.base_dir), context.step_key, context.name)
+            note_not_kept(context, ("files", os.fspath(path)), slot, exc)
+            return
+        self.unkept.pop(path, None)
+        atomic_write_bytes(path, data)
+        forget_not_kept(("files", os.fspath(path)))
+
+    def load_input(self, context: InputContext) -> Any:
+        upstream = context.upstream_output
+        if upstream is not None and self.path_for(upstream) in self.unkept:
+            return self.unkept[self.path_for(upstream)]
+        return super().load_input(context)
+
+    def missing_reason(self, context: OutputContext) -> str | None:
+        """Why an output is not stored, when this process tried and could not."""
+        return not_kept_reason(("files", os.fspath(self.path_for(context))))
+
+
 def _build(init_context: Any) -> FilesystemIOManager:
     base_dir = init_context.resource_config.get("base_dir")
     return FilesystemIOManager(base_dir or init_context.instance.storage_dir)
@@ -118,4 +158,17 @@ versioned_filesystem_io_manager = IOManagerDefinition(
     _build,
     config_schema=_CONFIG,
     description="Pickles outputs to <base_dir>/<step_key>/<output_name>/<version>.",
+)
+
+
+def _build_instance_files(init_context: Any) -> InstanceFilesIOManager:
+    base_dir = init_context.resource_config.get("base_dir")
+    return InstanceFilesIOManager(base_dir or init_context.instance.storage_dir)
+
+
+instance_files_io_manager = IOManagerDefinition(
+    _build_instance_files,
+    config_schema=_CONFIG,
+    description="Pickles outputs to files (default folder: the instance's storage folder); "
+    "values pickle cannot store serve their own run only.",
 )
