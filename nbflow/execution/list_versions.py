@@ -90,7 +90,8 @@ def list_versions(
 
 
 def _unversioned_notes(current: VersionParts) -> tuple[str, ...]:
-    return tuple(explain(current, current)) if current.unversioned_resources else ()
+    untracked = current.code is not None and current.code.untracked()
+    return tuple(explain(current, current)) if current.unversioned_resources or untracked else ()
 
 
 def _reasons(latest: Mapping[str, Any] | None, current: VersionParts) -> tuple[str, ...]:

@@ -50,6 +50,7 @@ if TYPE_CHECKING:
     from nbflow.execution.run_context import RunContext
     from nbflow.storage.instance import Instance
     from nbflow.storage.manifests import ManifestStore
+    from nbflow.versioning import CodeRecord
 
 MEMOIZED_RUN_TAG = "nbflow/is_memoized_run"
 """Run tag turning memoization on (``"true"``) or off (``"false"``) for one run."""
@@ -83,12 +84,15 @@ def resource_versions(
     config: ResolvedRunConfig,
     strategy: VersionStrategy | None,
     keys: set[str],
+    memo: dict[str, Any] | None = None,
 ) -> dict[str, str | None]:
     """Versions of ``keys`` and what they depend on; ``None`` for unversioned resources.
 
     A resource's version covers its own version, its config and the versions of the
-    resources it needs; it is ``None`` when any of those has none.
+    resources it needs; it is ``None`` when any of those has none. ``memo`` is the
+    strategy's scratch space for this computation (shared with the ops' contexts).
     """
+    memo = {} if memo is None else memo
     versions: dict[str, str | None] = {}
     for key in resource_order(resource_defs, keys):
         definition = resource_defs[key]
@@ -101,7 +105,7 @@ def resource_versions(
                 own = None
         if own is None and strategy is not None:
             found = strategy.get_resource_version(
-                ResourceVersionContext(definition, resource_config)
+                ResourceVersionContext(definition, resource_config, memo)
             )
             own = None if found is None else validate_version(f"Resource {key!r}", found)
         deps = [(k, versions[k]) for k in sorted(definition.required_resource_keys)]
@@ -113,14 +117,19 @@ def resource_versions(
     return versions
 
 
-def _op_version(step: Step, op_config: Any, strategy: VersionStrategy | None) -> str | None:
+def _op_version(
+    step: Step, op_config: Any, strategy: VersionStrategy | None, memo: dict[str, Any]
+) -> tuple[str | None, CodeRecord | None]:
+    """The op's version and, when the strategy describes it, its code record."""
     op_def = step.op_def
     if op_def.version is not None:
-        return op_def.version
+        return op_def.version, None
     if strategy is None:
-        return None
-    found = strategy.get_op_version(OpVersionContext(op_def, op_config))
-    return validate_version(f"Op {op_def.name!r}", found)
+        return None, None
+    context = OpVersionContext(op_def, op_config, memo)
+    found = strategy.get_op_version(context)
+    version = validate_version(f"Op {op_def.name!r}", found)
+    return version, strategy.describe_op_version(context)
 
 
 def _input_version(
@@ -188,7 +197,8 @@ def compute_versions(
     job_def = plan.job_def
     strategy = _strategy(job_def)
     needed = {k for step in full_plan.steps.values() for k in step.op_def.required_resource_keys}
-    res_versions = resource_versions(resource_defs, config, strategy, needed)
+    memo: dict[str, Any] = {}  # the strategy's scratch space: shared helpers are read once
+    res_versions = resource_versions(resource_defs, config, strategy, needed, memo)
     parts: dict[StepOutput, VersionParts] = {}
     missing: list[str] = []
     config_cache: dict[str, tuple[tuple[str, str], ...]] = {}
@@ -202,7 +212,7 @@ def compute_versions(
     for key, full_step in full_plan.steps.items():
         step = plan.steps.get(key, full_step)
         op_config = config.op_config(key)
-        op_version = _op_version(step, op_config, strategy)
+        op_version, code = _op_version(step, op_config, strategy, memo)
         if op_version is None:
             missing.append(step.op_def.name)
             continue
@@ -228,6 +238,7 @@ def compute_versions(
                 config=fingerprints,
                 resources=resources,
                 inputs=inputs,
+                code=code,
             )
     if missing:
         raise MissingVersionError.for_ops(job_def.name, sorted(set(missing)))
