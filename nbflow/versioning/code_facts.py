@@ -88,6 +88,9 @@ class CodeFacts:
         imports: ``(module, level, fromlist)`` of each import inside the code, in order.
         stamp: ``(path, mtime_ns, size)`` of the source file when it was read, ``None`` for
             sources known only to :mod:`linecache` (notebook cells).
+        positional: the names of the positional parameters (defaults fill the last ones).
+        keyword_only: the names of the keyword-only parameters.
+        freevars: the closure variables, in the order of ``__closure__``.
     """
 
     digest: str
@@ -97,6 +100,9 @@ class CodeFacts:
     attributes: frozenset[str]
     imports: tuple[tuple[str, int, tuple[str, ...]], ...]
     stamp: tuple[str, int, int] | None
+    positional: tuple[str, ...]
+    keyword_only: tuple[str, ...]
+    freevars: tuple[str, ...]
 
 
 _CACHE: dict[int, tuple[weakref.ref[types.CodeType], CodeFacts]] = {}
@@ -180,6 +186,11 @@ def _read(fn: types.FunctionType, stats: dict[str, tuple[int, int] | None]) -> C
         attributes=frozenset(attributes),
         imports=tuple(imports),
         stamp=stamp,
+        positional=code.co_varnames[: code.co_argcount],
+        keyword_only=code.co_varnames[
+            code.co_argcount : code.co_argcount + code.co_kwonlyargcount
+        ],
+        freevars=code.co_freevars,
     )
 
 

@@ -113,12 +113,13 @@ class CodeRecord:
     version: str = field(init=False, compare=False)
 
     def __post_init__(self) -> None:
-        refs = tuple(sorted(self.refs, key=lambda ref: (_RANK.get(ref.kind, len(KINDS)), ref.label)))
+        by_label = sorted(self.refs, key=_label)
+        refs = tuple(sorted(by_label, key=_rank))
         object.__setattr__(self, "refs", refs)
-        parts = ["body", self.digest, "refs", str(len(refs))]
-        for ref in sorted(refs, key=lambda ref: ref.label):
-            parts += (ref.label, ref.kind, ref.digest, "1" if ref.tracked else "0")
-        object.__setattr__(self, "version", hash_parts(CODE_RECORD_FORMAT, *parts)[:_LENGTH])
+        # One part per reference: kind and digest have no ':', so the label is what follows.
+        parts = [f"{r.kind}:{'1' if r.tracked else '0'}:{r.digest}:{r.label}" for r in by_label]
+        version = hash_parts(CODE_RECORD_FORMAT, "body", self.digest, "refs", *parts)
+        object.__setattr__(self, "version", version[:_LENGTH])
 
     def untracked(self) -> tuple[CodeRef, ...]:
         """The references nbflow cannot see changes to (state excluded)."""
@@ -156,6 +157,14 @@ class CodeRecord:
         if stored is not None and stored != record.version:
             raise ValueError(f"code record says version {stored!r} but its parts give another")
         return record
+
+
+def _label(ref: CodeRef) -> str:
+    return ref.label
+
+
+def _rank(ref: CodeRef) -> int:
+    return _RANK.get(ref.kind, len(KINDS))
 
 
 def _str(value: object) -> str:

@@ -31,6 +31,7 @@ import importlib
 import importlib.util
 import sys
 import types
+import weakref
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -112,6 +113,7 @@ class CodeWalk:
         self._packages: dict[str, _Node] = {}
         self._expanding: set[int] = set()
         self._stats: dict[str, tuple[int, int] | None] = {}
+        self._made: dict[tuple[int, str | None], CodeRef] = {}
         self._keep: list[object] = []  # objects whose ids key the memos stay alive
 
     def record(self, fn: object) -> CodeRecord:
@@ -146,8 +148,8 @@ class CodeWalk:
         else:
             read_source(body)  # raises SourceUnavailableError naming it
             raise AssertionError("unreachable")
-        refs = _flatten([*decorators, *children], module)
-        record = CodeRecord(function=name, digest=digest, source=source, refs=refs)
+        refs = _flatten([*decorators, *children], module, self._made)
+        record = _reuse(fn, name, digest, source, refs)
         self._records[id(fn)] = (fn, record)
         return record
 
@@ -272,7 +274,6 @@ class CodeWalk:
         skip: frozenset[int],
     ) -> list[_Node]:
         """What one function reaches directly: globals, state, imports, closure, defaults."""
-        code = fn.__code__
         namespace = fn.__globals__
         module = namespace.get("__name__") if isinstance(namespace.get("__name__"), str) else None
         attributes = facts.attributes
@@ -281,11 +282,11 @@ class CodeWalk:
             if name in namespace:
                 nodes += self._global(namespace, module, name, attributes)
         for name in sorted(facts.modified):
-            if name in namespace and name not in code.co_freevars:
+            if name in namespace and name not in facts.freevars:
                 nodes.append(self._state(namespace[name], module, name, GLOBAL, None))
         for target, level, fromlist in facts.imports:
             nodes += self._import(target, level, fromlist, namespace, attributes)
-        for name, cell in zip(code.co_freevars, fn.__closure__ or (), strict=False):
+        for name, cell in zip(facts.freevars, fn.__closure__ or (), strict=False):
             if name == "__class__":
                 continue
             try:
@@ -298,7 +299,7 @@ class CodeWalk:
                 nodes.append(self._state(value, module, name, CLOSURE, owner))
             else:
                 nodes += self._value(value, module, name, CLOSURE, owner, attributes)
-        for name, value in _defaults(fn):
+        for name, value in _defaults(fn, facts):
             nodes += self._value(value, module, name, DEFAULT, owner, attributes)
         return nodes
 
@@ -456,38 +457,68 @@ class CodeWalk:
 # --- labels and the flat list of references ---------------------------------------------------
 
 
-def _flatten(roots: list[_Node], module: str | None) -> tuple[CodeRef, ...]:
+def _flatten(
+    roots: list[_Node], module: str | None, made: dict[tuple[int, str | None], CodeRef]
+) -> tuple[CodeRef, ...]:
     """Every node reachable from ``roots``, once, as references labelled relative to ``module``.
 
     A name that is state anywhere in the op's reach is state everywhere: its value changes as
     the code runs. Two different objects that would share a label are told apart by ``(2)``.
+    ``made`` keeps the references already made in this walk (most ops share most of them).
     """
     refs: dict[str, tuple[_Node, CodeRef]] = {}
     seen: set[int] = set()
-    stack = list(reversed(roots))
+    stack = roots[::-1]
     while stack:
         node = stack.pop()
-        if id(node) in seen:
+        key = id(node)
+        if key in seen:
             continue
-        seen.add(id(node))
-        label = _label(node, module)
-        found = refs.get(label)
-        if found is not None and found[0].ident == node.ident:
-            if node.kind == STATE and found[0].kind != STATE:
-                refs[label] = (node, _ref(node, label))
-            continue
+        seen.add(key)
+        ref = made.get((key, module))
+        if ref is None:
+            ref = made[(key, module)] = _ref(node, _label(node, module))
+        found = refs.get(ref.label)
         if found is not None:
+            if found[0].ident == node.ident:
+                if node.kind == STATE and found[0].kind != STATE:
+                    refs[ref.label] = (node, ref)
+                continue
             number = 2
-            while f"{label} ({number})" in refs:
+            while f"{ref.label} ({number})" in refs:
                 number += 1
-            label = f"{label} ({number})"
-        refs[label] = (node, _ref(node, label))
-        stack.extend(reversed(node.children))
+            ref = _ref(node, f"{ref.label} ({number})")
+        refs[ref.label] = (node, ref)
+        if node.children:
+            stack += node.children[::-1]
     return tuple(ref for _, ref in refs.values())
 
 
 def _ref(node: _Node, label: str) -> CodeRef:
     return CodeRef(label, node.kind, node.digest, node.shown, node.source, node.tracked)
+
+
+# The last record of each op function, across walks: when nothing it reaches changed, the
+# record (sorted, hashed) is reused as it is. Entries go with their functions.
+_LAST: dict[int, tuple[weakref.ref[object], tuple[CodeRef, ...], CodeRecord]] = {}
+
+
+def _reuse(
+    fn: object, name: str, digest: str, source: str | None, refs: tuple[CodeRef, ...]
+) -> CodeRecord:
+    last = _LAST.get(id(fn))
+    if last is not None and last[0]() is fn:
+        record = last[2]
+        if record.digest == digest and record.function == name and last[1] == refs:
+            return record
+    record = CodeRecord(function=name, digest=digest, source=source, refs=refs)
+    try:
+        key = id(fn)
+        ref = weakref.ref(fn, lambda _, key=key: _LAST.pop(key, None))
+    except TypeError:
+        return record
+    _LAST[key] = (ref, refs, record)
+    return record
 
 
 def _label(node: _Node, module: str | None) -> str:
@@ -515,6 +546,8 @@ def _chain(fn: object) -> list[object]:
     if isinstance(fn, types.MethodType):
         fn = fn.__func__
     chain = [fn]
+    if not hasattr(fn, "__wrapped__"):
+        return chain
     seen = {id(fn)}
     while True:
         try:
@@ -537,16 +570,15 @@ def _module_of(fn: types.FunctionType) -> str | None:
     return name if isinstance(name, str) else None
 
 
-def _defaults(fn: types.FunctionType) -> list[tuple[str, object]]:
-    code = fn.__code__
+def _defaults(fn: types.FunctionType, facts: CodeFacts) -> list[tuple[str, object]]:
     found: list[tuple[str, object]] = []
-    positional = code.co_varnames[: code.co_argcount]
-    defaults = fn.__defaults__ or ()
+    defaults = fn.__defaults__
     if defaults:
+        positional = facts.positional
         found += zip(positional[len(positional) - len(defaults) :], defaults, strict=True)
-    keyword = code.co_varnames[code.co_argcount : code.co_argcount + code.co_kwonlyargcount]
-    given = fn.__kwdefaults__ or {}
-    found += [(name, given[name]) for name in keyword if name in given]
+    given = fn.__kwdefaults__
+    if given:
+        found += [(name, given[name]) for name in facts.keyword_only if name in given]
     return found
 
 
