@@ -113,7 +113,7 @@ class CodeWalk:
         self._packages: dict[str, _Node] = {}
         self._expanding: set[int] = set()
         self._stats: dict[str, tuple[int, int] | None] = {}
-        self._made: dict[tuple[int, str | None], CodeRef] = {}
+        self._made: dict[tuple[int, str | None], tuple[_Node, CodeRef]] = {}
         self._keep: list[object] = []  # objects whose ids key the memos stay alive
 
     def record(self, fn: object) -> CodeRecord:
@@ -458,13 +458,16 @@ class CodeWalk:
 
 
 def _flatten(
-    roots: list[_Node], module: str | None, made: dict[tuple[int, str | None], CodeRef]
+    roots: list[_Node],
+    module: str | None,
+    made: dict[tuple[int, str | None], tuple[_Node, CodeRef]],
 ) -> tuple[CodeRef, ...]:
     """Every node reachable from ``roots``, once, as references labelled relative to ``module``.
 
     A name that is state anywhere in the op's reach is state everywhere: its value changes as
     the code runs. Two different objects that would share a label are told apart by ``(2)``.
-    ``made`` keeps the references already made in this walk (most ops share most of them).
+    ``made`` keeps the references already made in this walk (most ops share most of them),
+    with their nodes: a node made for one op only may be freed and its id reused.
     """
     refs: dict[str, tuple[_Node, CodeRef]] = {}
     seen: set[int] = set()
@@ -475,9 +478,12 @@ def _flatten(
         if key in seen:
             continue
         seen.add(key)
-        ref = made.get((key, module))
-        if ref is None:
-            ref = made[(key, module)] = _ref(node, _label(node, module))
+        entry = made.get((key, module))
+        if entry is not None and entry[0] is node:
+            ref = entry[1]
+        else:
+            ref = _ref(node, _label(node, module))
+            made[(key, module)] = (node, ref)
         found = refs.get(ref.label)
         if found is not None:
             if found[0].ident == node.ident:

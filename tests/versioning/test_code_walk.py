@@ -325,6 +325,23 @@ class TestSourceOnDisk:
 
 
 class TestRecords:
+    def test_a_shared_walk_gives_each_op_its_own_record(self, tmp_path: Path) -> None:
+        # Nodes made for one op only (defaults, state) are freed after it; their ids must
+        # never bring a stale reference into the next op's record.
+        ops = 300
+        source = "CALLS = []\nRATE = 2\n" + "".join(
+            f"def op_{i}(x, n={i}):\n    CALLS.append(x)\n    return x * RATE + n\n"
+            for i in range(ops)
+        )
+        module = load_module(tmp_path, source)
+        functions = [getattr(module, f"op_{i}") for i in range(ops)]
+        walk = CodeWalk()
+        shared = [walk.record(fn) for fn in functions]
+        assert shared == [CodeWalk().record(fn) for fn in functions]
+        assert {tuple(ref.label for ref in record.refs) for record in shared} == {
+            ("global 'RATE'", "default 'n'", "global 'CALLS'")
+        }
+
     def test_immediate_version_is_unchanged(self, tmp_path: Path) -> None:
         module = load_module(tmp_path, BASE)
         edited = load_module(tmp_path, BASE.replace("return x + 1", "return x + 2"))
