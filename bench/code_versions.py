@@ -10,7 +10,7 @@ Two generated module files, each a job of 500 distinct ops in a chain:
 
 Each is measured warm (best of the repetitions, after one call has read every source) and
 cold (the first call in a fresh process, which parses every source). Budget (issue 12):
-warm with helpers ≤ 1.5 × warm without. Prints one JSON object per row.
+warm with helpers ≤ 1.5 times warm without. Prints one JSON object per row.
 Run: ``python bench/code_versions.py``.
 """
 

@@ -26,13 +26,13 @@ from nbflow.versioning.strategy import (
 
 __all__ = [
     "NEVER_RUN",
-    "CodeRecord",
-    "CodeRef",
-    "CodeWalk",
     "OUTPUT_MISSING",
     "OUTPUT_VERSION_FORMAT",
     "SOURCE_ASSET_SOURCE",
     "VALUE_SOURCE",
+    "CodeRecord",
+    "CodeRef",
+    "CodeWalk",
     "OpVersionContext",
     "ResourceVersionContext",
     "SourceHashVersionStrategy",

@@ -20,8 +20,8 @@ code that does not run, so :class:`~nbflow.errors.SourceUnavailableError` asks f
 """
 
 from __future__ import annotations
-
 import __future__
+
 import ast
 import dis
 import linecache
@@ -32,7 +32,7 @@ import textwrap
 import types
 import weakref
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from nbflow.errors import SourceChangedError
 from nbflow.versioning.code_version import (
@@ -45,7 +45,7 @@ from nbflow.versioning.code_version import (
 from nbflow.versioning.hashing import hash_parts
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Callable, Iterator
 
 _DOMAIN = "nbflow.code.body.v1"
 _LENGTH = 40
@@ -127,8 +127,17 @@ def facts_for(fn: types.FunctionType, stats: dict[str, tuple[int, int] | None]) 
             return facts
     facts = _read(fn, stats)
     key = id(code)
-    _CACHE[key] = (weakref.ref(code, lambda _, key=key: _CACHE.pop(key, None)), facts)
+    _CACHE[key] = (weakref.ref(code, forget_when_gone(_CACHE, key)), facts)
     return facts
+
+
+def forget_when_gone(cache: dict[int, Any], key: int) -> Callable[[object], None]:
+    """A weakref callback that drops ``key`` from ``cache`` when its object goes."""
+
+    def forget(_: object) -> None:
+        cache.pop(key, None)
+
+    return forget
 
 
 def is_generated(fn: types.FunctionType) -> bool:

@@ -132,7 +132,8 @@ def _nbflow_origin() -> Origin:
 
 @functools.cache
 def _distributions() -> dict[str, list[str]]:
-    return {name: list(dists) for name, dists in importlib.metadata.packages_distributions().items()}
+    found = importlib.metadata.packages_distributions()
+    return {name: list(dists) for name, dists in found.items()}
 
 
 @functools.lru_cache(maxsize=4096)

@@ -16,11 +16,13 @@ reaches is listed as references of the same record), and, where useful, a short 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from nbflow.versioning.hashing import hash_parts
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
 
 #: Domain tag of code versions, also the ``format`` of a record's JSON.
 CODE_RECORD_FORMAT = "nbflow.code.v1"

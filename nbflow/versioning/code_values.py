@@ -170,7 +170,7 @@ def _hook(value: object) -> str | None:
             parts += (_text(field.name), encode_nested(getattr(value, field.name), _hook))
         return _digest("".join(parts))
     if type(value) is complex:
-        return _digest(f"complex{value.real!r},{value.imag!r}")  # type: ignore[attr-defined]
+        return _digest(f"complex{value.real!r},{value.imag!r}")
     if type(value) is object:
         return _digest("object")
     return None

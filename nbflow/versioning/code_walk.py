@@ -36,7 +36,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from nbflow.errors import SourceChangedError, SourceUnavailableError
-from nbflow.versioning.code_facts import CodeFacts, facts_for, is_generated
+from nbflow.versioning.code_facts import CodeFacts, facts_for, forget_when_gone, is_generated
 from nbflow.versioning.code_origin import (
     PACKAGE,
     STDLIB,
@@ -337,11 +337,12 @@ class CodeWalk:
             return []
         imported = sys.modules.get(full)
         if imported is None:
-            imported = _find_module(full)
-            if imported is None:
+            found = _find_module(full)
+            if found is None:
                 return []
-            if not isinstance(imported, types.ModuleType):
-                return self._origin_nodes(imported)
+            if not isinstance(found, types.ModuleType):
+                return self._origin_nodes(found)
+            imported = found
         origin = module_origin(imported.__name__)
         if origin.kind != "user":
             return self._origin_nodes(origin)
@@ -520,7 +521,7 @@ def _reuse(
     record = CodeRecord(function=name, digest=digest, source=source, refs=refs)
     try:
         key = id(fn)
-        ref = weakref.ref(fn, lambda _, key=key: _LAST.pop(key, None))
+        ref = weakref.ref(fn, forget_when_gone(_LAST, key))
     except TypeError:
         return record
     _LAST[key] = (ref, refs, record)
@@ -557,7 +558,7 @@ def _chain(fn: object) -> list[object]:
     seen = {id(fn)}
     while True:
         try:
-            inner = fn.__wrapped__  # type: ignore[attr-defined]
+            inner = fn.__wrapped__
         except Exception:
             break
         if not callable(inner) or id(inner) in seen:
@@ -640,7 +641,9 @@ def _class_origin(cls: type) -> Origin:
     return module_origin(module)
 
 
-_PLAIN_TYPES = (type(None), bool, int, float, complex, str, bytes, tuple, list, dict, set, frozenset)
+_PLAIN_TYPES = (
+    type(None), bool, int, float, complex, str, bytes, tuple, list, dict, set, frozenset,
+)  # fmt: skip
 
 
 def _is_plain_type(cls: type) -> bool:

@@ -14,12 +14,14 @@ from __future__ import annotations
 import re
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from nbflow.errors import InvalidVersionError, VersioningError
-from nbflow.versioning.code_record import CodeRecord
 from nbflow.versioning.code_version import source_version
 from nbflow.versioning.code_walk import CodeWalk
+
+if TYPE_CHECKING:
+    from nbflow.versioning.code_record import CodeRecord
 
 _VERSION_PATTERN = re.compile(r"[A-Za-z0-9_]+")
 
@@ -153,7 +155,7 @@ class SourceHashVersionStrategy(VersionStrategy):
         return _walk(context.memo).record(fn).version
 
     def describe_op_version(self, context: OpVersionContext) -> CodeRecord | None:
-        """Return the code record of ``op_def.compute_fn`` (``None`` with ``follow="immediate"``)."""
+        """Return the code record of ``op_def.compute_fn`` (``None`` when immediate)."""
         if self.follow == FOLLOW_IMMEDIATE:
             return None
         return _walk(context.memo).record(_function(context.op_def, "compute_fn", "op"))
