@@ -261,10 +261,11 @@ def _modifies(ins: list[dis.Instruction], index: int) -> bool:
 def _matches_loaded(code: types.CodeType, source: str) -> bool:
     """Whether ``source`` compiles to ``code`` (bytecode, names, constants; not positions).
 
-    Closures, lambdas and methods with mangled names compile differently on their own, so
-    they are not compared (the name check of :func:`parse_definition` still applies).
+    Closures, lambdas and methods with mangled names compile differently on their own, and
+    pytest rewrites the asserts of test modules as it imports them, so these are not compared
+    (the name check of :func:`parse_definition` still applies).
     """
-    if code.co_freevars or code.co_name == "<lambda>":
+    if code.co_freevars or code.co_name == "<lambda>" or _rewritten(code):
         return True
     if any(_MANGLED.match(name) for name in code.co_names + code.co_varnames):
         return True
@@ -285,6 +286,13 @@ def _matches_loaded(code: types.CodeType, source: str) -> bool:
         if candidate.co_name == code.co_name and candidate is not compiled:
             return _same_code(candidate, code)
     return False
+
+
+def _rewritten(code: types.CodeType) -> bool:
+    """Whether an import hook (pytest's assert rewriting) changed ``code`` after compiling."""
+    return any(
+        name.startswith("@py") for each in _codes(code) for name in each.co_varnames + each.co_names
+    )
 
 
 def _same_code(a: types.CodeType, b: types.CodeType) -> bool:
