@@ -144,3 +144,28 @@ def test_global_change_shows_values_in_the_table(
     reasons = dict(zip(table["Step Output"], table["Reasons"], strict=True))
     assert reasons["scaled.result"] == "global 'RATE' changed (2 → 5)"
     assert nbn.why(module.flow, "scaled", instance=instance).diff == ""  # no source changed
+
+
+def test_not_tracked_global_is_listed_even_for_stored_outputs(tmp_path: Path) -> None:
+    path = tmp_path / f"nbflow_why_conn_{next(_numbers)}.py"
+    path.write_text(
+        "import sqlite3\n"
+        "from nbflow import SourceHashVersionStrategy, job, op\n"
+        "conn = sqlite3.connect(':memory:')\n"
+        "@op\n"
+        "def query():\n"
+        "    return conn.execute('select 7').fetchone()[0]\n"
+        "@job(version_strategy=SourceHashVersionStrategy())\n"
+        "def flow():\n"
+        "    query()\n"
+    )
+    spec = importlib.util.spec_from_file_location(path.stem, path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[path.stem] = module
+    spec.loader.exec_module(module)
+    instance = Instance.ephemeral()
+    module.flow.execute_in_process(instance=instance)
+    answer = nbn.why(module.flow, "query", instance=instance)
+    assert answer.status == "stored"
+    assert answer.reasons == ("global 'conn' (sqlite3.Connection) not tracked",)
