@@ -27,8 +27,6 @@ only looks up current values.
 from __future__ import annotations
 
 import functools
-import importlib
-import importlib.util
 import sys
 import types
 import weakref
@@ -36,14 +34,25 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from nbflow.errors import SourceChangedError, SourceUnavailableError
+from nbflow.versioning._code_readers import (
+    annotation_text,
+    class_origin,
+    defaults,
+    find_module,
+    is_enum_class,
+    is_plain_type,
+    is_sunder,
+    methods,
+    module_of,
+    resolve_import,
+    wrapper_chain,
+)
 from nbflow.versioning.code_facts import CodeFacts, facts_for, forget_when_gone, is_generated
 from nbflow.versioning.code_origin import (
     PACKAGE,
-    STDLIB,
     Origin,
     code_origin,
     module_origin,
-    path_origin,
 )
 from nbflow.versioning.code_record import (
     CLASS,
@@ -126,7 +135,7 @@ class CodeWalk:
         memo = self._records.get(id(fn))
         if memo is not None and memo[0] is fn:
             return memo[1]
-        chain = _chain(fn)
+        chain = wrapper_chain(fn)
         body = chain[-1]
         decorators: list[_Node] = []
         skip = frozenset(id(f) for f in chain)
@@ -144,7 +153,7 @@ class CodeWalk:
             facts = facts_for(body, self._stats)
             digest, source = facts.digest, facts.source
             children = self._children(body, facts, None, frozenset())
-            module, name = _module_of(body), body.__qualname__
+            module, name = module_of(body), body.__qualname__
         else:
             read_source(body)  # raises SourceUnavailableError naming it
             raise AssertionError("unreachable")
@@ -187,7 +196,7 @@ class CodeWalk:
             )
             return self._origin_nodes(module_origin(where)) if isinstance(where, str) else []
         data = self._data(value, module, name, role, owner)
-        kind = [] if _is_plain_type(type(value)) else self._of_type(type(value), [])
+        kind = [] if is_plain_type(type(value)) else self._of_type(type(value), [])
         if not data.tracked and callable(value) and kind and kind[0].role == PACKAGE_REF:
             return kind  # a package's callable (a numpy ufunc, a jitted function): its version
         return [data, *kind]
@@ -207,7 +216,7 @@ class CodeWalk:
 
     def _of_type(self, cls: type, default: list[_Node]) -> list[_Node]:
         """The class of an object that is not plain data, when it is user code or a package."""
-        if _is_plain_type(cls):
+        if is_plain_type(cls):
             return default
         node = self._class(cls)
         return default if node is None else [node]
@@ -224,15 +233,15 @@ class CodeWalk:
         memo = self._functions.get(id(fn))
         if memo is not None:
             return memo
-        chain = [f for f in _chain(fn) if isinstance(f, types.FunctionType)]
+        chain = [f for f in wrapper_chain(fn) if isinstance(f, types.FunctionType)]
         body = chain[-1]
-        origin = code_origin(body.__code__.co_filename, _module_of(body))
+        origin = code_origin(body.__code__.co_filename, module_of(body))
         if origin.kind != "user":
             nodes = self._origin_nodes(origin)
             self._functions[id(fn)] = nodes
             self._keep.append(fn)
             return nodes
-        node = _Node(HELPER, HELPER, ("fn", id(body)), _module_of(body), body.__qualname__, "")
+        node = _Node(HELPER, HELPER, ("fn", id(body)), module_of(body), body.__qualname__, "")
         nodes = [node]
         self._functions[id(fn)] = nodes
         self._keep.append(fn)
@@ -254,12 +263,12 @@ class CodeWalk:
     def _decorator(self, wrapper: object, owner: _Node | None, skip: frozenset[int]) -> list[_Node]:
         if not isinstance(wrapper, types.FunctionType):
             return self._of_type(type(wrapper), [])
-        origin = code_origin(wrapper.__code__.co_filename, _module_of(wrapper))
+        origin = code_origin(wrapper.__code__.co_filename, module_of(wrapper))
         if origin.kind != "user":
             return self._origin_nodes(origin)
         qualname = wrapper.__code__.co_qualname
         name = qualname.split(".<locals>", 1)[0]
-        node = _Node(DECORATOR, DECORATOR, ("dec", id(wrapper)), _module_of(wrapper), name, "")
+        node = _Node(DECORATOR, DECORATOR, ("dec", id(wrapper)), module_of(wrapper), name, "")
         node.owner = owner
         facts = facts_for(wrapper, self._stats)
         node.digest, node.source = facts.digest, facts.source
@@ -299,7 +308,7 @@ class CodeWalk:
                 nodes.append(self._state(value, module, name, CLOSURE, owner))
             else:
                 nodes += self._value(value, module, name, CLOSURE, owner, attributes)
-        for name, value in _defaults(fn, facts):
+        for name, value in defaults(fn, facts):
             nodes += self._value(value, module, name, DEFAULT, owner, attributes)
         return nodes
 
@@ -332,12 +341,12 @@ class CodeWalk:
         namespace: dict[str, Any],
         attributes: frozenset[str],
     ) -> list[_Node]:
-        full = _resolve_import(target, level, namespace)
+        full = resolve_import(target, level, namespace)
         if full is None:
             return []
         imported = sys.modules.get(full)
         if imported is None:
-            found = _find_module(full)
+            found = find_module(full)
             if found is None:
                 return []
             if not isinstance(found, types.ModuleType):
@@ -395,7 +404,7 @@ class CodeWalk:
         if id(cls) in self._classes:
             return self._classes[id(cls)]
         self._keep.append(cls)
-        origin = _class_origin(cls)
+        origin = class_origin(cls)
         if origin.kind != "user":
             found = self._package(origin) if origin.kind == PACKAGE else None
             self._classes[id(cls)] = found
@@ -404,11 +413,11 @@ class CodeWalk:
         self._classes[id(cls)] = node
         parts: list[str] = []
         sources: list[str] = []
-        is_enum = _is_enum(cls)
+        is_enum = is_enum_class(cls)
         for name, attr in sorted(vars(cls).items()):
-            if is_enum and _is_sunder(name):
+            if is_enum and is_sunder(name):
                 continue
-            functions = _methods(attr)
+            functions = methods(attr)
             if functions:
                 for fn in functions:
                     self._method(fn, name, node, parts, sources)
@@ -425,7 +434,7 @@ class CodeWalk:
         annotations = vars(cls).get("__annotations__")
         if isinstance(annotations, dict):
             for key in sorted(annotations):
-                parts += ("annotation", str(key), _annotation_text(annotations[key]))
+                parts += ("annotation", str(key), annotation_text(annotations[key]))
         for base in cls.__bases__:
             if base is not object:
                 parts += ("base", qualified_type(base, cls.__module__))
@@ -441,7 +450,7 @@ class CodeWalk:
     ) -> None:
         if is_generated(fn):
             return  # e.g. a dataclass __init__: made from the fields, which count
-        if code_origin(fn.__code__.co_filename, _module_of(fn)).kind != "user":
+        if code_origin(fn.__code__.co_filename, module_of(fn)).kind != "user":
             return
         try:
             facts = facts_for(fn, self._stats)
@@ -541,141 +550,6 @@ def _label(node: _Node, module: str | None) -> str:
     if node.owner is not None:
         text += f" of {_label(node.owner, module)}"
     return text
-
-
-# --- small readers ------------------------------------------------------------------------------
-
-
-def _chain(fn: object) -> list[object]:
-    """``fn`` and what it wraps, outermost first (``functools.wraps`` chains)."""
-    if isinstance(fn, staticmethod | classmethod):
-        fn = fn.__func__
-    if isinstance(fn, types.MethodType):
-        fn = fn.__func__
-    chain = [fn]
-    if not hasattr(fn, "__wrapped__"):
-        return chain
-    seen = {id(fn)}
-    while True:
-        try:
-            inner = fn.__wrapped__
-        except Exception:
-            break
-        if not callable(inner) or id(inner) in seen:
-            break
-        if isinstance(inner, types.MethodType):
-            inner = inner.__func__
-        chain.append(inner)
-        seen.add(id(inner))
-        fn = inner
-    return chain
-
-
-def _module_of(fn: types.FunctionType) -> str | None:
-    """The module a function was defined in (its globals', which ``functools.wraps`` keeps)."""
-    name = fn.__globals__.get("__name__")
-    return name if isinstance(name, str) else None
-
-
-def _defaults(fn: types.FunctionType, facts: CodeFacts) -> list[tuple[str, object]]:
-    found: list[tuple[str, object]] = []
-    defaults = fn.__defaults__
-    if defaults:
-        positional = facts.positional
-        found += zip(positional[len(positional) - len(defaults) :], defaults, strict=True)
-    given = fn.__kwdefaults__
-    if given:
-        found += [(name, given[name]) for name in facts.keyword_only if name in given]
-    return found
-
-
-def _resolve_import(target: str, level: int, namespace: dict[str, Any]) -> str | None:
-    if level == 0:
-        return target
-    package = namespace.get("__package__")
-    if not isinstance(package, str) or not package:
-        return None
-    parts = package.split(".")
-    if level - 1 >= len(parts):
-        return None
-    base = ".".join(parts[: len(parts) - (level - 1)])
-    return f"{base}.{target}" if target else base
-
-
-def _find_module(name: str) -> types.ModuleType | Origin | None:
-    """A module imported only inside a function body that has not run yet.
-
-    A package or the standard library is classified without importing it; user code is
-    imported, as the function will do when it runs.
-    """
-    top = name.partition(".")[0]
-    try:
-        spec = importlib.util.find_spec(top)
-    except (ImportError, ValueError):
-        return None
-    if spec is None:
-        return None
-    where = spec.origin if isinstance(spec.origin, str) else None
-    if where in (None, "built-in", "frozen"):
-        locations = list(spec.submodule_search_locations or [])
-        where = locations[0] if locations else None
-    if where is None:
-        return Origin(STDLIB)
-    origin = path_origin(where, top)
-    if origin.kind != "user":
-        return origin
-    try:
-        return importlib.import_module(name)
-    except Exception:
-        return None
-
-
-def _class_origin(cls: type) -> Origin:
-    module = getattr(cls, "__module__", None)
-    if not isinstance(module, str):
-        return Origin("user")
-    if module == "builtins":
-        import builtins
-
-        return Origin(STDLIB) if getattr(builtins, cls.__name__, None) is cls else Origin("user")
-    return module_origin(module)
-
-
-_PLAIN_TYPES = (
-    type(None), bool, int, float, complex, str, bytes, tuple, list, dict, set, frozenset,
-)  # fmt: skip
-
-
-def _is_plain_type(cls: type) -> bool:
-    return cls in _PLAIN_TYPES or cls is object
-
-
-def _is_enum(cls: type) -> bool:
-    enum = sys.modules.get("enum")
-    return enum is not None and issubclass(cls, enum.Enum)
-
-
-def _is_sunder(name: str) -> bool:
-    return len(name) > 2 and name[0] == name[-1] == "_" and name[1] != "_" and name[-2] != "_"
-
-
-def _methods(attr: object) -> list[types.FunctionType]:
-    if isinstance(attr, staticmethod | classmethod):
-        attr = attr.__func__
-    if isinstance(attr, types.FunctionType):
-        return [f for f in _chain(attr) if isinstance(f, types.FunctionType)]
-    if isinstance(attr, property):
-        return [f for f in (attr.fget, attr.fset, attr.fdel) if isinstance(f, types.FunctionType)]
-    return []
-
-
-def _annotation_text(annotation: object) -> str:
-    if isinstance(annotation, str):
-        return annotation
-    if isinstance(annotation, type):
-        return qualified_type(annotation)
-    text = repr(annotation)
-    return text if " at 0x" not in text else type(annotation).__qualname__
 
 
 def code_record(fn: object) -> CodeRecord:
