@@ -78,7 +78,7 @@ from nbflow.versioning.hashing import hash_parts
 _LENGTH = 40
 _CLASS_DOMAIN = "nbflow.code.class.v1"
 _UNTRACKED_DOMAIN = "nbflow.code.untracked.v1"
-_SKIPPED_DUNDERS = frozenset({"__dict__", "__weakref__", "__module__", "__qualname__", "__doc__"})
+_NOTHING: frozenset[int] = frozenset()
 
 
 @dataclass(slots=True, eq=False)
@@ -138,26 +138,27 @@ class CodeWalk:
         chain = wrapper_chain(fn)
         body = chain[-1]
         decorators: list[_Node] = []
-        skip = frozenset(id(f) for f in chain)
-        for wrapper in chain[:-1]:
-            decorators += self._decorator(wrapper, None, skip)
-        if isinstance(body, type):
+        if len(chain) > 1:
+            skip = frozenset(id(f) for f in chain)
+            for wrapper in chain[:-1]:
+                decorators += self._decorator(wrapper, None, skip)
+        module: str | None
+        if isinstance(body, types.FunctionType):
+            facts = facts_for(body, self._stats)
+            digest, source = facts.digest, facts.source
+            children = self._children(body, facts, None, _NOTHING)
+            module, name = module_of(body), body.__qualname__
+        elif isinstance(body, type):
             node = self._class(body)
             if node is None or node.source is None:
                 read_source(body)  # raises: a class without source in user code
                 raise AssertionError("unreachable")
             digest, source, children = node.digest, node.source, node.children
-            module: str | None = body.__module__
-            name = body.__qualname__
-        elif isinstance(body, types.FunctionType):
-            facts = facts_for(body, self._stats)
-            digest, source = facts.digest, facts.source
-            children = self._children(body, facts, None, frozenset())
-            module, name = module_of(body), body.__qualname__
+            module, name = body.__module__, body.__qualname__
         else:
             read_source(body)  # raises SourceUnavailableError naming it
             raise AssertionError("unreachable")
-        refs = _flatten([*decorators, *children], module, self._made)
+        refs = _flatten([*decorators, *children] if decorators else children, module, self._made)
         record = _reuse(fn, name, digest, source, refs)
         self._records[id(fn)] = (fn, record)
         return record
@@ -255,7 +256,7 @@ class CodeWalk:
             return nodes
         node.digest, node.source = facts.digest, facts.source
         skip = frozenset(id(f) for f in chain)
-        node.children = self._children(body, facts, node, frozenset())
+        node.children = self._children(body, facts, node, _NOTHING)
         for wrapper in chain[:-1]:
             node.children += self._decorator(wrapper, node, skip)
         return nodes
@@ -461,7 +462,7 @@ class CodeWalk:
             return
         parts += (name, facts.digest)
         sources.append(facts.source)
-        owner.children += self._children(fn, facts, owner, frozenset())
+        owner.children += self._children(fn, facts, owner, _NOTHING)
 
 
 # --- labels and the flat list of references ---------------------------------------------------
