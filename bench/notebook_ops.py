@@ -138,9 +138,7 @@ def sweep_throughput(notebook: Path, folder: Path) -> None:
     again = sweep(notebook, grid, max_concurrent=2, output_dir=folder / "sweep")
     memoized = time.perf_counter() - started
     assert again.count("memoized") == 8
-    sequential = sum(
-        bare_papermill(notebook, folder / f"seq-{x}.ipynb", x) for x in grid["x"]
-    )
+    sequential = sum(bare_papermill(notebook, folder / f"seq-{x}.ipynb", x) for x in grid["x"])
     emit(
         workload="sweep, 8 parameter sets, max_concurrent 2",
         seconds=round(wall, 3),

@@ -17,7 +17,11 @@ from typing import TYPE_CHECKING, Any
 from nbflow.definitions.job import JobDefinition
 from nbflow.errors import NbflowError, NbflowWarning, did_you_mean
 from nbflow.events import Event, EventType, StepDurationData, StepFailureData, StepSkippedData
-from nbflow.execution.list_versions import format_version_table, list_versions
+from nbflow.execution.list_versions import (
+    format_version_diffs,
+    format_version_table,
+    list_versions,
+)
 from nbflow.execution.memo_plan import plan_run
 from nbflow.execution.table import format_table
 from nbflow.storage.instance import HOME_ENV_VAR, Instance
@@ -152,8 +156,13 @@ def cmd_job_execute(args: argparse.Namespace) -> int:
 
 def cmd_job_list_versions(args: argparse.Namespace) -> int:
     job_def = load_job(args.file, args.module, args.job)
-    rows = list_versions(job_def, run_config=load_run_config(args.config), instance=Instance.get())
+    rows = list_versions(
+        job_def, run_config=load_run_config(args.config), instance=Instance.get(), diffs=args.diff
+    )
     print(format_version_table(rows, with_reasons=args.reasons))
+    if args.diff:
+        diffs = format_version_diffs(rows)
+        print("\n" + (diffs or "No code changes since the stored outputs."))
     return 0
 
 
@@ -484,6 +493,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _target_args(versions)
     versions.add_argument("--reasons", action="store_true", help="add why outputs must rerun")
+    versions.add_argument(
+        "--diff",
+        action="store_true",
+        help="print under the table a diff of the code that changed since the stored outputs",
+    )
     versions.set_defaults(handler=cmd_job_list_versions)
     plan = job_cmds.add_parser(
         "plan",

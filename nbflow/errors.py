@@ -155,6 +155,11 @@ class NotAJobError(NbflowError, TypeError):
         )
 
 
+class SourceChangedError(SourceUnavailableError):
+    """A function's source file changed after its module was imported: the code on disk is not
+    the code that would run, so no version can describe it (reload the module or restart)."""
+
+
 # --- storage ---------------------------------------------------------------------------------
 
 

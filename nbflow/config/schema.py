@@ -195,9 +195,7 @@ def _from_generic(
     return None
 
 
-def _to_fields(
-    fields: Mapping[str, object], where: str, problems: list[str]
-) -> dict[str, Field]:
+def _to_fields(fields: Mapping[str, object], where: str, problems: list[str]) -> dict[str, Field]:
     """Return the valid fields of ``fields``; append a problem for every invalid one."""
     normalized: dict[str, Field] = {}
     for name, value in fields.items():

@@ -458,7 +458,7 @@ class EnumValue:
         if not isinstance(self.config_value, str):
             raise ConfigSchemaError(
                 f"EnumValue({self.config_value!r}): config values must be strings, got "
-                f"{type(self.config_value).__name__}.\nFix: write EnumValue(\"NAME\", "
+                f'{type(self.config_value).__name__}.\nFix: write EnumValue("NAME", '
                 f"python_value={self.config_value!r})."
             )
         if self.python_value is None:
@@ -487,8 +487,8 @@ class Enum(ConfigType):
             why = f"repeats {_problems.quote_names(dupes)}" if dupes else "has no values"
             raise ConfigSchemaError(
                 f"Enum {name!r} {why}; config values must be unique and there must be at "
-                "least one.\nFix: list each allowed string once, e.g. Enum(\"Color\", "
-                "[EnumValue(\"RED\"), EnumValue(\"BLUE\")])."
+                'least one.\nFix: list each allowed string once, e.g. Enum("Color", '
+                '[EnumValue("RED"), EnumValue("BLUE")]).'
             )
 
     @classmethod

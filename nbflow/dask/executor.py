@@ -97,9 +97,7 @@ class DaskExecutor(OutOfProcessExecutor):
     @contextlib.contextmanager
     def _client(self, run: RunContext, dask: ModuleType, distributed: ModuleType) -> Iterator[Any]:
         if self.address is not None:
-            client = distributed.Client(
-                self.address, timeout=self.timeout, set_as_default=False
-            )
+            client = distributed.Client(self.address, timeout=self.timeout, set_as_default=False)
             try:
                 client.wait_for_workers(1, timeout=self.timeout)
                 self._warn_if_retried(run, client)

@@ -25,7 +25,6 @@ if TYPE_CHECKING:
     from nbflow.definitions.resource import ResourceDefinition
 
 
-
 @dataclass(frozen=True)
 class AssetIn:
     """Which asset an input of an ``@asset`` reads: ``key``, or ``key_prefix`` + the param name."""

@@ -104,7 +104,7 @@ class DailyPartitionsDefinition(PartitionsDefinition):
         except (TypeError, ValueError):
             raise DefinitionError(
                 f"DailyPartitionsDefinition: {name}={value!r} is not a date in the format "
-                f"{self.fmt!r}. Fix: e.g. {name}=\"2024-01-31\"."
+                f'{self.fmt!r}. Fix: e.g. {name}="2024-01-31".'
             ) from None
 
     def get_partition_keys(self) -> Sequence[str]:

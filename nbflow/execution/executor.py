@@ -14,7 +14,6 @@ CANCELED_REASON = "run canceled"
 """The ``StepSkippedData.reason`` of steps a canceled run did not run."""
 
 if TYPE_CHECKING:
-
     from nbflow.definitions.executor import ExecutorDefinition
     from nbflow.execution.plan import ExecutionPlan, Step
     from nbflow.execution.run_context import RunContext

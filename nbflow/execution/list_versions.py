@@ -19,7 +19,7 @@ from nbflow.execution.run import default_io_manager, in_process_resource_defs
 from nbflow.execution.run_config import resolve_run_config
 from nbflow.execution.table import format_table
 from nbflow.storage.instance import Instance
-from nbflow.versioning import NEVER_RUN, OUTPUT_MISSING, VersionParts, explain
+from nbflow.versioning import NEVER_RUN, OUTPUT_MISSING, VersionParts, code_diff, explain
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -30,12 +30,17 @@ TO_BE_RECOMPUTED = "to-be-recomputed"
 
 @dataclass(frozen=True, slots=True)
 class VersionRow:
-    """One step output: its version, ``stored`` or ``to-be-recomputed``, and the reasons."""
+    """One step output: its version, ``stored`` or ``to-be-recomputed``, and the reasons.
+
+    ``diff`` (asked for with ``list_versions(..., diffs=True)``) is a unified diff of the op's
+    source that changed since the stored manifest: its body, helpers, classes, decorators.
+    """
 
     step_output: str
     version: str
     status: str
     reasons: tuple[str, ...] = ()
+    diff: str = ""
 
 
 def list_versions(
@@ -43,12 +48,15 @@ def list_versions(
     run_config: Mapping[str, Any] | None = None,
     instance: Instance | None = None,
     resources: Mapping[str, Any] | None = None,
+    *,
+    diffs: bool = False,
 ) -> list[VersionRow]:
     """The version of every step output of ``job`` under ``run_config``, and its status.
 
     Versions are computed as a memoized run would; each output's IO manager is asked
     whether it holds that version. For outputs to be recomputed, the reasons compare the
-    current version's parts with the latest stored manifest of that output.
+    current version's parts with the latest stored manifest of that output; with
+    ``diffs=True`` each such row also carries a diff of the source that changed.
 
     Raises:
         MissingVersionError: an op has no version and the job no version strategy.
@@ -82,6 +90,7 @@ def list_versions(
                 current = parts[(step.key, name)]
                 manager = built[out.io_manager_key]
                 context = output_context(plan, step, name, current.version, built)
+                diff = ""
                 if manager.has_output(context):
                     status, reasons = STORED, _unversioned_notes(current)
                 else:
@@ -90,12 +99,16 @@ def list_versions(
                         step.key, name
                     )
                     reasons = _reasons(latest, current, _missing_reason(manager, context))
-                rows.append(VersionRow(f"{step.key}.{name}", current.version, status, reasons))
+                    diff = _diff(latest, current) if diffs else ""
+                rows.append(
+                    VersionRow(f"{step.key}.{name}", current.version, status, reasons, diff)
+                )
     return rows
 
 
 def _unversioned_notes(current: VersionParts) -> tuple[str, ...]:
-    return tuple(explain(current, current)) if current.unversioned_resources else ()
+    untracked = current.code is not None and current.code.untracked()
+    return tuple(explain(current, current)) if current.unversioned_resources or untracked else ()
 
 
 def _missing_reason(manager: Any, context: Any) -> str | None:
@@ -116,6 +129,30 @@ def _reasons(
     if previous.version == current.version:
         return (missing or OUTPUT_MISSING, *_unversioned_notes(current))
     return tuple(explain(previous, current))
+
+
+def _diff(latest: Mapping[str, Any] | None, current: VersionParts) -> str:
+    if latest is None:
+        return ""
+    try:
+        previous = VersionParts.from_manifest(latest)
+    except Exception:
+        return ""
+    if previous.op_version == current.op_version:
+        return ""
+    return code_diff(previous.code, current.code)
+
+
+def format_version_diffs(rows: list[VersionRow]) -> str:
+    """The diffs of ``rows`` (from ``list_versions(..., diffs=True)``), one block per step."""
+    blocks: list[str] = []
+    shown: set[str] = set()
+    for row in rows:
+        step = row.step_output.rpartition(".")[0]
+        if row.diff and step not in shown:
+            shown.add(step)
+            blocks.append(f"Code changes of step {step!r}:\n{row.diff}")
+    return "\n\n".join(blocks)
 
 
 def format_version_table(rows: list[VersionRow], with_reasons: bool = False) -> str:

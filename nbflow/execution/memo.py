@@ -54,6 +54,7 @@ if TYPE_CHECKING:
     from nbflow.execution.run_context import RunContext
     from nbflow.storage.instance import Instance
     from nbflow.storage.manifests import ManifestStore
+    from nbflow.versioning import CodeRecord
 
 MEMOIZED_RUN_TAG = "nbflow/is_memoized_run"
 """Run tag turning memoization on (``"true"``) or off (``"false"``) for one run."""
@@ -87,12 +88,15 @@ def resource_versions(
     config: ResolvedRunConfig,
     strategy: VersionStrategy | None,
     keys: set[str],
+    memo: dict[str, Any] | None = None,
 ) -> dict[str, str | None]:
     """Versions of ``keys`` and what they depend on; ``None`` for unversioned resources.
 
     A resource's version covers its own version, its config and the versions of the
-    resources it needs; it is ``None`` when any of those has none.
+    resources it needs; it is ``None`` when any of those has none. ``memo`` is the
+    strategy's scratch space for this computation (shared with the ops' contexts).
     """
+    memo = {} if memo is None else memo
     versions: dict[str, str | None] = {}
     for key in resource_order(resource_defs, keys):
         definition = resource_defs[key]
@@ -105,7 +109,7 @@ def resource_versions(
                 own = None
         if own is None and strategy is not None:
             found = strategy.get_resource_version(
-                ResourceVersionContext(definition, resource_config)
+                ResourceVersionContext(definition, resource_config, memo)
             )
             own = None if found is None else validate_version(f"Resource {key!r}", found)
         deps = [(k, versions[k]) for k in sorted(definition.required_resource_keys)]
@@ -117,14 +121,19 @@ def resource_versions(
     return versions
 
 
-def _op_version(step: Step, op_config: Any, strategy: VersionStrategy | None) -> str | None:
+def _op_version(
+    step: Step, op_config: Any, strategy: VersionStrategy | None, memo: dict[str, Any]
+) -> tuple[str | None, CodeRecord | None]:
+    """The op's version and, when the strategy describes it, its code record."""
     op_def = step.op_def
     if op_def.version is not None:
-        return op_def.version
+        return op_def.version, None
     if strategy is None:
-        return None
-    found = strategy.get_op_version(OpVersionContext(op_def, op_config))
-    return validate_version(f"Op {op_def.name!r}", found)
+        return None, None
+    context = OpVersionContext(op_def, op_config, memo)
+    found = strategy.get_op_version(context)
+    version = validate_version(f"Op {op_def.name!r}", found)
+    return version, strategy.describe_op_version(context)
 
 
 def _input_version(
@@ -200,8 +209,11 @@ class Versioner:
         needed = {
             k for step in full_plan.steps.values() for k in step.op_def.required_resource_keys
         }
-        self._resources = resource_versions(resource_defs, config, self._strategy, needed)
-        self._op_versions: dict[str, str | None] = {}
+        self._memo: dict[str, Any] = {}  # the strategy's scratch: shared helpers read once
+        self._resources = resource_versions(
+            resource_defs, config, self._strategy, needed, self._memo
+        )
+        self._op_versions: dict[str, tuple[str | None, CodeRecord | None]] = {}
         self._config_cache: dict[str, tuple[tuple[str, str], ...]] = {}
         self._data_versions: dict[AssetKey, str | None] = {}
 
@@ -218,7 +230,7 @@ class Versioner:
         missing: list[str] = []
         for key, full_step in self._full_plan.steps.items():
             step = self._plan.steps.get(key, full_step)
-            if self._op_version(step) is None:
+            if self._op_version(step)[0] is None:
                 missing.append(step.op_def.name)
                 continue
             if missing and any(_upstream_unversioned(i, parts) for i in step.inputs):
@@ -235,7 +247,7 @@ class Versioner:
         data_of: Callable[[StepOutput, str], str | None],
     ) -> dict[StepOutput, VersionParts]:
         """The version parts of ``step``'s outputs, given those of every upstream output."""
-        op_version = self._op_version(step)
+        op_version, code = self._op_version(step)
         assert op_version is not None, "compute() reports ops without a version"
         resources = {k: self._resources[k] for k in step.op_def.required_resource_keys}
         inputs = {
@@ -251,14 +263,16 @@ class Versioner:
                 config=config,
                 resources=resources,
                 inputs=inputs,
+                code=code,
             )
             for output_name in step.op_def.outs
         }
 
-    def _op_version(self, step: Step) -> str | None:
+    def _op_version(self, step: Step) -> tuple[str | None, CodeRecord | None]:
         if step.key not in self._op_versions:
             op_config = self._config.op_config(step.key)
-            self._op_versions[step.key] = _op_version(step, op_config, self._strategy)
+            found = _op_version(step, op_config, self._strategy, self._memo)
+            self._op_versions[step.key] = found
         return self._op_versions[step.key]
 
     def _config_fingerprints(self, step_key: str) -> tuple[tuple[str, str], ...]:

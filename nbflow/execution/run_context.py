@@ -153,7 +153,6 @@ class RunContext:
         self.record_failure(step_key, exc)
 
 
-
 _ACTIVE_RUNS: dict[str, RunContext] = {}
 _ACTIVE_LOCK = threading.Lock()
 

@@ -1,6 +1,7 @@
 """nbflow in notebooks: DAG drawings, version tables, memo plans and run summaries.
 
-Use it as ``import nbflow.notebook as nbn``. Names load their submodule on first use, so
+Use it as ``import nbflow.notebook as nbn``. ``nbn.why(job, "step")`` says why a step must
+run again, with a diff of the code that changed. Names load their submodule on first use, so
 ``nbn.show_graph`` does not import pandas. ``%load_ext nbflow.notebook`` makes jobs, graphs
 and run results display richly.
 
@@ -29,6 +30,8 @@ _LAZY = {
     "version_table": "nbflow.notebook.tables",
     "PlanDisplay": "nbflow.notebook.plan_display",
     "plan": "nbflow.notebook.plan_display",
+    "Why": "nbflow.notebook.why",
+    "why": "nbflow.notebook.why",
     "GraphView": "nbflow.execution.graph_view",
     "graph_view": "nbflow.execution.graph_view",
     "to_dot": "nbflow.execution.graph_dot",
@@ -77,6 +80,7 @@ if TYPE_CHECKING:
     from nbflow.notebook.snapshot import Snapshot, SnapshotError, snapshot_job, write_snapshot
     from nbflow.notebook.summary import ResultDisplay, result_html, show_result
     from nbflow.notebook.tables import compare_configs, result_frame, version_table
+    from nbflow.notebook.why import Why, why
 
 
 def __getattr__(name: str) -> Any:
@@ -122,6 +126,7 @@ __all__ = [
     "SnapshotError",
     "SweepResult",
     "SweepRow",
+    "Why",
     "compare_configs",
     "config_form",
     "define_notebook_op",
@@ -147,6 +152,7 @@ __all__ = [
     "to_dot",
     "unload_ipython_extension",
     "version_table",
+    "why",
     "write_snapshot",
     "yield_result",
 ]

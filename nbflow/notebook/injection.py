@@ -63,9 +63,7 @@ def _tagged(nb: Any, tag: str) -> int:
     return -1
 
 
-def check_parameters(
-    nb: Any, parameters: Mapping[str, Any], label: str, warn: bool = True
-) -> None:
+def check_parameters(nb: Any, parameters: Mapping[str, Any], label: str, warn: bool = True) -> None:
     """Refuse names that cannot be variables; warn about undeclared ones.
 
     Raises:

@@ -94,7 +94,9 @@ class _ScopedManifests:
     def latest_manifest(self, step_key: str, output_name: str) -> Mapping[str, Any] | None:
         return self._store.latest_manifest(step_key, output_name, self._namespace)
 
-    def manifest_for(self, step_key: str, output_name: str, version: str) -> Mapping[str, Any] | None:
+    def manifest_for(
+        self, step_key: str, output_name: str, version: str
+    ) -> Mapping[str, Any] | None:
         return self._store.manifest_for(step_key, output_name, version, self._namespace)
 
 

@@ -1,4 +1,10 @@
-"""Versions of functions derived from their immediate source code.
+"""Versions of functions derived from their own source code, and the source readers behind them.
+
+:func:`source_version` is the seeds' *immediate* version: one function's own body, nothing it
+calls. :class:`~nbflow.versioning.SourceHashVersionStrategy` uses it only when asked to
+(``follow="immediate"``); by default the strategy follows helpers, globals, closures, defaults
+and decorators (:mod:`nbflow.versioning.code_walk`), reading each function's source through
+the helpers here.
 
 The source is read with :mod:`inspect` (which goes through :mod:`linecache`, where IPython and
 Jupyter register every cell, so functions defined in notebook cells work), parsed with
@@ -7,8 +13,8 @@ formatting never change a version, while any change to the code does: statements
 docstrings, default values, annotations. Decorator lines of the function itself are excluded
 (what a decorator configures, e.g. ``@op(version=...)``, is versioned by the layer that owns it).
 
-Only the function's own body counts: helpers it calls are not followed, as in the anchor's
-``SourceHashVersionStrategy``. The serialisation names AST node classes and skips empty
+Only the function's own body counts here: what it calls is followed by the code walk, not by
+:func:`source_version`. The serialisation names AST node classes and skips empty
 fields, so it does not depend on ``hash()``, ``id()``, line numbers or ``ast.dump`` defaults.
 """
 
@@ -23,7 +29,7 @@ import types
 import weakref
 from typing import TYPE_CHECKING, Any
 
-from nbflow.errors import SourceUnavailableError
+from nbflow.errors import SourceChangedError, SourceUnavailableError
 from nbflow.versioning.hashing import canonical, hash_parts
 
 if TYPE_CHECKING:
@@ -86,7 +92,8 @@ def _unwrap(fn: object) -> object:
     return fn
 
 
-def _describe(fn: object) -> str:
+def describe(fn: object) -> str:
+    """Return how ``fn`` is named in messages: ``'module.qualname'``."""
     name = getattr(fn, "__qualname__", None) or getattr(fn, "__name__", None)
     if not isinstance(name, str):
         return f"a {type(fn).__name__} object"
@@ -94,39 +101,79 @@ def _describe(fn: object) -> str:
     return repr(f"{module}.{name}" if isinstance(module, str) else name)
 
 
-def _unavailable(fn: object, why: str) -> SourceUnavailableError:
-    return SourceUnavailableError(
-        f"Cannot version {_describe(fn)} from its source: {why}.\n"
-        "Fix: give the op or resource an explicit version= (e.g. @op(version=\"1\") or "
-        "@resource(version=\"1\")), or define the function in a module file or notebook cell."
-    )
+def unavailable(
+    fn: object, why: str, kind: type[SourceUnavailableError] = SourceUnavailableError
+) -> SourceUnavailableError:
+    """Return the error raised when ``fn`` cannot be versioned from its source, saying ``why``."""
+    if issubclass(kind, SourceChangedError):
+        fix = (
+            "Fix: reload the module (importlib.reload(module), or %autoreload in a notebook) "
+            "or restart the kernel or process, then run again."
+        )
+    else:
+        fix = (
+            'Fix: give the op or resource an explicit version= (e.g. @op(version="1") or '
+            '@resource(version="1")), or define the function in a module file or notebook cell.'
+        )
+    return kind(f"Cannot version {describe(fn)} from its source: {why}.\n{fix}")
 
 
-def _normalised_source(fn: object) -> str:
+def read_source(fn: object) -> str:
+    """Return the source text of ``fn`` as :func:`inspect.getsource` finds it.
+
+    Raises:
+        SourceUnavailableError: there is none (built-ins, C functions, ``exec()`` of a string).
+    """
+    target = fn
+    if isinstance(fn, types.FunctionType) and hasattr(fn, "__wrapped__"):
+        target = fn.__code__  # inspect would read the wrapped function's source instead
     try:
-        source = inspect.getsource(fn)  # type: ignore[arg-type]
+        return inspect.getsource(target)  # type: ignore[arg-type]
     except (OSError, TypeError):
-        raise _unavailable(
+        raise unavailable(
             fn,
             "no source code can be found for it (built-in and C functions, functools.partial "
             "objects and functions made by exec() of a string keep none)",
         ) from None
+
+
+def parse_definition(fn: object, source: str) -> ast.AST | list[ast.stmt] | None:
+    """Return the ``def``/``class`` node of ``fn`` in ``source`` (decorators still attached).
+
+    Returns:
+        The definition node; the statements found when the source is not one definition
+        (a lambda's line); ``None`` when the source does not parse at all.
+
+    Raises:
+        SourceUnavailableError: the source defines another name: the file changed after the
+            module was imported.
+    """
     tree = _parse(source)
     if tree is None:
-        return "tokens:" + _token_text(source)
+        return None
     body = tree.body
     if len(body) == 1 and isinstance(body[0], _DEFINITIONS):
         node = body[0]
         expected = _defined_name(fn)
         if expected is not None and node.name != expected:
-            raise _unavailable(
+            raise unavailable(
                 fn,
                 f"the source found defines {node.name!r} instead; the file probably changed "
                 "after it was imported (reload the module or restart the kernel)",
+                SourceChangedError,
             )
-        node.decorator_list = []
-        return "ast:" + _ast_text(node)
-    return "ast:" + _ast_text(body)
+        return node
+    return body
+
+
+def _normalised_source(fn: object) -> str:
+    source = read_source(fn)
+    found = parse_definition(fn, source)
+    if found is None:
+        return "tokens:" + token_text(source)
+    if isinstance(found, _DEFINITIONS):
+        found.decorator_list = []
+    return "ast:" + ast_text(found)
 
 
 def _defined_name(fn: object) -> str | None:
@@ -153,7 +200,8 @@ def _parse(source: str) -> ast.Module | None:
     return ast.Module(body=statement.body, type_ignores=[])
 
 
-def _ast_text(node: object) -> str:
+def ast_text(node: object) -> str:
+    """Return the structural text of an AST node or list of nodes (no positions, no formatting)."""
     out: list[str] = []
     _dump(node, out)
     return "".join(out)
@@ -192,7 +240,8 @@ def _constant_text(value: object) -> str:
     return canonical(value)
 
 
-def _token_text(source: str) -> str:
+def token_text(source: str) -> str:
+    """Return the canonical text of the tokens of ``source`` without comments or layout."""
     ignored = {
         tokenize.COMMENT,
         tokenize.NL,
@@ -209,4 +258,3 @@ def _token_text(source: str) -> str:
     except (tokenize.TokenError, SyntaxError):
         pass  # unbalanced brackets at the end of a lambda's line: keep what was read
     return canonical(tokens)
-

@@ -15,7 +15,9 @@ policies, the executor, which IO manager stores the output, step aliases and nod
 op is identified by its version, not by where it sits in a graph), run ids and timestamps.
 
 The parts are kept as a record, not only as a digest, so "why must this run again" is a pure
-diff of two records (:func:`nbflow.versioning.explain`).
+diff of two records (:func:`nbflow.versioning.explain`). The op's code record (what its
+version is made of, when the strategy describes it) travels along for the same purpose; it
+is not part of the version (the op version already covers it).
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from nbflow.errors import UnversionableValueError, VersioningError
+from nbflow.versioning.code_record import CodeRecord
 from nbflow.versioning.fingerprint import fingerprint_as
 from nbflow.versioning.hashing import hash_parts
 
@@ -58,6 +61,8 @@ class VersionParts:
         output_name: the name of the output.
         version: 40 hex characters derived from all of the above except
             ``unversioned_resources``.
+        code: what the op version is made of (:class:`CodeRecord`), when the version
+            strategy describes it; kept to explain changes, not part of ``version``.
     """
 
     op_version: str
@@ -67,6 +72,7 @@ class VersionParts:
     inputs: tuple[tuple[str, str, str], ...]
     output_name: str
     version: str = field(init=False, compare=False)
+    code: CodeRecord | None = field(default=None, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         config = tuple(sorted(self.config))
@@ -98,6 +104,7 @@ class VersionParts:
         config: Iterable[tuple[str, str]] = (),
         resources: Mapping[str, str | None] | None = None,
         inputs: Mapping[str, tuple[str, str]] | None = None,
+        code: CodeRecord | None = None,
     ) -> VersionParts:
         """Assemble the parts of one step output's version.
 
@@ -108,6 +115,7 @@ class VersionParts:
             resources: every resource the op requires → its version, or ``None`` when the
                 resource is unversioned.
             inputs: input name → (source, version).
+            code: the op's code record, if the strategy describes it.
 
         Returns:
             The record, with ``version`` computed.
@@ -131,14 +139,16 @@ class VersionParts:
             config=tuple(config),
             resources=tuple(versioned),
             unversioned_resources=tuple(unversioned),
-            inputs=tuple((name, source, version) for name, (source, version) in
-                         (inputs or {}).items()),
+            inputs=tuple(
+                (name, source, version) for name, (source, version) in (inputs or {}).items()
+            ),
             output_name=output_name,
+            code=code,
         )
 
     def to_manifest(self) -> dict[str, Any]:
         """Return a JSON-serialisable record of these parts (see :meth:`from_manifest`)."""
-        return {
+        manifest: dict[str, Any] = {
             "format": OUTPUT_VERSION_FORMAT,
             "version": self.version,
             "op_version": self.op_version,
@@ -151,6 +161,9 @@ class VersionParts:
             },
             "output_name": self.output_name,
         }
+        if self.code is not None:
+            manifest["code"] = self.code.to_json()
+        return manifest
 
     @classmethod
     def from_manifest(cls, manifest: Mapping[str, Any]) -> VersionParts:
@@ -182,6 +195,7 @@ class VersionParts:
                     for name, entry in manifest["inputs"].items()
                 ),
                 output_name=_str(manifest["output_name"]),
+                code=_code_record(manifest.get("code")),
             )
         except (KeyError, TypeError, AttributeError, ValueError) as exc:
             raise VersioningError(
@@ -196,6 +210,17 @@ class VersionParts:
                 "Fix: re-run the step to rewrite it."
             )
         return parts
+
+
+def _code_record(data: object) -> CodeRecord | None:
+    """The stored code record; ``None`` when absent (older manifests) or unreadable: it only
+    explains, so a bad one costs the named reasons, never the stored value."""
+    if not isinstance(data, Mapping):
+        return None
+    try:
+        return CodeRecord.from_json(data)
+    except (KeyError, TypeError, ValueError, AttributeError):
+        return None
 
 
 def _str(value: object) -> str:

@@ -172,6 +172,6 @@ def _fingerprint_error(exc: UnsupportedValue, where: str) -> Exception:
         f"Cannot fingerprint {where}: nbflow has no stable fingerprint for values of type "
         f"{type_name(cls)!r} (it never uses repr(), hash() or id(), which change between "
         "runs).\nFix: register one with nbflow.versioning.register_fingerprint("
-        f"{cls.__qualname__}, fn), give the op an explicit version= (e.g. @op(version=\"1\")), "
+        f'{cls.__qualname__}, fn), give the op an explicit version= (e.g. @op(version="1")), '
         "or produce the value in an upstream op."
     )

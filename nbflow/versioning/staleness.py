@@ -4,6 +4,9 @@ Reasons, in this order (every wording is pinned by tests)::
 
     never run
     code changed (op version a1b2c3 → d4e5f6)
+        or, when both records carry the op's code record, what changed in the code:
+        op body changed | helper 'clean' changed | global 'RATE' changed (2 → 3) | ...
+        (see :mod:`nbflow.versioning.code_changes`)
     config key 'x' changed | added | removed      (non-dict config: config changed | ...)
     upstream 'emit_tree.result' changed
     data of source asset 'raw/orders' changed
@@ -13,6 +16,7 @@ Reasons, in this order (every wording is pinned by tests)::
     input 'n' added | removed
     resource 'db' changed | added | removed
     resource 'db' has no version and is not memoized
+    global 'conn' (sqlite3.Connection) not tracked
     output name changed ('a' → 'b')
 
 :data:`OUTPUT_MISSING` is reported by the caller, which is the one that asks storage.
@@ -20,6 +24,7 @@ Reasons, in this order (every wording is pinned by tests)::
 
 from __future__ import annotations
 
+from nbflow.versioning.code_changes import code_changes, untracked_notes
 from nbflow.versioning.data_version import SOURCE_ASSET_SOURCE, VALUE_SOURCE, VersionParts
 
 #: Reason given when there is no record of a previous run of the output.
@@ -35,8 +40,9 @@ _SOURCE_ASSET = SOURCE_ASSET_SOURCE.format(key="")
 def explain(previous: VersionParts | None, current: VersionParts) -> list[str]:
     """Return the reasons an output recorded as ``previous`` must be recomputed as ``current``.
 
-    An empty list means nothing changed. Unversioned resources of ``current`` are always
-    listed, even when nothing changed, because they are never part of the version.
+    An empty list means nothing changed. Unversioned resources and code nbflow does not
+    track (:func:`~nbflow.versioning.code_changes.untracked_notes`) of ``current`` are always
+    listed, even when nothing changed, because changes to them never change the version.
 
     Args:
         previous: the record stored with the output, or ``None`` if there is none.
@@ -51,22 +57,28 @@ def explain(previous: VersionParts | None, current: VersionParts) -> list[str]:
         ['code changed (op version 1 → 2)']
     """
     if previous is None:
-        return [NEVER_RUN, *_unversioned(current)]
+        return [NEVER_RUN, *_unversioned(current), *untracked_notes(current.code)]
     reasons: list[str] = []
     if previous.op_version != current.op_version:
-        reasons.append(
-            f"code changed (op version {previous.op_version[:_SHORT]} → "
-            f"{current.op_version[:_SHORT]})"
-        )
+        reasons += _code(previous, current)
     reasons += _config(dict(previous.config), dict(current.config))
     reasons += _inputs(previous, current)
     reasons += _resources(previous, current)
     reasons += _unversioned(current)
+    reasons += untracked_notes(current.code)
     if previous.output_name != current.output_name:
-        reasons.append(
-            f"output name changed ({previous.output_name!r} → {current.output_name!r})"
-        )
+        reasons.append(f"output name changed ({previous.output_name!r} → {current.output_name!r})")
     return reasons
+
+
+def _code(previous: VersionParts, current: VersionParts) -> list[str]:
+    if previous.code is not None and current.code is not None:
+        named = code_changes(previous.code, current.code)
+        if named:
+            return named
+    return [
+        f"code changed (op version {previous.op_version[:_SHORT]} → {current.op_version[:_SHORT]})"
+    ]
 
 
 def _config(before: dict[str, str], after: dict[str, str]) -> list[str]:

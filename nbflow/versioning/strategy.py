@@ -3,17 +3,25 @@
 Precedence is the caller's job: an explicit ``version=`` on an op or resource wins, then the
 job's strategy. Definitions live in a higher layer, so contexts hold them as ``Any`` and this
 module relies only on the attributes ``op_def.compute_fn`` and ``resource_def.resource_fn``.
+
+One computation of versions (a run, a ``list_versions``) hands every context the same
+``memo`` dict, so a strategy can share work across the ops of a job: the source-hash strategy
+keeps its code walk there, so a helper shared by 500 ops is read once.
 """
 
 from __future__ import annotations
 
 import re
 from abc import ABC, abstractmethod
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 from nbflow.errors import InvalidVersionError, VersioningError
 from nbflow.versioning.code_version import source_version
+from nbflow.versioning.code_walk import CodeWalk
+
+if TYPE_CHECKING:
+    from nbflow.versioning.code_record import CodeRecord
 
 _VERSION_PATTERN = re.compile(r"[A-Za-z0-9_]+")
 
@@ -25,10 +33,12 @@ class OpVersionContext:
     Attributes:
         op_def: the op definition (has ``compute_fn``).
         op_config: the resolved config the op will run with.
+        memo: scratch space shared by every context of one computation of versions.
     """
 
     op_def: Any
     op_config: Any
+    memo: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,10 +48,12 @@ class ResourceVersionContext:
     Attributes:
         resource_def: the resource definition (has ``resource_fn``).
         resource_config: the resolved config the resource will be built with.
+        memo: scratch space shared by every context of one computation of versions.
     """
 
     resource_def: Any
     resource_config: Any
+    memo: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
 
 class VersionStrategy(ABC):
@@ -62,6 +74,21 @@ class VersionStrategy(ABC):
             A non-empty string of letters, digits and underscores.
         """
 
+    def describe_op_version(self, context: OpVersionContext) -> CodeRecord | None:
+        """Return what the op's version is made of, to explain later why it changed.
+
+        Stored with every output of the op; reasons then name the helper, global or package
+        that changed instead of only "code changed". Called right after
+        :meth:`get_op_version` with the same context.
+
+        Args:
+            context: the op definition and its resolved config.
+
+        Returns:
+            The record, or ``None`` (the default) when the strategy keeps none.
+        """
+        return None
+
     def get_resource_version(self, context: ResourceVersionContext) -> str | None:
         """Return the version of ``context.resource_def``, or ``None`` to leave it unversioned.
 
@@ -76,23 +103,81 @@ class VersionStrategy(ABC):
         return None
 
 
-class SourceHashVersionStrategy(VersionStrategy):
-    """Versions ops and resources by the immediate source code of their functions.
+FOLLOW_TRANSITIVE = "transitive"
+"""Follow helpers, globals, closures, defaults and decorators (the default)."""
 
-    Only the body of the op's compute function (or the resource's function) counts; comments
-    and formatting do not, decorators do not, functions it calls do not.
+FOLLOW_IMMEDIATE = "immediate"
+"""Only the function's own body, as the seeds describe."""
+
+_WALK = "nbflow.versioning.code_walk"
+
+
+class SourceHashVersionStrategy(VersionStrategy):
+    """Versions ops and resources by their source code and everything it reaches in user code.
+
+    By default (``follow="transitive"``) a version covers what the result depends on in user
+    code (:mod:`nbflow.versioning.code_walk`): the function's body (comments and formatting do
+    not count), the helper functions and classes it reaches in the user's own modules and
+    notebook cells (transitively), the values of plain-data globals and closure variables it
+    reads, its default argument values and its decorators. Installed packages count by their
+    distribution version, the standard library not at all. Globals that are not plain data
+    (a connection, a model) count by their type only and are listed as "not tracked" in the
+    reasons; globals the code modifies (a call log, a cache) are state and count by type only.
+
+    ``follow="immediate"`` keeps the seeds' behaviour: only the function's own body counts;
+    helpers, globals, closures and decorators do not.
+
+    Args:
+        follow: ``"transitive"`` (default) or ``"immediate"``.
+
+    Raises:
+        VersioningError: ``follow`` is neither.
+
+    Examples:
+        >>> SourceHashVersionStrategy(follow="immediate")
+        SourceHashVersionStrategy(follow='immediate')
     """
 
+    def __init__(self, follow: str = FOLLOW_TRANSITIVE) -> None:
+        if follow not in (FOLLOW_TRANSITIVE, FOLLOW_IMMEDIATE):
+            raise VersioningError(
+                f"SourceHashVersionStrategy(follow={follow!r}) is not an option: expected "
+                f"{FOLLOW_TRANSITIVE!r} (the body and what it reaches) or {FOLLOW_IMMEDIATE!r} "
+                '(the body only).\nFix: pass follow="transitive" or follow="immediate".'
+            )
+        self.follow = follow
+
     def get_op_version(self, context: OpVersionContext) -> str:
-        """Return :func:`~nbflow.versioning.source_version` of ``op_def.compute_fn``."""
-        return source_version(_function(context.op_def, "compute_fn", "op"))
+        """Return the version of ``op_def.compute_fn``."""
+        fn = _function(context.op_def, "compute_fn", "op")
+        if self.follow == FOLLOW_IMMEDIATE:
+            return source_version(fn)
+        return _walk(context.memo).record(fn).version
+
+    def describe_op_version(self, context: OpVersionContext) -> CodeRecord | None:
+        """Return the code record of ``op_def.compute_fn`` (``None`` when immediate)."""
+        if self.follow == FOLLOW_IMMEDIATE:
+            return None
+        return _walk(context.memo).record(_function(context.op_def, "compute_fn", "op"))
 
     def get_resource_version(self, context: ResourceVersionContext) -> str:
-        """Return :func:`~nbflow.versioning.source_version` of ``resource_def.resource_fn``."""
-        return source_version(_function(context.resource_def, "resource_fn", "resource"))
+        """Return the version of ``resource_def.resource_fn``."""
+        fn = _function(context.resource_def, "resource_fn", "resource")
+        if self.follow == FOLLOW_IMMEDIATE:
+            return source_version(fn)
+        return _walk(context.memo).record(fn).version
 
     def __repr__(self) -> str:
-        return "SourceHashVersionStrategy()"
+        if self.follow == FOLLOW_TRANSITIVE:
+            return "SourceHashVersionStrategy()"
+        return f"SourceHashVersionStrategy(follow={self.follow!r})"
+
+
+def _walk(memo: dict[str, Any]) -> CodeWalk:
+    walk = memo.get(_WALK)
+    if not isinstance(walk, CodeWalk):
+        walk = memo[_WALK] = CodeWalk()
+    return walk
 
 
 def _function(definition: object, attribute: str, kind: str) -> Any:

@@ -79,7 +79,9 @@ def test_materialize_runs_in_process_and_stores_to_the_filesystem_by_default(
 
 
 def test_materialize_uses_run_config(call_log: list[str]) -> None:
-    result = materialize(chain_assets(call_log), run_config={"ops": {"scaled": {"config": {"k": 10}}}})
+    result = materialize(
+        chain_assets(call_log), run_config={"ops": {"scaled": {"config": {"k": 10}}}}
+    )
     assert result.asset_value("total") == 60
 
 
@@ -131,7 +133,10 @@ def test_selection_names_every_upstream_that_was_never_materialized(call_log: li
 
 
 def test_unknown_selection_suggests_close_names(call_log: list[str]) -> None:
-    with pytest.raises(InvalidDefinitionError, match=r"'totl' is not one of the assets given\. Did you mean 'total'"):
+    with pytest.raises(
+        InvalidDefinitionError,
+        match=r"'totl' is not one of the assets given\. Did you mean 'total'",
+    ):
         materialize(chain_assets(call_log), selection=["totl"])
 
 
@@ -188,7 +193,10 @@ def test_a_resource_conflicting_with_an_asset_resource_names_both() -> None:
     def uses_db(context) -> str:
         return str(context.resources.db)
 
-    with pytest.raises(InvalidDefinitionError, match="resource 'db' is given to the run and also defined on asset 'uses_db'"):
+    with pytest.raises(
+        InvalidDefinitionError,
+        match="resource 'db' is given to the run and also defined on asset 'uses_db'",
+    ):
         materialize_to_memory([uses_db], resources={"db": "run db"})
     assert materialize_to_memory([uses_db]).asset_value("uses_db") == "asset db"
 
@@ -236,7 +244,10 @@ def test_an_asset_reading_an_unknown_asset_is_a_definition_error() -> None:
     def orphan(missing: int) -> int:
         return missing
 
-    with pytest.raises(InvalidDefinitionError, match="reads 'missing', which is neither an asset nor a source asset"):
+    with pytest.raises(
+        InvalidDefinitionError,
+        match="reads 'missing', which is neither an asset nor a source asset",
+    ):
         materialize_to_memory([orphan])
 
 
@@ -269,7 +280,9 @@ def test_static_partitions_give_the_partition_key() -> None:
         return f"sales-{context.partition_key}"
 
     assert materialize_to_memory([sales], partition_key="us").asset_value("sales") == "sales-us"
-    with pytest.raises(PartitionKeyError, match=r"Unknown partition key 'asia'.*Valid keys: 'eu', 'us'"):
+    with pytest.raises(
+        PartitionKeyError, match=r"Unknown partition key 'asia'.*Valid keys: 'eu', 'us'"
+    ):
         materialize_to_memory([sales], partition_key="asia")
 
 
@@ -318,7 +331,9 @@ def test_second_materialize_to_memory_reruns_only_changed_assets_and_downstream(
     assert again.asset_value("total") == 12  # loaded from the memoized store
 
     call_log.clear()
-    changed = materialize_to_memory(assets, tags=tags, run_config={"ops": {"scaled": {"config": {"k": 3}}}})
+    changed = materialize_to_memory(
+        assets, tags=tags, run_config={"ops": {"scaled": {"config": {"k": 3}}}}
+    )
     assert call_log == ["scaled", "total"]
     assert changed.asset_value("total") == 18
 
@@ -332,9 +347,15 @@ def test_memoized_partitions_do_not_share_values(call_log: list[str]) -> None:
         return context.partition_key
 
     tags = {MEMOIZED_RUN_TAG: "true"}
-    assert materialize_to_memory([sales], partition_key="eu", tags=tags).asset_value("sales") == "eu"
-    assert materialize_to_memory([sales], partition_key="us", tags=tags).asset_value("sales") == "us"
-    assert materialize_to_memory([sales], partition_key="eu", tags=tags).asset_value("sales") == "eu"
+    assert (
+        materialize_to_memory([sales], partition_key="eu", tags=tags).asset_value("sales") == "eu"
+    )
+    assert (
+        materialize_to_memory([sales], partition_key="us", tags=tags).asset_value("sales") == "us"
+    )
+    assert (
+        materialize_to_memory([sales], partition_key="eu", tags=tags).asset_value("sales") == "eu"
+    )
     assert call_log == ["eu", "us"]
 
 

@@ -56,10 +56,23 @@ def test_field_normalizes_its_type() -> None:
         (Field(Selector({"x": {}, "y": {}})), True),
         (Field(Any), True),
     ],
-    ids=["plain", "default", "default-explicit-optional", "explicit-optional", "noneable",
-         "noneable-forced-required", "all-optional-shape", "required-shape",
-         "shape-forced-optional", "permissive", "permissive-required-field", "empty-shape",
-         "single-optional-selector", "two-choice-selector", "any"],
+    ids=[
+        "plain",
+        "default",
+        "default-explicit-optional",
+        "explicit-optional",
+        "noneable",
+        "noneable-forced-required",
+        "all-optional-shape",
+        "required-shape",
+        "shape-forced-optional",
+        "permissive",
+        "permissive-required-field",
+        "empty-shape",
+        "single-optional-selector",
+        "two-choice-selector",
+        "any",
+    ],
 )
 def test_is_required_rules(field: Field, required: bool) -> None:
     assert field.is_required is required
@@ -98,8 +111,11 @@ def test_required_with_default_is_an_error() -> None:
     ids=["scalar", "none", "shape", "array-item"],
 )
 def test_default_must_fit_the_type(config: object, default: object, problem: str) -> None:
-    with pytest.raises(ConfigSchemaError, match=r"has a default value that does not fit its type:\n"
-                       rf"  - {problem}"):
+    with pytest.raises(
+        ConfigSchemaError,
+        match=r"has a default value that does not fit its type:\n"
+        rf"  - {problem}",
+    ):
         Field(config, default_value=default)
 
 

@@ -69,11 +69,37 @@ SELECTOR = Selector({"a": int})
         (SELECTOR, SELECTOR),
         (Field(int, default_value=3), Int),
     ],
-    ids=["int", "float", "str", "bool", "typing-any", "object", "list", "dict", "list-of-int",
-         "list-of-list", "list-of-dict", "nested-dict", "empty-dict", "dict-with-field",
-         "optional", "pipe-none", "none-pipe", "union-none", "list-generic", "typing-list",
-         "bare-typing-list", "optional-list", "dict-str-any", "dict-str-object",
-         "bare-typing-dict", "python-enum", "config-type", "selector-instance", "top-field"],
+    ids=[
+        "int",
+        "float",
+        "str",
+        "bool",
+        "typing-any",
+        "object",
+        "list",
+        "dict",
+        "list-of-int",
+        "list-of-list",
+        "list-of-dict",
+        "nested-dict",
+        "empty-dict",
+        "dict-with-field",
+        "optional",
+        "pipe-none",
+        "none-pipe",
+        "union-none",
+        "list-generic",
+        "typing-list",
+        "bare-typing-list",
+        "optional-list",
+        "dict-str-any",
+        "dict-str-object",
+        "bare-typing-dict",
+        "python-enum",
+        "config-type",
+        "selector-instance",
+        "top-field",
+    ],
 )
 def test_normalize_accepts(schema: object, expected: ConfigType) -> None:
     assert normalize_schema(schema) == expected
@@ -112,26 +138,59 @@ FIX = (
     [
         (3, r"config_schema: 3 is not a config type"),
         ("abc", r"config_schema: 'abc' is not a config type"),
-        ([], r"config_schema: a list schema needs exactly one element, the item type "
-             r"\(e\.g\. \[int\]\), got 0 elements"),
-        ([int, str], r"config_schema: a list schema needs exactly one element, the item type "
-                     r"\(e\.g\. \[int\]\), got 2 elements"),
-        ({1: int}, r"config_schema\[1\]: field name 1 \(int\) is not a string; field names "
-                   r"must be strings"),
+        (
+            [],
+            r"config_schema: a list schema needs exactly one element, the item type "
+            r"\(e\.g\. \[int\]\), got 0 elements",
+        ),
+        (
+            [int, str],
+            r"config_schema: a list schema needs exactly one element, the item type "
+            r"\(e\.g\. \[int\]\), got 2 elements",
+        ),
+        (
+            {1: int},
+            r"config_schema\[1\]: field name 1 \(int\) is not a string; field names "
+            r"must be strings",
+        ),
         (datetime.date, r"config_schema: class datetime\.date is not a config type"),
-        ({"a": None}, r"config_schema\['a'\]: None is not a config type; use Any for any value "
-                      r"or Noneable\(type\) to allow None"),
-        ([Field(int)], r"config_schema\[0\]: Field\(Int, is_required=True\) is only allowed as "
-                       r"a dict value or as the whole schema; write the bare type here"),
-        (int | str, r"config_schema: union int \| str is not a config type; only T \| None "
-                    r"\(Noneable\) is supported, use Any or a Selector for alternatives"),
-        (dict[str, int], r"config_schema: dict\[str, int\] is not a config type; use dict for "
-                         r"a dict of any values, or \{\"name\": type, \.\.\.\} for named fields"),
+        (
+            {"a": None},
+            r"config_schema\['a'\]: None is not a config type; use Any for any value "
+            r"or Noneable\(type\) to allow None",
+        ),
+        (
+            [Field(int)],
+            r"config_schema\[0\]: Field\(Int, is_required=True\) is only allowed as "
+            r"a dict value or as the whole schema; write the bare type here",
+        ),
+        (
+            int | str,
+            r"config_schema: union int \| str is not a config type; only T \| None "
+            r"\(Noneable\) is supported, use Any or a Selector for alternatives",
+        ),
+        (
+            dict[str, int],
+            r"config_schema: dict\[str, int\] is not a config type; use dict for "
+            r"a dict of any values, or \{\"name\": type, \.\.\.\} for named fields",
+        ),
         (typing.Literal["a"], r"config_schema: typing\.Literal\['a'\] is not a config type"),
         (Int.validate, r"config_schema: <bound method IntType\.validate of Int> is not a"),
     ],
-    ids=["int-value", "str-value", "empty-list", "two-element-list", "int-key", "unknown-class",
-         "none-value", "field-in-list", "union", "typed-dict", "literal", "function"],
+    ids=[
+        "int-value",
+        "str-value",
+        "empty-list",
+        "two-element-list",
+        "int-key",
+        "unknown-class",
+        "none-value",
+        "field-in-list",
+        "union",
+        "typed-dict",
+        "literal",
+        "function",
+    ],
 )
 def test_normalize_rejects(schema: object, problem: str) -> None:
     with pytest.raises(

@@ -53,8 +53,18 @@ def check(config_type: ConfigType, value: object) -> tuple[object, list[str]]:
         (Any, None, None),
         (Any, {"x": [1]}, {"x": [1]}),
     ],
-    ids=["int", "big-int", "float", "float-from-int", "empty-str", "str", "true", "false",
-         "any-none", "any-dict"],
+    ids=[
+        "int",
+        "big-int",
+        "float",
+        "float-from-int",
+        "empty-str",
+        "str",
+        "true",
+        "false",
+        "any-none",
+        "any-dict",
+    ],
 )
 def test_scalar_accepts(config_type: ConfigType, value: object, resolved: object) -> None:
     assert check(config_type, value) == (resolved, [])
@@ -79,8 +89,18 @@ def test_float_resolves_int_as_float() -> None:
         (Bool, 1, "root: expected Bool, got 1 (int)"),
         (Bool, "true", "root: expected Bool, got 'true' (str)"),
     ],
-    ids=["int-bool", "int-float", "int-str", "int-none", "float-bool", "float-str", "str-int",
-         "str-bytes", "bool-int", "bool-str"],
+    ids=[
+        "int-bool",
+        "int-float",
+        "int-str",
+        "int-none",
+        "float-bool",
+        "float-str",
+        "str-int",
+        "str-bytes",
+        "bool-int",
+        "bool-str",
+    ],
 )
 def test_scalar_rejects(config_type: ConfigType, value: object, problem: str) -> None:
     assert check(config_type, value)[1] == [problem]
@@ -135,9 +155,7 @@ def test_array_exposes_inner_type() -> None:
     assert Array([str]).inner_type == Array(String)
 
 
-@pytest.mark.parametrize(
-    ("value", "resolved"), [(None, None), (3, 3)], ids=["none", "value"]
-)
+@pytest.mark.parametrize(("value", "resolved"), [(None, None), (3, 3)], ids=["none", "value"])
 def test_noneable_accepts(value: object, resolved: object) -> None:
     assert check(Noneable(int), value) == (resolved, [])
 
@@ -363,8 +381,10 @@ def test_enum_from_python_enum() -> None:
     ("value", "problem"),
     [
         ("GREEN", "root: expected one of 'RED', 'BLUE' (Enum Color), got 'GREEN'"),
-        ("BLEU", "root: expected one of 'RED', 'BLUE' (Enum Color), got 'BLEU'. "
-                 "Did you mean 'BLUE'?"),
+        (
+            "BLEU",
+            "root: expected one of 'RED', 'BLUE' (Enum Color), got 'BLEU'. Did you mean 'BLUE'?",
+        ),
         (1, "root: expected one of 'RED', 'BLUE' (Enum Color), got 1 (int)"),
         (Color.RED, "root: expected one of 'RED', 'BLUE' (Enum Color), got <Color.RED: 1> (Color)"),
     ],
@@ -410,8 +430,19 @@ def test_enum_value_must_be_a_string() -> None:
         (Selector({"a": int, "b": str}), "Selector({a: Int, b: String})"),
         (Enum("Color", ["RED"]), "Color"),
     ],
-    ids=["int", "float", "string", "bool", "any", "array", "nested-array", "noneable", "shape",
-         "selector", "enum"],
+    ids=[
+        "int",
+        "float",
+        "string",
+        "bool",
+        "any",
+        "array",
+        "nested-array",
+        "noneable",
+        "shape",
+        "selector",
+        "enum",
+    ],
 )
 def test_type_names(config_type: ConfigType, name: str) -> None:
     assert config_type.type_name == name

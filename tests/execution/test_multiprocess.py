@@ -98,9 +98,7 @@ def test_executor_config_in_the_seed_form_is_validated_and_honoured(tmp_path: Pa
 
 
 def test_tag_limit_below_one_is_refused(tmp_path: Path) -> None:
-    config = mp_jobs.recorder_config(
-        tmp_path, tag_concurrency_limits=[{"key": "db", "limit": 0}]
-    )
+    config = mp_jobs.recorder_config(tmp_path, tag_concurrency_limits=[{"key": "db", "limit": 0}])
     with pytest.raises(ValueError, match=r"limit 0 for tag 'db' is below 1"):
         execute_job(mp_jobs.sleepers(1, 0), run_config=config)
 

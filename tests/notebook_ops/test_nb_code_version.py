@@ -62,8 +62,13 @@ def _touch_metadata(doc: dict[str, Any]) -> None:
 
 
 def _add_blank_and_injected_cells(doc: dict[str, Any]) -> None:
-    injected = {"cell_type": "code", "metadata": {"tags": ["injected-parameters"]},
-                "source": "x = 99", "outputs": [], "execution_count": None}
+    injected = {
+        "cell_type": "code",
+        "metadata": {"tags": ["injected-parameters"]},
+        "source": "x = 99",
+        "outputs": [],
+        "execution_count": None,
+    }
     blank = {**injected, "metadata": {}, "source": "  \n"}
     doc["cells"][2:2] = [injected, blank]
     doc["cells"].append({"cell_type": "raw", "metadata": {}, "source": "raw text"})
@@ -83,8 +88,12 @@ def test_what_is_not_code_does_not_change_the_version(notebook_copy: Any, change
 
 @pytest.mark.parametrize(
     ("cell", "source"),
-    [(3, "yield_result(x * factor + 1)"), (1, "x = 1\nfactor = 3\nextra = None"),
-     (2, "from nbflow.notebook import yield_result "), (3, "yield_result(x)\n\nyield_result(extra)")],
+    [
+        (3, "yield_result(x * factor + 1)"),
+        (1, "x = 1\nfactor = 3\nextra = None"),
+        (2, "from nbflow.notebook import yield_result "),
+        (3, "yield_result(x)\n\nyield_result(extra)"),
+    ],
     ids=["code", "parameters-cell", "trailing-space", "split"],
 )
 def test_any_code_edit_changes_the_version(notebook_copy: Any, cell: int, source: str) -> None:
@@ -100,8 +109,12 @@ def test_any_code_edit_changes_the_version(notebook_copy: Any, cell: int, source
 
 def test_cell_boundaries_count(tmp_path: Path) -> None:
     one = {"cells": [{"cell_type": "code", "source": "a = 1\nb = 2"}]}
-    two = {"cells": [{"cell_type": "code", "source": "a = 1\n"}, {"cell_type": "code",
-                                                                  "source": "b = 2"}]}
+    two = {
+        "cells": [
+            {"cell_type": "code", "source": "a = 1\n"},
+            {"cell_type": "code", "source": "b = 2"},
+        ]
+    }
     (tmp_path / "one.ipynb").write_text(json.dumps(one))
     (tmp_path / "two.ipynb").write_text(json.dumps(two))
     assert notebook_code_version(tmp_path / "one.ipynb") != notebook_code_version(
@@ -197,7 +210,9 @@ def test_a_notebook_op_refuses_an_explicit_version() -> None:
 
 def test_an_input_named_like_a_resource_is_refused() -> None:
     with pytest.raises(NotebookParameterError, match="'db' twice \\(from an input and a resource"):
-        define_notebook_op(NOTEBOOKS / "scale.ipynb", ins={"db": In()}, required_resource_keys=["db"])
+        define_notebook_op(
+            NOTEBOOKS / "scale.ipynb", ins={"db": In()}, required_resource_keys=["db"]
+        )
 
 
 def test_relative_paths_are_resolved_at_definition(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -44,11 +44,17 @@ NASTY = [
 ]
 
 plain = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False)
-    | st.text() | st.binary(max_size=8),
-    lambda inner: st.lists(inner, max_size=4)
-    | st.tuples(inner, inner)
-    | st.dictionaries(st.text(max_size=5) | st.integers(), inner, max_size=4),
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text()
+    | st.binary(max_size=8),
+    lambda inner: (
+        st.lists(inner, max_size=4)
+        | st.tuples(inner, inner)
+        | st.dictionaries(st.text(max_size=5) | st.integers(), inner, max_size=4)
+    ),
     max_leaves=12,
 )
 
@@ -101,7 +107,16 @@ class Sneaky(str):
         {"nested": {3, 4}},
         {frozenset({"key"}): 1},
     ],
-    ids=["set", "frozenset", "str-subclass", "nan", "-inf", "huge-int", "nested-set", "frozenset-key"],
+    ids=[
+        "set",
+        "frozenset",
+        "str-subclass",
+        "nan",
+        "-inf",
+        "huge-int",
+        "nested-set",
+        "frozenset-key",
+    ],
 )
 def test_other_values_travel_as_a_pickle(value: Any) -> None:
     rendered = render_value(value)
@@ -139,15 +154,27 @@ def test_names_that_are_not_identifiers_are_refused(name: str) -> None:
 
 
 def test_declared_parameters_reads_top_level_assignments() -> None:
-    source = "x = 1\nalpha: float = 0.5\na, b = 1, 2\ncount += 1\n# hidden = 3\nif x:\n    inner = 4"
+    source = (
+        "x = 1\nalpha: float = 0.5\na, b = 1, 2\ncount += 1\n# hidden = 3\nif x:\n    inner = 4"
+    )
     assert declared_parameters(source) == ["x", "alpha", "a", "b", "count"]
     assert declared_parameters("%matplotlib inline\nx = 1\ny: int = 2\nz == 3") == ["x", "y"]
 
 
 @pytest.mark.parametrize(
     ("text", "expected"),
-    [("3", 3), ("1.5", 1.5), ("true", True), ("null", None), ("[1, 2]", [1, 2]),
-     ('"3"', "3"), ("a", "a"), ("hello world", "hello world"), ("-1", -1), ("{x", "{x")],
+    [
+        ("3", 3),
+        ("1.5", 1.5),
+        ("true", True),
+        ("null", None),
+        ("[1, 2]", [1, 2]),
+        ('"3"', "3"),
+        ("a", "a"),
+        ("hello world", "hello world"),
+        ("-1", -1),
+        ("{x", "{x"),
+    ],
 )
 def test_cli_values_are_json_when_they_parse(text: str, expected: Any) -> None:
     assert parse_parameter_value(text) == expected

@@ -64,7 +64,10 @@ def _display(value: Any, name: str = "result") -> Any:
 def test_read_results_from_a_file_and_a_node(tmp_path: Path) -> None:
     nb = _executed(
         [nbformat.v4.new_output("stream", name="stdout", text="hello\n"), _display(1)],
-        [_display({2, 3}, "pair"), nbformat.v4.new_output("display_data", data={"text/plain": "x"})],
+        [
+            _display({2, 3}, "pair"),
+            nbformat.v4.new_output("display_data", data={"text/plain": "x"}),
+        ],
         [_display(4)],
     )
     path = tmp_path / "done.ipynb"
@@ -75,8 +78,13 @@ def test_read_results_from_a_file_and_a_node(tmp_path: Path) -> None:
 
 
 def test_a_pickle_that_cannot_load_here_is_reported(tmp_path: Path) -> None:
-    broken = {"nbflow": 1, "output_name": "model", "encoding": "pickle", "type": "x.Y",
-              "data": "bm90IGEgcGlja2xl"}
+    broken = {
+        "nbflow": 1,
+        "output_name": "model",
+        "encoding": "pickle",
+        "type": "x.Y",
+        "data": "bm90IGEgcGlja2xl",
+    }
     nb = _executed([nbformat.v4.new_output("display_data", data={RESULT_MIME: broken})])
     with pytest.raises(InvalidNotebookError, match="result 'model' cannot be decoded"):
         read_results(nb)
@@ -116,6 +124,9 @@ def test_notebook_run_error_reads_well_and_pickles() -> None:
     back = pickle.loads(pickle.dumps(err))
     assert isinstance(back, NotebookRunError) and str(back) == str(err)
     assert (back.cell_index, back.ename, back.evalue, back.output_path) == (
-        4, "ZeroDivisionError", "division by zero", "/out/model.ipynb"
+        4,
+        "ZeroDivisionError",
+        "division by zero",
+        "/out/model.ipynb",
     )
     assert back.traceback == ["line 1", "line 2"]

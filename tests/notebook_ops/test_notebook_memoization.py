@@ -62,7 +62,9 @@ def test_markdown_and_outputs_reuse_a_notebook_code_edit_reruns_it(tmp_path: Pat
     assert second.output_for_node("double") == 20
     assert len(list(executed_dir.glob("*/scale.ipynb"))) == 1
 
-    code_cell = next(c for c in document["cells"] if "yield_result(x * factor)" in "".join(c["source"]))
+    code_cell = next(
+        c for c in document["cells"] if "yield_result(x * factor)" in "".join(c["source"])
+    )
     code_cell["source"] = 'yield_result(x * factor + 1)\nyield_result(extra, output_name="extra")'
     notebook.write_text(json.dumps(document))
     third = pipeline.execute_in_process(run_config=store)

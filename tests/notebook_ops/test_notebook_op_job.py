@@ -72,7 +72,9 @@ def test_values_flow_op_to_notebook_to_op(tmp_path: Path) -> None:
     assert document["metadata"]["nbflow"]["code_version"] == scale.version
     assert document["metadata"]["papermill"]["input_path"] == str(NOTEBOOKS / "scale.ipynb")
     assert document["metadata"]["papermill"]["parameters"] == {
-        "x": 5, "extra": {"nbflow/pickled": "builtins.dict"}, "factor": 3
+        "x": 5,
+        "extra": {"nbflow/pickled": "builtins.dict"},
+        "factor": 3,
     }
     assert read_results(executed)["result"] == 15
 
@@ -109,5 +111,7 @@ def test_a_failing_cell_fails_the_step_with_a_notebook_run_error(tmp_path: Path)
         f"The executed notebook, with the traceback, is at '{executed}'."
     )
     [run] = instance.get_runs()
-    failures = [e for e in instance.get_events(run.run_id) if e.event_type is EventType.STEP_FAILURE]
+    failures = [
+        e for e in instance.get_events(run.run_id) if e.event_type is EventType.STEP_FAILURE
+    ]
     assert [e.step_key for e in failures] == ["fails"]

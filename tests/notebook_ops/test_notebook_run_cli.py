@@ -57,16 +57,32 @@ def test_bad_parameter_names_are_refused_before_a_kernel_starts(name: str) -> No
 
 
 def test_an_unknown_kernel_lists_the_installed_ones() -> None:
-    with pytest.raises(KernelNotFoundError, match=r"'no-such-kernel'.*installed kernels: .*'python3'"):
+    with pytest.raises(
+        KernelNotFoundError, match=r"'no-such-kernel'.*installed kernels: .*'python3'"
+    ):
         run_notebook(NOTEBOOKS / "echo.ipynb", {}, kernel_name="no-such-kernel")
 
 
 def test_cli_runs_a_notebook_without_a_parameters_cell(tmp_path: Path) -> None:
     output = tmp_path / "done.ipynb"
     done = subprocess.run(
-        [sys.executable, "-m", "nbflow", "notebook", "run", str(NOTEBOOKS / "no_params.ipynb"),
-         "-p", "x", "41", "-o", str(output)],
-        capture_output=True, text=True, cwd=tmp_path, timeout=120,
+        [
+            sys.executable,
+            "-m",
+            "nbflow",
+            "notebook",
+            "run",
+            str(NOTEBOOKS / "no_params.ipynb"),
+            "-p",
+            "x",
+            "41",
+            "-o",
+            str(output),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=120,
         env={**os.environ, "NBFLOW_HOME": str(tmp_path / "home")},
     )
     assert done.returncode == 0, done.stderr
@@ -81,19 +97,31 @@ def test_cli_runs_a_notebook_without_a_parameters_cell(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
-        (["notebook", "run", "missing.ipynb"], "error: Notebook '{cwd}/missing.ipynb' (given as "
-         "'missing.ipynb') does not exist; expected an .ipynb file."),
-        (["notebook", "run", "{nb}", "-k", "nope"], "error: No Jupyter kernel named 'nope' is "
-         "installed (installed kernels: "),
-        (["notebook", "run", "{nb}", "-p", "x", "1", "-p", "x", "2"], "error: Parameter 'x' is "
-         "given twice. Fix: pass -p x once."),
-        (["notebook", "sweep", "{nb}", "-p", "x"], "error: -p x has no values. Fix: list the "
-         "values to try, e.g. -p x 1 2 3."),
+        (
+            ["notebook", "run", "missing.ipynb"],
+            "error: Notebook '{cwd}/missing.ipynb' (given as "
+            "'missing.ipynb') does not exist; expected an .ipynb file.",
+        ),
+        (
+            ["notebook", "run", "{nb}", "-k", "nope"],
+            "error: No Jupyter kernel named 'nope' is installed (installed kernels: ",
+        ),
+        (
+            ["notebook", "run", "{nb}", "-p", "x", "1", "-p", "x", "2"],
+            "error: Parameter 'x' is given twice. Fix: pass -p x once.",
+        ),
+        (
+            ["notebook", "sweep", "{nb}", "-p", "x"],
+            "error: -p x has no values. Fix: list the values to try, e.g. -p x 1 2 3.",
+        ),
     ],
     ids=["missing-notebook", "unknown-kernel", "parameter-twice", "no-values"],
 )
 def test_cli_bad_input_is_one_clear_error(
-    argv: list[str], message: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    argv: list[str],
+    message: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     monkeypatch.chdir(tmp_path)

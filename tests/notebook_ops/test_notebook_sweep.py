@@ -16,7 +16,10 @@ from .conftest import NOTEBOOKS
 def nbflow_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "nbflow", *args],
-        capture_output=True, text=True, cwd=cwd, timeout=300,
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        timeout=300,
         env={**os.environ, "NBFLOW_HOME": str(cwd / "home")},
     )
 
@@ -27,23 +30,42 @@ def table_rows(stdout: str) -> list[list[str]]:
 
 
 def test_cli_sweep_runs_the_grid_then_nothing(tmp_path: Path) -> None:
-    args = ("notebook", "sweep", str(NOTEBOOKS / "scale.ipynb"), "-p", "x", "1", "2",
-            "-p", "factor", "3", "10", "--max-concurrent", "2", "--output-dir", "swept")
+    args = (
+        "notebook",
+        "sweep",
+        str(NOTEBOOKS / "scale.ipynb"),
+        "-p",
+        "x",
+        "1",
+        "2",
+        "-p",
+        "factor",
+        "3",
+        "10",
+        "--max-concurrent",
+        "2",
+        "--output-dir",
+        "swept",
+    )
 
     first = nbflow_cli(*args, cwd=tmp_path)
     assert first.returncode == 0, first.stderr
     header, *rows = table_rows(first.stdout)
     assert header == ["x", "factor", "result", "extra", "status"]
     assert [row[:4] for row in rows] == [
-        ["1", "3", "3", "null"], ["1", "10", "10", "null"],
-        ["2", "3", "6", "null"], ["2", "10", "20", "null"],
+        ["1", "3", "3", "null"],
+        ["1", "10", "10", "null"],
+        ["2", "3", "6", "null"],
+        ["2", "10", "20", "null"],
     ]
     assert all(row[4].startswith("ran (") for row in rows)
     assert "4 parameter set(s), 4 ran, 0 memoized, 0 failed" in first.stdout
     folder = tmp_path / "swept" / "scale-355e72de9d97"
     executed = sorted(folder.glob("*.ipynb"))
     assert len(executed) == 4
-    parameters = [json.loads(p.read_text())["metadata"]["papermill"]["parameters"] for p in executed]
+    parameters = [
+        json.loads(p.read_text())["metadata"]["papermill"]["parameters"] for p in executed
+    ]
     assert sorted((p["x"], p["factor"]) for p in parameters) == [(1, 3), (1, 10), (2, 3), (2, 10)]
 
     again = nbflow_cli(*args, cwd=tmp_path)
@@ -55,7 +77,9 @@ def test_cli_sweep_runs_the_grid_then_nothing(tmp_path: Path) -> None:
 
 def test_python_sweep_reports_failures_and_retries_only_them(tmp_path: Path) -> None:
     result = sweep(
-        NOTEBOOKS / "fails.ipynb", {"divisor": [1, 2, 0, 5]}, max_concurrent=2,
+        NOTEBOOKS / "fails.ipynb",
+        {"divisor": [1, 2, 0, 5]},
+        max_concurrent=2,
         output_dir=tmp_path,
     )
     assert [row.status for row in result.rows] == ["ran", "ran", "failed", "ran"]

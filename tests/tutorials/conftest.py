@@ -14,9 +14,7 @@ TUTORIALS = sorted(NOTEBOOKS.glob("[0-9][0-9]-*.ipynb"))
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line(
-        "markers", "slow: takes a minute or more (still part of every CI run)"
-    )
+    config.addinivalue_line("markers", "slow: takes a minute or more (still part of every CI run)")
 
 
 @pytest.fixture

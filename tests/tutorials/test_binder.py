@@ -37,7 +37,9 @@ def binder_lines(name: str) -> list[str]:
     return [line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#")]
 
 
-def run(command: list[str], *, env: dict[str, str], timeout: float) -> subprocess.CompletedProcess[str]:
+def run(
+    command: list[str], *, env: dict[str, str], timeout: float
+) -> subprocess.CompletedProcess[str]:
     done = subprocess.run(
         command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout, check=False
     )
@@ -84,8 +86,16 @@ def test_a_binder_like_environment_runs_every_notebook_cleanly(
     env = venv_env(venv, tmp_path / "nbflow-home")
     run([sys.executable, "-m", "venv", str(venv)], env=env, timeout=120)
     python = str(venv / "bin" / "python")
-    run([python, "-m", "pip", "install", "--quiet", "-r", "binder/requirements.txt"], env=env, timeout=900)
-    run([python, "-m", "ipykernel", "install", "--sys-prefix", "--name", "python3"], env=env, timeout=120)
+    run(
+        [python, "-m", "pip", "install", "--quiet", "-r", "binder/requirements.txt"],
+        env=env,
+        timeout=900,
+    )
+    run(
+        [python, "-m", "ipykernel", "install", "--sys-prefix", "--name", "python3"],
+        env=env,
+        timeout=120,
+    )
 
     # the kernel (and the kernels notebooks start) are the venv's, with this nbflow
     probe = notebooks_copy / "probe.ipynb"

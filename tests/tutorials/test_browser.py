@@ -122,7 +122,9 @@ def jupyter_lab(root: Path, home: Path) -> Iterator[tuple[str, str]]:
     log = (home / "jupyter-lab.log").open("w")
     server = subprocess.Popen(
         [
-            sys.executable, "-m", "jupyterlab",
+            sys.executable,
+            "-m",
+            "jupyterlab",
             "--no-browser",
             "--ip=127.0.0.1",
             f"--port={port}",
@@ -141,7 +143,9 @@ def jupyter_lab(root: Path, home: Path) -> Iterator[tuple[str, str]]:
     try:
         deadline = time.monotonic() + 60
         while True:
-            assert server.poll() is None, "jupyter lab exited:\n" + (home / "jupyter-lab.log").read_text()
+            assert server.poll() is None, (
+                "jupyter lab exited:\n" + (home / "jupyter-lab.log").read_text()
+            )
             try:
                 request = urllib.request.Request(
                     f"{base}/api/status", headers={"Authorization": f"token {token}"}

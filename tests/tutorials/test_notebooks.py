@@ -102,11 +102,15 @@ def test_01_quickstart(notebooks_copy: Path) -> None:
 
     assert "image/svg+xml" in mimetypes(nb, "def word_stats():")
     assert "<svg" in cell_output(nb, "result = word_stats.execute_in_process()\nresult")
-    assert "[('be', 2), ('to', 2), ('is', 1)]" in cell_output(nb, 'result.output_for_node("top_words")')
+    assert "[('be', 2), ('to', 2), ('is', 1)]" in cell_output(
+        nb, 'result.output_for_node("top_words")'
+    )
     assert "[('the', 3), ('sat', 2)]" in cell_output(nb, "run_config = {")
     live = cell_output(nb, "nbn.run(word_stats, run_config)")
     assert 'class="nbflow-live' in live and "4/4 steps" in live and "<svg" in live
-    assert "application/vnd.jupyter.widget-view+json" in mimetypes(nb, "nbn.config_form(word_stats)")
+    assert "application/vnd.jupyter.widget-view+json" in mimetypes(
+        nb, "nbn.config_form(word_stats)"
+    )
     assert "'top': 3" in cell_output(nb, "form.run_config")
 
 
@@ -129,16 +133,22 @@ def test_02_memoization(notebooks_copy: Path) -> None:
     assert "code changed" in cell_output(nb, "nbn.version_table(my_job, maryland)")
     edited = cell_output(nb, "edited = my_job.execute_in_process")
     assert "A poodle sat under a red_maple." in edited
-    assert re.search(r"emit_tree\s+memoized", edited) and re.search(r"emit_sentence\s+succeeded", edited)
+    assert re.search(r"emit_tree\s+memoized", edited) and re.search(
+        r"emit_sentence\s+succeeded", edited
+    )
 
 
 def test_03_assets(notebooks_copy: Path) -> None:
     nb = run_tutorial(notebooks_copy, "03-assets.ipynb")
 
     assert "(705, [250, 310])" in cell_output(nb, 'result.asset_value("revenue")')
-    assert "['big_orders', 'orders', 'revenue']" in cell_output(nb, "sorted(p.name for p in Path(instance.storage_dir).iterdir())")
+    assert "['big_orders', 'orders', 'revenue']" in cell_output(
+        nb, "sorted(p.name for p in Path(instance.storage_dir).iterdir())"
+    )
     assert re.search(r"revenue\s+succeeded", cell_output(nb, "partial = materialize("))
-    assert "north 7\nsouth 18\neast 2" in cell_output(nb, "for region in regions.get_partition_keys()")
+    assert "north 7\nsouth 18\neast 2" in cell_output(
+        nb, "for region in regions.get_partition_keys()"
+    )
     assert "2024-03-04: Mon 00:00 to Tue 00:00" in cell_output(nb, "def daily_report")
     assert "Unknown partition key 'west'" in cell_output(nb, 'partition_key="west"')
 
@@ -151,12 +161,16 @@ def test_04_parameterized_notebooks(notebooks_copy: Path) -> None:
     assert "2 ran, 0 memoized, 0 failed" in swept
     widened = cell_output(nb, "again = nbn.sweep(")
     assert "1 ran, 2 memoized" in widened and "(3, 'ran')" in widened
-    assert "'6 values, largest 420, total 1080'" in cell_output(nb, "result = scaling_report.execute_in_process")
+    assert "'6 values, largest 420, total 1080'" in cell_output(
+        nb, "result = scaling_report.execute_in_process"
+    )
     assert "1080" in cell_output(nb, "nbn.read_results(executed)")
     memoized = cell_output(nb, "again = scaling_report.execute_in_process")
     assert re.search(r"scale\s+memoized", memoized) and "succeeded" not in memoized
     changed = cell_output(nb, "changed = scaling_report.execute_in_process")
-    assert re.search(r"measurements\s+memoized", changed) and re.search(r"scale\s+succeeded", changed)
+    assert re.search(r"measurements\s+memoized", changed) and re.search(
+        r"scale\s+succeeded", changed
+    )
     # nothing was written next to the notebooks
     assert sorted(p.name for p in (notebooks_copy / "data").iterdir()) == ["scale.ipynb"]
 
@@ -174,7 +188,7 @@ def test_05_scaling(notebooks_copy: Path) -> None:
     assert on_cluster.count("total 1800") == 2
 
 
-WRONG_ANSWERS = '''
+WRONG_ANSWERS = """
 def wrong(check, answer):
     try:
         check(answer)
@@ -210,10 +224,12 @@ def warmest(temperatures: list) -> float:
     return min(temperatures)
 
 wrong(check_exercise_4, [temperatures, warmest])
-'''
+"""
 
 
-def test_06_exercises_pass_as_shipped_and_checks_explain_wrong_answers(notebooks_copy: Path) -> None:
+def test_06_exercises_pass_as_shipped_and_checks_explain_wrong_answers(
+    notebooks_copy: Path,
+) -> None:
     path = notebooks_copy / "06-exercises.ipynb"
     nb = nbformat.read(path, as_version=4)
     nb.cells.append(nbformat.v4.new_code_cell(WRONG_ANSWERS))

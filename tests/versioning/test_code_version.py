@@ -82,12 +82,12 @@ def test_same_source_in_another_cell_gives_same_version(define: Callable[..., An
                      y)
             return total
         ''',
-        '''
+        """
         def f(x, y = 1):
             \'\'\'Add.\'\'\'
             total = x+y
             return (total)
-        ''',
+        """,
     ],
     ids=["comments-blank-lines", "line-breaks", "quotes-spacing-parens"],
 )
@@ -128,13 +128,13 @@ def test_decorators_are_excluded(define: Callable[..., Any]) -> None:
 
 
 def test_nested_decorators_inside_the_body_count(define: Callable[..., Any]) -> None:
-    template = '''
+    template = """
     def f():
         @functools.lru_cache(maxsize={size})
         def inner():
             return 1
         return inner
-    '''
+    """
     assert source_version(define(template.format(size=1))) != source_version(
         define(template.format(size=2))
     )
@@ -156,7 +156,7 @@ def test_functools_wraps_chain_is_unwrapped(define: Callable[..., Any]) -> None:
 
 def test_methods_and_static_methods(define: Callable[..., Any]) -> None:
     cls = define(
-        '''
+        """
         class Holder:
             def method(self, x):
                 return x + 1
@@ -164,7 +164,7 @@ def test_methods_and_static_methods(define: Callable[..., Any]) -> None:
             @staticmethod
             def static(x):
                 return x + 1
-        ''',
+        """,
         name="Holder",
     )
     bound = cls().method
@@ -209,8 +209,11 @@ def test_no_source_raises_with_fix(define: Callable[..., Any]) -> None:
     assert "version=" in str(info.value)
 
 
-@pytest.mark.parametrize("fn", [len, sys.getsizeof, functools.partial(print, 1)],
-                         ids=["builtin", "c-function", "partial"])
+@pytest.mark.parametrize(
+    "fn",
+    [len, sys.getsizeof, functools.partial(print, 1)],
+    ids=["builtin", "c-function", "partial"],
+)
 def test_builtins_and_partials_raise(fn: Callable[..., Any]) -> None:
     fix = 'Fix: give the op or resource an explicit version= (e.g. @op(version="1")'
     with pytest.raises(SourceUnavailableError, match=re.escape(fix)):
@@ -240,8 +243,9 @@ def test_version_is_cached_per_function_object(define: Callable[..., Any]) -> No
 
 def test_real_ipython_cell_keeps_its_version_across_reruns() -> None:
     import IPython  # noqa: F401  (the test runs a real IPython shell in a subprocess)
+
     code = textwrap.dedent(
-        '''
+        """
         from IPython.core.interactiveshell import InteractiveShell
         from nbflow.versioning import source_version
         shell = InteractiveShell.instance()
@@ -255,10 +259,14 @@ def test_real_ipython_cell_keeps_its_version_across_reruns() -> None:
         shell.run_cell(cell.replace("oak", "elm")).raise_error()
         versions.append(source_version(shell.user_ns["emit_tree"]))
         print(versions)
-        '''
+        """
     )
     out = subprocess.run(
-        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True,
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
         env={**os.environ, "PYTHONPATH": str(ROOT)},
     )
     versions = eval(out.stdout.strip().splitlines()[-1])

@@ -67,8 +67,18 @@ def test_order_of_given_entries_does_not_matter() -> None:
         {"inputs": {"tree": ("emit_tree.result", "a" * 40), "n": (VALUE_SOURCE, fingerprint(4))}},
         {"inputs": {"tree": ("emit_tree.result", "a" * 40)}},
     ],
-    ids=["op", "output", "config-value", "config-key", "resource", "resource-gone",
-         "upstream", "source", "input-value", "input-gone"],
+    ids=[
+        "op",
+        "output",
+        "config-value",
+        "config-key",
+        "resource",
+        "resource-gone",
+        "upstream",
+        "source",
+        "input-value",
+        "input-gone",
+    ],
 )
 def test_every_part_changes_the_version(overrides: dict[str, Any]) -> None:
     assert _parts(**overrides).version != _parts().version

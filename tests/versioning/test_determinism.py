@@ -16,7 +16,7 @@ if TYPE_CHECKING:
 
 ROOT = Path(__file__).resolve().parents[2]
 
-SCRIPT = '''
+SCRIPT = """
 import dataclasses, enum, linecache
 from nbflow.versioning import (
     VALUE_SOURCE, VersionParts, canonical, config_fingerprints, fingerprint, source_version,
@@ -52,13 +52,17 @@ parts = VersionParts.build(
 print(canonical({"words": value["words"], "frozen": value["frozen"]}))
 print(fingerprint(value))
 print(parts.version)
-'''
+"""
 
 
 def _run(seed: str) -> str:
     env = {**os.environ, "PYTHONHASHSEED": seed, "PYTHONPATH": str(ROOT)}
     result = subprocess.run(
-        [sys.executable, "-c", SCRIPT], cwd=ROOT, env=env, capture_output=True, text=True,
+        [sys.executable, "-c", SCRIPT],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
         check=True,
     )
     return result.stdout

@@ -165,6 +165,7 @@ def test_registered_fn_returning_its_own_type_is_reported() -> None:
 
 def test_numpy_arrays() -> None:
     import numpy as np
+
     a = np.arange(6, dtype="int64")
     assert fingerprint(a) == fingerprint(np.arange(6, dtype="int64"))
     assert fingerprint(a) != fingerprint(np.arange(6, dtype="int32"))
@@ -176,6 +177,7 @@ def test_numpy_arrays() -> None:
 
 def test_numpy_object_arrays_fingerprint_their_elements() -> None:
     import numpy as np
+
     a = np.array([1, "x", None], dtype=object)
     assert fingerprint(a) == fingerprint(np.array([1, "x", None], dtype=object))
     assert fingerprint(a) != fingerprint(np.array([1, "y", None], dtype=object))
@@ -185,6 +187,7 @@ def test_numpy_object_arrays_fingerprint_their_elements() -> None:
 
 def test_numpy_scalars() -> None:
     import numpy as np
+
     assert fingerprint(np.int64(3)) == fingerprint(np.int64(3))
     assert fingerprint(np.int64(3)) != fingerprint(np.int32(3))
     assert fingerprint(np.float64(1.5)) != fingerprint(np.float64(2.5))
@@ -273,7 +276,11 @@ def test_fingerprinting_never_imports_numpy_or_pandas() -> None:
         "print(sorted(m for m in ('numpy', 'pandas') if m in sys.modules))\n"
     )
     out = subprocess.run(
-        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True,
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
         env={**os.environ, "PYTHONPATH": str(ROOT)},
     )
     assert out.stdout.strip() == "[]"

@@ -124,13 +124,17 @@ def test_version_parts_ignore_entry_order(
     config_items = list(config.items())
     resource_items = list(resources.items())
     first = VersionParts.build(
-        op_version=op_version, output_name="result", config=config_items,
+        op_version=op_version,
+        output_name="result",
+        config=config_items,
         resources=dict(resource_items),
     )
     random.shuffle(config_items)
     random.shuffle(resource_items)
     second = VersionParts.build(
-        op_version=op_version, output_name="result", config=config_items,
+        op_version=op_version,
+        output_name="result",
+        config=config_items,
         resources=dict(resource_items),
     )
     assert first.version == second.version

@@ -72,17 +72,27 @@ def test_non_dict_config_reasons() -> None:
 @pytest.mark.parametrize(
     ("inputs", "reason"),
     [
-        ({"tree": ("emit_tree.result", "u2"), "n": (VALUE_SOURCE, "v1")},
-         "upstream 'emit_tree.result' changed"),
-        ({"tree": ("emit_tree.result", "u1"), "n": (VALUE_SOURCE, "v2")},
-         "input 'n' value changed"),
-        ({"tree": ("emit_tree.result", "u1"), "n": ("a.result", "v1")},
-         "input 'n' now comes from upstream 'a.result'"),
-        ({"tree": (VALUE_SOURCE, "u1"), "n": (VALUE_SOURCE, "v1")},
-         "input 'tree' is now given as a value"),
+        (
+            {"tree": ("emit_tree.result", "u2"), "n": (VALUE_SOURCE, "v1")},
+            "upstream 'emit_tree.result' changed",
+        ),
+        (
+            {"tree": ("emit_tree.result", "u1"), "n": (VALUE_SOURCE, "v2")},
+            "input 'n' value changed",
+        ),
+        (
+            {"tree": ("emit_tree.result", "u1"), "n": ("a.result", "v1")},
+            "input 'n' now comes from upstream 'a.result'",
+        ),
+        (
+            {"tree": (VALUE_SOURCE, "u1"), "n": (VALUE_SOURCE, "v1")},
+            "input 'tree' is now given as a value",
+        ),
         ({"tree": ("emit_tree.result", "u1")}, "input 'n' removed"),
-        ({"tree": ("emit_tree.result", "u1"), "n": (VALUE_SOURCE, "v1"), "m": ("b.out", "w")},
-         "input 'm' added"),
+        (
+            {"tree": ("emit_tree.result", "u1"), "n": (VALUE_SOURCE, "v1"), "m": ("b.out", "w")},
+            "input 'm' added",
+        ),
     ],
     ids=["upstream", "value", "to-upstream", "to-value", "removed", "added"],
 )
@@ -97,8 +107,10 @@ def test_input_reasons(inputs: dict[str, tuple[str, str]], reason: str) -> None:
         ({"db": "r1", "cache": "c1"}, ["resource 'cache' added"]),
         ({}, ["resource 'db' removed"]),
         ({"db": None}, ["resource 'db' has no version and is not memoized"]),
-        ({"db": "r1", "log": None},
-         ["resource 'log' added", "resource 'log' has no version and is not memoized"]),
+        (
+            {"db": "r1", "log": None},
+            ["resource 'log' added", "resource 'log' has no version and is not memoized"],
+        ),
     ],
     ids=["changed", "added", "removed", "now-unversioned", "unversioned-added"],
 )

@@ -12,6 +12,7 @@ from nbflow.versioning import (
     ResourceVersionContext,
     SourceHashVersionStrategy,
     VersionStrategy,
+    code_record,
     source_version,
     validate_version,
 )
@@ -27,15 +28,41 @@ def database() -> dict[str, str]:
 
 def test_source_hash_strategy_versions_ops_by_compute_fn() -> None:
     op_def = SimpleNamespace(name="emit_tree", compute_fn=emit_tree)
-    version = SourceHashVersionStrategy().get_op_version(OpVersionContext(op_def, {"n": 1}))
-    assert version == source_version(emit_tree)
+    context = OpVersionContext(op_def, {"n": 1})
+    version = SourceHashVersionStrategy().get_op_version(context)
+    assert version == code_record(emit_tree).version
     assert validate_version("Op 'emit_tree'", version) == version
+    assert SourceHashVersionStrategy().describe_op_version(context) == code_record(emit_tree)
+    immediate = SourceHashVersionStrategy(follow="immediate")
+    assert immediate.get_op_version(context) == source_version(emit_tree)
+    assert immediate.describe_op_version(context) is None
 
 
 def test_source_hash_strategy_versions_resources_by_resource_fn() -> None:
     resource_def = SimpleNamespace(resource_fn=database)
     context = ResourceVersionContext(resource_def, None)
-    assert SourceHashVersionStrategy().get_resource_version(context) == source_version(database)
+    assert SourceHashVersionStrategy().get_resource_version(context) == (
+        code_record(database).version
+    )
+    immediate = SourceHashVersionStrategy(follow="immediate")
+    assert immediate.get_resource_version(context) == source_version(database)
+
+
+def test_source_hash_strategy_follow_option() -> None:
+    assert repr(SourceHashVersionStrategy()) == "SourceHashVersionStrategy()"
+    assert repr(SourceHashVersionStrategy(follow="immediate")) == (
+        "SourceHashVersionStrategy(follow='immediate')"
+    )
+    with pytest.raises(VersioningError, match=r"follow='deep'\) is not an option"):
+        SourceHashVersionStrategy(follow="deep")
+
+
+def test_custom_strategies_describe_nothing_by_default() -> None:
+    class Fixed(VersionStrategy):
+        def get_op_version(self, context: OpVersionContext) -> str:
+            return "1"
+
+    assert Fixed().describe_op_version(OpVersionContext(None, None)) is None
 
 
 def test_source_hash_strategy_needs_the_function_attribute() -> None:
@@ -85,7 +112,7 @@ def test_validate_version_rejects(version: object) -> None:
         validate_version("Op 'emit_tree'", version)
     assert str(info.value) == (
         f"Op 'emit_tree' has version {version!r}, but versions must be non-empty strings of "
-        "letters, digits and underscores.\nFix: pass a version such as \"v2\" or \"2024_06_01\"."
+        'letters, digits and underscores.\nFix: pass a version such as "v2" or "2024_06_01".'
     )
 
 
