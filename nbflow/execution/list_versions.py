@@ -6,6 +6,7 @@ import contextlib
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from nbflow.definitions.redefinition import current_job, redefinition_reasons
 from nbflow.execution.memo import (
     check_memoizable,
     compute_versions,
@@ -47,7 +48,9 @@ def list_versions(
 
     Versions are computed as a memoized run would; each output's IO manager is asked
     whether it holds that version. For outputs to be recomputed, the reasons compare the
-    current version's parts with the latest stored manifest of that output.
+    current version's parts with the latest stored manifest of that output. Definitions
+    redefined since the job was built are used (``nbflow.definitions.redefinition``), and
+    the rows of the steps they concern say so.
 
     Raises:
         MissingVersionError: an op has no version and the job no version strategy.
@@ -55,6 +58,8 @@ def list_versions(
         RunConfigValidationError: the run config does not fit the job.
     """
     instance = instance or Instance.ephemeral()
+    job = current_job(job)
+    redefined = redefinition_reasons(job)
     resource_defs = in_process_resource_defs(job, resources)
     plan = build_plan(job)
     config = resolve_run_config(plan, resource_defs, run_config)
@@ -85,6 +90,7 @@ def list_versions(
                         step.key, name
                     )
                     reasons = _reasons(latest, current)
+                reasons = (*reasons, *redefined.get(step.key, ()))
                 rows.append(VersionRow(f"{step.key}.{name}", current.version, status, reasons))
     return rows
 

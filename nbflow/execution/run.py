@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from nbflow.definitions.executor import in_process_executor
 from nbflow.definitions.io_manager import InputContext
+from nbflow.definitions.redefinition import current_job
 from nbflow.definitions.resource import ResourceDefinition, as_resource_definition
 from nbflow.definitions.specs import DEFAULT_IO_MANAGER_KEY
 from nbflow.errors import (
@@ -267,6 +268,7 @@ def execute_in_process(
     resources: Mapping[str, Any] | None = None,
 ) -> ExecuteInProcessResult:
     """Run ``job_def`` in this process with in-memory values (see ``JobDefinition``)."""
+    job_def = current_job(job_def)  # ops, graphs and resources redefined since it was built
     resource_defs = in_process_resource_defs(job_def, resources)
     partition_key = check_partition_key(job_def, partition_key)
     run_tags = merge_tags(job_def, tags)
@@ -297,6 +299,7 @@ def validate_run_config(
     Raises:
         RunConfigValidationError: listing every problem with its path.
     """
+    job_def = current_job(job_def)
     plan = build_plan(job_def)
     config = resolve_run_config(plan, in_process_resource_defs(job_def), run_config)
     return dict(config.value)
