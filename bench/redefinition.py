@@ -1,7 +1,8 @@
 """What following redefined ops costs: ``current_job`` on a job of 500 distinct ops.
 
 The ops are defined at the top level of a generated module, as in a notebook, and chained by
-an ``@job``. Rows: the check when nothing was redefined (every run pays it), the check when
+an ``@job``. Rows: the first look at a job (finding the definitions it follows, once per
+job), the check when nothing was redefined (every run pays it), the check when
 the rebuilt job is cached (one op redefined earlier), rebuilding after one op is redefined,
 rebuilding after a re-run of the same definition (a cell run again without edits), and
 ``list_versions`` on the job with and without a redefined op. Prints one JSON object per row.
@@ -75,6 +76,8 @@ def report(workload: str, seconds: float) -> None:
 def main() -> None:
     module = _module(N)
     job = module.chain
+    copies = iter([job.with_hooks(()) for _ in range(7)])  # new jobs: nothing known about them
+    report("current_job, first look at a job", best(lambda: current_job(next(copies))))
     current_job(job)
     report("current_job, nothing redefined", best(lambda: current_job(job), number=200))
     listed = best(lambda: list_versions(job))

@@ -42,7 +42,7 @@ from __future__ import annotations
 import threading
 import types
 import weakref
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
 from nbflow.definitions.asset import AssetsDefinition
@@ -131,6 +131,7 @@ class _Followed:
     name: str
     kind: type
     label: str  # "op 'scale'", "graph 'inner'", "resource 'db'"
+    same: object  # what the name held when first looked at, if made from the same function
 
 
 def _top_level(fn: object) -> types.FunctionType | None:
@@ -162,7 +163,9 @@ def _follow(definition: Any, label: str | None = None) -> _Followed | None:
     if top is None:
         return None
     label = label or f"{what} {definition.name!r}"
-    return _Followed(definition, top, top.__globals__, top.__name__, kind, label)
+    bound = top.__globals__.get(top.__name__, _MISSING)
+    same = bound if _function_of(bound, kind) is top else definition  # an asset, with_tags...
+    return _Followed(definition, top, top.__globals__, top.__name__, kind, label, same)
 
 
 def _followed_by(job: JobDefinition) -> tuple[_Followed, ...]:
@@ -194,19 +197,35 @@ def _followed_by(job: JobDefinition) -> tuple[_Followed, ...]:
 
 
 def _unchanged(followed: tuple[_Followed, ...]) -> bool:
-    """The fast path: every binding is still the definition, its function, or unbound."""
+    """The fast path: every binding is still what it was, the definition, its function, or
+    unbound."""
     for f in followed:
         bound = f.namespace.get(f.name, _MISSING)
-        if bound is not f.definition and bound is not f.function and bound is not _MISSING:
+        if (
+            bound is not f.same
+            and bound is not f.definition
+            and bound is not f.function
+            and bound is not _MISSING
+        ):
             return False
     return True
 
 
-def _function_of(value: object) -> object:
+def _unwrapped(value: object, kind: type) -> object:
+    """The definition of ``kind`` a binding carries: an alias's definition, an asset's op,
+    a job's graph (``with_hooks`` copies and ``to_job`` jobs follow the ``@job``/``@graph``
+    name they were made from)."""
     if isinstance(value, PendingNodeInvocation):
         value = value.definition
-    if isinstance(value, AssetsDefinition):
+    if isinstance(value, AssetsDefinition) and kind is OpDefinition:
         value = value.op
+    if isinstance(value, JobDefinition) and kind is GraphDefinition:
+        value = value.graph_def
+    return value
+
+
+def _function_of(value: object, kind: type) -> object:
+    value = _unwrapped(value, kind)
     if isinstance(value, OpDefinition):
         return value.compute_fn
     if isinstance(value, GraphDefinition):
@@ -217,20 +236,19 @@ def _function_of(value: object) -> object:
 
 
 def _definition_in(value: object, kind: type) -> Any:
-    if isinstance(value, PendingNodeInvocation):
-        value = value.definition
-    if isinstance(value, AssetsDefinition) and kind is OpDefinition:
-        value = value.op
+    value = _unwrapped(value, kind)
     return value if isinstance(value, kind) else None
 
 
 def _describe_value(value: object) -> str:
-    if isinstance(value, NodeDefinition):
-        return value.describe()
-    if isinstance(value, AssetsDefinition):
-        return f"asset {value.key.to_user_string()!r}"
-    if isinstance(value, ResourceDefinition):
-        return "a resource"
+    if isinstance(value, NodeDefinition | AssetsDefinition | ResourceDefinition):
+        fn = _function_of(value, type(value))
+        made_from = f" (from function {getattr(fn, '__qualname__', fn)!r})"
+        if isinstance(value, AssetsDefinition):
+            return f"asset {value.key.to_user_string()!r}{made_from}"
+        if isinstance(value, ResourceDefinition):
+            return f"a resource{made_from}"
+        return f"{value.describe()}{made_from}"
     if isinstance(value, JobDefinition):
         return f"job {value.name!r}"
     if isinstance(value, types.FunctionType):
@@ -286,7 +304,7 @@ class _State:
     key: tuple[int, ...] | None = None
     bindings: tuple[Any, ...] = ()  # held so that the ids in ``key`` stay unique
     result: JobDefinition | None = None
-    result_followed: tuple[_Followed, ...] = field(default=())
+    result_followed: tuple[_Followed, ...] = ()
 
 
 _states: weakref.WeakKeyDictionary[JobDefinition, _State] = weakref.WeakKeyDictionary()
@@ -409,7 +427,7 @@ class _Rebuilder:
         bound = followed.namespace.get(followed.name, _MISSING)
         if bound is _MISSING or bound is followed.definition or bound is followed.function:
             return None
-        fn = _function_of(bound)
+        fn = _function_of(bound, followed.kind)
         if fn is followed.function:
             return None
         old = followed.function
@@ -434,11 +452,15 @@ class _Rebuilder:
             self.marks.setdefault(id(new), []).append(redefinition.reason(self.job.name))
             return new
         bound_at = _binding_location(followed.namespace, followed.name)
+        if _definition_in(bound, followed.kind) is not None:
+            why = "which is not a redefinition of it (a function of the same name and module)"
+        else:
+            why = f"not to {_kind_name(followed.kind)}"
         self.problems.append(
             f"the name {followed.name!r} of {followed.label} is now bound to "
-            f"{_describe_value(bound)}{f' ({bound_at})' if bound_at else ''}, not to "
-            f"{_kind_name(followed.kind)}, so the job would run a definition the code no longer "
-            f"has (use another name for the new value, or define {followed.label} again)."
+            f"{_describe_value(bound)}{f' ({bound_at})' if bound_at else ''}, {why}, so the "
+            "job would run a definition the code no longer has (use another name for the new "
+            f"value, or define {followed.label} again)."
         )
         return None
 
@@ -538,7 +560,9 @@ class _Rebuilder:
         by_label = {r.label: r.reason(self.job.name) for r in self.redefined}
         resources = _affected_resources(rebuilt, redefined_keys)
         reasons: dict[str, tuple[str, ...]] = {}
-        for handle, op_def, inherited in _ops_with_marks(rebuilt.graph_def, self.marks):
+        top = rebuilt.graph_def
+        around = tuple(self.marks.get(id(top), ()))  # a job made from a redefined graph
+        for handle, op_def, inherited in _ops_with_marks(top, self.marks, "", around):
             found = list(inherited)
             used = set(op_def.required_resource_keys)
             used |= {out.io_manager_key for out in op_def.outs.values()}

@@ -393,3 +393,58 @@ def test_a_job_of_redefined_assets_stops_the_run_and_fresh_assets_run(cells: Cel
         cells["asset_job"].execute_in_process()
     fresh = cells["materialize_to_memory"]([cells["numbers"], cells["doubled"]])
     assert fresh.output_for_node("doubled") == [3, 6]
+
+
+def test_a_job_with_hooks_follows_the_op_and_the_job_it_was_made_from(cells: Cells) -> None:
+    cells.run(OPS)
+    cells.run(PIPELINE)
+    cells.run(
+        """
+        from nbflow import success_hook
+
+        @success_hook
+        def noted(context):
+            pass
+
+        hooked = pipeline.with_hooks({noted})
+        """
+    )
+    assert current_job(cells["hooked"]) is cells["hooked"]
+    cells.run(SCALE_BY_100)
+    assert cells["hooked"].execute_in_process().output_for_node("total") == 201
+
+    cells.run(
+        """
+        @job
+        def pipeline():
+            total(scale(scale.alias("twice")(load())))
+        """
+    )  # the @job cell itself, changed and run again: the copy with hooks follows it
+    rebuilt = current_job(cells["hooked"])
+    assert rebuilt.hook_defs == cells["hooked"].hook_defs
+    assert rebuilt.execute_in_process().output_for_node("total") == 20001
+    assert "graph 'pipeline' redefined after job 'pipeline' was built" in (
+        redefinition_reasons(rebuilt)["twice"]
+    )
+
+
+def test_a_name_rebound_to_another_definition_is_not_taken_for_a_redefinition(
+    cells: Cells,
+) -> None:
+    cells.run(OPS)
+    cells.run(PIPELINE)
+    cells.run(
+        """
+        @op(name="scale")
+        def faster(x):
+            return x * 10
+
+        scale = faster
+        """
+    )
+    with pytest.raises(
+        RedefinitionError,
+        match=r"the name 'scale' of op 'scale' is now bound to op 'scale' \(from function "
+        r"'faster'\), which is not a redefinition of it",
+    ):
+        cells["pipeline"].execute_in_process()
