@@ -1,10 +1,10 @@
 """Names notebook cells in messages: ``Cell In[5], line 1`` instead of a kernel's temp file.
 
 The core names where a definition was redefined as ``file:line``
-(:func:`nbflow.definitions.redefinition.code_location`); code run in IPython is compiled from
-files such as ``/tmp/ipykernel_4242/2950843541.py``. :class:`CellLocations` maps them back to
-the execution count, as IPython's own tracebacks do, and finds the cell that last bound a name
-(IPython's ``_ih``). It is registered on ``import nbflow.notebook`` and by
+(:func:`nbflow.definitions.code_location.code_location`); code run in IPython is compiled
+from files such as ``/tmp/ipykernel_4242/2950843541.py``. :class:`CellLocations` maps them
+back to the execution count, as IPython's own tracebacks do, and finds the cell that last
+bound a name (IPython's ``_ih``). It is registered on ``import nbflow.notebook`` and by
 ``%load_ext nbflow.notebook``; it never imports IPython (it looks for a running shell).
 """
 
@@ -13,7 +13,7 @@ from __future__ import annotations
 import sys
 from typing import TYPE_CHECKING, Any
 
-from nbflow.definitions.redefinition import register_location_describer
+from nbflow.definitions.code_location import register_location_describer
 
 if TYPE_CHECKING:
     from collections.abc import Mapping

@@ -423,8 +423,9 @@ def test_a_job_with_hooks_follows_the_op_and_the_job_it_was_made_from(cells: Cel
     rebuilt = current_job(cells["hooked"])
     assert rebuilt.hook_defs == cells["hooked"].hook_defs
     assert rebuilt.execute_in_process().output_for_node("total") == 20001
-    assert "graph 'pipeline' redefined after job 'pipeline' was built" in (
-        redefinition_reasons(rebuilt)["twice"]
+    assert (
+        "graph 'pipeline' redefined after job 'pipeline' was built"
+        in (redefinition_reasons(rebuilt)["twice"])
     )
 
 

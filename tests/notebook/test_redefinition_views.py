@@ -12,7 +12,7 @@ import pytest
 from cells import Cells, steps_that_ran
 
 import nbflow.notebook as nbn
-from nbflow.definitions.redefinition import (
+from nbflow.definitions.code_location import (
     register_location_describer,
     unregister_location_describer,
 )
