@@ -60,6 +60,31 @@ class InvalidInvocationError(DefinitionError, TypeError):
     """An op or graph was called with arguments that do not fit its definition."""
 
 
+class RedefinitionError(DefinitionError):
+    """A job uses definitions that were redefined (or rebound) after it was built, and it
+    cannot be rebuilt with the current ones; raised before anything runs."""
+
+    def __init__(self, message: str, job_name: str, problems: Sequence[str] = ()) -> None:
+        super().__init__(message)
+        self.job_name = job_name
+        self.problems = list(problems)
+
+    @classmethod
+    def build(
+        cls, job_name: str, problems: Sequence[str], job_location: str | None, in_cell: bool
+    ) -> RedefinitionError:
+        where = f" ({job_location})" if job_location else ""
+        code = "cell" if in_cell else "code"
+        return cls(
+            f"Job {job_name!r} was not run: definitions it uses changed after it was built, and "
+            f"it cannot be rebuilt with the current ones:\n{_bullets(problems)}\n"
+            f"Fix: re-run the {code} that builds {job_name!r}{where}, changed to fit the new "
+            "definitions if needed; or restore the previous definitions.",
+            job_name,
+            problems,
+        )
+
+
 # --- config ----------------------------------------------------------------------------------
 
 

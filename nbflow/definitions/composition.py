@@ -107,6 +107,9 @@ class CompositionRecorder:
     )
     input_mappings: list[InputMapping] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
+    substitutions: Mapping[int, NodeDefinition] = field(default_factory=dict)
+    """Definitions to use in place of others (by ``id`` of the one called), applied to every
+    call; set when a job is rebuilt with redefined ops (see ``nbflow.definitions.redefinition``)."""
     _used_names: set[str] = field(default_factory=set)
 
     def _node_name(self, pending: PendingNodeInvocation) -> str:
@@ -127,7 +130,9 @@ class CompositionRecorder:
     def invoke(
         self, pending: PendingNodeInvocation, args: tuple[Any, ...], kwargs: Mapping[str, Any]
     ) -> InvokedOutput | InvokedOutputs | None:
-        definition = pending.definition
+        definition = self.substitutions.get(id(pending.definition), pending.definition)
+        if definition is not pending.definition:
+            pending = replace(pending, definition=definition)
         node_name = self._node_name(pending)
         self._used_names.add(node_name)
         if all(d is not definition for d in self.node_defs):

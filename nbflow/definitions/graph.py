@@ -79,7 +79,12 @@ class GraphDefinition(NodeDefinition):
         self.name = check_name("Graph", name)
         self.description = description
         self.compose_fn: Callable[..., Any] | None = None
-        """The ``@graph``/``@job`` function that composed it (read by notebook snapshots)."""
+        """The ``@graph``/``@job`` function that composed it (read by notebook snapshots, and
+        re-run when ops it uses are redefined: see :mod:`nbflow.definitions.redefinition`)."""
+        self.declared_ins = None if ins is None else MappingProxyType(dict(ins))
+        """``ins`` as given (``None``: derived from the node inputs the graph inputs feed)."""
+        self.declared_outs = None if outs is None else MappingProxyType(dict(outs))
+        """``outs`` as given (``None``: one per output mapping)."""
         self.config = config
         self.tags = MappingProxyType(dict(tags or {}))
         problems: list[str] = []
@@ -341,14 +346,19 @@ def compose_graph(
     out: Out | Mapping[str, Out] | None = None,
     config: ConfigMapping | Mapping[str, Any] | None = None,
     tags: Mapping[str, Any] | None = None,
+    substitutions: Mapping[int, NodeDefinition] | None = None,
 ) -> GraphDefinition:
-    """Run ``fn`` under a recorder and build the graph its calls describe."""
+    """Run ``fn`` under a recorder and build the graph its calls describe.
+
+    ``substitutions`` maps ``id(definition)`` to the definition to use wherever ``fn`` calls
+    that one (a job rebuilt after some of its ops were redefined).
+    """
     params = [
         p.name
         for p in inspect.signature(fn).parameters.values()
         if p.kind not in (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD)
     ]
-    recorder = CompositionRecorder(name)
+    recorder = CompositionRecorder(name, substitutions=substitutions or {})
     with composing(recorder):
         returned = fn(*(GraphInputRef(p) for p in params))
     declared_outs: dict[str, Out] | None

@@ -204,7 +204,13 @@ class JobDefinition:
         The job's executor is ignored (steps run in this process), and a default ``io_manager``
         keeps values in memory, or, when ``instance`` is persistent and the run memoized (or
         the job an asset job), in the instance's storage folder. Run tags merge over the
-        job's tags and may switch memoization on or off with ``MEMOIZED_RUN_TAG``.
+        job's tags and may switch memoization on or off with ``MEMOIZED_RUN_TAG``. Ops,
+        graphs and resources redefined under the same name after the job was built (a later
+        notebook cell) are used: see :mod:`nbflow.definitions.redefinition`.
+
+        Raises:
+            RedefinitionError: a redefined definition no longer fits the job (raised before
+                anything runs).
         """
         return execution_engine().execute_in_process(
             self,

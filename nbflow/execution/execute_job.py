@@ -11,6 +11,7 @@ import sys
 from typing import TYPE_CHECKING, Any
 
 from nbflow.definitions.job import JobDefinition
+from nbflow.definitions.redefinition import current_job
 from nbflow.errors import ReconstructionError
 from nbflow.execution.executor import load_executor
 from nbflow.execution.out_of_process import OutOfProcessExecutor
@@ -36,7 +37,7 @@ def _job_and_pointer(
     if isinstance(job_or_reconstructable, ReconstructableJob):
         return job_or_reconstructable.get_definition(), job_or_reconstructable
     if isinstance(job_or_reconstructable, JobDefinition):
-        return job_or_reconstructable, None
+        return current_job(job_or_reconstructable), None
     raise TypeError(
         f"execute_job() needs a JobDefinition or a ReconstructableJob, got "
         f"{type(job_or_reconstructable).__name__}. Fix: pass the @job itself, or "

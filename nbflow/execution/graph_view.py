@@ -19,6 +19,7 @@ from nbflow.definitions.asset import AssetsDefinition
 from nbflow.definitions.asset_job import build_asset_job
 from nbflow.definitions.graph import GraphDefinition
 from nbflow.definitions.job import JobDefinition
+from nbflow.definitions.redefinition import current_job
 from nbflow.definitions.resource import ResourceDefinition
 from nbflow.definitions.source_asset import SourceAsset
 from nbflow.definitions.specs import DEFAULT_IO_MANAGER_KEY
@@ -184,9 +185,9 @@ def _plan_of(obj: Any) -> ExecutionPlan:
     if isinstance(obj, ExecutionPlan):
         return obj
     if isinstance(obj, JobDefinition):
-        return build_plan(obj)
+        return build_plan(current_job(obj))
     if isinstance(obj, GraphDefinition):
-        return build_plan(_job_for_graph(obj))
+        return build_plan(current_job(_job_for_graph(obj)))
     if isinstance(obj, AssetsDefinition | SourceAsset):
         obj = [obj]
     if isinstance(obj, Sequence | set | frozenset) and not isinstance(obj, str):

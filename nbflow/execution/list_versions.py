@@ -6,6 +6,7 @@ import contextlib
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from nbflow.definitions.redefinition import current_job, redefinition_reasons
 from nbflow.execution.memo import (
     Versioner,
     check_memoizable,
@@ -56,7 +57,9 @@ def list_versions(
     Versions are computed as a memoized run would; each output's IO manager is asked
     whether it holds that version. For outputs to be recomputed, the reasons compare the
     current version's parts with the latest stored manifest of that output; with
-    ``diffs=True`` each such row also carries a diff of the source that changed.
+    ``diffs=True`` each such row also carries a diff of the source that changed. Definitions
+    redefined since the job was built are used (``nbflow.definitions.redefinition``), and
+    the rows of the steps they concern say so.
 
     Raises:
         MissingVersionError: an op has no version and the job no version strategy.
@@ -64,6 +67,8 @@ def list_versions(
         RunConfigValidationError: the run config does not fit the job.
     """
     instance = instance or Instance.ephemeral()
+    job = current_job(job)
+    redefined = redefinition_reasons(job)
     resource_defs = in_process_resource_defs(
         job, resources, default_io_manager(job, instance, memoized=True)
     )
@@ -100,6 +105,7 @@ def list_versions(
                     )
                     reasons = _reasons(latest, current, _missing_reason(manager, context))
                     diff = _diff(latest, current) if diffs else ""
+                reasons = (*reasons, *redefined.get(step.key, ()))
                 rows.append(
                     VersionRow(f"{step.key}.{name}", current.version, status, reasons, diff)
                 )

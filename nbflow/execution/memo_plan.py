@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from nbflow.definitions.job import JobDefinition
+from nbflow.definitions.redefinition import current_job
 from nbflow.errors import MemoizationOffError, NotAJobError
 from nbflow.execution.graph_view import STORED, TO_BE_RECOMPUTED, GraphView, graph_view
 from nbflow.execution.list_versions import list_versions
@@ -223,6 +224,7 @@ def plan_run(
     """
     if not isinstance(job, JobDefinition):
         raise NotAJobError.build("A memo plan", job)
+    job = current_job(job)  # ops, graphs and resources redefined since it was built
     merged = merge_tags(job, tags)
     if not memoization_enabled(job, merged):
         raise MemoizationOffError.build(job.name, MEMOIZED_RUN_TAG, merged.get(MEMOIZED_RUN_TAG))

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from nbflow.definitions.job import JobDefinition
+from nbflow.definitions.redefinition import current_job
 from nbflow.errors import ReconstructionError
 
 if TYPE_CHECKING:
@@ -64,7 +65,8 @@ class ReconstructableJob:
         return f"{where}:{self.attribute}"
 
     def get_definition(self) -> JobDefinition:
-        """Import the module (or file) and return the job it defines.
+        """Import the module (or file) and return the job it defines, with the definitions
+        the module binds now (an op the module redefines after building the job is used).
 
         Raises:
             ReconstructionError: the module, attribute or job cannot be found or built.
@@ -98,7 +100,7 @@ class ReconstructableJob:
                 f"Reconstructor {self.describe()!r} returned {type(value).__name__}, expected "
                 f"a JobDefinition.{hint}"
             )
-        return value
+        return current_job(value)
 
     def _import(self) -> ModuleType:
         directory = self.working_directory

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from nbflow.definitions.executor import in_process_executor
 from nbflow.definitions.io_manager import InputContext
+from nbflow.definitions.redefinition import current_job
 from nbflow.definitions.resource import ResourceDefinition, as_resource_definition
 from nbflow.definitions.specs import DEFAULT_IO_MANAGER_KEY
 from nbflow.errors import (
@@ -295,6 +296,7 @@ def execute_in_process(
 ) -> ExecuteInProcessResult:
     """Run ``job_def`` in this process (see ``JobDefinition``); values are kept in memory,
     or in the instance's storage folder when it is persistent and the run memoized."""
+    job_def = current_job(job_def)  # ops, graphs and resources redefined since it was built
     instance = instance or Instance.ephemeral()
     run_tags = merge_tags(job_def, tags)
     memoized = memoization_enabled(job_def, run_tags)
@@ -329,6 +331,7 @@ def validate_run_config(
     Raises:
         RunConfigValidationError: listing every problem with its path.
     """
+    job_def = current_job(job_def)
     plan = build_plan(job_def)
     config = resolve_run_config(plan, in_process_resource_defs(job_def), run_config)
     return dict(config.value)

@@ -15,6 +15,10 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
+from nbflow.notebook import _cell_location
+
+_cell_location.register()  # messages about redefined ops name the cell ("Cell In[5]")
+
 _LAZY = {
     "DagDisplay": "nbflow.notebook.dag",
     "Drawing": "nbflow.notebook.dag",

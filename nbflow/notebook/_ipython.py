@@ -1,5 +1,9 @@
 """``%load_ext nbflow.notebook``: rich display for jobs, graphs and run results.
 
+Jobs run the ops as the cells define them now (a job built in an earlier cell picks up an op
+redefined later, see :mod:`nbflow.definitions.redefinition`); the extension makes those
+messages name cells.
+
 Registers formatters with IPython's display-formatter registry, so the core classes never
 learn about notebooks: jobs and graphs display as their DAG (``image/svg+xml``), run
 results as a summary table with the DAG (``text/html``). A formatter that fails returns
@@ -13,6 +17,7 @@ from typing import Any
 from nbflow.definitions.graph import GraphDefinition
 from nbflow.definitions.job import JobDefinition
 from nbflow.execution.result import ExecuteInProcessResult
+from nbflow.notebook import _cell_location
 
 SVG = "image/svg+xml"
 HTML = "text/html"
@@ -46,7 +51,9 @@ _REGISTERED: tuple[tuple[str, type, Any], ...] = (
 
 
 def load_ipython_extension(ipython: Any) -> None:
-    """Register nbflow's display formatters with ``ipython`` (an ``InteractiveShell``)."""
+    """Register nbflow's display formatters with ``ipython`` (an ``InteractiveShell``), and
+    let messages about redefined ops name cells (``Cell In[5], line 1``)."""
+    _cell_location.register()
     formatters = ipython.display_formatter.formatters
     for mimetype, cls, function in _REGISTERED:
         formatters[mimetype].for_type(cls, function)

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from nbflow.definitions.asset import AssetsDefinition
 from nbflow.definitions.graph import GraphDefinition
 from nbflow.definitions.job import JobDefinition
+from nbflow.definitions.redefinition import current_job
 from nbflow.definitions.resource import as_resource_definition
 from nbflow.definitions.source_asset import SourceAsset
 from nbflow.errors import LiveRunError
@@ -95,6 +96,7 @@ def run_target(obj: Any, options: RunOptions) -> RunTarget:
     job_def = job_of(obj, options.resources)
     if job_def is None:
         raise LiveRunError.not_runnable(obj)
+    job_def = current_job(job_def)  # the DAG shown is the one that runs
     # a graph's resources are in the job made for it
     resources = None if isinstance(obj, GraphDefinition) else options.resources
     view = graph_view(build_plan(job_def, options.input_values, options.op_selection))

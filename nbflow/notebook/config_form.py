@@ -33,6 +33,7 @@ except ImportError as exc:  # pragma: no cover - exercised only without the extr
 from nbflow.config import Field, Shape, as_field
 from nbflow.definitions.asset_job import build_asset_job
 from nbflow.definitions.config_mapping import ConfigMapping
+from nbflow.definitions.redefinition import current_job
 from nbflow.execution.plan import build_plan
 from nbflow.execution.run import in_process_resource_defs, validate_run_config
 from nbflow.execution.run_config import run_config_schema
@@ -136,7 +137,7 @@ class ConfigForm:
         job = build_asset_job("materialize", assets) if assets is not None else job_of(target)
         if job is None:
             raise LiveRunError.not_runnable(target, "build a config form for")
-        self.job: JobDefinition = job
+        self.job: JobDefinition = current_job(job)  # with ops redefined in later cells
         self.base_config: dict[str, Any] = dict(run_config or {})
         self.run_options = run_options
         self.last_run: LiveRun | None = None

@@ -16,6 +16,7 @@ import threading
 from typing import TYPE_CHECKING
 
 from nbflow.definitions.job import JobDefinition
+from nbflow.definitions.redefinition import current_job
 from nbflow.execution.reconstruct import (
     ReconstructableJob,
     build_reconstructable_job,
@@ -49,13 +50,19 @@ def reconstructable(
         directory: where to write the module; default ``$NBFLOW_SNAPSHOT_DIR``, else
             ``$NBFLOW_HOME/snapshots``, else ``~/.cache/nbflow/snapshots``.
 
+    Ops, graphs and resources redefined in later cells are followed (see
+    :mod:`nbflow.definitions.redefinition`): the snapshot is of the job as the cells define
+    it now.
+
     Raises:
         SnapshotError: the job uses a notebook global that cannot be re-created in another
-            process (named in the message, with a fix), or its cells changed since it was built.
+            process (named in the message, with a fix), or it runs a function that a later
+            cell redefined and that is not followed (a hook, for example).
+        RedefinitionError: a definition it uses was redefined so that it no longer fits.
     """
     if not isinstance(job, JobDefinition) or _defined_in_module(job):
         return _module_reconstructable(job)
-    snapshot = snapshot_job(job)
+    snapshot = snapshot_job(current_job(job))  # the job as the cells define it now
     path = write_snapshot(snapshot, directory)
     return build_reconstructable_job(
         snapshot.module_name,

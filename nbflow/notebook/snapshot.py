@@ -41,6 +41,7 @@ from typing import TYPE_CHECKING, Any
 
 from nbflow.definitions.graph import GraphDefinition
 from nbflow.definitions.job import JobDefinition
+from nbflow.definitions.redefinition import origin_job
 from nbflow.errors import SnapshotError
 from nbflow.notebook import _cell_sources as cs
 from nbflow.storage.instance import HOME_ENV_VAR
@@ -488,13 +489,17 @@ def notebook_namespace(job_def: JobDefinition) -> Mapping[str, Any]:
 
 
 def _job_name_in(job_def: JobDefinition, namespace: Mapping[str, Any]) -> str:
+    # a job rebuilt with redefined ops is bound under the name of the job it was built from
+    origin = origin_job(job_def)
     defined_at = job_def.defined_at
-    if defined_at is not None and namespace.get(defined_at[1]) is job_def:
-        return defined_at[1]
+    if defined_at is not None:
+        bound_there = namespace.get(defined_at[1])
+        if bound_there is job_def or bound_there is origin:
+            return defined_at[1]
     bound = sorted(
         name
         for name, value in list(namespace.items())
-        if value is job_def and not name.startswith("_")
+        if (value is job_def or value is origin) and not name.startswith("_")
     )
     if not bound:
         raise SnapshotError.not_bound(job_def.name)

@@ -17,6 +17,7 @@ try:
 except ImportError as exc:  # pragma: no cover - exercised only without the extra
     raise MissingExtraError.build("pandas", "notebook") from exc
 
+from nbflow.definitions.redefinition import current_job
 from nbflow.execution.graph_dot import style_for
 from nbflow.execution.list_versions import list_versions
 from nbflow.execution.memo import compute_versions
@@ -134,6 +135,7 @@ def version_table(
 def _version_parts(
     job: Any, run_config: Mapping[str, Any] | None, resources: Mapping[str, Any] | None
 ) -> dict[tuple[str, str], VersionParts]:
+    job = current_job(job)
     plan = build_plan(job)
     resource_defs = in_process_resource_defs(job, resources)
     config = resolve_run_config(plan, resource_defs, run_config)
