@@ -59,7 +59,7 @@ def list_versions(
     current version's parts with the latest stored manifest of that output; with
     ``diffs=True`` each such row also carries a diff of the source that changed. Definitions
     redefined since the job was built are used (``nbflow.definitions.redefinition``), and
-    the rows of the steps they concern say so.
+    the rows they concern that must be recomputed say so.
 
     Raises:
         MissingVersionError: an op has no version and the job no version strategy.
@@ -104,8 +104,8 @@ def list_versions(
                         step.key, name
                     )
                     reasons = _reasons(latest, current, _missing_reason(manager, context))
+                    reasons = (*reasons, *redefined.get(step.key, ()))
                     diff = _diff(latest, current) if diffs else ""
-                reasons = (*reasons, *redefined.get(step.key, ()))
                 rows.append(
                     VersionRow(f"{step.key}.{name}", current.version, status, reasons, diff)
                 )

@@ -18,6 +18,8 @@ class ResultRow:
     ``status`` is that of ``ExecuteInProcessResult.step_summaries()`` (``succeeded``,
     ``failed``, ``skipped``, ``memoized`` or ``not run``); ``version`` is the output's version
     when the run was memoized (``name=version, ...`` for several outputs), else ``None``.
+    ``note`` is what the run said of a memoized step (such as an upstream that re-ran with
+    an unchanged value), else empty.
     """
 
     step: str
@@ -26,11 +28,13 @@ class ResultRow:
     memoized: bool
     version: str | None
     detail: str
+    note: str = ""
 
 
 def result_rows(result: ExecuteInProcessResult) -> list[ResultRow]:
     """The rows of ``result``, in plan order."""
     versions: dict[str, dict[str, str]] = {}
+    notes: dict[str, str] = {}
     for event in result.all_node_events:
         key = event.step_key
         assert key is not None
@@ -38,6 +42,7 @@ def result_rows(result: ExecuteInProcessResult) -> list[ResultRow]:
             versions.setdefault(key, {})[event.data.output_name] = event.data.version
         elif event.event_type is EventType.STEP_SKIPPED and getattr(event.data, "memoized", False):
             versions.setdefault(key, {}).update(event.data.versions)
+            notes[key] = event.data.detail
     rows = []
     for summary in result.step_summaries():
         found = versions.get(summary.step_key, {})
@@ -53,6 +58,7 @@ def result_rows(result: ExecuteInProcessResult) -> list[ResultRow]:
                 memoized=summary.status == "memoized",
                 version=version,
                 detail=summary.detail,
+                note=notes.get(summary.step_key, ""),
             )
         )
     return rows

@@ -55,7 +55,7 @@ def result_html(
     for row in rows:
         version = row.version or ""
         version = version[:_SHORT] + "…" if len(version) > _SHORT + 1 else version
-        detail = escape(row.detail[:300]) if row.status in ("failed", "skipped") else ""
+        detail = escape(row.detail[:300] if row.status in ("failed", "skipped") else row.note)
         body.append(
             f"<tr><td {cell}><code>{escape(row.step)}</code></td><td {cell}>{_pill(row.status)}"
             f"</td><td {cell}>{_duration(row.duration_ms)}</td><td {cell}>"

@@ -251,6 +251,24 @@ def test_list_versions_names_the_redefined_op_on_its_rows(cells: Cells) -> None:
     assert redefinition_reasons(current_job(cells["pipeline"])) == {"scale": (reason,)}
 
 
+def test_an_op_redefined_with_the_same_code_stays_stored_without_a_reason(cells: Cells) -> None:
+    cells.run(OPS)
+    cells.run(PIPELINE)
+    cells["pipeline"].execute_in_process()
+    cells.run(
+        """
+        @op
+        def scale(x):
+            return x * 10
+        """
+    )  # the same cell run again: a new op object, the same code
+
+    rows = {r.step_output: r for r in list_versions(cells["pipeline"])}
+
+    assert (rows["scale.result"].status, rows["scale.result"].reasons) == ("stored", ())
+    assert steps_that_ran(cells["pipeline"].execute_in_process()) == []
+
+
 def test_an_op_that_no_longer_fits_the_job_stops_the_run_before_it_starts(cells: Cells) -> None:
     cells.run(OPS)
     cells.run(PIPELINE)

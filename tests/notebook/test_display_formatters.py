@@ -164,3 +164,27 @@ def test_the_result_html_marks_memoized_steps_and_shortens_versions(tmp_path: An
     assert ">memoized</span>" in html
     assert "<td" in html and ">yes<" in html
     assert "…</code>" in html
+
+
+def test_the_result_html_says_why_a_step_below_a_rerun_step_stayed_memoized() -> None:
+    from nbflow import MEMOIZED_RUN_TAG
+
+    def build(salt: str) -> Any:
+        @op(version=salt, name="source")
+        def source() -> int:
+            return 3
+
+        @op(version="1")
+        def below(x: int) -> int:
+            return x + 1
+
+        @job(tags={MEMOIZED_RUN_TAG: "true"}, name="cutoff_display")
+        def cutoff_display() -> None:
+            below(source())
+
+        return cutoff_display
+
+    build("a").execute_in_process()
+    html = result_html(build("b").execute_in_process(), engine="builtin")
+
+    assert "upstream &#x27;source&#x27; re-ran; its value is unchanged" in html

@@ -7,6 +7,7 @@ about are there. The exercise checks also reject wrong answers with a helpful me
 
 from __future__ import annotations
 
+import html
 import re
 from typing import TYPE_CHECKING, Any
 
@@ -130,12 +131,53 @@ def test_02_memoization(notebooks_copy: Path) -> None:
     assert re.search(r"emit_tree\s+succeeded", maryland)
     assert re.search(r"emit_sentence\s+succeeded", maryland)
 
-    assert "code changed" in cell_output(nb, "nbn.version_table(my_job, maryland)")
-    edited = cell_output(nb, "edited = my_job.execute_in_process")
+    # the op redefined in a later cell is used without re-running the job's cell
+    redefined = text(nb, "nbn.version_table(my_job, maryland)")
+    assert "op body changed" in redefined
+    assert "op 'emit_sentence' redefined after job 'my_job'" in redefined
+    edited = text(nb, "edited = my_job.execute_in_process")
     assert "A poodle sat under a red_maple." in edited
-    assert re.search(r"emit_tree\s+memoized", edited) and re.search(
-        r"emit_sentence\s+succeeded", edited
-    )
+    assert steps(edited) == {
+        "emit_dog": "memoized",
+        "emit_tree": "memoized",
+        "emit_sentence": "succeeded",
+    }
+
+    # a helper edit re-runs the step that calls it and what reads its value, nothing else
+    assert "helper 'tidy' changed" in text(nb, 'return word.replace("_", " ").title()')
+    why = text(nb, 'nbn.why(my_job, "emit_tree", maryland)')
+    assert '+    return word.replace("_", " ").title()' in why
+    helper_edit = text(nb, "helper_edit = my_job.execute_in_process")
+    assert "A poodle sat under a Red Maple." in helper_edit
+    assert steps(helper_edit) == {
+        "emit_dog": "memoized",
+        "emit_tree": "succeeded",
+        "emit_sentence": "succeeded",
+    }
+
+    # a global edit re-runs only the step that reads the global
+    assert "global 'ENDING' changed ('.' → '!')" in text(nb, 'ENDING = "!"')
+    global_edit = text(nb, "global_edit = my_job.execute_in_process")
+    assert "A poodle sat under a Red Maple!" in global_edit
+    assert steps(global_edit) == {
+        "emit_dog": "memoized",
+        "emit_tree": "memoized",
+        "emit_sentence": "succeeded",
+    }
+
+    # early cutoff: the helper rewritten to return the same words
+    cutoff = text(nb, "cutoff = my_job.execute_in_process")
+    assert "upstream 'emit_tree' re-ran; its value is unchanged" in cutoff
+
+
+def text(nb: Any, source_part: str) -> str:
+    """What the cell showed, with HTML entities read back as characters."""
+    return html.unescape(cell_output(nb, source_part))
+
+
+def steps(shown: str) -> dict[str, str]:
+    """Step → status, from a printed ``result_frame`` (its text form)."""
+    return dict(re.findall(r"^\d+\s+(\w+)\s+(memoized|succeeded|failed|skipped)\b", shown, re.M))
 
 
 def test_03_assets(notebooks_copy: Path) -> None:
