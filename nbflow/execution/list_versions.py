@@ -7,17 +7,18 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from nbflow.definitions.redefinition import current_job, redefinition_reasons
+from nbflow.execution.io_contexts import IOScope
 from nbflow.execution.memo import (
     Versioner,
     check_memoizable,
     manifest_store,
-    output_context,
     stored_value_fingerprints,
 )
 from nbflow.execution.plan import build_plan
 from nbflow.execution.resources import build_resources
 from nbflow.execution.run import default_io_manager, in_process_resource_defs
 from nbflow.execution.run_config import resolve_run_config
+from nbflow.execution.stored_outputs import output_statuses
 from nbflow.execution.table import format_table
 from nbflow.storage.instance import Instance
 from nbflow.versioning import NEVER_RUN, OUTPUT_MISSING, VersionParts, code_diff, explain
@@ -90,13 +91,14 @@ def list_versions(
         )
         check_memoizable(plan, built)
         parts = versioner.compute(stored_value_fingerprints(plan, built, instance))
+        scope = IOScope(plan, built)
         for step in plan.steps.values():
-            for name, out in step.op_def.outs.items():
+            versions = {name: parts[(step.key, name)].version for name in step.op_def.outs}
+            for found in output_statuses(scope, step.key, versions):
+                name, context, manager = found.name, found.context, found.manager
                 current = parts[(step.key, name)]
-                manager = built[out.io_manager_key]
-                context = output_context(plan, step, name, current.version, built)
                 diff = ""
-                if manager.has_output(context):
+                if found.stored:
                     status, reasons = STORED, _unversioned_notes(current)
                 else:
                     status = TO_BE_RECOMPUTED

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from nbflow.definitions.io_manager import OutputContext, is_memoizable
+from nbflow.definitions.io_manager import is_memoizable
 from nbflow.definitions.specs import NO_VALUE
 from nbflow.errors import (
     InvalidDefinitionError,
@@ -19,9 +19,10 @@ from nbflow.errors import (
     OutputNotFoundError,
     UnversionableValueError,
 )
+from nbflow.execution.io_contexts import IOScope
 from nbflow.execution.resources import resource_order
 from nbflow.execution.run_config import unwrap_input_value
-from nbflow.execution.step import upstream_output_context
+from nbflow.execution.stored_outputs import stored_versions
 from nbflow.storage.manifests import (
     VALUE_FINGERPRINT_KEY,
     manifest_of_version,
@@ -318,27 +319,6 @@ def compute_versions(
     return Versioner(plan, full_plan, config, resource_defs, partition_key).compute()
 
 
-def output_context(
-    plan: ExecutionPlan,
-    step: Step,
-    output_name: str,
-    version: str,
-    resources: Resources,
-    partition_key: str | None = None,
-) -> OutputContext:
-    """The context an IO manager sees for a versioned step output (asset key included)."""
-    layer = plan.job_def.asset_layer
-    return OutputContext(
-        step_key=step.key,
-        name=output_name,
-        version=version,
-        resources=resources,
-        op_def=step.op_def,
-        asset_key=layer.asset_key_for(step.key) if layer is not None else None,
-        partition_key=partition_key,
-    )
-
-
 def check_memoizable(plan: ExecutionPlan, resources: Resources) -> None:
     """Refuse, naming them, IO managers that cannot say whether an output is stored."""
     offenders: dict[str, list[str]] = {}
@@ -351,25 +331,16 @@ def check_memoizable(plan: ExecutionPlan, resources: Resources) -> None:
         raise NonMemoizableIOManagerError.build(key, resources[key], outputs)
 
 
-def stored_steps(
-    plan: ExecutionPlan,
-    parts: Mapping[StepOutput, VersionParts],
-    resources: Resources,
-    partition_key: str | None = None,
-) -> dict[str, dict[str, str]]:
-    """Steps whose every output is stored with its version: step key → {output: version}."""
-    check_memoizable(plan, resources)
+def stored_steps(scope: IOScope, versions: Mapping[StepOutput, str]) -> dict[str, dict[str, str]]:
+    """Steps of ``scope.plan`` whose every output is stored at its version in ``versions``:
+    step key → {output: version}."""
+    check_memoizable(scope.plan, scope.resources)
     stored: dict[str, dict[str, str]] = {}
-    for step in plan.steps.values():
-        versions: dict[str, str] = {}
-        for name, out in step.op_def.outs.items():
-            version = parts[(step.key, name)].version
-            context = output_context(plan, step, name, version, resources, partition_key)
-            if not resources[out.io_manager_key].has_output(context):
-                break
-            versions[name] = version
-        else:
-            stored[step.key] = versions
+    for step in scope.plan.steps.values():
+        wanted = {name: versions[(step.key, name)] for name in step.op_def.outs}
+        found = stored_versions(scope, step.key, wanted)
+        if found is not None:
+            stored[step.key] = found
     return stored
 
 
@@ -380,14 +351,15 @@ def check_cut_inputs_stored(run: RunContext) -> None:
         OutputNotFoundError: naming every upstream output or asset that was never stored.
     """
     missing: list[str] = []
+    scope = IOScope.of_run(run)
     for step in run.plan.steps.values():
         given = run.config.input_values(step.key)
         for step_input in step.inputs:
             cut = step_input.cut_upstream
             if cut is None or step_input.name in given or not step.loads_cut_inputs:
                 continue
-            upstream = upstream_output_context(run, *cut)
-            manager = run.resources[upstream.op_def.outs[cut[1]].io_manager_key]
+            upstream = scope.output(*cut, run.versions.get(cut))
+            manager = scope.io_manager(*cut)
             if is_memoizable(manager) and not manager.has_output(upstream):
                 what = (
                     f"asset {upstream.asset_key.to_user_string()!r}"
@@ -468,16 +440,11 @@ class RunVersions:
         revised = self._versioner.step_parts(step, run.version_parts, self._data_of)
         self._revised.update(k for k, p in revised.items() if p.version != run.versions[k])
         run.set_version_parts(revised)
-        versions: dict[str, str] = {}
-        for (_, name), parts in revised.items():
-            manager = run.resources[step.op_def.outs[name].io_manager_key]
-            context = output_context(
-                run.plan, step, name, parts.version, run.resources, run.partition_key
-            )
-            if not manager.has_output(context):
-                run.memoized.pop(step.key, None)
-                return None
-            versions[name] = parts.version
+        wanted = {name: parts.version for (_, name), parts in revised.items()}
+        versions = stored_versions(IOScope.of_run(run), step.key, wanted)
+        if versions is None:
+            run.memoized.pop(step.key, None)
+            return None
         run.memoized[step.key] = versions
         reran = sorted({output[0] for output in upstream if output in self.produced})
         if not reran:

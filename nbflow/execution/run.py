@@ -14,7 +14,6 @@ import uuid
 from typing import TYPE_CHECKING, Any
 
 from nbflow.definitions.executor import in_process_executor
-from nbflow.definitions.io_manager import InputContext
 from nbflow.definitions.redefinition import current_job
 from nbflow.definitions.resource import ResourceDefinition, as_resource_definition
 from nbflow.definitions.specs import DEFAULT_IO_MANAGER_KEY
@@ -27,6 +26,7 @@ from nbflow.errors import (
 )
 from nbflow.events import ErrorInfo, EventType, StepFailureData
 from nbflow.execution.in_process import InProcessExecutor
+from nbflow.execution.io_contexts import IOScope
 from nbflow.execution.log import RunLog
 from nbflow.execution.memo import (
     RunVersions,
@@ -41,7 +41,6 @@ from nbflow.execution.resources import build_resources
 from nbflow.execution.result import ExecuteInProcessResult
 from nbflow.execution.run_config import ResolvedRunConfig, resolve_run_config
 from nbflow.execution.run_context import RunContext
-from nbflow.execution.step import upstream_output_context
 from nbflow.storage.fs import instance_files_io_manager
 from nbflow.storage.instance import Instance
 from nbflow.storage.memory import mem_io_manager
@@ -205,9 +204,7 @@ def execute_plan(
                     data_of = stored_value_fingerprints(plan, ctx.resources, instance)
                     ctx.memo = RunVersions(versioner, data_of)
                     ctx.set_version_parts(ctx.memo.initial())
-                    ctx.memoized = stored_steps(
-                        plan, ctx.version_parts, ctx.resources, partition_key
-                    )
+                    ctx.memoized = stored_steps(IOScope.of_run(ctx), ctx.versions)
                 check_cut_inputs_stored(ctx)
                 executor.execute(ctx)
         except NbflowError as exc:
@@ -244,21 +241,39 @@ def execute_plan(
         run=run,
         events=ctx.events,
         outputs=ctx.outputs,
-        load_stored_output=_stored_output_loader(ctx),
+        load_stored_output=_stored_output_loader(ctx, resource_defs),
     )
 
 
-def _stored_output_loader(ctx: RunContext) -> Callable[[str, str], Any]:
+def _stored_output_loader(
+    ctx: RunContext, resource_defs: Mapping[str, ResourceDefinition]
+) -> Callable[[str, str], Any]:
     """Loads a step output that is not in memory (memoized, or stored by another process)
-    through its IO manager, after the run."""
+    through its IO manager, after the run.
+
+    The run's resources are torn down by then (a connection an IO manager holds is closed),
+    so each load builds the output's IO manager (and what it needs) anew, with the run's
+    config, and tears it down again once the value is loaded.
+    """
+    scope = IOScope.of_run(ctx)
 
     def load(step_key: str, output_name: str) -> Any:
-        upstream = upstream_output_context(ctx, step_key, output_name)
-        manager = ctx.resources[upstream.op_def.outs[output_name].io_manager_key]
-        context = InputContext(
-            name=output_name, step_key=step_key, upstream_output=upstream, resources=ctx.resources
-        )
-        return manager.load_input(context)
+        manager_key = scope.io_manager_key(step_key, output_name)
+        with contextlib.ExitStack() as stack:
+            resources = build_resources(
+                resource_defs,
+                {k: ctx.config.resource_config(k) for k in resource_defs},
+                {manager_key},
+                stack,
+                instance=ctx.instance,
+                run_id=ctx.run_id,
+                log=ctx.log,
+            )
+            live = scope.with_resources(resources)
+            version = ctx.versions.get((step_key, output_name))
+            upstream = live.output(step_key, output_name, version)
+            context = live.input(step_key, output_name, upstream)
+            return resources[manager_key].load_input(context)
 
     return load
 

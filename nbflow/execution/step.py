@@ -10,7 +10,6 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING, Any
 
-from nbflow.definitions.io_manager import InputContext, OutputContext
 from nbflow.definitions.op import check_value_type
 from nbflow.definitions.specs import NO_VALUE, Output
 from nbflow.definitions.user_events import AssetMaterialization, AssetObservation, ExpectationResult
@@ -26,6 +25,7 @@ from nbflow.events import (
     StepOutputData,
 )
 from nbflow.execution.context import USER_EVENT_TYPES, HookContext, OpExecutionContext
+from nbflow.execution.io_contexts import IOScope
 from nbflow.execution.run_config import unwrap_input_value
 from nbflow.storage.manifests import VALUE_FINGERPRINT_KEY, manifest_store_for
 from nbflow.versioning.output_fingerprint import output_fingerprint
@@ -33,7 +33,6 @@ from nbflow.versioning.output_fingerprint import output_fingerprint
 if TYPE_CHECKING:
     from collections.abc import Iterator, Mapping
 
-    from nbflow.definitions.asset_key import AssetKey
     from nbflow.definitions.op import OpDefinition
     from nbflow.execution.plan import Step, StepInput
     from nbflow.execution.run_context import RunContext
@@ -45,46 +44,14 @@ _USER_EVENT_KIND = {
 }
 
 
-def asset_key_for(run: RunContext, step_key: str) -> AssetKey | None:
-    layer = run.job_def.asset_layer
-    return layer.asset_key_for(step_key) if layer is not None else None
-
-
-def upstream_output_context(run: RunContext, step_key: str, output_name: str) -> OutputContext:
-    """The OutputContext of a step output, as its IO manager saw it when storing it."""
-    op_def = run.plan.op_def_for(step_key)
-    return OutputContext(
-        step_key=step_key,
-        name=output_name,
-        run_id=run.run_id,
-        version=run.versions.get((step_key, output_name)),
-        metadata=op_def.outs[output_name].metadata,
-        resources=run.resources,
-        op_def=op_def,
-        asset_key=asset_key_for(run, step_key),
-        partition_key=run.partition_key,
-    )
-
-
 def _load_source_asset(run: RunContext, step: Step, step_input: StepInput) -> Any:
     source = step_input.source_asset
-    upstream = OutputContext(
-        step_key=source.key.to_user_string(),
-        name="result",
-        run_id=run.run_id,
-        metadata=source.metadata,
-        resources=run.resources,
-        asset_key=source.key,
-        partition_key=run.partition_key if source.partitions_def is not None else None,
-    )
-    context = InputContext(
-        name=step_input.name,
-        step_key=step.key,
-        upstream_output=upstream,
-        resources=run.resources,
-        op_def=step.op_def,
-        asset_key=source.key,
-        partition_key=run.partition_key,
+    scope = IOScope.of_run(run)
+    context = scope.input(
+        step.key,
+        step_input.name,
+        scope.source_asset_output(source),
+        metadata=step_input.spec.metadata,
     )
     value = run.resources[source.io_manager_key].load_input(context)
     run.emit(
@@ -100,7 +67,7 @@ def _load_source_asset(run: RunContext, step: Step, step_input: StepInput) -> An
 def _input_value(run: RunContext, step: Step, step_input: StepInput) -> Any:
     if step_input.upstream is not None:
         up_key, up_out = step_input.upstream
-        return _load(run, step, step_input.name, up_key, up_out)
+        return _load(run, step, step_input, up_key, up_out)
     if step_input.value is not NO_VALUE:
         return step_input.value
     if step_input.source_asset is not None:
@@ -109,7 +76,7 @@ def _input_value(run: RunContext, step: Step, step_input: StepInput) -> Any:
     if step_input.name in given:
         return unwrap_input_value(given[step_input.name])
     if step_input.cut_upstream is not None and step.loads_cut_inputs:
-        return _load(run, step, step_input.name, *step_input.cut_upstream)
+        return _load(run, step, step_input, *step_input.cut_upstream)
     if step_input.spec.has_default_value:
         return step_input.spec.default_value
     raise ExecutionError(
@@ -118,17 +85,12 @@ def _input_value(run: RunContext, step: Step, step_input: StepInput) -> Any:
     )
 
 
-def _load(run: RunContext, step: Step, input_name: str, up_key: str, up_out: str) -> Any:
-    upstream = upstream_output_context(run, up_key, up_out)
-    manager_key = upstream.op_def.outs[up_out].io_manager_key
-    context = InputContext(
-        name=input_name,
-        step_key=step.key,
-        upstream_output=upstream,
-        resources=run.resources,
-        op_def=step.op_def,
-        partition_key=run.partition_key,
-    )
+def _load(run: RunContext, step: Step, step_input: StepInput, up_key: str, up_out: str) -> Any:
+    scope = IOScope.of_run(run)
+    upstream = scope.output(up_key, up_out, run.versions.get((up_key, up_out)))
+    manager_key = scope.io_manager_key(up_key, up_out)
+    input_name = step_input.name
+    context = scope.input(step.key, input_name, upstream, metadata=step_input.spec.metadata)
     value = run.resources[manager_key].load_input(context)
     run.emit(
         EventType.LOADED_INPUT,
@@ -204,19 +166,8 @@ def _store(
     version = run.versions.get((step.key, name))
     parts = run.version_parts.get((step.key, name))
     value_fingerprint = None if parts is None else output_fingerprint(output.value)
-    asset_key = asset_key_for(run, step.key)
-    out_context = OutputContext(
-        step_key=step.key,
-        name=name,
-        run_id=run.run_id,
-        version=version,
-        metadata=spec.metadata,
-        resources=run.resources,
-        op_def=op_def,
-        asset_key=asset_key,
-        partition_key=run.partition_key,
-        log=context.log,
-    )
+    out_context = IOScope.of_run(run).output(step.key, name, version, context.log)
+    asset_key = out_context.asset_key
     run.emit(
         EventType.STEP_OUTPUT,
         step.key,
