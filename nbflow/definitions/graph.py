@@ -33,6 +33,8 @@ if TYPE_CHECKING:
     from nbflow.definitions.job import JobDefinition
     from nbflow.definitions.op import OpDefinition
     from nbflow.definitions.policy import RetryPolicy
+    from nbflow.execution.result import ExecuteInProcessResult
+    from nbflow.storage.instance import Instance
 
 
 @dataclass(frozen=True, slots=True)
@@ -199,24 +201,23 @@ class GraphDefinition(NodeDefinition):
     def execute_in_process(
         self,
         run_config: Mapping[str, Any] | None = None,
-        instance: Any = None,
+        instance: Instance | None = None,
         resources: Mapping[str, Any] | None = None,
         raise_on_error: bool = True,
         op_selection: Sequence[str] | None = None,
         run_id: str | None = None,
         input_values: Mapping[str, Any] | None = None,
         tags: Mapping[str, str] | None = None,
-    ) -> Any:
+    ) -> ExecuteInProcessResult:
         """Run the graph in this process and return an ``ExecuteInProcessResult``."""
-        from nbflow.definitions.job import JobDefinition, execution_engine
+        from nbflow.definitions.job import JobDefinition
         from nbflow.definitions.resource import as_resource_definition
 
         job_def = JobDefinition(
             graph_def=self,
             resource_defs={k: as_resource_definition(v) for k, v in (resources or {}).items()},
         )
-        return execution_engine().execute_in_process(
-            job_def,
+        return job_def.execute_in_process(
             run_config=run_config,
             instance=instance,
             raise_on_error=raise_on_error,
@@ -224,7 +225,6 @@ class GraphDefinition(NodeDefinition):
             run_id=run_id,
             input_values=input_values,
             tags=tags,
-            partition_key=None,
         )
 
 

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import importlib
 import inspect
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any, Protocol, overload
+from typing import TYPE_CHECKING, Any, overload
 
 from nbflow.definitions.executor import ExecutorDefinition, multi_or_in_process_executor
 from nbflow.definitions.graph import GraphDefinition, compose_graph
 from nbflow.definitions.resource import ResourceDefinition
 from nbflow.definitions.specs import DEFAULT_IO_MANAGER_KEY
-from nbflow.errors import InvalidDefinitionError, NbflowError, did_you_mean
+from nbflow.errors import InvalidDefinitionError, did_you_mean
 from nbflow.versioning import VersionStrategy
 
 if TYPE_CHECKING:
@@ -22,29 +21,8 @@ if TYPE_CHECKING:
     from nbflow.definitions.logger import LoggerDefinition
     from nbflow.definitions.partitions import PartitionsDefinition
     from nbflow.definitions.policy import RetryPolicy
-
-
-class ExecutionEngine(Protocol):
-    """What the execution layer provides to definitions (registered when it is imported)."""
-
-    def execute_in_process(self, job_def: JobDefinition, **kwargs: Any) -> Any: ...
-
-
-_engine: list[ExecutionEngine] = []
-
-
-def register_execution_engine(engine: ExecutionEngine) -> None:
-    """Called once by ``nbflow.execution`` so definitions can run themselves."""
-    _engine[:] = [engine]
-
-
-def execution_engine() -> ExecutionEngine:
-    """The execution layer, imported by name on first use (it registers itself)."""
-    if not _engine:
-        importlib.import_module("nbflow.execution")
-    if not _engine:
-        raise NbflowError("nbflow.execution did not register itself; reinstall nbflow.")
-    return _engine[0]
+    from nbflow.execution.result import ExecuteInProcessResult
+    from nbflow.storage.instance import Instance
 
 
 class JobDefinition:
@@ -190,7 +168,7 @@ class JobDefinition:
     def execute_in_process(
         self,
         run_config: Mapping[str, Any] | None = None,
-        instance: Any = None,
+        instance: Instance | None = None,
         partition_key: str | None = None,
         raise_on_error: bool = True,
         op_selection: Sequence[str] | None = None,
@@ -198,7 +176,7 @@ class JobDefinition:
         input_values: Mapping[str, Any] | None = None,
         tags: Mapping[str, str] | None = None,
         resources: Mapping[str, Any] | None = None,
-    ) -> Any:
+    ) -> ExecuteInProcessResult:
         """Run the job in this process, values in memory; returns an ``ExecuteInProcessResult``.
 
         The job's executor is ignored (steps run in this process), and a default ``io_manager``
@@ -212,7 +190,11 @@ class JobDefinition:
             RedefinitionError: a redefined definition no longer fits the job (raised before
                 anything runs).
         """
-        return execution_engine().execute_in_process(
+        # The one import of a higher layer from definitions, made at call time (declared in
+        # pyproject's import-linter layers contract): running a job is execution's business.
+        from nbflow.execution.run import execute_in_process
+
+        return execute_in_process(
             self,
             run_config=run_config,
             instance=instance,

@@ -1,7 +1,5 @@
 """Running jobs: plans, op selection, contexts, the step engine, executors and results."""
 
-from nbflow.definitions.job import register_execution_engine
-from nbflow.execution import run as _run
 from nbflow.execution.context import HookContext, OpExecutionContext
 from nbflow.execution.direct import build_op_context
 from nbflow.execution.execute_job import execute_job
@@ -20,16 +18,6 @@ from nbflow.execution.reconstruct import (
 from nbflow.execution.resources import InitResourceContext, Resources
 from nbflow.execution.result import ExecuteInProcessResult
 from nbflow.execution.run import validate_run_config
-
-
-class _Engine:
-    """Lets ``JobDefinition.execute_in_process`` reach this layer."""
-
-    def execute_in_process(self, job_def, **kwargs):  # type: ignore[no-untyped-def]
-        return _run.execute_in_process(job_def, **kwargs)
-
-
-register_execution_engine(_Engine())
 
 __all__ = [
     "MEMOIZED_RUN_TAG",

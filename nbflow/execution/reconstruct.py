@@ -248,7 +248,7 @@ _pointer_providers: list[Callable[[JobDefinition], ReconstructableJob | None]] =
 INTERACTIVE_POINTER_MODULE = "nbflow.notebook.reconstruct"
 """Module that registers the pointer provider for jobs defined in IPython/Jupyter cells.
 
-Imported by name (like ``nbflow.execution`` by the definitions layer), and only when such a
+Imported by name (see tests/test_string_imports.py), and only when such a
 job is run by an executor that starts other processes, so the core never imports IPython.
 """
 

@@ -6,85 +6,20 @@ import os
 import shutil
 import tempfile
 import weakref
-from abc import ABC, abstractmethod
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from nbflow.errors import StorageError
 from nbflow.storage.manifests import PROCESS_MANIFESTS
+from nbflow.storage.run_storage import InMemoryRunStorage as InMemoryRunStorage
+from nbflow.storage.run_storage import RunStorage as RunStorage
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
 
-    from nbflow.events import Event, EventType
+    from nbflow.events import Event
     from nbflow.storage.manifests import ManifestStore
     from nbflow.storage.run import Run
-
-
-class RunStorage(ABC):
-    """Keeps run records and their events."""
-
-    @abstractmethod
-    def add_run(self, run: Run) -> None: ...
-
-    @abstractmethod
-    def update_run(self, run: Run) -> None: ...
-
-    @abstractmethod
-    def get_run(self, run_id: str) -> Run | None: ...
-
-    @abstractmethod
-    def get_runs(self, limit: int | None = None) -> list[Run]:
-        """Runs, newest first."""
-
-    @abstractmethod
-    def store_event(self, event: Event) -> None: ...
-
-    def store_events(self, events: Iterable[Event]) -> None:
-        """Store several events, in order (persistent storages write them in one go)."""
-        for event in events:
-            self.store_event(event)
-
-    @abstractmethod
-    def get_events(self, run_id: str) -> list[Event]: ...
-
-    def get_events_of_types(self, run_id: str, event_types: Iterable[EventType]) -> list[Event]:
-        """The events of ``run_id`` whose type is one of ``event_types``, in order."""
-        wanted = frozenset(event_types)
-        return [event for event in self.get_events(run_id) if event.event_type in wanted]
-
-    def get_runs_with_id_prefix(self, prefix: str, limit: int | None = None) -> list[Run]:
-        """Runs whose id starts with ``prefix``, newest first."""
-        found = [run for run in self.get_runs() if run.run_id.startswith(prefix)]
-        return found if limit is None else found[:limit]
-
-
-class InMemoryRunStorage(RunStorage):
-    """Runs and events in dictionaries; gone with the process."""
-
-    def __init__(self) -> None:
-        self._runs: dict[str, Run] = {}
-        self._events: dict[str, list[Event]] = {}
-
-    def add_run(self, run: Run) -> None:
-        self._runs[run.run_id] = run
-        self._events.setdefault(run.run_id, [])
-
-    def update_run(self, run: Run) -> None:
-        self._runs[run.run_id] = run
-
-    def get_run(self, run_id: str) -> Run | None:
-        return self._runs.get(run_id)
-
-    def get_runs(self, limit: int | None = None) -> list[Run]:
-        runs = list(reversed(self._runs.values()))
-        return runs if limit is None else runs[:limit]
-
-    def store_event(self, event: Event) -> None:
-        self._events.setdefault(event.run_id, []).append(event)
-
-    def get_events(self, run_id: str) -> list[Event]:
-        return list(self._events.get(run_id, ()))
 
 
 HOME_ENV_VAR = "NBFLOW_HOME"

@@ -24,8 +24,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from nbflow.errors import StorageError
 from nbflow.events import Event, EventType
 from nbflow.storage import event_codec
-from nbflow.storage.instance import RunStorage
 from nbflow.storage.run import Run, RunStatus
+from nbflow.storage.run_storage import RunStorage
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Mapping
