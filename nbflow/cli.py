@@ -16,13 +16,14 @@ from typing import TYPE_CHECKING, Any
 
 from nbflow.definitions.job import JobDefinition
 from nbflow.errors import NbflowError, NbflowWarning, did_you_mean
-from nbflow.events import Event, EventType, StepDurationData, StepFailureData, StepSkippedData
+from nbflow.events import Event, StepFailureData
 from nbflow.execution.list_versions import (
     format_version_diffs,
     format_version_table,
     list_versions,
 )
 from nbflow.execution.memo_plan import plan_run
+from nbflow.execution.step_states import StepRecord, StepState, StepStates
 from nbflow.execution.table import format_table
 from nbflow.storage.instance import HOME_ENV_VAR, Instance
 
@@ -261,42 +262,31 @@ def find_run(instance: Instance, run_id: str) -> Run:
 
 def step_rows(events: Sequence[Event], run_finished: bool) -> list[list[str]]:
     """Step key, status, duration and detail of every step seen in ``events``, in order."""
-    started: dict[str, float] = {}
-    rows: dict[str, list[str]] = {}
-    for event in events:
-        key = event.step_key
-        if key is None:
-            continue
-        data = event.data
-        kind = event.event_type
-        if kind is EventType.STEP_START:
-            started[key] = event.timestamp
-            rows[key] = [key, "not finished" if run_finished else "running", "", ""]
-        elif kind is EventType.STEP_SUCCESS:
-            if isinstance(data, StepDurationData):
-                duration = _format_seconds(data.duration_ms / 1000)
-            else:
-                duration = _since(started, key, event)
-            rows[key] = [key, "succeeded", duration, ""]
-        elif kind is EventType.STEP_FAILURE:
-            detail = str(data.error) if isinstance(data, StepFailureData) else event.message
-            rows[key] = [key, "failed", _since(started, key, event), detail]
-        elif kind is EventType.STEP_UP_FOR_RETRY:
-            rows[key] = [key, "up for retry", _since(started, key, event), event.message]
-        elif kind is EventType.STEP_SKIPPED:
-            if isinstance(data, StepSkippedData) and data.memoized:
-                versions = ", ".join(f"{o}@{v[:8]}" for o, v in data.versions.items())
-                rows[key] = [key, "memoized", "", versions]
-            else:
-                reason = data.reason if isinstance(data, StepSkippedData) else event.message
-                rows[key] = [key, "skipped", "", reason]
-    return list(rows.values())
+    return [_step_row(record, run_finished) for record in StepStates(events).seen()]
 
 
-def _since(started: Mapping[str, float], key: str, event: Event) -> str:
-    if key not in started:
-        return ""
-    return _format_seconds(max(event.timestamp - started[key], 0.0))
+def _step_row(record: StepRecord, run_finished: bool) -> list[str]:
+    key, state, retried = record.step_key, record.state, record.attempts_note
+    if state is StepState.SUCCEEDED:
+        duration = record.compute_ms
+        shown = _format_seconds(duration / 1000) if duration is not None else _elapsed(record)
+        return [key, "succeeded", shown, retried]
+    if state is StepState.FAILED:
+        detail = f"{record.failure} ({retried})" if retried else record.failure
+        return [key, "failed", _elapsed(record), detail]
+    if state is StepState.UP_FOR_RETRY:
+        return [key, "up for retry", _elapsed(record), record.message]
+    if state is StepState.MEMOIZED:
+        versions = ", ".join(f"{o}@{v[:8]}" for o, v in record.stored_versions.items())
+        return [key, "memoized", "", versions]
+    if state is StepState.SKIPPED:
+        return [key, "skipped", "", record.skip_reason]
+    return [key, "not finished" if run_finished else "running", "", ""]
+
+
+def _elapsed(record: StepRecord) -> str:
+    elapsed = record.elapsed_ms
+    return "" if elapsed is None else _format_seconds(elapsed / 1000)
 
 
 def cmd_runs_show(args: argparse.Namespace) -> int:

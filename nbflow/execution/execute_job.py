@@ -70,6 +70,7 @@ def execute_job(
     tags: Mapping[str, Any] | None = None,
     op_selection: Sequence[str] | None = None,
     raise_on_error: bool = True,
+    run_id: str | None = None,
 ) -> ExecuteInProcessResult:
     """Run a job with the executor it names (``multi_or_in_process_executor`` by default).
 
@@ -85,6 +86,8 @@ def execute_job(
         tags: run tags over the job's; ``MEMOIZED_RUN_TAG`` switches memoization.
         op_selection: op selection queries, as for ``execute_in_process``.
         raise_on_error: raise the first step failure instead of returning a failed result.
+        run_id: the id of the run (a new one by default); to watch the run's events as
+            they happen, register ``instance.add_event_listener(run_id, callback)`` first.
 
     Returns:
         ExecuteInProcessResult: outputs stored by other processes load through their IO
@@ -116,7 +119,7 @@ def execute_job(
         instance=instance or Instance.ephemeral(),
         tags=run_tags,
         partition_key=None,
-        run_id=None,
+        run_id=run_id,
         raise_on_error=raise_on_error,
         op_selection=op_selection,
         full_plan=full_plan,

@@ -24,12 +24,13 @@ from nbflow.definitions.resource import ResourceDefinition
 from nbflow.definitions.source_asset import SourceAsset
 from nbflow.definitions.specs import DEFAULT_IO_MANAGER_KEY
 from nbflow.errors import GraphViewError
-from nbflow.events import Event, EventType
 from nbflow.execution.list_versions import list_versions
 from nbflow.execution.plan import ExecutionPlan, Step, build_plan
 from nbflow.execution.result import ExecuteInProcessResult
+from nbflow.execution.step_states import StepRecord, StepState, StepStates
 
 if TYPE_CHECKING:
+    from nbflow.events import Event
     from nbflow.storage.instance import Instance
 
 PENDING = "pending"
@@ -138,7 +139,11 @@ class GraphView:
 
     def with_events(self, events: Iterable[Event]) -> GraphView:
         """A copy whose statuses follow ``events`` (a finished run's, or a live run's so far)."""
-        statuses, tooltips, durations = _statuses_from_events(events, {n.key for n in self.nodes})
+        return self.with_step_states(StepStates(events))
+
+    def with_step_states(self, states: StepStates) -> GraphView:
+        """A copy whose statuses follow ``states`` (see :mod:`nbflow.execution.step_states`)."""
+        statuses, tooltips, durations = _statuses_from_states(states, {n.key for n in self.nodes})
         described = {n.key: _first_line(n.tooltip) for n in self.nodes}
         tooltips = {k: f"{described[k]}\n{text}".strip() for k, text in tooltips.items()}
         return self.with_statuses(statuses, tooltips, durations)
@@ -318,55 +323,59 @@ def _with_versions(
     return view.with_statuses(statuses, tooltips)
 
 
-def _statuses_from_events(
-    events: Iterable[Event], keys: set[str]
+_STATUS_OF = {
+    StepState.STARTING: RUNNING,
+    StepState.RUNNING: RUNNING,
+    StepState.UP_FOR_RETRY: RUNNING,
+    StepState.SUCCEEDED: SUCCEEDED,
+    StepState.FAILED: FAILED,
+    StepState.MEMOIZED: MEMOIZED,
+    StepState.SKIPPED: SKIPPED,
+}
+
+
+def _statuses_from_states(
+    states: StepStates, keys: set[str]
 ) -> tuple[dict[str, str], dict[str, str], dict[str, float | None]]:
     statuses: dict[str, str] = {}
     details: dict[str, str] = {}
     durations: dict[str, float | None] = {}
-    started: dict[str, float] = {}
-    versions: dict[str, list[str]] = {}
-    for event in events:
-        key = event.step_key
-        if key is None or key not in keys:
+    for record in states:
+        key = record.step_key
+        if key not in keys:
             continue
-        kind = event.event_type
-        if kind is EventType.STEP_START:
-            started.setdefault(key, event.timestamp)
-            statuses[key], details[key] = RUNNING, RUNNING
-        elif kind is EventType.STEP_UP_FOR_RETRY:
-            attempt = getattr(event.data, "attempt", None)
-            statuses[key] = RUNNING
-            details[key] = f"up for retry (attempt {attempt})" if attempt else "up for retry"
-        elif kind is EventType.STEP_OUTPUT:
-            version = getattr(event.data, "version", None)
-            if version:
-                output = event.data.output_name
-                versions.setdefault(key, []).append(f"{output} @ {version[:_SHORT]}")
-        elif kind is EventType.STEP_SUCCESS:
-            statuses[key] = SUCCEEDED
-            durations[key] = getattr(event.data, "duration_ms", None)
-            details[key] = f"succeeded in {_ms(durations[key])}"
-        elif kind is EventType.STEP_FAILURE:
-            statuses[key] = FAILED
-            durations[key] = _elapsed(started.get(key), event.timestamp)
-            details[key] = f"failed after {_ms(durations[key])}: {getattr(event.data, 'error', '')}"
-        elif kind is EventType.STEP_SKIPPED:
-            data = event.data
-            if getattr(data, "memoized", False):
-                statuses[key] = MEMOIZED
-                found = ", ".join(f"{o} @ {v[:_SHORT]}" for o, v in data.versions.items())
-                details[key] = f"memoized: stored {found}" if found else "memoized"
-            else:
-                statuses[key] = SKIPPED
-                details[key] = f"skipped: {getattr(data, 'reason', '')}".rstrip(": ")
-    for key, listed in versions.items():
-        details[key] = details.get(key, "") + "\nversions: " + ", ".join(listed)
+        status = _STATUS_OF.get(record.state)
+        if status is not None:
+            statuses[key] = status
+        detail = _detail(record)
+        if record.state in (StepState.SUCCEEDED, StepState.FAILED):
+            durations[key] = record.duration_ms
+        if record.output_versions:
+            listed = ", ".join(f"{o} @ {v[:_SHORT]}" for o, v in record.output_versions.items())
+            detail = (detail or "") + "\nversions: " + listed
+        if detail is not None:
+            details[key] = detail
     return statuses, details, durations
 
 
-def _elapsed(start: float | None, end: float) -> float | None:
-    return None if start is None else max(0.0, (end - start) * 1000)
+def _detail(record: StepRecord) -> str | None:
+    """The tooltip line of a step's state (``None``: the tooltip stays as it is)."""
+    state, retried = record.state, record.attempts_note
+    if state is StepState.RUNNING:
+        return RUNNING if record.attempts < 2 else f"running (attempt {record.attempts})"
+    if state is StepState.UP_FOR_RETRY:
+        return f"up for retry (attempt {record.next_attempt})"
+    if state is StepState.SUCCEEDED:
+        return f"succeeded in {_ms(record.duration_ms)}" + (f" ({retried})" if retried else "")
+    if state is StepState.FAILED:
+        after = _ms(record.duration_ms) + (f" ({retried})" if retried else "")
+        return f"failed after {after}: {record.error or ''}"
+    if state is StepState.MEMOIZED:
+        found = ", ".join(f"{o} @ {v[:_SHORT]}" for o, v in record.stored_versions.items())
+        return f"memoized: stored {found}" if found else "memoized"
+    if state is StepState.SKIPPED:
+        return f"skipped: {record.skip_reason}".rstrip(": ")
+    return None
 
 
 def _ms(duration: float | None) -> str:

@@ -72,6 +72,7 @@ def _run(
     tags: Mapping[str, Any] | None,
     raise_on_error: bool,
     version_strategy: VersionStrategy | None = None,
+    run_id: str | None = None,
 ) -> ExecuteInProcessResult:
     computed, _ = split_assets(assets)
     job = build_asset_job(
@@ -88,6 +89,7 @@ def _run(
         op_selection=_selected_nodes(computed, selection),
         tags=tags,
         raise_on_error=raise_on_error,
+        run_id=run_id,
     )
 
 
@@ -101,6 +103,7 @@ def materialize(
     tags: Mapping[str, Any] | None = None,
     raise_on_error: bool = True,
     version_strategy: VersionStrategy | None = None,
+    run_id: str | None = None,
 ) -> ExecuteInProcessResult:
     """Materialize ``assets`` in this process, stored on disk by default.
 
@@ -121,6 +124,8 @@ def materialize(
         version_strategy: versions assets without a ``code_version`` (e.g.
             ``SourceHashVersionStrategy()``) and turns memoization on: assets whose stored
             outputs have the same version are not run again.
+        run_id: the id of the run (a new one by default); see
+            ``Instance.add_event_listener`` to watch its events.
     """
     given = {k: as_resource_definition(v) for k, v in (resources or {}).items()}
     defaults: dict[str, ResourceDefinition] = {}
@@ -139,6 +144,7 @@ def materialize(
         tags,
         raise_on_error,
         version_strategy,
+        run_id,
     )
 
 
@@ -152,6 +158,7 @@ def materialize_to_memory(
     tags: Mapping[str, Any] | None = None,
     raise_on_error: bool = True,
     version_strategy: VersionStrategy | None = None,
+    run_id: str | None = None,
 ) -> ExecuteInProcessResult:
     """Materialize ``assets`` in this process with every value kept in memory.
 
@@ -161,7 +168,8 @@ def materialize_to_memory(
     asset is an error naming both. Repeated calls in one process reuse memoized values
     when the assets are versioned (``code_version``, or ``version_strategy`` such as
     ``SourceHashVersionStrategy()``: then editing one asset's cell and calling again runs
-    that asset and what is downstream of it only).
+    that asset and what is downstream of it only). ``run_id`` names the run (see
+    ``Instance.add_event_listener`` to watch its events); a new id by default.
     """
     computed, sources = split_assets(assets)
     io_keys = _io_manager_keys(computed, sources)
@@ -185,6 +193,7 @@ def materialize_to_memory(
         tags,
         raise_on_error,
         version_strategy,
+        run_id,
     )
 
 

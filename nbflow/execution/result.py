@@ -10,6 +10,7 @@ from nbflow.definitions.asset_key import AssetKey
 from nbflow.definitions.specs import DEFAULT_OUTPUT
 from nbflow.errors import ResultLookupError, did_you_mean
 from nbflow.events import Event, EventType
+from nbflow.execution.step_states import StepRecord, StepState, StepStates
 
 if TYPE_CHECKING:
     from nbflow.definitions.job import JobDefinition
@@ -32,12 +33,6 @@ class _NotInMemory:
 NOT_IN_MEMORY: Any = _NotInMemory()
 """Recorded as an output's value when another process stored it; loaded on request."""
 
-_FINAL = {
-    EventType.STEP_SUCCESS: "succeeded",
-    EventType.STEP_FAILURE: "failed",
-    EventType.STEP_SKIPPED: "skipped",
-}
-
 
 @dataclass(frozen=True, slots=True)
 class StepSummary:
@@ -47,6 +42,32 @@ class StepSummary:
     status: str  # succeeded | failed | skipped | memoized | not run
     duration_ms: float | None
     detail: str = ""
+    attempts: int = 0  # attempts run (more than 1 when the step was retried)
+
+    @classmethod
+    def of(cls, record: StepRecord) -> StepSummary:
+        """The summary of a step as ``record`` (from :class:`StepStates`) has it."""
+        state = record.state
+        if not state.is_final:
+            return cls(record.step_key, "not run", None, attempts=record.attempts)
+        return cls(
+            record.step_key, state.value, record.duration_ms, _detail(record), record.attempts
+        )
+
+
+def _detail(record: StepRecord) -> str:
+    """Why a step failed or was skipped, the versions a memoized one found, its retries."""
+    state = record.state
+    retried = record.attempts_note
+    if state is StepState.SUCCEEDED:
+        return retried
+    if state is StepState.FAILED:
+        return f"{record.failure} ({retried})" if retried else record.failure
+    if state is StepState.MEMOIZED:
+        detail = ", ".join(f"{o}@{v[:8]}" for o, v in record.stored_versions.items())
+    else:
+        detail = record.skip_reason
+    return f"{detail} ({record.skip_detail})" if record.skip_detail else detail
 
 
 class ExecuteInProcessResult:
@@ -66,6 +87,7 @@ class ExecuteInProcessResult:
         self._events = list(events)
         self._outputs = outputs
         self._load_stored_output = load_stored_output
+        self._states: StepStates | None = None
 
     @property
     def job_def(self) -> JobDefinition:
@@ -141,38 +163,16 @@ class ExecuteInProcessResult:
             if e.event_type is EventType.ASSET_MATERIALIZATION
         ]
 
+    def step_states(self) -> StepStates:
+        """Each step's state, attempts, duration, error and skip reason, from the events."""
+        if self._states is None:
+            self._states = StepStates(self._events)
+        return self._states
+
     def step_summaries(self) -> list[StepSummary]:
         """One row per planned step: how it ended, how long it took, and why if not run."""
-        started: dict[str, float] = {}
-        ended: dict[str, StepSummary] = {}
-        for event in self._events:
-            key = event.step_key
-            if key is None:
-                continue
-            if event.event_type is EventType.STEP_START:
-                started[key] = event.timestamp
-            status = _FINAL.get(event.event_type)
-            if status is None:
-                continue
-            detail = ""
-            if event.event_type is EventType.STEP_FAILURE:
-                detail = str(event.data.error)
-            elif event.event_type is EventType.STEP_SKIPPED:
-                status = "memoized" if event.data.memoized else status
-                detail = (
-                    ", ".join(f"{o}@{v[:8]}" for o, v in event.data.versions.items())
-                    if event.data.memoized
-                    else event.data.reason
-                )
-                if event.data.detail:
-                    detail = f"{detail} ({event.data.detail})"
-            duration = (
-                event.data.duration_ms
-                if status == "succeeded"
-                else ((event.timestamp - started[key]) * 1000 if key in started else None)
-            )
-            ended[key] = StepSummary(key, status, duration, detail)
-        return [ended.get(key, StepSummary(key, "not run", None)) for key in self._plan.steps]
+        states = self.step_states()
+        return [StepSummary.of(states[key]) for key in self._plan.steps]
 
     def output_for_node(self, node_str: str, output_name: str = DEFAULT_OUTPUT) -> Any:
         """The value of output ``output_name`` of node ``node_str`` (``outer.inner`` nests)."""
@@ -225,10 +225,7 @@ class ExecuteInProcessResult:
         )
 
     def _was_memoized(self, step_key: str) -> bool:
-        return any(
-            e.event_type is EventType.STEP_SKIPPED and e.step_key == step_key and e.data.memoized
-            for e in self._events
-        )
+        return self.step_states().state(step_key) is StepState.MEMOIZED
 
     def _what_happened(self, step_key: str) -> str:
         if step_key not in self._plan.steps:

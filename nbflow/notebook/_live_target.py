@@ -31,12 +31,14 @@ if TYPE_CHECKING:
 EXECUTORS = ("in_process", "job")
 """``in_process``: ``execute_in_process``; ``job``: the job's own executor (``execute_job``)."""
 
-RunCall = Callable[["Instance"], "ExecuteInProcessResult"]
+RunCall = Callable[["Instance", str], "ExecuteInProcessResult"]
+"""Runs the target with an instance, under a run id."""
 
 
 @dataclass(frozen=True, slots=True)
 class RunTarget:
-    """The DAG to show before the run, and the call that runs it with an instance."""
+    """The DAG to show before the run, and the call that runs it with an instance and a
+    run id."""
 
     view: GraphView
     call: RunCall
@@ -103,7 +105,7 @@ def run_target(obj: Any, options: RunOptions) -> RunTarget:
     o = options
     if o.executor == "in_process":
 
-        def in_process(instance: Instance) -> ExecuteInProcessResult:
+        def in_process(instance: Instance, run_id: str) -> ExecuteInProcessResult:
             result: ExecuteInProcessResult = job_def.execute_in_process(
                 run_config=o.run_config,
                 instance=instance,
@@ -113,6 +115,7 @@ def run_target(obj: Any, options: RunOptions) -> RunTarget:
                 input_values=o.input_values,
                 tags=o.tags,
                 resources=resources,
+                run_id=run_id,
             )
             return result
 
@@ -134,7 +137,7 @@ def run_target(obj: Any, options: RunOptions) -> RunTarget:
         obj if isinstance(obj, ReconstructableJob) else job_def
     )
 
-    def with_executor(instance: Instance) -> ExecuteInProcessResult:
+    def with_executor(instance: Instance, run_id: str) -> ExecuteInProcessResult:
         return execute_job(
             runnable,
             run_config=o.run_config,
@@ -142,6 +145,7 @@ def run_target(obj: Any, options: RunOptions) -> RunTarget:
             tags=o.tags,
             op_selection=o.op_selection,
             raise_on_error=o.raise_on_error,
+            run_id=run_id,
         )
 
     return RunTarget(view, with_executor)
@@ -170,7 +174,7 @@ def _assets_target(assets: list[AssetsDefinition | SourceAsset], o: RunOptions) 
             raise LiveRunError.unsupported(option, where, fix)
     view = graph_view(assets)
 
-    def materialize(instance: Instance) -> ExecuteInProcessResult:
+    def materialize(instance: Instance, run_id: str) -> ExecuteInProcessResult:
         return materialize_to_memory(
             assets,
             run_config=o.run_config,
@@ -179,6 +183,7 @@ def _assets_target(assets: list[AssetsDefinition | SourceAsset], o: RunOptions) 
             partition_key=o.partition_key,
             tags=o.tags,
             raise_on_error=o.raise_on_error,
+            run_id=run_id,
         )
 
     return RunTarget(view, materialize)

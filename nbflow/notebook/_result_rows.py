@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from nbflow.events import EventType
+from nbflow.execution.step_states import StepState
 
 if TYPE_CHECKING:
     from nbflow.execution.result import ExecuteInProcessResult
@@ -33,19 +33,14 @@ class ResultRow:
 
 def result_rows(result: ExecuteInProcessResult) -> list[ResultRow]:
     """The rows of ``result``, in plan order."""
-    versions: dict[str, dict[str, str]] = {}
-    notes: dict[str, str] = {}
-    for event in result.all_node_events:
-        key = event.step_key
-        assert key is not None
-        if event.event_type is EventType.STEP_OUTPUT and getattr(event.data, "version", None):
-            versions.setdefault(key, {})[event.data.output_name] = event.data.version
-        elif event.event_type is EventType.STEP_SKIPPED and getattr(event.data, "memoized", False):
-            versions.setdefault(key, {}).update(event.data.versions)
-            notes[key] = event.data.detail
+    states = result.step_states()
     rows = []
     for summary in result.step_summaries():
-        found = versions.get(summary.step_key, {})
+        record = states[summary.step_key]
+        found = dict(record.output_versions)
+        memoized = record.state is StepState.MEMOIZED
+        if memoized:
+            found.update(record.stored_versions)
         if len(found) == 1:
             version: str | None = next(iter(found.values()))
         else:
@@ -55,10 +50,10 @@ def result_rows(result: ExecuteInProcessResult) -> list[ResultRow]:
                 step=summary.step_key,
                 status=summary.status,
                 duration_ms=summary.duration_ms,
-                memoized=summary.status == "memoized",
+                memoized=memoized,
                 version=version,
                 detail=summary.detail,
-                note=notes.get(summary.step_key, ""),
+                note=record.skip_detail if memoized else "",
             )
         )
     return rows

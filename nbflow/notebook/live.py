@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import threading
 import time
+import uuid
 from dataclasses import dataclass
 from html import escape
 from typing import TYPE_CHECKING, Any, Protocol
@@ -62,6 +63,7 @@ from nbflow.execution.graph_view import (
     GraphView,
 )
 from nbflow.execution.run_context import request_cancel
+from nbflow.execution.step_states import StepStates
 from nbflow.notebook._live_target import RunOptions, RunTarget, run_target
 from nbflow.notebook._summarize import summarize
 from nbflow.notebook.dag import MAX_NODES, describe, draw_svg, inline_svg
@@ -70,12 +72,10 @@ from nbflow.storage.instance import Instance
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping, Sequence
-    from pathlib import Path
     from types import ModuleType
 
     from nbflow.events import Event
     from nbflow.execution.result import ExecuteInProcessResult
-    from nbflow.storage.run import Run
 
     SurfaceFactory = Callable[[Mapping[str, str], bool], "Surface"]
     """Makes a surface showing a first bundle (``final``: it is the finished run's)."""
@@ -88,7 +88,6 @@ DRAW_SHARE = 4.0
 
 _DONE = (SUCCEEDED, MEMOIZED, SKIPPED, FAILED)
 _BAR_ORDER = (SUCCEEDED, MEMOIZED, SKIPPED, FAILED, RUNNING)
-_LAUNCHED = (EventType.STEP_WORKER_STARTING, EventType.STEP_WORKER_STARTED)
 _RUN_END = {
     EventType.RUN_SUCCESS: "succeeded",
     EventType.RUN_FAILURE: "failed",
@@ -206,6 +205,7 @@ class LiveView:
         self._total = sum(1 for n in view.nodes if n.kind != SOURCE)
         self._drawn = -1  # events drawn by the last refresh
         self._progress = Progress(view)
+        self._states = StepStates()  # the steps' states after the events folded so far
         self._folded = 0  # events folded into _progress
         self._began = time.time()
         self._lock = threading.Lock()
@@ -230,17 +230,13 @@ class LiveView:
 
     # what the view shows
 
-    def _fold(self, before: Progress, events: Sequence[Event]) -> Progress:
-        """``before`` moved on by ``events`` (the events that came after it)."""
+    def _fold(self, before: Progress, events: Sequence[Event], states: StepStates) -> Progress:
+        """``before`` moved on by ``events`` (the events that came after it); ``states`` is
+        the fold of the events before them, and takes these in too."""
         if not events:
             return before
-        view = before.view.with_events(events)
-        launched = {e.step_key for e in events if e.event_type in _LAUNCHED}
-        if launched:
-            waiting = {
-                n.key: RUNNING for n in view.nodes if n.key in launched and n.status == PENDING
-            }
-            view = view.with_statuses(waiting) if waiting else view
+        states.update(events)
+        view = self.view.with_step_states(states)  # a launched step shows as running
         state, started, ended = before.state, before.started, before.ended
         for event in events:
             kind = event.event_type
@@ -257,7 +253,9 @@ class LiveView:
         """Where the run is, after every event received so far (computed incrementally)."""
         seen = len(self.events)
         if seen > self._folded:
-            self._progress = self._fold(self._progress, self.events[self._folded : seen])
+            self._progress = self._fold(
+                self._progress, self.events[self._folded : seen], self._states
+            )
             self._folded = seen
         return self._progress
 
@@ -342,7 +340,7 @@ class LiveView:
         """The finished run: progress bar, then the result's summary and DAG (or the error)."""
         progress = self.progress()
         if result is not None and len(result.all_events) != self._folded:
-            progress = self._fold(Progress(self.view), result.all_events)
+            progress = self._fold(Progress(self.view), result.all_events, StepStates())
         counts = self.counts(progress.view)
         head = self.progress_html(progress, counts)
         if result is not None:
@@ -403,37 +401,6 @@ class LiveView:
 # --- the run ---------------------------------------------------------------------------------
 
 
-class _TeeInstance(Instance):
-    """An instance that keeps everything in ``inner`` and also hands runs and events on."""
-
-    def __init__(
-        self, inner: Instance, on_event: Callable[[Event], None], on_run: Callable[[Run], None]
-    ) -> None:
-        super().__init__(inner.run_storage, None, inner.manifests)
-        self._inner = inner
-        self._persistent = inner.is_persistent
-        self._on_event = on_event
-        self._on_run = on_run
-
-    @property
-    def root(self) -> Path:
-        return self._inner.root
-
-    def add_run(self, run: Run) -> None:
-        self._inner.add_run(run)
-        self._on_run(run)
-
-    def update_run(self, run: Run) -> None:
-        self._inner.update_run(run)
-
-    def handle_event(self, event: Event) -> None:
-        self._inner.handle_event(event)
-        self._on_event(event)
-
-    def __repr__(self) -> str:
-        return repr(self._inner)
-
-
 class LiveRun:
     """A run going on in a worker thread, shown by a :class:`LiveView`.
 
@@ -452,7 +419,7 @@ class LiveRun:
         self.interval = interval
         self.instance = instance if instance is not None else Instance.ephemeral()
         self._call = target.call
-        self._tee = _TeeInstance(self.instance, view.on_event, self._saw_run)
+        self._planned_id = str(uuid.uuid4())  # the run gets it, so its events reach the view
         self._finished = threading.Event()  # the run returned or raised
         self._closed = threading.Event()  # ... and its final state is shown
         self._result: ExecuteInProcessResult | None = None
@@ -520,21 +487,25 @@ class LiveRun:
 
     # internals
 
-    def _saw_run(self, run: Run) -> None:
+    def _on_event(self, event: Event) -> None:
+        """Listener of the run's events (see ``Instance.add_event_listener``)."""
         if self._run_id is None:
-            self._run_id = run.run_id
+            self._run_id = event.run_id
             self._apply_cancel()
+        self.view.on_event(event)
 
     def _apply_cancel(self) -> None:
         if self._cancel_wanted and not self._cancel_sent and self._run_id is not None:
             self._cancel_sent = request_cancel(self._run_id)
 
     def _work(self) -> None:
+        self.instance.add_event_listener(self._planned_id, self._on_event)
         try:
-            self._result = self._call(self._tee)
+            self._result = self._call(self.instance, self._planned_id)
         except BaseException as exc:  # shown, then raised again by wait()
             self._error = exc
         finally:
+            self.instance.remove_event_listener(self._planned_id, self._on_event)
             self._finished.set()
 
     def _begin(self) -> None:

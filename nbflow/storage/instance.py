@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import tempfile
+import threading
 import weakref
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -15,11 +17,13 @@ from nbflow.storage.run_storage import InMemoryRunStorage as InMemoryRunStorage
 from nbflow.storage.run_storage import RunStorage as RunStorage
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable
+    from collections.abc import Callable, Iterable
 
     from nbflow.events import Event
     from nbflow.storage.manifests import ManifestStore
     from nbflow.storage.run import Run
+
+_log = logging.getLogger("nbflow")
 
 
 HOME_ENV_VAR = "NBFLOW_HOME"
@@ -40,6 +44,10 @@ class Instance:
     ``Instance.get()`` and ``Instance.local(path)`` keep them in a folder: runs, events and
     version manifests in ``<root>/runs.db`` (SQLite), outputs of filesystem IO managers under
     ``<root>/storage``.
+
+    To watch a run as it goes, give its id to the entry point (``execute_in_process(run_id=...)``,
+    ``execute_job(..., run_id=...)``, ``materialize*(..., run_id=...)``) and register a
+    callback with :meth:`add_event_listener` before it starts.
     """
 
     def __init__(
@@ -52,6 +60,8 @@ class Instance:
         self.manifests = manifests
         self._root = root
         self._persistent = root is not None
+        self._listeners: dict[str, tuple[Callable[[Event], None], ...]] = {}
+        self._listeners_lock = threading.Lock()
 
     @classmethod
     def ephemeral(cls) -> Instance:
@@ -114,11 +124,65 @@ class Instance:
         return self.run_storage.get_runs_with_id_prefix(prefix, limit)
 
     def handle_event(self, event: Event) -> None:
+        """Store ``event``, then hand it to the listeners of its run."""
         self.run_storage.store_event(event)
+        if self._listeners:
+            self._tell_listeners(event)
 
     def store_events(self, events: Iterable[Event]) -> None:
-        """Store several events at once (one transaction on persistent instances)."""
+        """Store several events at once (one transaction on persistent instances), then
+        hand each to the listeners of its run."""
+        events = list(events)
         self.run_storage.store_events(events)
+        if self._listeners:
+            for event in events:
+                self._tell_listeners(event)
+
+    def add_event_listener(self, run_id: str, callback: Callable[[Event], None]) -> None:
+        """Call ``callback(event)`` with every event of run ``run_id`` this instance keeps.
+
+        Events come in the order the run emits them, right after they are stored, on the
+        thread that runs the job (events of step processes, e.g. under the multiprocess
+        executor, are handed on as the run receives them). Register before the run starts
+        to see all of them: pass the same ``run_id`` to the entry point. A callback that
+        raises is logged as a warning (logger ``nbflow``) and never stops the run.
+
+        Args:
+            run_id: the run to watch.
+            callback: takes one :class:`~nbflow.events.Event`; keep it cheap.
+
+        Example:
+            >>> instance = Instance.ephemeral()
+            >>> seen = []
+            >>> instance.add_event_listener("my-run", seen.append)
+            >>> my_job.execute_in_process(instance=instance, run_id="my-run")
+        """
+        with self._listeners_lock:
+            self._listeners[run_id] = (*self._listeners.get(run_id, ()), callback)
+
+    def remove_event_listener(self, run_id: str, callback: Callable[[Event], None]) -> None:
+        """Stop calling ``callback`` for run ``run_id`` (nothing happens if it was not added)."""
+        with self._listeners_lock:
+            kept = list(self._listeners.get(run_id, ()))
+            if callback in kept:
+                kept.remove(callback)
+            if kept:
+                self._listeners[run_id] = tuple(kept)
+            else:
+                self._listeners.pop(run_id, None)
+
+    def _tell_listeners(self, event: Event) -> None:
+        for callback in self._listeners.get(event.run_id, ()):
+            try:
+                callback(event)
+            except Exception:
+                _log.warning(
+                    "Event listener %r of run %s raised on %s; the run goes on.",
+                    callback,
+                    event.run_id,
+                    event.event_type.name,
+                    exc_info=True,
+                )
 
     def get_events(self, run_id: str) -> list[Event]:
         return self.run_storage.get_events(run_id)
