@@ -15,7 +15,7 @@ from pathlib import Path
 
 from nbflow import MEMOIZED_RUN_TAG, Instance, list_versions, versioned_filesystem_io_manager
 from nbflow.config import Field, Noneable, Shape
-from nbflow.execution.memo_plan import plan_run
+from nbflow.execution.views.memo_plan import plan_run
 from nbflow.versioning import VALUE_SOURCE, VersionParts, config_fingerprints
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))

@@ -798,11 +798,14 @@ def _import_tree(importtime: str, roots: tuple[str, ...] = ("nbflow",), top: int
 
 def _fork_server_preload(side: Side, cwd: Path) -> str:
     """What nbflow's fork server imports before the first step process can start, timed."""
-    ask = "from nbflow.execution.multiprocess import PRELOAD_MODULES as m; print(','.join(m))"
+    ask = (
+        "from nbflow.execution.executors.multiprocess import PRELOAD_MODULES as m; "
+        "print(','.join(m))"
+    )
     found = subprocess.run(
         [str(side.python), "-c", ask], cwd=cwd, env=side.env, capture_output=True, text=True
     )
-    modules = found.stdout.strip() or "nbflow.execution.step_process,cloudpickle"
+    modules = found.stdout.strip() or "nbflow.execution.executors.step_process,cloudpickle"
     code = f"import {modules}"
     started = time.perf_counter()
     subprocess.run([str(side.python), "-c", code], cwd=cwd, env=side.env, check=True)

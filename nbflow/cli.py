@@ -17,14 +17,14 @@ from typing import TYPE_CHECKING, Any
 from nbflow.definitions.job import JobDefinition
 from nbflow.errors import NbflowError, NbflowWarning, did_you_mean
 from nbflow.events import Event, StepFailureData
-from nbflow.execution.list_versions import (
+from nbflow.execution.engine.step_states import StepRecord, StepState, StepStates
+from nbflow.execution.views.list_versions import (
     format_version_diffs,
     format_version_table,
     list_versions,
 )
-from nbflow.execution.memo_plan import plan_run
-from nbflow.execution.step_states import StepRecord, StepState, StepStates
-from nbflow.execution.table import format_table
+from nbflow.execution.views.memo_plan import plan_run
+from nbflow.execution.views.table import format_table
 from nbflow.storage.instance import HOME_ENV_VAR, Instance
 
 if TYPE_CHECKING:

@@ -27,12 +27,15 @@ ALLOWED = {
     ("nbflow", "nbflow.execution"),
     ("nbflow", "nbflow.storage"),
     ("nbflow.dask", "nbflow.dask.executor"),
-    ("nbflow.definitions.executor", "nbflow.execution.in_process"),
-    ("nbflow.definitions.executor", "nbflow.execution.multiprocess"),
-    ("nbflow.execution.multiprocess", "nbflow.execution.step_process"),  # fork server preload
-    ("nbflow.execution.reconstruct", "nbflow.notebook.reconstruct"),
-    ("nbflow.notebook", "nbflow.execution.graph_dot"),
-    ("nbflow.notebook", "nbflow.execution.graph_view"),
+    ("nbflow.definitions.executor", "nbflow.execution.engine.in_process"),
+    ("nbflow.definitions.executor", "nbflow.execution.executors.multiprocess"),
+    (
+        "nbflow.execution.executors.multiprocess",
+        "nbflow.execution.executors.step_process",
+    ),  # fork server preload
+    ("nbflow.execution.executors.reconstruct", "nbflow.notebook.reconstruct"),
+    ("nbflow.notebook", "nbflow.execution.views.graph_dot"),
+    ("nbflow.notebook", "nbflow.execution.views.graph_view"),
     ("nbflow.notebook", "nbflow.notebook._summarize"),
     ("nbflow.notebook", "nbflow.notebook.code_version"),
     ("nbflow.notebook", "nbflow.notebook.config_form"),
@@ -54,14 +57,14 @@ ALLOWED = {
 
 # Named imports against the layer order, each with the reason it is allowed.
 LAYER_EXCEPTIONS = {
-    ("nbflow.definitions.executor", "nbflow.execution.in_process"): (
+    ("nbflow.definitions.executor", "nbflow.execution.engine.in_process"): (
         "the built-in executor definitions name their implementation; "
-        "nbflow.execution.executor.load_executor imports it when a run starts"
+        "nbflow.execution.engine.executor.load_executor imports it when a run starts"
     ),
-    ("nbflow.definitions.executor", "nbflow.execution.multiprocess"): (
+    ("nbflow.definitions.executor", "nbflow.execution.executors.multiprocess"): (
         "as above, for the multiprocess executors"
     ),
-    ("nbflow.execution.reconstruct", "nbflow.notebook.reconstruct"): (
+    ("nbflow.execution.executors.reconstruct", "nbflow.notebook.reconstruct"): (
         "a job defined in notebook cells is sent to step processes through the notebook "
         "layer's snapshot, imported only then and only if IPython is running"
     ),
@@ -71,9 +74,15 @@ LAYER_EXCEPTIONS = {
 COMPUTED_IMPORTS = {
     ("nbflow", "__getattr__"): "the names of nbflow's _LAZY map",
     ("nbflow.notebook", "__getattr__"): "the names of nbflow.notebook's _LAZY map",
-    ("nbflow.execution.executor", "load_executor"): "an executor definition's implementation",
-    ("nbflow.execution.reconstruct", "interactive_job_pointer"): "INTERACTIVE_POINTER_MODULE",
-    ("nbflow.execution.reconstruct", "_import"): "the user's module a job pointer names",
+    (
+        "nbflow.execution.engine.executor",
+        "load_executor",
+    ): "an executor definition's implementation",
+    (
+        "nbflow.execution.executors.reconstruct",
+        "interactive_job_pointer",
+    ): "INTERACTIVE_POINTER_MODULE",
+    ("nbflow.execution.executors.reconstruct", "_import"): "the user's module a job pointer names",
     ("nbflow.cli", "_load_module"): "the user's module given on the command line",
     ("nbflow.versioning._code_readers", "find_module"): "a user module, to read its source",
 }
@@ -197,4 +206,4 @@ def test_layer_check_sees_an_upward_import() -> None:
     # The old engine hook: definitions imported the execution layer by name.
     assert _layer_problem("nbflow.definitions.job", "nbflow.execution") is not None
     assert _layer_problem("nbflow.notebook.dag", "nbflow.dask.executor") is not None
-    assert _layer_problem("nbflow.execution.run", "nbflow.storage.instance") is None
+    assert _layer_problem("nbflow.execution.engine.run", "nbflow.storage.instance") is None

@@ -12,8 +12,8 @@ import os
 from typing import Any
 
 from nbflow.events import Event, EventType
-from nbflow.execution import _wire
-from nbflow.execution.step_request import decode_request, run_step_request
+from nbflow.execution.executors import _wire
+from nbflow.execution.executors.step_request import decode_request, run_step_request
 
 
 class TopicChannel:

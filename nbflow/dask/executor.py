@@ -19,9 +19,9 @@ from typing import TYPE_CHECKING, Any
 
 from nbflow.errors import ExecutionError, MissingExtraError, StepProcessError
 from nbflow.events import EventType
-from nbflow.execution._main_module import main_module_hidden
-from nbflow.execution.executor import ReadyQueue
-from nbflow.execution.out_of_process import OutOfProcessExecutor, stop_canceled_step
+from nbflow.execution.engine.executor import ReadyQueue
+from nbflow.execution.executors._main_module import main_module_hidden
+from nbflow.execution.executors.out_of_process import OutOfProcessExecutor, stop_canceled_step
 
 if TYPE_CHECKING:
     from collections.abc import Iterator, Mapping
@@ -29,9 +29,9 @@ if TYPE_CHECKING:
 
     from nbflow.definitions.job import JobDefinition
     from nbflow.definitions.resource import ResourceDefinition
-    from nbflow.execution.plan import ExecutionPlan, Step
-    from nbflow.execution.reconstruct import ReconstructableJob
-    from nbflow.execution.run_context import RunContext
+    from nbflow.execution.engine.plan import ExecutionPlan, Step
+    from nbflow.execution.engine.run_context import RunContext
+    from nbflow.execution.executors.reconstruct import ReconstructableJob
 
 POLL_SECONDS = 0.5
 """Longest wait for a step to finish before checking again (keeps Ctrl-C responsive)."""

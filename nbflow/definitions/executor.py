@@ -32,7 +32,7 @@ class ExecutorDefinition:
 in_process_executor = ExecutorDefinition(
     name="in_process",
     config_schema={"retries": Field(dict, is_required=False)},
-    implementation="nbflow.execution.in_process:InProcessExecutor",
+    implementation="nbflow.execution.engine.in_process:InProcessExecutor",
     description="Runs every step one after another in the calling process.",
 )
 
@@ -87,7 +87,7 @@ MULTIPROCESS_CONFIG: dict[str, Field] = {
 multiprocess_executor = ExecutorDefinition(
     name="multiprocess",
     config_schema=MULTIPROCESS_CONFIG,
-    implementation="nbflow.execution.multiprocess:MultiprocessExecutor",
+    implementation="nbflow.execution.executors.multiprocess:MultiprocessExecutor",
     description="Runs each step in a fresh process, at most max_concurrent at once.",
 )
 
@@ -102,6 +102,6 @@ multi_or_in_process_executor = ExecutorDefinition(
         ),
         default_value={"multiprocess": {}},
     ),
-    implementation="nbflow.execution.multiprocess:multi_or_in_process",
+    implementation="nbflow.execution.executors.multiprocess:multi_or_in_process",
     description="The default executor of a job: multiprocess unless config picks in_process.",
 )

@@ -33,7 +33,7 @@ if TYPE_CHECKING:
     from nbflow.definitions.job import JobDefinition
     from nbflow.definitions.op import OpDefinition
     from nbflow.definitions.policy import RetryPolicy
-    from nbflow.execution.result import ExecuteInProcessResult
+    from nbflow.execution.engine.result import ExecuteInProcessResult
     from nbflow.storage.instance import Instance
 
 

@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from nbflow.definitions.logger import LoggerDefinition
     from nbflow.definitions.partitions import PartitionsDefinition
     from nbflow.definitions.policy import RetryPolicy
-    from nbflow.execution.result import ExecuteInProcessResult
+    from nbflow.execution.engine.result import ExecuteInProcessResult
     from nbflow.storage.instance import Instance
 
 
@@ -192,7 +192,7 @@ class JobDefinition:
         """
         # The one import of a higher layer from definitions, made at call time (declared in
         # pyproject's import-linter layers contract): running a job is execution's business.
-        from nbflow.execution.run import execute_in_process
+        from nbflow.execution.engine.run import execute_in_process
 
         return execute_in_process(
             self,

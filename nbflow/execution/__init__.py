@@ -1,23 +1,23 @@
 """Running jobs: plans, op selection, contexts, the step engine, executors and results."""
 
-from nbflow.execution.context import HookContext, OpExecutionContext
-from nbflow.execution.direct import build_op_context
+from nbflow.execution.engine.context import HookContext, OpExecutionContext
+from nbflow.execution.engine.direct import build_op_context
+from nbflow.execution.engine.executor import Executor
+from nbflow.execution.engine.memo import MEMOIZED_RUN_TAG
+from nbflow.execution.engine.plan import ExecutionPlan, build_plan
+from nbflow.execution.engine.resources import InitResourceContext, Resources
+from nbflow.execution.engine.result import ExecuteInProcessResult
+from nbflow.execution.engine.run import validate_run_config
 from nbflow.execution.execute_job import execute_job
-from nbflow.execution.executor import Executor
-from nbflow.execution.graph_dot import to_dot
-from nbflow.execution.graph_view import ClusterView, EdgeView, GraphView, NodeView, graph_view
-from nbflow.execution.list_versions import VersionRow, list_versions
-from nbflow.execution.materialize import materialize, materialize_to_memory
-from nbflow.execution.memo import MEMOIZED_RUN_TAG
-from nbflow.execution.plan import ExecutionPlan, build_plan
-from nbflow.execution.reconstruct import (
+from nbflow.execution.executors.reconstruct import (
     ReconstructableJob,
     build_reconstructable_job,
     reconstructable,
 )
-from nbflow.execution.resources import InitResourceContext, Resources
-from nbflow.execution.result import ExecuteInProcessResult
-from nbflow.execution.run import validate_run_config
+from nbflow.execution.materialize import materialize, materialize_to_memory
+from nbflow.execution.views.graph_dot import to_dot
+from nbflow.execution.views.graph_view import ClusterView, EdgeView, GraphView, NodeView, graph_view
+from nbflow.execution.views.list_versions import VersionRow, list_versions
 
 __all__ = [
     "MEMOIZED_RUN_TAG",

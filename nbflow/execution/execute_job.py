@@ -13,22 +13,22 @@ from typing import TYPE_CHECKING, Any
 from nbflow.definitions.job import JobDefinition
 from nbflow.definitions.redefinition import current_job
 from nbflow.errors import ReconstructionError
-from nbflow.execution.executor import load_executor
-from nbflow.execution.out_of_process import OutOfProcessExecutor
-from nbflow.execution.reconstruct import (
+from nbflow.execution.engine.executor import load_executor
+from nbflow.execution.engine.run import check_partition_key, execute_plan, merge_tags, prepare_plans
+from nbflow.execution.engine.run_config import resolve_run_config
+from nbflow.execution.executors.out_of_process import OutOfProcessExecutor
+from nbflow.execution.executors.reconstruct import (
     ReconstructableJob,
     interactive_job_pointer,
     is_loading_job,
 )
-from nbflow.execution.run import check_partition_key, execute_plan, merge_tags, prepare_plans
-from nbflow.execution.run_config import resolve_run_config
-from nbflow.execution.step_request import out_of_process_resource_defs
+from nbflow.execution.executors.step_request import out_of_process_resource_defs
 from nbflow.storage.instance import Instance
 
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
 
-    from nbflow.execution.result import ExecuteInProcessResult
+    from nbflow.execution.engine.result import ExecuteInProcessResult
 
 
 def _job_and_pointer(

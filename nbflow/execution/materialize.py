@@ -11,13 +11,13 @@ from nbflow.definitions.asset_key import AssetKey
 from nbflow.definitions.resource import ResourceDefinition, as_resource_definition
 from nbflow.definitions.specs import DEFAULT_IO_MANAGER_KEY, DEFAULT_OUTPUT
 from nbflow.errors import InvalidDefinitionError, did_you_mean
-from nbflow.execution.run import execute_in_process
+from nbflow.execution.engine.run import execute_in_process
 from nbflow.storage.fs import instance_files_io_manager
 from nbflow.storage.memory import mem_io_manager
 
 if TYPE_CHECKING:
     from nbflow.definitions.source_asset import SourceAsset
-    from nbflow.execution.result import ExecuteInProcessResult
+    from nbflow.execution.engine.result import ExecuteInProcessResult
     from nbflow.storage.instance import Instance
     from nbflow.versioning import VersionStrategy
 

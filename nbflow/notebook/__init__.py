@@ -36,9 +36,9 @@ _LAZY = {
     "plan": "nbflow.notebook.plan_display",
     "Why": "nbflow.notebook.why",
     "why": "nbflow.notebook.why",
-    "GraphView": "nbflow.execution.graph_view",
-    "graph_view": "nbflow.execution.graph_view",
-    "to_dot": "nbflow.execution.graph_dot",
+    "GraphView": "nbflow.execution.views.graph_view",
+    "graph_view": "nbflow.execution.views.graph_view",
+    "to_dot": "nbflow.execution.views.graph_dot",
     # notebooks as ops and parameterized notebook runs
     "NotebookOpDefinition": "nbflow.notebook.notebook_op",
     "define_notebook_op": "nbflow.notebook.notebook_op",
@@ -68,8 +68,8 @@ _LAZY = {
 }
 
 if TYPE_CHECKING:
-    from nbflow.execution.graph_dot import to_dot
-    from nbflow.execution.graph_view import GraphView, graph_view
+    from nbflow.execution.views.graph_dot import to_dot
+    from nbflow.execution.views.graph_view import GraphView, graph_view
     from nbflow.notebook._summarize import summarize
     from nbflow.notebook.code_version import notebook_code_version
     from nbflow.notebook.config_form import ConfigForm, config_form

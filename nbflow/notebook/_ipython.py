@@ -16,7 +16,7 @@ from typing import Any
 
 from nbflow.definitions.graph import GraphDefinition
 from nbflow.definitions.job import JobDefinition
-from nbflow.execution.result import ExecuteInProcessResult
+from nbflow.execution.engine.result import ExecuteInProcessResult
 from nbflow.notebook import _cell_location
 
 SVG = "image/svg+xml"

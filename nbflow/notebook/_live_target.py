@@ -18,14 +18,14 @@ from nbflow.definitions.redefinition import current_job
 from nbflow.definitions.resource import as_resource_definition
 from nbflow.definitions.source_asset import SourceAsset
 from nbflow.errors import LiveRunError
+from nbflow.execution.engine.plan import build_plan
 from nbflow.execution.execute_job import execute_job
-from nbflow.execution.graph_view import GraphView, graph_view
+from nbflow.execution.executors.reconstruct import ReconstructableJob
 from nbflow.execution.materialize import materialize_to_memory
-from nbflow.execution.plan import build_plan
-from nbflow.execution.reconstruct import ReconstructableJob
+from nbflow.execution.views.graph_view import GraphView, graph_view
 
 if TYPE_CHECKING:
-    from nbflow.execution.result import ExecuteInProcessResult
+    from nbflow.execution.engine.result import ExecuteInProcessResult
     from nbflow.storage.instance import Instance
 
 EXECUTORS = ("in_process", "job")

@@ -5,10 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from nbflow.execution.step_states import StepState
+from nbflow.execution.engine.step_states import StepState
 
 if TYPE_CHECKING:
-    from nbflow.execution.result import ExecuteInProcessResult
+    from nbflow.execution.engine.result import ExecuteInProcessResult
 
 
 @dataclass(frozen=True, slots=True)

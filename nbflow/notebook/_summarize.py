@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from nbflow.execution.graph_view import (
+from nbflow.execution.views.graph_view import (
     OP,
     STATUSES,
     ClusterView,

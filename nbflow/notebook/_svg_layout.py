@@ -14,11 +14,11 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 from xml.sax.saxutils import escape, quoteattr
 
-from nbflow.execution.graph_dot import FONT, style_for
-from nbflow.execution.graph_view import ASSET, SOURCE
+from nbflow.execution.views.graph_dot import FONT, style_for
+from nbflow.execution.views.graph_view import ASSET, SOURCE
 
 if TYPE_CHECKING:
-    from nbflow.execution.graph_view import GraphView
+    from nbflow.execution.views.graph_view import GraphView
 
 NODE_H = 30.0
 CHAR_W = 6.8  # average width of a 12px sans-serif character

@@ -34,9 +34,9 @@ from nbflow.config import Field, Shape, as_field
 from nbflow.definitions.asset_job import build_asset_job
 from nbflow.definitions.config_mapping import ConfigMapping
 from nbflow.definitions.redefinition import current_job
-from nbflow.execution.plan import build_plan
-from nbflow.execution.run import in_process_resource_defs, validate_run_config
-from nbflow.execution.run_config import run_config_schema
+from nbflow.execution.engine.plan import build_plan
+from nbflow.execution.engine.run import in_process_resource_defs, validate_run_config
+from nbflow.execution.engine.run_config import run_config_schema
 from nbflow.notebook._form_fields import (
     LEFT_OUT,
     Group,
@@ -53,7 +53,7 @@ from nbflow.notebook.live import LiveRun, start_in_widget
 
 if TYPE_CHECKING:
     from nbflow.definitions.job import JobDefinition
-    from nbflow.execution.result import ExecuteInProcessResult
+    from nbflow.execution.engine.result import ExecuteInProcessResult
 
 SECTIONS = ("ops", "resources", "loggers")
 """The parts of run config the form shows (``execution`` comes from ``run_config=``)."""

@@ -25,8 +25,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from nbflow.errors import RenderError
-from nbflow.execution.graph_dot import to_dot
-from nbflow.execution.graph_view import GraphView, graph_view
+from nbflow.execution.views.graph_dot import to_dot
+from nbflow.execution.views.graph_view import GraphView, graph_view
 from nbflow.notebook._summarize import summarize
 from nbflow.notebook._svg_layout import layout_svg
 

@@ -51,8 +51,10 @@ except ImportError as exc:  # pragma: no cover - exercised only without the extr
     raise MissingExtraError.build("IPython", "notebook") from exc
 
 from nbflow.events import EventType
-from nbflow.execution.graph_dot import style_for
-from nbflow.execution.graph_view import (
+from nbflow.execution.engine.run_context import request_cancel
+from nbflow.execution.engine.step_states import StepStates
+from nbflow.execution.views.graph_dot import style_for
+from nbflow.execution.views.graph_view import (
     FAILED,
     MEMOIZED,
     PENDING,
@@ -62,8 +64,6 @@ from nbflow.execution.graph_view import (
     SUCCEEDED,
     GraphView,
 )
-from nbflow.execution.run_context import request_cancel
-from nbflow.execution.step_states import StepStates
 from nbflow.notebook._live_target import RunOptions, RunTarget, run_target
 from nbflow.notebook._summarize import summarize
 from nbflow.notebook.dag import MAX_NODES, describe, draw_svg, inline_svg
@@ -75,7 +75,7 @@ if TYPE_CHECKING:
     from types import ModuleType
 
     from nbflow.events import Event
-    from nbflow.execution.result import ExecuteInProcessResult
+    from nbflow.execution.engine.result import ExecuteInProcessResult
 
     SurfaceFactory = Callable[[Mapping[str, str], bool], "Surface"]
     """Makes a surface showing a first bundle (``final``: it is the finished run's)."""

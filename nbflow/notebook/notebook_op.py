@@ -35,7 +35,7 @@ from nbflow.notebook.runner import run_notebook
 
 if TYPE_CHECKING:
     from nbflow.definitions.specs import In
-    from nbflow.execution.context import OpExecutionContext
+    from nbflow.execution.engine.context import OpExecutionContext
     from nbflow.notebook.runner import NotebookRun
 
 

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 import nbflow.notebook.papermill as _papermill
 from nbflow.errors import InvalidNotebookError, NotebookError, NotebookRunError
-from nbflow.execution.table import format_table
+from nbflow.execution.views.table import format_table
 from nbflow.notebook.code_version import notebook_code_version, resolve_notebook
 from nbflow.notebook.injection import check_parameters, load_notebook
 from nbflow.notebook.results import read_results

@@ -14,15 +14,15 @@ from html import escape
 from typing import TYPE_CHECKING, Any
 
 from nbflow.errors import MissingExtraError
-from nbflow.execution.graph_dot import style_for
-from nbflow.execution.graph_view import STORED, TO_BE_RECOMPUTED
-from nbflow.execution.memo_plan import UNKNOWN, format_seconds, plan_run, plan_view
+from nbflow.execution.views.graph_dot import style_for
+from nbflow.execution.views.graph_view import STORED, TO_BE_RECOMPUTED
+from nbflow.execution.views.memo_plan import UNKNOWN, format_seconds, plan_run, plan_view
 from nbflow.notebook.dag import MAX_NODES, DagDisplay, inline_svg
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
-    from nbflow.execution.memo_plan import MemoPlan, PlanRow
+    from nbflow.execution.views.memo_plan import MemoPlan, PlanRow
     from nbflow.storage.instance import Instance
 
 FRAME_COLUMNS = ("step", "action", "expected_seconds", "reasons")
@@ -32,7 +32,7 @@ _SMALL = '<div style="color:#6b7280;font-size:11px">'
 
 
 class PlanDisplay:
-    """A :class:`~nbflow.execution.memo_plan.MemoPlan` shown inline: ``text/html`` (table,
+    """A :class:`~nbflow.execution.views.memo_plan.MemoPlan` shown inline: ``text/html`` (table,
     totals, coloured DAG) and ``text/plain`` (the table and totals the command line prints).
 
     Made by :func:`plan`. The plan is computed at once, so a wrong argument raises where it

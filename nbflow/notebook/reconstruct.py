@@ -17,12 +17,12 @@ from typing import TYPE_CHECKING
 
 from nbflow.definitions.job import JobDefinition
 from nbflow.definitions.redefinition import current_job
-from nbflow.execution.reconstruct import (
+from nbflow.execution.executors.reconstruct import (
     ReconstructableJob,
     build_reconstructable_job,
     register_job_pointer_provider,
 )
-from nbflow.execution.reconstruct import reconstructable as _module_reconstructable
+from nbflow.execution.executors.reconstruct import reconstructable as _module_reconstructable
 from nbflow.notebook.snapshot import SnapshotError, snapshot_job, write_snapshot
 
 if TYPE_CHECKING:

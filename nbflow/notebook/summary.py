@@ -9,13 +9,13 @@ from __future__ import annotations
 from html import escape
 from typing import TYPE_CHECKING, Any
 
-from nbflow.execution.graph_dot import style_for
+from nbflow.execution.views.graph_dot import style_for
 from nbflow.notebook._result_rows import result_rows
 from nbflow.notebook.dag import MAX_NODES, DagDisplay, inline_svg
 from nbflow.storage.run import RunStatus
 
 if TYPE_CHECKING:
-    from nbflow.execution.result import ExecuteInProcessResult
+    from nbflow.execution.engine.result import ExecuteInProcessResult
 
 _SHORT = 12
 

@@ -18,19 +18,19 @@ except ImportError as exc:  # pragma: no cover - exercised only without the extr
     raise MissingExtraError.build("pandas", "notebook") from exc
 
 from nbflow.definitions.redefinition import current_job
-from nbflow.execution.graph_dot import style_for
-from nbflow.execution.list_versions import list_versions
-from nbflow.execution.memo import compute_versions
-from nbflow.execution.plan import build_plan
-from nbflow.execution.run import in_process_resource_defs
-from nbflow.execution.run_config import resolve_run_config
+from nbflow.execution.engine.memo import compute_versions
+from nbflow.execution.engine.plan import build_plan
+from nbflow.execution.engine.run import in_process_resource_defs
+from nbflow.execution.engine.run_config import resolve_run_config
+from nbflow.execution.views.graph_dot import style_for
+from nbflow.execution.views.list_versions import list_versions
 from nbflow.notebook._result_rows import result_rows
 from nbflow.versioning import explain
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping, Sequence
 
-    from nbflow.execution.result import ExecuteInProcessResult
+    from nbflow.execution.engine.result import ExecuteInProcessResult
     from nbflow.storage.instance import Instance
     from nbflow.versioning import VersionParts
 

@@ -1,6 +1,6 @@
 """Why one step must run again: the reasons, and a diff of the code that changed.
 
-:func:`why` asks :func:`~nbflow.execution.list_versions.list_versions` about one step and
+:func:`why` asks :func:`~nbflow.execution.views.list_versions.list_versions` about one step and
 returns a :class:`Why`: its status, its reasons (``helper 'clean' changed``, ``global 'RATE'
 changed (2 → 3)``, ...) and a unified diff of the op body, helpers, classes and decorators
 whose source changed since the stored outputs. It shows as text, or as HTML in a notebook.
@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from nbflow.errors import ResultLookupError, did_you_mean
-from nbflow.execution.list_versions import STORED, TO_BE_RECOMPUTED, list_versions
+from nbflow.execution.views.list_versions import STORED, TO_BE_RECOMPUTED, list_versions
 
 if TYPE_CHECKING:
     from collections.abc import Mapping

@@ -10,8 +10,8 @@ from typing import Any
 
 from nbflow import EventType, Instance, execute_job
 from nbflow.dask import dask_executor
-from nbflow.execution.executor import CANCELED_REASON
-from nbflow.execution.run_context import request_cancel
+from nbflow.execution.engine.executor import CANCELED_REASON
+from nbflow.execution.engine.run_context import request_cancel
 from nbflow.storage.run import RunStatus
 
 live_jobs: Any = importlib.import_module("live_jobs")

@@ -170,7 +170,7 @@ def test_executor_def_is_kept_and_execute_in_process_runs_in_process() -> None:
     custom = ExecutorDefinition(
         name="custom",
         config_schema=None,
-        implementation="nbflow.execution.in_process:InProcessExecutor",
+        implementation="nbflow.execution.engine.in_process:InProcessExecutor",
     )
 
     @job(executor_def=custom)

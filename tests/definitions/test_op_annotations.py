@@ -17,7 +17,7 @@ from nbflow.errors import InvalidInvocationError, OutputError
 
 if typing.TYPE_CHECKING:
     from nbflow import JobDefinition, OpDefinition
-    from nbflow.execution.result import ExecuteInProcessResult
+    from nbflow.execution.engine.result import ExecuteInProcessResult
 
 annotated_ops: Any = importlib.import_module("annotated_ops")
 

@@ -23,8 +23,8 @@ from nbflow import (
 from nbflow.errors import GraphViewError, MissingVersionError
 from nbflow.events import Event, EventType
 from nbflow.execution import build_plan, graph_view, to_dot
-from nbflow.execution.graph_dot import STATUS_STYLES, node_statement, quote
-from nbflow.execution.graph_view import STATUSES, GraphView, NodeView
+from nbflow.execution.views.graph_dot import STATUS_STYLES, node_statement, quote
+from nbflow.execution.views.graph_view import STATUSES, GraphView, NodeView
 from nbflow.storage import clear_memoized_values
 
 seed_002: Any = importlib.import_module("seed_002")

@@ -23,7 +23,7 @@ from nbflow import (
     versioned_filesystem_io_manager,
 )
 from nbflow.errors import MissingVersionError, RunConfigValidationError
-from nbflow.execution.list_versions import format_version_table
+from nbflow.execution.views.list_versions import format_version_table
 from nbflow.storage import clear_memoized_values
 
 seed_002: Any = importlib.import_module("seed_002")

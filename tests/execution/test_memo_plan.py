@@ -16,16 +16,16 @@ from plan_jobs import QUICK_S, SLOW_S, config, side, sleepy, unmemoized
 from nbflow import MEMOIZED_RUN_TAG, Instance, graph, job, list_versions, op
 from nbflow.errors import MemoizationOffError, NbflowError, NotAJobError
 from nbflow.events import EventType
-from nbflow.execution.graph_dot import STATUS_STYLES, to_dot
-from nbflow.execution.list_versions import STORED, TO_BE_RECOMPUTED, VersionRow
-from nbflow.execution.memo_plan import (
+from nbflow.execution.engine.plan import build_plan
+from nbflow.execution.views.graph_dot import STATUS_STYLES, to_dot
+from nbflow.execution.views.list_versions import STORED, TO_BE_RECOMPUTED, VersionRow
+from nbflow.execution.views.memo_plan import (
     MEMOIZED,
     RUN,
     decide,
     plan_run,
     plan_view,
 )
-from nbflow.execution.plan import build_plan
 from nbflow.versioning import NEVER_RUN, OUTPUT_MISSING
 
 STEPS = ("slow", "quick", "side", "total")

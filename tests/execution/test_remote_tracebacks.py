@@ -19,7 +19,7 @@ import pytest
 
 from nbflow import execute_job, job, multiprocess_executor, op
 from nbflow.dask import dask_executor
-from nbflow.execution import by_value
+from nbflow.execution.executors import by_value
 
 HERE = Path(__file__).resolve()
 

@@ -8,8 +8,8 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from nbflow.execution.graph_dot import STATUS_STYLES
-from nbflow.execution.graph_view import ClusterView, EdgeView, GraphView, NodeView
+from nbflow.execution.views.graph_dot import STATUS_STYLES
+from nbflow.execution.views.graph_view import ClusterView, EdgeView, GraphView, NodeView
 from nbflow.notebook._summarize import MORE_KEY, group_status, summarize
 from nbflow.notebook._svg_layout import NODE_H, layout_svg
 

@@ -20,8 +20,8 @@ import nbflow.notebook as nbn
 from nbflow import Instance
 from nbflow.errors import MemoizationOffError
 from nbflow.events import EventType
-from nbflow.execution.graph_dot import STATUS_STYLES
-from nbflow.execution.memo_plan import format_seconds, plan_run
+from nbflow.execution.views.graph_dot import STATUS_STYLES
+from nbflow.execution.views.memo_plan import format_seconds, plan_run
 
 RUN_FILL = STATUS_STYLES["to-be-recomputed"].fill
 STORED_FILL = STATUS_STYLES["stored"].fill

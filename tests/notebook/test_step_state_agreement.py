@@ -12,9 +12,9 @@ from typing import Any
 import nbflow.notebook as nbn
 from nbflow import EventType, Instance, RetryPolicy, job, op
 from nbflow.cli import step_rows
-from nbflow.execution.graph_view import FAILED, RUNNING, SUCCEEDED, graph_view
-from nbflow.execution.result import ExecuteInProcessResult
-from nbflow.execution.step_states import StepState, StepStates
+from nbflow.execution.engine.result import ExecuteInProcessResult
+from nbflow.execution.engine.step_states import StepState, StepStates
+from nbflow.execution.views.graph_view import FAILED, RUNNING, SUCCEEDED, graph_view
 from nbflow.notebook.live import LiveView
 
 ATTEMPTS: dict[str, int] = {}

@@ -12,7 +12,7 @@ import nbflow.notebook as nbn
 from nbflow import MEMOIZED_RUN_TAG, JobDefinition, Out, Output, job, op
 from nbflow import versioned_filesystem_io_manager as versioned_fs
 from nbflow.errors import MissingVersionError
-from nbflow.execution.graph_dot import STATUS_STYLES
+from nbflow.execution.views.graph_dot import STATUS_STYLES
 from nbflow.storage import clear_memoized_values
 
 seed_002: Any = importlib.import_module("seed_002")

@@ -23,7 +23,7 @@ import pytest
 
 import nbflow.notebook as nbn
 from nbflow import execute_job, multiprocess_executor
-from nbflow.execution.reconstruct import interactive_job_pointer
+from nbflow.execution.executors.reconstruct import interactive_job_pointer
 from nbflow.notebook.reconstruct import snapshot_pointer
 from nbflow.notebook.snapshot import SnapshotError, snapshot_job, write_snapshot
 

@@ -18,7 +18,7 @@ import nbflow.notebook as nbn
 from nbflow import MEMOIZED_RUN_TAG, Field, asset, job, op
 from nbflow.dask import dask_executor
 from nbflow.errors import LiveRunError, RunConfigValidationError
-from nbflow.execution.graph_dot import STATUS_STYLES
+from nbflow.execution.views.graph_dot import STATUS_STYLES
 from nbflow.notebook import live
 from nbflow.storage.run import RunStatus
 

@@ -19,7 +19,7 @@ from typing import Any
 
 from nbflow.errors import StepProcessError
 from nbflow.events import ErrorInfo, Event
-from nbflow.execution import by_value
+from nbflow.execution.executors import by_value
 
 Message = tuple[Any, ...]
 

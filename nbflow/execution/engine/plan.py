@@ -14,7 +14,7 @@ from nbflow.definitions.graph import GraphDefinition, Node
 from nbflow.definitions.op import OpDefinition
 from nbflow.definitions.specs import NO_VALUE, In
 from nbflow.errors import InvalidDefinitionError, ResultLookupError, did_you_mean
-from nbflow.execution.selection import Selection, select
+from nbflow.execution.engine.selection import Selection, select
 
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence

@@ -15,8 +15,8 @@ CANCELED_REASON = "run canceled"
 
 if TYPE_CHECKING:
     from nbflow.definitions.executor import ExecutorDefinition
-    from nbflow.execution.plan import ExecutionPlan, Step
-    from nbflow.execution.run_context import RunContext
+    from nbflow.execution.engine.plan import ExecutionPlan, Step
+    from nbflow.execution.engine.run_context import RunContext
 
 
 class Executor(ABC):

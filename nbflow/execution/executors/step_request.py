@@ -20,14 +20,14 @@ from typing import TYPE_CHECKING, Any, Protocol
 from nbflow.definitions.specs import DEFAULT_IO_MANAGER_KEY
 from nbflow.errors import ReconstructionError
 from nbflow.events import ErrorInfo, Event, EventType, StepFailureData
-from nbflow.execution import by_value
-from nbflow.execution.log import LOGGER_NAME, RunLog
-from nbflow.execution.plan import build_plan
-from nbflow.execution.reconstruct import ReconstructableJob, loading_job
-from nbflow.execution.resources import build_resources
-from nbflow.execution.run_config import ResolvedRunConfig
-from nbflow.execution.run_context import RunContext
-from nbflow.execution.step import run_step
+from nbflow.execution.engine.log import LOGGER_NAME, RunLog
+from nbflow.execution.engine.plan import build_plan
+from nbflow.execution.engine.resources import build_resources
+from nbflow.execution.engine.run_config import ResolvedRunConfig
+from nbflow.execution.engine.run_context import RunContext
+from nbflow.execution.engine.step import run_step
+from nbflow.execution.executors import by_value
+from nbflow.execution.executors.reconstruct import ReconstructableJob, loading_job
 from nbflow.storage.fs import fs_io_manager
 from nbflow.storage.instance import InMemoryRunStorage, Instance
 from nbflow.storage.manifests import PROCESS_MANIFESTS
@@ -37,7 +37,7 @@ if TYPE_CHECKING:
 
     from nbflow.definitions.job import JobDefinition
     from nbflow.definitions.resource import ResourceDefinition
-    from nbflow.execution.plan import Step
+    from nbflow.execution.engine.plan import Step
     from nbflow.storage.manifests import ManifestStore
     from nbflow.storage.run import Run
     from nbflow.versioning import VersionParts

@@ -16,15 +16,15 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from nbflow.events import ErrorInfo, Event, EventType, StepFailureData
-from nbflow.execution.resources import Resources
+from nbflow.execution.engine.resources import Resources
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator, Mapping
 
-    from nbflow.execution.log import RunLog
-    from nbflow.execution.memo import RunVersions
-    from nbflow.execution.plan import ExecutionPlan
-    from nbflow.execution.run_config import ResolvedRunConfig
+    from nbflow.execution.engine.log import RunLog
+    from nbflow.execution.engine.memo import RunVersions
+    from nbflow.execution.engine.plan import ExecutionPlan
+    from nbflow.execution.engine.run_config import ResolvedRunConfig
     from nbflow.storage.instance import Instance
     from nbflow.storage.run import Run
     from nbflow.versioning import VersionParts

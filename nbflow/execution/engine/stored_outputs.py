@@ -2,7 +2,7 @@
 
 A memoized run asks it before it starts (which steps are memoized) and again when early
 cutoff re-versions a step; ``list_versions`` asks it for its table. All ask each output's IO
-manager through the same contexts (:mod:`nbflow.execution.io_contexts`).
+manager through the same contexts (:mod:`nbflow.execution.engine.io_contexts`).
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ if TYPE_CHECKING:
     from collections.abc import Iterator, Mapping
 
     from nbflow.definitions.io_manager import OutputContext
-    from nbflow.execution.io_contexts import IOScope
+    from nbflow.execution.engine.io_contexts import IOScope
 
 
 @dataclass(frozen=True, slots=True)

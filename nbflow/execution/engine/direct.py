@@ -9,9 +9,9 @@ from typing import TYPE_CHECKING, Any
 from nbflow.config import validate_config
 from nbflow.definitions.resource import as_resource_definition
 from nbflow.errors import InvalidContextUseError, InvalidInvocationError, did_you_mean
-from nbflow.execution.context import OpExecutionContext
-from nbflow.execution.log import RunLog
-from nbflow.execution.resources import Resources, build_resources
+from nbflow.execution.engine.context import OpExecutionContext
+from nbflow.execution.engine.log import RunLog
+from nbflow.execution.engine.resources import Resources, build_resources
 from nbflow.storage.instance import Instance
 
 if TYPE_CHECKING:

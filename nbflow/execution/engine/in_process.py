@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from nbflow.execution.executor import Executor, ReadyQueue
-from nbflow.execution.step import run_step
+from nbflow.execution.engine.executor import Executor, ReadyQueue
+from nbflow.execution.engine.step import run_step
 
 if TYPE_CHECKING:
-    from nbflow.execution.run_context import RunContext
+    from nbflow.execution.engine.run_context import RunContext
 
 
 class InProcessExecutor(Executor):

@@ -22,19 +22,19 @@ from typing import TYPE_CHECKING, Any
 
 from nbflow.errors import ExecutionError, InvalidDefinitionError, StepProcessError
 from nbflow.events import EventType
-from nbflow.execution._main_module import main_module_hidden
-from nbflow.execution.executor import Executor, ReadyQueue
-from nbflow.execution.in_process import InProcessExecutor
-from nbflow.execution.out_of_process import OutOfProcessExecutor, stop_canceled_step
-from nbflow.execution.step_process import step_process_main
+from nbflow.execution.engine.executor import Executor, ReadyQueue
+from nbflow.execution.engine.in_process import InProcessExecutor
+from nbflow.execution.executors._main_module import main_module_hidden
+from nbflow.execution.executors.out_of_process import OutOfProcessExecutor, stop_canceled_step
+from nbflow.execution.executors.step_process import step_process_main
 
 if TYPE_CHECKING:
     from collections.abc import Iterator, Mapping, Sequence
     from multiprocessing.connection import Connection
     from multiprocessing.process import BaseProcess
 
-    from nbflow.execution.plan import Step
-    from nbflow.execution.run_context import RunContext
+    from nbflow.execution.engine.plan import Step
+    from nbflow.execution.engine.run_context import RunContext
 
 POLL_SECONDS = 0.5
 """Longest wait for news from step processes before checking again."""
@@ -42,7 +42,7 @@ EXIT_GRACE_SECONDS = 10.0
 """How long a step process may take to exit after reporting that its step finished."""
 STOP_GRACE_SECONDS = 3.0
 """How long a step process has to exit after SIGTERM before it is killed."""
-PRELOAD_MODULES = ("nbflow.execution.step_process", "cloudpickle")
+PRELOAD_MODULES = ("nbflow.execution.executors.step_process", "cloudpickle")
 """Imported once by the fork server, so each step process starts in a few milliseconds."""
 
 

@@ -13,8 +13,8 @@ import threading
 from typing import TYPE_CHECKING
 
 from nbflow.events import ErrorInfo, Event, EventType, StepFailureData
-from nbflow.execution import _wire
-from nbflow.execution.step_request import decode_request, run_step_request
+from nbflow.execution.executors import _wire
+from nbflow.execution.executors.step_request import decode_request, run_step_request
 
 if TYPE_CHECKING:
     from multiprocessing.connection import Connection

@@ -13,8 +13,8 @@ if TYPE_CHECKING:
     from nbflow.definitions.job import JobDefinition
     from nbflow.definitions.op import OpDefinition
     from nbflow.definitions.partitions import TimeWindow
-    from nbflow.execution.log import RunLog
-    from nbflow.execution.resources import Resources
+    from nbflow.execution.engine.log import RunLog
+    from nbflow.execution.engine.resources import Resources
     from nbflow.storage.instance import Instance
     from nbflow.storage.run import Run
 

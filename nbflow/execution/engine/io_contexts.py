@@ -18,10 +18,10 @@ if TYPE_CHECKING:
 
     from nbflow.definitions.asset_key import AssetKey
     from nbflow.definitions.source_asset import SourceAsset
-    from nbflow.execution.log import RunLog
-    from nbflow.execution.plan import ExecutionPlan
-    from nbflow.execution.resources import Resources
-    from nbflow.execution.run_context import RunContext
+    from nbflow.execution.engine.log import RunLog
+    from nbflow.execution.engine.plan import ExecutionPlan
+    from nbflow.execution.engine.resources import Resources
+    from nbflow.execution.engine.run_context import RunContext
 
 
 @dataclass(frozen=True, slots=True)

@@ -25,10 +25,10 @@ from nbflow.errors import (
     ResourceInitError,
 )
 from nbflow.events import ErrorInfo, EventType, StepFailureData
-from nbflow.execution.in_process import InProcessExecutor
-from nbflow.execution.io_contexts import IOScope
-from nbflow.execution.log import RunLog
-from nbflow.execution.memo import (
+from nbflow.execution.engine.in_process import InProcessExecutor
+from nbflow.execution.engine.io_contexts import IOScope
+from nbflow.execution.engine.log import RunLog
+from nbflow.execution.engine.memo import (
     RunVersions,
     Versioner,
     check_cut_inputs_stored,
@@ -36,11 +36,11 @@ from nbflow.execution.memo import (
     stored_steps,
     stored_value_fingerprints,
 )
-from nbflow.execution.plan import ExecutionPlan, build_plan
-from nbflow.execution.resources import build_resources
-from nbflow.execution.result import ExecuteInProcessResult
-from nbflow.execution.run_config import ResolvedRunConfig, resolve_run_config
-from nbflow.execution.run_context import RunContext
+from nbflow.execution.engine.plan import ExecutionPlan, build_plan
+from nbflow.execution.engine.resources import build_resources
+from nbflow.execution.engine.result import ExecuteInProcessResult
+from nbflow.execution.engine.run_config import ResolvedRunConfig, resolve_run_config
+from nbflow.execution.engine.run_context import RunContext
 from nbflow.storage.fs import instance_files_io_manager
 from nbflow.storage.instance import Instance
 from nbflow.storage.memory import mem_io_manager
@@ -50,7 +50,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Mapping, Sequence
 
     from nbflow.definitions.job import JobDefinition
-    from nbflow.execution.executor import Executor
+    from nbflow.execution.engine.executor import Executor
 
 PARTITION_TAG = "nbflow/partition"
 

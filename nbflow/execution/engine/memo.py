@@ -19,10 +19,10 @@ from nbflow.errors import (
     OutputNotFoundError,
     UnversionableValueError,
 )
-from nbflow.execution.io_contexts import IOScope
-from nbflow.execution.resources import resource_order
-from nbflow.execution.run_config import unwrap_input_value
-from nbflow.execution.stored_outputs import stored_versions
+from nbflow.execution.engine.io_contexts import IOScope
+from nbflow.execution.engine.resources import resource_order
+from nbflow.execution.engine.run_config import unwrap_input_value
+from nbflow.execution.engine.stored_outputs import stored_versions
 from nbflow.storage.manifests import (
     VALUE_FINGERPRINT_KEY,
     manifest_of_version,
@@ -49,10 +49,10 @@ if TYPE_CHECKING:
     from nbflow.definitions.job import JobDefinition
     from nbflow.definitions.resource import ResourceDefinition
     from nbflow.definitions.source_asset import SourceAsset
-    from nbflow.execution.plan import ExecutionPlan, Step, StepInput
-    from nbflow.execution.resources import Resources
-    from nbflow.execution.run_config import ResolvedRunConfig
-    from nbflow.execution.run_context import RunContext
+    from nbflow.execution.engine.plan import ExecutionPlan, Step, StepInput
+    from nbflow.execution.engine.resources import Resources
+    from nbflow.execution.engine.run_config import ResolvedRunConfig
+    from nbflow.execution.engine.run_context import RunContext
     from nbflow.storage.instance import Instance
     from nbflow.storage.manifests import ManifestStore
     from nbflow.versioning import CodeRecord

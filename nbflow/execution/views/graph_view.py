@@ -1,7 +1,7 @@
 """``graph_view``: a neutral record of a job's DAG (nodes, edges, nested-graph clusters, status).
 
 The notebook layer turns a :class:`GraphView` into SVG, the command line could print it, and
-tests assert on it or on its DOT text (:func:`nbflow.execution.graph_dot.to_dot`). Building a
+tests assert on it or on its DOT text (:func:`nbflow.execution.views.graph_dot.to_dot`). Building a
 view is pure bookkeeping over the execution plan: no drawing library is involved.
 
 Statuses: ``pending`` (nothing known), ``stored`` / ``to-be-recomputed`` (from
@@ -24,10 +24,10 @@ from nbflow.definitions.resource import ResourceDefinition
 from nbflow.definitions.source_asset import SourceAsset
 from nbflow.definitions.specs import DEFAULT_IO_MANAGER_KEY
 from nbflow.errors import GraphViewError
-from nbflow.execution.list_versions import list_versions
-from nbflow.execution.plan import ExecutionPlan, Step, build_plan
-from nbflow.execution.result import ExecuteInProcessResult
-from nbflow.execution.step_states import StepRecord, StepState, StepStates
+from nbflow.execution.engine.plan import ExecutionPlan, Step, build_plan
+from nbflow.execution.engine.result import ExecuteInProcessResult
+from nbflow.execution.engine.step_states import StepRecord, StepState, StepStates
+from nbflow.execution.views.list_versions import list_versions
 
 if TYPE_CHECKING:
     from nbflow.events import Event
@@ -142,7 +142,8 @@ class GraphView:
         return self.with_step_states(StepStates(events))
 
     def with_step_states(self, states: StepStates) -> GraphView:
-        """A copy whose statuses follow ``states`` (see :mod:`nbflow.execution.step_states`)."""
+        """A copy whose statuses follow ``states``
+        (see :mod:`nbflow.execution.engine.step_states`)."""
         statuses, tooltips, durations = _statuses_from_states(states, {n.key for n in self.nodes})
         described = {n.key: _first_line(n.tooltip) for n in self.nodes}
         tooltips = {k: f"{described[k]}\n{text}".strip() for k, text in tooltips.items()}

@@ -3,7 +3,7 @@
 :func:`plan_run` reads the recipe of a memoized run without running anything:
 
 1. refuse a job that does not run memoized (there would be nothing to plan);
-2. ask :func:`~nbflow.execution.list_versions.list_versions` which outputs are stored and
+2. ask :func:`~nbflow.execution.views.list_versions.list_versions` which outputs are stored and
    why the others must be recomputed;
 3. walk the steps in topological order (:func:`decide`): a step runs when one of its outputs
    is to be recomputed. Consumers of a step that runs are versioned by its upstream version
@@ -25,20 +25,20 @@ from typing import TYPE_CHECKING, Any
 from nbflow.definitions.job import JobDefinition
 from nbflow.definitions.redefinition import current_job
 from nbflow.errors import MemoizationOffError, NotAJobError
-from nbflow.execution.graph_view import STORED, TO_BE_RECOMPUTED, GraphView, graph_view
-from nbflow.execution.list_versions import list_versions
-from nbflow.execution.memo import MEMOIZED_RUN_TAG, memoization_enabled
-from nbflow.execution.plan import build_plan
-from nbflow.execution.run import merge_tags
-from nbflow.execution.table import format_table
+from nbflow.execution.engine.memo import MEMOIZED_RUN_TAG, memoization_enabled
+from nbflow.execution.engine.plan import build_plan
+from nbflow.execution.engine.run import merge_tags
+from nbflow.execution.views.graph_view import STORED, TO_BE_RECOMPUTED, GraphView, graph_view
+from nbflow.execution.views.list_versions import list_versions
+from nbflow.execution.views.table import format_table
 from nbflow.storage.instance import Instance
 from nbflow.storage.step_history import SAMPLES, step_timings
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
 
-    from nbflow.execution.list_versions import VersionRow
-    from nbflow.execution.plan import Step
+    from nbflow.execution.engine.plan import Step
+    from nbflow.execution.views.list_versions import VersionRow
 
 RUN = "run"
 """Action of a step that will be computed."""

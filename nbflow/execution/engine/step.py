@@ -24,9 +24,9 @@ from nbflow.events import (
     StepInputData,
     StepOutputData,
 )
-from nbflow.execution.context import USER_EVENT_TYPES, HookContext, OpExecutionContext
-from nbflow.execution.io_contexts import IOScope
-from nbflow.execution.run_config import unwrap_input_value
+from nbflow.execution.engine.context import USER_EVENT_TYPES, HookContext, OpExecutionContext
+from nbflow.execution.engine.io_contexts import IOScope
+from nbflow.execution.engine.run_config import unwrap_input_value
 from nbflow.storage.manifests import VALUE_FINGERPRINT_KEY, manifest_store_for
 from nbflow.versioning.output_fingerprint import output_fingerprint
 
@@ -34,8 +34,8 @@ if TYPE_CHECKING:
     from collections.abc import Iterator, Mapping
 
     from nbflow.definitions.op import OpDefinition
-    from nbflow.execution.plan import Step, StepInput
-    from nbflow.execution.run_context import RunContext
+    from nbflow.execution.engine.plan import Step, StepInput
+    from nbflow.execution.engine.run_context import RunContext
 
 _USER_EVENT_KIND = {
     AssetMaterialization: EventType.ASSET_MATERIALIZATION,

@@ -12,10 +12,10 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from nbflow.errors import OutOfProcessStorageError, ReconstructionError
 from nbflow.events import ErrorInfo, EventType, StepFailureData
-from nbflow.execution import _wire, by_value
-from nbflow.execution.executor import Executor
-from nbflow.execution.result import NOT_IN_MEMORY
-from nbflow.execution.step_request import JobPayload, build_step_request, encode_request
+from nbflow.execution.engine.executor import Executor
+from nbflow.execution.engine.result import NOT_IN_MEMORY
+from nbflow.execution.executors import _wire, by_value
+from nbflow.execution.executors.step_request import JobPayload, build_step_request, encode_request
 from nbflow.storage.memory import InMemoryIOManager, mem_io_manager
 
 if TYPE_CHECKING:
@@ -24,9 +24,9 @@ if TYPE_CHECKING:
     from nbflow.definitions.job import JobDefinition
     from nbflow.definitions.resource import ResourceDefinition
     from nbflow.errors import StepProcessError
-    from nbflow.execution.plan import ExecutionPlan, Step
-    from nbflow.execution.reconstruct import ReconstructableJob
-    from nbflow.execution.run_context import RunContext
+    from nbflow.execution.engine.plan import ExecutionPlan, Step
+    from nbflow.execution.engine.run_context import RunContext
+    from nbflow.execution.executors.reconstruct import ReconstructableJob
 
 _MAX_LISTED = 5
 

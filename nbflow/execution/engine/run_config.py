@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from nbflow.definitions.executor import ExecutorDefinition
     from nbflow.definitions.job import JobDefinition
     from nbflow.definitions.resource import ResourceDefinition
-    from nbflow.execution.plan import ExecutionPlan, Step
+    from nbflow.execution.engine.plan import ExecutionPlan, Step
 
 
 def _in_plan(plan: ExecutionPlan, handle: str) -> bool:

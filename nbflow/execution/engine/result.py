@@ -10,12 +10,12 @@ from nbflow.definitions.asset_key import AssetKey
 from nbflow.definitions.specs import DEFAULT_OUTPUT
 from nbflow.errors import ResultLookupError, did_you_mean
 from nbflow.events import Event, EventType
-from nbflow.execution.step_states import StepRecord, StepState, StepStates
+from nbflow.execution.engine.step_states import StepRecord, StepState, StepStates
 
 if TYPE_CHECKING:
     from nbflow.definitions.job import JobDefinition
     from nbflow.definitions.user_events import AssetMaterialization
-    from nbflow.execution.plan import ExecutionPlan
+    from nbflow.execution.engine.plan import ExecutionPlan
     from nbflow.storage.run import Run
 
 OutputLoader = Callable[[str, str], Any]

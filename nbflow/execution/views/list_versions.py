@@ -7,19 +7,19 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from nbflow.definitions.redefinition import current_job, redefinition_reasons
-from nbflow.execution.io_contexts import IOScope
-from nbflow.execution.memo import (
+from nbflow.execution.engine.io_contexts import IOScope
+from nbflow.execution.engine.memo import (
     Versioner,
     check_memoizable,
     manifest_store,
     stored_value_fingerprints,
 )
-from nbflow.execution.plan import build_plan
-from nbflow.execution.resources import build_resources
-from nbflow.execution.run import default_io_manager, in_process_resource_defs
-from nbflow.execution.run_config import resolve_run_config
-from nbflow.execution.stored_outputs import output_statuses
-from nbflow.execution.table import format_table
+from nbflow.execution.engine.plan import build_plan
+from nbflow.execution.engine.resources import build_resources
+from nbflow.execution.engine.run import default_io_manager, in_process_resource_defs
+from nbflow.execution.engine.run_config import resolve_run_config
+from nbflow.execution.engine.stored_outputs import output_statuses
+from nbflow.execution.views.table import format_table
 from nbflow.storage.instance import Instance
 from nbflow.versioning import NEVER_RUN, OUTPUT_MISSING, VersionParts, code_diff, explain
 

@@ -10,10 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from nbflow.execution.graph_view import ASSET, SOURCE
+from nbflow.execution.views.graph_view import ASSET, SOURCE
 
 if TYPE_CHECKING:
-    from nbflow.execution.graph_view import ClusterView, GraphView, NodeView
+    from nbflow.execution.views.graph_view import ClusterView, GraphView, NodeView
 
 
 @dataclass(frozen=True, slots=True)
