@@ -51,6 +51,8 @@ if TYPE_CHECKING:
 
     from nbflow.definitions.job import JobDefinition
     from nbflow.execution.engine.executor import Executor
+    from nbflow.execution.engine.memo import StepOutput
+    from nbflow.versioning import VersionParts
 
 PARTITION_TAG = "nbflow/partition"
 
@@ -157,14 +159,53 @@ def execute_plan(
 
     ``full_plan`` is the job's plan without op selection (versions of cut inputs need it).
     """
-    job_def = plan.job_def
-    memoize = memoization_enabled(job_def, tags)
-    versioner = (
-        Versioner(plan, full_plan or plan, config, resource_defs, partition_key)
-        if memoize
-        else None
+    versioner = None
+    if memoization_enabled(plan.job_def, tags):
+        versioner = Versioner(plan, full_plan or plan, config, resource_defs, partition_key)
+    ctx = _start_run(
+        plan,
+        config,
+        executor,
+        instance=instance,
+        tags=tags,
+        partition_key=partition_key,
+        run_id=run_id,
+        raise_on_error=raise_on_error,
+        op_selection=op_selection,
+        version_parts=versioner.compute() if versioner is not None else {},
     )
-    parts = versioner.compute() if versioner is not None else {}
+    with ctx.cancelable():  # request_cancel(run_id) reaches the run from here on
+        started = f"Started execution of run for {plan.job_def.name!r}."
+        ctx.emit(EventType.RUN_START, message=started)
+        _run_steps(ctx, resource_defs, executor, versioner)
+    _finish_run(ctx)
+    run_error = ctx.failures.get("<run>")
+    if isinstance(run_error, NonMemoizableIOManagerError) or (raise_on_error and ctx.failures):
+        raise run_error or next(iter(ctx.failures.values()))
+    return ExecuteInProcessResult(
+        plan=plan,
+        run=ctx.run,
+        events=ctx.events,
+        outputs=ctx.outputs,
+        load_stored_output=_stored_output_loader(ctx, resource_defs),
+    )
+
+
+def _start_run(
+    plan: ExecutionPlan,
+    config: ResolvedRunConfig,
+    executor: Executor,
+    *,
+    instance: Instance,
+    tags: Mapping[str, str],
+    partition_key: str | None,
+    run_id: str | None,
+    raise_on_error: bool,
+    op_selection: Sequence[str] | None,
+    version_parts: dict[StepOutput, VersionParts],
+) -> RunContext:
+    """Record the run on ``instance`` and mark it started; returns its context."""
+    job_def = plan.job_def
     run = Run(
         run_id=run_id or str(uuid.uuid4()),
         job_name=job_def.name,
@@ -182,67 +223,68 @@ def execute_plan(
         partition_key=partition_key,
         retries_enabled=executor.retries_enabled,
         raise_on_error=raise_on_error,
-        version_parts=parts,
+        version_parts=version_parts,
     )
-    ctx.run = run = run.with_status(RunStatus.STARTED, time.time())
-    instance.update_run(run)
-    with ctx.cancelable():  # request_cancel(run_id) reaches the run from here on
-        ctx.emit(EventType.RUN_START, message=f"Started execution of run for {job_def.name!r}.")
-        try:
-            with contextlib.ExitStack() as stack:
-                ctx.resources = build_resources(
-                    resource_defs,
-                    {k: config.resource_config(k) for k in resource_defs},
-                    _resource_keys_here(executor, plan),
-                    stack,
-                    instance=instance,
-                    run_id=run.run_id,
-                    log=ctx.log,
-                    report=lambda kind, message, data: ctx.emit(kind, None, message, data),
-                )
-                if versioner is not None:
-                    data_of = stored_value_fingerprints(plan, ctx.resources, instance)
-                    ctx.memo = RunVersions(versioner, data_of)
-                    ctx.set_version_parts(ctx.memo.initial())
-                    ctx.memoized = stored_steps(IOScope.of_run(ctx), ctx.versions)
-                check_cut_inputs_stored(ctx)
-                executor.execute(ctx)
-        except NbflowError as exc:
-            if not isinstance(exc, ResourceInitError):  # that one was reported as it happened
-                failure = StepFailureData(ErrorInfo.from_exception(exc), False)
-                ctx.emit(EventType.ENGINE_EVENT, message=str(exc), data=failure)
-            ctx.record_failure("<run>", exc)
-        except Exception as exc:  # a resource's teardown raised
-            ctx.emit(
-                EventType.ENGINE_EVENT,
-                message=f"Resource teardown failed: {type(exc).__name__}: {exc}",
-                data=StepFailureData(ErrorInfo.from_exception(exc), True),
+    ctx.run = run.with_status(RunStatus.STARTED, time.time())
+    instance.update_run(ctx.run)
+    return ctx
+
+
+def _run_steps(
+    ctx: RunContext,
+    resource_defs: Mapping[str, ResourceDefinition],
+    executor: Executor,
+    versioner: Versioner | None,
+) -> None:
+    """Build resources, settle what is stored, execute the rest, tear down; failures of the
+    run itself (not of a step) are recorded on ``ctx``."""
+    try:
+        with contextlib.ExitStack() as stack:
+            ctx.resources = build_resources(
+                resource_defs,
+                {k: ctx.config.resource_config(k) for k in resource_defs},
+                _resource_keys_here(executor, ctx.plan),
+                stack,
+                instance=ctx.instance,
+                run_id=ctx.run_id,
+                log=ctx.log,
+                report=lambda kind, message, data: ctx.emit(kind, None, message, data),
             )
-            ctx.record_failure("<teardown>", exc)
+            if versioner is not None:
+                data_of = stored_value_fingerprints(ctx.plan, ctx.resources, ctx.instance)
+                ctx.memo = RunVersions(versioner, data_of)
+                ctx.set_version_parts(ctx.memo.initial())
+                ctx.memoized = stored_steps(IOScope.of_run(ctx), ctx.versions)
+            check_cut_inputs_stored(ctx)
+            executor.execute(ctx)
+    except NbflowError as exc:
+        if not isinstance(exc, ResourceInitError):  # that one was reported as it happened
+            failure = StepFailureData(ErrorInfo.from_exception(exc), False)
+            ctx.emit(EventType.ENGINE_EVENT, message=str(exc), data=failure)
+        ctx.record_failure("<run>", exc)
+    except Exception as exc:  # a resource's teardown raised
+        ctx.emit(
+            EventType.ENGINE_EVENT,
+            message=f"Resource teardown failed: {type(exc).__name__}: {exc}",
+            data=StepFailureData(ErrorInfo.from_exception(exc), True),
+        )
+        ctx.record_failure("<teardown>", exc)
+
+
+def _finish_run(ctx: RunContext) -> None:
+    """Record how the run ended and emit its last event."""
+    name = ctx.plan.job_def.name
     ok = not ctx.failures
     status = RunStatus.SUCCESS if ok else RunStatus.FAILURE
-    ctx.run = run = run.with_status(RunStatus.CANCELED if ctx.canceled else status, time.time())
-    instance.update_run(run)
+    ctx.run = ctx.run.with_status(RunStatus.CANCELED if ctx.canceled else status, time.time())
+    ctx.instance.update_run(ctx.run)
     if ctx.canceled:
-        ctx.emit(EventType.RUN_CANCELED, message=f"Run of {job_def.name!r} was canceled.")
+        ctx.emit(EventType.RUN_CANCELED, message=f"Run of {name!r} was canceled.")
     elif ok:
-        ctx.emit(EventType.RUN_SUCCESS, message=f"Finished execution of run for {job_def.name!r}.")
+        ctx.emit(EventType.RUN_SUCCESS, message=f"Finished execution of run for {name!r}.")
     else:
         failed = ", ".join(map(repr, ctx.failures))
-        ctx.emit(
-            EventType.RUN_FAILURE,
-            message=f"Execution of run for {job_def.name!r} failed ({failed}).",
-        )
-    run_error = ctx.failures.get("<run>")
-    if isinstance(run_error, NonMemoizableIOManagerError) or (raise_on_error and ctx.failures):
-        raise run_error or next(iter(ctx.failures.values()))
-    return ExecuteInProcessResult(
-        plan=plan,
-        run=run,
-        events=ctx.events,
-        outputs=ctx.outputs,
-        load_stored_output=_stored_output_loader(ctx, resource_defs),
-    )
+        ctx.emit(EventType.RUN_FAILURE, message=f"Execution of run for {name!r} failed ({failed}).")
 
 
 def _stored_output_loader(
