@@ -42,10 +42,16 @@ _MARKED_PATHS: tuple[tuple[str, str], ...] = (
     ("tutorials/test_binder.py", "binder"),
     ("dask/", "dask"),
     ("tutorials/test_notebooks.py::test_05_scaling", "dask"),
+    ("notebook_kernel/test_kernel_jobs.py::test_execute_job_runs_cell_defined_ops_on_dask", "dask"),
+    ("notebook_live/test_live_view.py::test_dask_run_", "dask"),
+    ("execution/test_remote_tracebacks.py::test_a_dask_worker_", "dask"),
 )
 """Test-id prefixes (below ``tests/``) and the marker their tests get."""
 
-_SLOW: tuple[str, ...] = ()
+_SLOW: tuple[str, ...] = (
+    "versioning/test_properties.py::test_dict_key_order_never_changes_canonical_or_fingerprint",
+    "config/test_config_properties.py::test_array_problems_match_exactly_the_non_int_items",
+)
 """Test-id prefixes (below ``tests/``) of other tests that take more than about five seconds."""
 
 
