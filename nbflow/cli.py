@@ -14,6 +14,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from nbflow.config.merge import deep_merge
 from nbflow.definitions.job import JobDefinition
 from nbflow.errors import NbflowError, NbflowWarning, did_you_mean
 from nbflow.events import Event, StepFailureData
@@ -90,15 +91,6 @@ def load_job(file: str | None, module: str | None, job_name: str | None) -> JobD
     return next(iter(jobs.values()))
 
 
-def _merge(base: dict[str, Any], extra: Mapping[str, Any]) -> dict[str, Any]:
-    for key, value in extra.items():
-        if isinstance(value, Mapping) and isinstance(base.get(key), dict):
-            _merge(base[key], value)
-        else:
-            base[key] = value
-    return base
-
-
 def load_run_config(paths: Sequence[str]) -> dict[str, Any]:
     """Merge YAML run-config files, later files winning."""
     import yaml
@@ -115,7 +107,7 @@ def load_run_config(paths: Sequence[str]) -> dict[str, Any]:
             raise CommandError(f"Config file {path} is not valid YAML: {exc}") from None
         if not isinstance(loaded, Mapping):
             raise CommandError(f"Config file {path} must hold a mapping at the top level.")
-        _merge(config, loaded)
+        config = deep_merge(config, loaded)
     return config
 
 

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs nbflow with its test dependencies, then runs every check CI runs:
-# ruff, the import-layer contracts, mypy, and the test suite.
+# ruff (lint, complexity and format), the import-layer contracts, mypy, and the test suite with
+# its coverage gate (measured in this process; step processes and kernels are not measured).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -23,6 +24,8 @@ jupyter kernelspec list 2>/dev/null | grep -qE '^\s+python3\s' \
     || python -m ipykernel install --sys-prefix --name python3 >/dev/null
 
 echo "== ruff";         python -m ruff check nbflow tests bench examples
+echo "== ruff format";  python -m ruff format --check nbflow tests bench examples
 echo "== import-linter"; lint-imports
 echo "== mypy";         python -m mypy
-echo "== pytest";       python -m pytest "$@"
+# The gate is what the whole suite reaches; to run a part of it, pass --no-cov as well.
+echo "== pytest";       python -m pytest --cov=nbflow --cov-report=term --cov-fail-under=91 "$@"

@@ -28,3 +28,43 @@ def call_log() -> list[str]:
 def tmp_instance() -> Instance:
     """A fresh in-memory instance, so runs and events of one test never leak into another."""
     return Instance.ephemeral()
+
+
+# --- markers for the fast loop (`make test-fast` deselects them; CI runs everything) ---------
+
+_MARKED_PATHS: tuple[tuple[str, str], ...] = (
+    ("notebook_kernel/", "kernel"),
+    ("notebook/test_notebook_kernel.py", "kernel"),
+    ("notebook_live/test_live_kernel.py", "kernel"),
+    ("notebook_ops/", "kernel"),
+    ("tutorials/test_notebooks.py", "kernel"),
+    ("tutorials/test_browser.py", "browser"),
+    ("tutorials/test_binder.py", "binder"),
+    ("dask/", "dask"),
+    ("tutorials/test_notebooks.py::test_05_scaling", "dask"),
+    ("notebook_kernel/test_kernel_jobs.py::test_execute_job_runs_cell_defined_ops_on_dask", "dask"),
+    ("notebook_live/test_live_view.py::test_dask_run_", "dask"),
+    ("execution/test_remote_tracebacks.py::test_a_dask_worker_", "dask"),
+)
+"""Test-id prefixes (below ``tests/``) and the marker their tests get."""
+
+_SLOW: tuple[str, ...] = (
+    "versioning/test_properties.py::test_dict_key_order_never_changes_canonical_or_fingerprint",
+    "config/test_config_properties.py::test_array_problems_match_exactly_the_non_int_items",
+)
+"""Test-id prefixes (below ``tests/``) of other tests that take more than about five seconds."""
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark the slow groups by where they live, rather than decorating every test."""
+    root = Path(__file__).resolve().parent
+    for item in items:
+        if not item.path.resolve().is_relative_to(root):
+            continue
+        test_id = item.path.resolve().relative_to(root).as_posix()
+        test_id += item.nodeid[item.nodeid.index("::") :] if "::" in item.nodeid else ""
+        for prefix, marker in _MARKED_PATHS:
+            if test_id.startswith(prefix):
+                item.add_marker(marker)
+        if test_id.startswith(_SLOW):
+            item.add_marker("slow")

@@ -144,7 +144,8 @@ class DaskExecutor(OutOfProcessExecutor):
         threads: int = sum(client.nthreads().values())
         return max(1, threads)
 
-    def _run_steps(
+    # The scheduling loop reads best whole: cancel, settle, submit, wait, collect.
+    def _run_steps(  # noqa: C901
         self,
         run: RunContext,
         client: Any,

@@ -25,6 +25,7 @@ from nbflow.definitions.code_location import binding_location, code_location, lo
 from nbflow.definitions.dependency import DependencyDefinition, NodeInvocation
 from nbflow.definitions.graph import GraphDefinition, compose_graph
 from nbflow.definitions.op import OpDefinition
+from nbflow.definitions.resource_keys import op_resource_keys
 from nbflow.errors import InvalidDefinitionError, RedefinitionError
 
 if TYPE_CHECKING:
@@ -246,8 +247,7 @@ class Rebuilder:
         around = tuple(self.marks.get(id(top), ()))  # a job made from a redefined graph
         for handle, op_def, inherited in _ops_with_marks(top, self.marks, "", around):
             found = list(inherited)
-            used = set(op_def.required_resource_keys)
-            used |= {out.io_manager_key for out in op_def.outs.values()}
+            used = op_resource_keys(op_def)
             found += [by_label[resources[key]] for key in sorted(used & set(resources))]
             if found:
                 reasons[handle] = tuple(dict.fromkeys(found))

@@ -23,6 +23,7 @@ from nbflow.definitions.dependency import (
 )
 from nbflow.definitions.node import NodeDefinition
 from nbflow.definitions.specs import In, Out
+from nbflow.definitions.topological import topological_order
 from nbflow.errors import InvalidDefinitionError, InvalidInvocationError, did_you_mean
 
 if TYPE_CHECKING:
@@ -304,35 +305,19 @@ def _topological_order(
     problems: list[str],
 ) -> tuple[str, ...]:
     """Node names, upstream first, in declaration order among equals; reports cycles."""
+    declared = {name: index for index, name in enumerate(nodes)}
     upstream = {
-        name: {d.node for d in dependencies.get(name, {}).values() if d.node in nodes}
+        name: sorted(
+            {d.node for d in dependencies.get(name, {}).values() if d.node in nodes},
+            key=declared.__getitem__,
+        )
         for name in nodes
     }
-    order: list[str] = []
-    state: dict[str, int] = {}  # 1 = visiting, 2 = done
-    cycles: list[str] = []
-
-    def visit(name: str, path: list[str]) -> None:
-        mark = state.get(name)
-        if mark == 2:
-            return
-        if mark == 1:
-            loop = [*path[path.index(name) :], name]
-            cycles.append(" → ".join(loop))
-            return
-        state[name] = 1
-        path.append(name)
-        for up in sorted(upstream[name], key=list(nodes).index):
-            visit(up, path)
-        path.pop()
-        state[name] = 2
-        order.append(name)
-
-    for name in nodes:
-        visit(name, [])
+    order, cycles = topological_order(upstream)
     for cycle in cycles:
         problems.append(
-            f"the dependencies form a cycle: {cycle}. Fix: remove one of these dependencies."
+            f"the dependencies form a cycle: {' → '.join(cycle)}. "
+            "Fix: remove one of these dependencies."
         )
     return tuple(order)
 

@@ -150,7 +150,8 @@ def _json_text(value: Any) -> str:
         return repr(value)
 
 
-def make_leaf(w: ModuleType, path: Path, fld: Field, start: tuple[bool, Any]) -> Leaf:
+# One flat branch per config type, each a few lines: a dispatch table would only scatter them.
+def make_leaf(w: ModuleType, path: Path, fld: Field, start: tuple[bool, Any]) -> Leaf:  # noqa: C901, PLR0915
     """The widget for field ``path[-1]``, showing ``start`` (``(given, value)``) if given,
     else the field's default."""
     name = path[-1]

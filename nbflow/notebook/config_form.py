@@ -31,6 +31,7 @@ except ImportError as exc:  # pragma: no cover - exercised only without the extr
     raise MissingExtraError.build("ipywidgets", "notebook") from exc
 
 from nbflow.config import Field, Shape, as_field
+from nbflow.config.merge import deep_merge
 from nbflow.definitions.asset_job import build_asset_job
 from nbflow.definitions.config_mapping import ConfigMapping
 from nbflow.definitions.redefinition import current_job
@@ -61,16 +62,6 @@ SECTIONS = ("ops", "resources", "loggers")
 _SKIPPED_OP_KEYS = ("outputs",)
 _MISSING = re.compile(r"^missing required field '([^']+)'")
 _INDENT = "0 0 0 18px"
-
-
-def _deep_merge(base: Mapping[str, Any], top: Mapping[str, Any]) -> dict[str, Any]:
-    merged = dict(base)
-    for key, value in top.items():
-        if isinstance(value, Mapping) and isinstance(merged.get(key), Mapping):
-            merged[key] = _deep_merge(merged[key], value)
-        else:
-            merged[key] = value
-    return merged
 
 
 def _copied(config: Mapping[str, Any]) -> dict[str, Any]:
@@ -145,7 +136,7 @@ class ConfigForm:
         self._mapped = isinstance(job.config, ConfigMapping)
         start = self.base_config
         if isinstance(job.config, Mapping):
-            start = _deep_merge(job.config, start)
+            start = deep_merge(job.config, start)
         self.root = self._build(start)
         self.fields: dict[str, Any] = {".".join(leaf.path): leaf.widget for leaf in self.leaves}
         self._unshown = _without(self.base_config, [leaf.path for leaf in self.leaves])
@@ -242,7 +233,7 @@ class ConfigForm:
     def _read(self) -> tuple[dict[str, Any], list[str]]:
         problems: list[str] = []
         values = self._collect(self.root, problems)
-        return _deep_merge(self._unshown, values), problems
+        return deep_merge(self._unshown, values), problems
 
     @property
     def run_config(self) -> dict[str, Any]:

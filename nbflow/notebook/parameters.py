@@ -68,7 +68,8 @@ def render_value(value: Any) -> str:
     return _PICKLED.format(payload=payload)
 
 
-def _literal(value: Any, seen: set[int]) -> str | None:
+# One early return per literal type, then the containers: a flat list of cases.
+def _literal(value: Any, seen: set[int]) -> str | None:  # noqa: C901
     kind = type(value)
     if value is None or kind is bool:
         return repr(value)

@@ -442,7 +442,8 @@ def _order(items: list[_Item]) -> list[_Item]:
     return ordered
 
 
-def _user_functions(job_def: JobDefinition) -> Iterator[tuple[str, types.FunctionType]]:
+# One short block per kind of user function a job holds (ops, hooks, resources, loggers...).
+def _user_functions(job_def: JobDefinition) -> Iterator[tuple[str, types.FunctionType]]:  # noqa: C901
     """(what, function) for every user function the job runs."""
 
     def function(value: object, *path: str) -> types.FunctionType | None:

@@ -401,7 +401,8 @@ class CodeWalk:
             self._packages[name] = node
         return node
 
-    def _class(self, cls: type) -> _Node | None:
+    # One pass over a class's namespace, a branch per kind of attribute, then its bases.
+    def _class(self, cls: type) -> _Node | None:  # noqa: C901
         if id(cls) in self._classes:
             return self._classes[id(cls)]
         self._keep.append(cls)

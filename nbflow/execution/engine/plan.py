@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from nbflow.definitions.graph import GraphDefinition, Node
 from nbflow.definitions.op import OpDefinition
+from nbflow.definitions.resource_keys import op_resource_keys
 from nbflow.definitions.specs import NO_VALUE, In
 from nbflow.errors import InvalidDefinitionError, ResultLookupError, did_you_mean
 from nbflow.execution.engine.selection import Selection, select
@@ -93,22 +94,35 @@ class ExecutionPlan:
             }
         return self._op_defs[step_key]
 
-    def resource_keys(self, step: Step, *, cut_inputs: bool) -> set[str]:
+    def resource_keys(
+        self, step: Step, *, cut_inputs: bool, io_managers_only: bool = False
+    ) -> set[str]:
         """The resources ``step`` uses: its own and its hooks', the IO managers of its outputs
         and of what it loads (upstream outputs, source assets; with ``cut_inputs``, the
-        outputs an op selection cut off)."""
-        keys = set(step.op_def.required_resource_keys)
-        keys.update(out.io_manager_key for out in step.op_def.outs.values())
-        for hook in step.hook_defs:
+        outputs an op selection cut off).
+
+        With ``io_managers_only``, only the IO managers that store step outputs: those of its
+        outputs and of the upstream outputs it loads (what finds and loads stored outputs).
+        """
+        keys = op_resource_keys(step.op_def, io_managers_only=io_managers_only)
+        for hook in () if io_managers_only else step.hook_defs:
             keys |= hook.required_resource_keys
         for step_input in step.inputs:
-            if step_input.source_asset is not None:
+            if step_input.source_asset is not None and not io_managers_only:
                 keys.add(step_input.source_asset.io_manager_key)
             upstream = step_input.upstream
             if upstream is None and cut_inputs:
                 upstream = step_input.cut_upstream
             if upstream is not None:
                 keys.add(self.op_def_for(upstream[0]).outs[upstream[1]].io_manager_key)
+        return keys
+
+    def needed_resource_keys(self, *, io_managers_only: bool = False) -> set[str]:
+        """Every resource the steps use (see :meth:`resource_keys`), cut-off inputs' IO
+        managers included."""
+        keys: set[str] = set()
+        for step in self.steps.values():
+            keys |= self.resource_keys(step, cut_inputs=True, io_managers_only=io_managers_only)
         return keys
 
     def load_cut_inputs_from_storage(self) -> None:

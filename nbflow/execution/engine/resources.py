@@ -7,6 +7,7 @@ import inspect
 import time
 from typing import TYPE_CHECKING, Any
 
+from nbflow.definitions.topological import topological_order
 from nbflow.errors import InvalidDefinitionError, ResourceInitError, did_you_mean
 from nbflow.events import ErrorInfo, EventType, ResourceInitData, StepFailureData
 
@@ -78,32 +79,25 @@ def resource_order(
     resource_defs: Mapping[str, ResourceDefinition], needed: Iterable[str]
 ) -> list[str]:
     """``needed`` keys and everything they need, dependencies first; rejects cycles."""
-    order: list[str] = []
-    state: dict[str, int] = {}
     problems: list[str] = []
-
-    def visit(key: str, path: list[str]) -> None:
-        if state.get(key) == 2:
-            return
-        if state.get(key) == 1:
-            problems.append(
-                f"resources depend on each other in a cycle: {' → '.join([*path, key])}"
-            )
-            return
+    upstream: dict[str, list[str]] = {}
+    pending = sorted(set(needed), reverse=True)
+    while pending:
+        key = pending.pop()
+        if key in upstream:
+            continue
         definition = resource_defs.get(key)
         if definition is None:
             problems.append(
                 f"resource {key!r} is needed but not provided.{did_you_mean(key, resource_defs)}"
             )
-            return
-        state[key] = 1
-        for dep in sorted(definition.required_resource_keys):
-            visit(dep, [*path, key])
-        state[key] = 2
-        order.append(key)
-
-    for key in sorted(set(needed)):
-        visit(key, [])
+            upstream[key] = []
+            continue
+        upstream[key] = sorted(definition.required_resource_keys)
+        pending.extend(reversed(upstream[key]))
+    order, cycles = topological_order(upstream)
+    for cycle in cycles:
+        problems.append(f"resources depend on each other in a cycle: {' → '.join(cycle)}")
     if problems:
         raise InvalidDefinitionError.build("Resources", problems)
     return order

@@ -111,10 +111,7 @@ def check_partition_key(job_def: JobDefinition, partition_key: str | None) -> st
 
 def needed_resource_keys(plan: ExecutionPlan) -> set[str]:
     """Every resource the plan's steps use, cut-off inputs' IO managers included."""
-    keys: set[str] = set()
-    for step in plan.steps.values():
-        keys |= plan.resource_keys(step, cut_inputs=True)
-    return keys
+    return plan.needed_resource_keys()
 
 
 def _build_log(job_def: JobDefinition, config: ResolvedRunConfig, run_id: str) -> RunLog:

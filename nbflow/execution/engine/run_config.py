@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from nbflow.config import Any as AnyConfig
 from nbflow.config import Field, Permissive, Shape, as_field, resolve_config, validate_config
+from nbflow.config.merge import deep_merge
 from nbflow.definitions.config_mapping import ConfigMapping
 from nbflow.definitions.graph import GraphDefinition
 from nbflow.definitions.op import OpDefinition
@@ -113,16 +114,6 @@ def run_config_schema(
     )
 
 
-def _deep_merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
-    merged = dict(base)
-    for key, value in override.items():
-        if isinstance(value, Mapping) and isinstance(merged.get(key), Mapping):
-            merged[key] = _deep_merge(merged[key], value)
-        else:
-            merged[key] = value
-    return merged
-
-
 def _legacy_keys(run_config: Mapping[str, Any] | None) -> Mapping[str, Any] | None:
     """Older run config says ``solids`` where today's says ``ops``."""
     if run_config and "solids" in run_config and "ops" not in run_config:
@@ -147,7 +138,7 @@ def apply_job_config(job_def: JobDefinition, run_config: Mapping[str, Any] | Non
         target = f"job {job_def.name!r} (its config mapping)"
         given: Any = _map_config(config, run_config or {}, ("root",), target)
     elif isinstance(config, Mapping):
-        given = _deep_merge(config, run_config or {})
+        given = deep_merge(config, run_config or {})
     else:
         given = copy.copy(run_config) if run_config is not None else {}
     if isinstance(given, Mapping) and isinstance(given.get("ops") or {}, Mapping):
@@ -192,9 +183,9 @@ def _apply_graph_configs(
                 ("root", "ops", *":ops:".join(where).split(":"), "config"),
                 f"graph {':'.join(where)!r} (its config mapping)",
             )
-            inner_ops = _deep_merge(mapped, inner_ops)
+            inner_ops = deep_merge(mapped, inner_ops)
         elif isinstance(inner.config, Mapping):
-            inner_ops = _deep_merge(inner.config, inner_ops)
+            inner_ops = deep_merge(inner.config, inner_ops)
         if inner_ops or name in result:
             entry["ops"] = _apply_graph_configs(inner, inner_ops, where)
             result[name] = entry

@@ -117,12 +117,7 @@ class OutOfProcessExecutor(Executor):
         """Only IO managers: to find stored outputs (memoized, or cut off by a selection)
         and load results here. Steps build the resources they use in their own processes.
         """
-        keys = {
-            out.io_manager_key for step in plan.steps.values() for out in step.op_def.outs.values()
-        }
-        cut = [i.cut_upstream for s in plan.steps.values() for i in s.inputs if i.cut_upstream]
-        keys.update(plan.op_def_for(key).outs[name].io_manager_key for key, name in cut)
-        return keys
+        return plan.needed_resource_keys(io_managers_only=True)
 
     def begin(self, run: RunContext) -> JobPayload:
         """Check the IO managers the run built; the job payload."""

@@ -21,6 +21,7 @@ from nbflow.definitions.graph import GraphDefinition
 from nbflow.definitions.job import JobDefinition
 from nbflow.definitions.redefinition import current_job
 from nbflow.definitions.resource import ResourceDefinition
+from nbflow.definitions.resource_keys import op_resource_keys
 from nbflow.definitions.source_asset import SourceAsset
 from nbflow.definitions.specs import DEFAULT_IO_MANAGER_KEY
 from nbflow.errors import GraphViewError
@@ -210,9 +211,7 @@ def _job_for_graph(graph: GraphDefinition) -> JobDefinition:
     """
     needed: set[str] = set()
     for _, node in graph.iter_ops():
-        op_def: Any = node.definition
-        needed |= set(op_def.required_resource_keys)
-        needed |= {out.io_manager_key for out in op_def.outs.values()}
+        needed |= op_resource_keys(node.definition)  # type: ignore[arg-type]
     needed.discard(DEFAULT_IO_MANAGER_KEY)
     stand_ins = {k: ResourceDefinition.none_resource() for k in sorted(needed)}
     return JobDefinition(graph_def=graph, resource_defs=stand_ins)

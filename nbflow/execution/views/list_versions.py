@@ -77,9 +77,7 @@ def list_versions(
     config = resolve_run_config(plan, resource_defs, run_config)
     versioner = Versioner(plan, plan, config, resource_defs)
     versioner.compute()  # errors (ops without a version, bad inputs) before building anything
-    manager_keys = {
-        out.io_manager_key for step in plan.steps.values() for out in step.op_def.outs.values()
-    }
+    manager_keys = plan.needed_resource_keys(io_managers_only=True)
     rows: list[VersionRow] = []
     with contextlib.ExitStack() as stack:
         built = build_resources(
