@@ -2,8 +2,8 @@
 
 An op uses the resources its code reads (``required_resource_keys``) and the IO managers its
 outputs are stored with. Steps add what they load and their hooks
-(:meth:`nbflow.execution.plan.ExecutionPlan.resource_keys`); what those resources need in turn
-is added when they are built, in dependency order.
+(:meth:`nbflow.execution.engine.plan.ExecutionPlan.resource_keys`); what those resources need
+in turn is added when they are built, in dependency order.
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from nbflow import DependencyDefinition, GraphDefinition, In, NodeInvocation, op
-from nbflow.execution.plan import build_plan
+from nbflow.execution.engine.plan import build_plan
 
 LENGTH = 5_000
 

@@ -23,7 +23,7 @@ from nbflow.events import (
 )
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Iterator, Mapping
+    from collections.abc import Callable, Iterable, Iterator, Mapping
 
 
 class StepState(Enum):
@@ -149,45 +149,10 @@ class StepStates:
         record = self._records.get(key)
         if record is None:
             record = self._records[key] = StepRecord(key)
-        kind = event.event_type
-        data = event.data
-        if kind is EventType.STEP_OUTPUT:
-            version = getattr(data, "version", None)
-            if version:
-                record.output_versions[data.output_name] = version
-            return
-        if kind in _LAUNCHED:
-            if record.state is StepState.PENDING:
-                record.state = StepState.STARTING
-            return
-        if kind is EventType.STEP_START or kind is EventType.STEP_RESTARTED:
-            if record.started is None:
-                record.started = event.timestamp
-            record.attempts += 1
-            record.next_attempt = None
-            self._set(record, StepState.RUNNING, event)
-        elif kind is EventType.STEP_UP_FOR_RETRY:
-            if isinstance(data, RetryData):
-                record.error = data.error
-            record.next_attempt = record.attempts + 1
-            self._set(record, StepState.UP_FOR_RETRY, event)
-        elif kind is EventType.STEP_SUCCESS:
-            if isinstance(data, StepDurationData):
-                record.compute_ms = data.duration_ms
-            record.error = None
-            self._set(record, StepState.SUCCEEDED, event)
-        elif kind is EventType.STEP_FAILURE:
-            record.error = data.error if isinstance(data, StepFailureData) else None
-            self._set(record, StepState.FAILED, event)
-        elif kind is EventType.STEP_SKIPPED:
-            if isinstance(data, StepSkippedData):
-                record.skip_reason, record.skip_detail = data.reason, data.detail
-                if data.memoized:
-                    record.stored_versions = dict(data.versions)
-            else:
-                record.skip_reason = event.message
-            memoized = isinstance(data, StepSkippedData) and data.memoized
-            self._set(record, StepState.MEMOIZED if memoized else StepState.SKIPPED, event)
+        fold = _FOLDS.get(event.event_type)
+        state = None if fold is None else fold(record, event)
+        if state is not None:
+            self._set(record, state, event)
 
     def _set(self, record: StepRecord, state: StepState, event: Event) -> None:
         if record.state in _UNSEEN:
@@ -217,4 +182,65 @@ class StepStates:
         return [self._records[key] for key in self._order]
 
 
-_LAUNCHED = frozenset({EventType.STEP_WORKER_STARTING, EventType.STEP_WORKER_STARTED})
+def _output(record: StepRecord, event: Event) -> None:
+    version = getattr(event.data, "version", None)
+    if version:
+        record.output_versions[event.data.output_name] = version
+
+
+def _launched(record: StepRecord, event: Event) -> None:
+    if record.state is StepState.PENDING:
+        record.state = StepState.STARTING
+
+
+def _started(record: StepRecord, event: Event) -> StepState:
+    if record.started is None:
+        record.started = event.timestamp
+    record.attempts += 1
+    record.next_attempt = None
+    return StepState.RUNNING
+
+
+def _up_for_retry(record: StepRecord, event: Event) -> StepState:
+    if isinstance(event.data, RetryData):
+        record.error = event.data.error
+    record.next_attempt = record.attempts + 1
+    return StepState.UP_FOR_RETRY
+
+
+def _succeeded(record: StepRecord, event: Event) -> StepState:
+    if isinstance(event.data, StepDurationData):
+        record.compute_ms = event.data.duration_ms
+    record.error = None
+    return StepState.SUCCEEDED
+
+
+def _failed(record: StepRecord, event: Event) -> StepState:
+    record.error = event.data.error if isinstance(event.data, StepFailureData) else None
+    return StepState.FAILED
+
+
+def _skipped(record: StepRecord, event: Event) -> StepState:
+    data = event.data
+    if not isinstance(data, StepSkippedData):
+        record.skip_reason = event.message
+        return StepState.SKIPPED
+    record.skip_reason, record.skip_detail = data.reason, data.detail
+    if not data.memoized:
+        return StepState.SKIPPED
+    record.stored_versions = dict(data.versions)
+    return StepState.MEMOIZED
+
+
+_FOLDS: dict[EventType, Callable[[StepRecord, Event], StepState | None]] = {
+    EventType.STEP_OUTPUT: _output,
+    EventType.STEP_WORKER_STARTING: _launched,
+    EventType.STEP_WORKER_STARTED: _launched,
+    EventType.STEP_START: _started,
+    EventType.STEP_RESTARTED: _started,
+    EventType.STEP_UP_FOR_RETRY: _up_for_retry,
+    EventType.STEP_SUCCESS: _succeeded,
+    EventType.STEP_FAILURE: _failed,
+    EventType.STEP_SKIPPED: _skipped,
+}
+"""How each kind of step event changes a step's record, and the state it leads to (if any)."""
