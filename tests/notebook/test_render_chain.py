@@ -14,7 +14,7 @@ import pytest
 
 from nbflow import graph, job, op
 from nbflow.errors import RenderError
-from nbflow.execution.views import graph_view
+from nbflow.execution import graph_view
 from nbflow.notebook import dag as dag_module
 from nbflow.notebook.dag import DagDisplay, draw_svg, render, show_graph
 
