@@ -22,6 +22,7 @@ from nbflow.definitions.specs import (
     is_checkable_type,
     type_name,
 )
+from nbflow.definitions.tags import tag_problems, warn_seed_tags
 from nbflow.errors import InvalidDefinitionError, InvalidInvocationError, OutputError, did_you_mean
 from nbflow.versioning import validate_version
 
@@ -85,14 +86,15 @@ class OpDefinition(NodeDefinition):
         self.outs = MappingProxyType(
             typed_outs(compute_fn, signature.return_annotation, resolved_outs, self.is_generator)
         )
-        if not self.has_context and (self.config_field or self.required_resource_keys):
-            needs = "config" if self.config_field else "resources"
+        if not self.has_context and self.config_field:
             problems.append(
-                f"it declares {needs} but its function takes no context. Fix: make `context` "
+                "it declares config but its function takes no context. Fix: make `context` "
                 f"the first parameter: def {name}(context, ...)."
             )
+        problems += tag_problems(self.tags)
         if problems:
             raise InvalidDefinitionError.build(f"Op {name!r}", problems)
+        warn_seed_tags(f"Op {name!r}", self.tags)
 
     @property
     def kind(self) -> str:
