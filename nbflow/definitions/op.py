@@ -23,7 +23,12 @@ from nbflow.definitions.specs import (
     type_name,
 )
 from nbflow.definitions.tags import tag_problems, warn_seed_tags
-from nbflow.errors import InvalidDefinitionError, InvalidInvocationError, OutputError, did_you_mean
+from nbflow.errors import (
+    InvalidDefinitionError,
+    InvalidInvocationError,
+    TypeCheckError,
+    did_you_mean,
+)
 from nbflow.versioning import validate_version
 
 if TYPE_CHECKING:
@@ -236,7 +241,7 @@ def _check_outputs(op_def: OpDefinition, values: Mapping[str, Any]) -> None:
             continue
         problem = check_value_type(f"Output {op_def.name}.{name}", spec, value)
         if problem:
-            raise OutputError(problem)
+            raise TypeCheckError.build(problem, is_input=False)
 
 
 def _bind_inputs(op_def: OpDefinition, args: list[Any], kwargs: dict[str, Any]) -> dict[str, Any]:
