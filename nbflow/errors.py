@@ -52,6 +52,10 @@ class InvalidDefinitionError(DefinitionError, ValueError):
         return cls(f"{what} is invalid ({count}):\n{_bullets(problems)}", problems)
 
 
+class InvalidSubsetError(InvalidDefinitionError):
+    """An op or asset selection names nothing in the job, or cannot be satisfied by it."""
+
+
 class ConfigSchemaError(DefinitionError, TypeError):
     """A config schema is not something nbflow can turn into a config type."""
 
@@ -273,6 +277,22 @@ class ResourceInitError(ExecutionError):
 
 class OutputError(ExecutionError, TypeError):
     """An op produced outputs that do not match its declared outputs."""
+
+
+class TypeCheckError(OutputError):
+    """A value given to an input, or returned for an output, does not fit its declared type."""
+
+    @classmethod
+    def build(cls, problem: str, *, is_input: bool) -> TypeCheckError:
+        """The error for one type-check ``problem``, with a fix line if it has none."""
+        if "Fix:" not in problem:
+            fix = (
+                "pass a value of that type (correct the upstream op or input value)"
+                if is_input
+                else "return a value of that type"
+            )
+            problem = f"{problem} Fix: {fix}, or change the declared type if it is wrong."
+        return cls(problem)
 
 
 class InvalidContextUseError(ExecutionError):

@@ -3,18 +3,22 @@
 from __future__ import annotations
 
 import inspect
+import re
+from collections.abc import Mapping
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, overload
 
 from nbflow.definitions.executor import ExecutorDefinition, multi_or_in_process_executor
 from nbflow.definitions.graph import GraphDefinition, compose_graph
+from nbflow.definitions.job_config import op_config_problems
 from nbflow.definitions.resource import ResourceDefinition
 from nbflow.definitions.specs import DEFAULT_IO_MANAGER_KEY
-from nbflow.errors import InvalidDefinitionError, did_you_mean
+from nbflow.definitions.tags import tag_problems, warn_seed_tags
+from nbflow.errors import InvalidDefinitionError, RunConfigValidationError, did_you_mean
 from nbflow.versioning import VersionStrategy
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterable, Mapping, Sequence
+    from collections.abc import Callable, Iterable, Sequence
 
     from nbflow.definitions.config_mapping import ConfigMapping
     from nbflow.definitions.hook import HookDefinition
@@ -23,6 +27,25 @@ if TYPE_CHECKING:
     from nbflow.definitions.policy import RetryPolicy
     from nbflow.execution.engine.result import ExecuteInProcessResult
     from nbflow.storage.instance import Instance
+
+_RESOURCE_KEY = re.compile(r"[A-Za-z0-9_]+")
+
+
+def _resource_def_problems(resource_defs: Mapping[str, Any]) -> list[str]:
+    """Problems with the keys and values of a job's ``resource_defs``."""
+    problems: list[str] = []
+    for key, value in resource_defs.items():
+        if not isinstance(key, str) or not _RESOURCE_KEY.fullmatch(key):
+            problems.append(
+                f"resource key {key!r} is invalid: expected letters, digits and underscores."
+                f" Fix: {re.sub(r'[^A-Za-z0-9_]', '_', str(key))!r}."
+            )
+        if not isinstance(value, ResourceDefinition):
+            problems.append(
+                f"resource_defs[{key!r}] is {type(value).__name__}, not a ResourceDefinition."
+                " Fix: wrap plain objects with ResourceDefinition.hardcoded_resource(value)."
+            )
+    return problems
 
 
 class JobDefinition:
@@ -99,12 +122,8 @@ class JobDefinition:
             )
         if self.config is not None and self.partitions_def is not None:
             problems.append("config and partitions_def cannot both be given; pass only one.")
-        for key, value in self.resource_defs.items():
-            if not isinstance(value, ResourceDefinition):
-                problems.append(
-                    f"resource_defs[{key!r}] is {type(value).__name__}, not a ResourceDefinition."
-                    " Fix: wrap plain objects with ResourceDefinition.hardcoded_resource(value)."
-                )
+        problems += tag_problems(self.tags)
+        problems += _resource_def_problems(self.resource_defs)
         available = set(self.resource_defs) | {DEFAULT_IO_MANAGER_KEY}
         for owner, key in self._required_resources():
             if key not in available:
@@ -122,6 +141,11 @@ class JobDefinition:
                 )
         if problems:
             raise InvalidDefinitionError.build(f"Job {self.name!r}", problems)
+        if isinstance(self.config, Mapping):
+            config_problems = op_config_problems(self.graph_def, self.config.get("ops"))
+            if config_problems:
+                raise RunConfigValidationError.build(f"job {self.name!r}", config_problems)
+        warn_seed_tags(f"Job {self.name!r}", self.tags)
 
     def _required_resources(self) -> list[tuple[str, str]]:
         needs: list[tuple[str, str]] = []

@@ -22,7 +22,13 @@ from nbflow.definitions.specs import (
     is_checkable_type,
     type_name,
 )
-from nbflow.errors import InvalidDefinitionError, InvalidInvocationError, OutputError, did_you_mean
+from nbflow.definitions.tags import tag_problems, warn_seed_tags
+from nbflow.errors import (
+    InvalidDefinitionError,
+    InvalidInvocationError,
+    TypeCheckError,
+    did_you_mean,
+)
 from nbflow.versioning import validate_version
 
 if TYPE_CHECKING:
@@ -85,14 +91,15 @@ class OpDefinition(NodeDefinition):
         self.outs = MappingProxyType(
             typed_outs(compute_fn, signature.return_annotation, resolved_outs, self.is_generator)
         )
-        if not self.has_context and (self.config_field or self.required_resource_keys):
-            needs = "config" if self.config_field else "resources"
+        if not self.has_context and self.config_field:
             problems.append(
-                f"it declares {needs} but its function takes no context. Fix: make `context` "
+                "it declares config but its function takes no context. Fix: make `context` "
                 f"the first parameter: def {name}(context, ...)."
             )
+        problems += tag_problems(self.tags)
         if problems:
             raise InvalidDefinitionError.build(f"Op {name!r}", problems)
+        warn_seed_tags(f"Op {name!r}", self.tags)
 
     @property
     def kind(self) -> str:
@@ -234,7 +241,7 @@ def _check_outputs(op_def: OpDefinition, values: Mapping[str, Any]) -> None:
             continue
         problem = check_value_type(f"Output {op_def.name}.{name}", spec, value)
         if problem:
-            raise OutputError(problem)
+            raise TypeCheckError.build(problem, is_input=False)
 
 
 def _bind_inputs(op_def: OpDefinition, args: list[Any], kwargs: dict[str, Any]) -> dict[str, Any]:

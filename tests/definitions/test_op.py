@@ -176,7 +176,6 @@ def test_every_problem_of_a_config_schema_is_reported_at_once() -> None:
     ("kwargs", "message"),
     [
         ({"config_schema": int}, r"it declares config but its function takes no context"),
-        ({"required_resource_keys": {"db"}}, r"it declares resources but its function takes no"),
         ({"ins": {"y": In()}}, r"ins has 'y', which is not a parameter of the function"),
         ({"ins": {"xx": In()}}, r"ins has 'xx'.*Did you mean 'x'\?"),
         ({"out": "result"}, r"out is 'result'; expected Out\(\) or a dict of names to Out\(\)"),
@@ -184,7 +183,6 @@ def test_every_problem_of_a_config_schema_is_reported_at_once() -> None:
     ],
     ids=[
         "config-no-context",
-        "resources-no-context",
         "unknown-in",
         "close-in",
         "bad-out",

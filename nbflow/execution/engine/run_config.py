@@ -51,9 +51,10 @@ def _op_shape(step: Step | None, op_def: OpDefinition) -> Shape:
     shapes = _OP_SHAPES.setdefault(op_def, {})
     shape = shapes.get(config_inputs)
     if shape is None:
-        fields: dict[str, Field] = {"outputs": Field(AnyConfig, is_required=False)}
-        if op_def.config_field is not None:
-            fields["config"] = op_def.config_field
+        fields: dict[str, Field] = {
+            "outputs": Field(AnyConfig, is_required=False),
+            "config": op_def.config_field or Field(AnyConfig, is_required=False),
+        }
         if config_inputs:
             inputs = {name: Field(AnyConfig, is_required=req) for name, req in config_inputs}
             fields["inputs"] = Field(Shape(inputs))
@@ -151,7 +152,9 @@ def apply_job_config(job_def: JobDefinition, run_config: Mapping[str, Any] | Non
 def _graph_config_as_job_config(config: ConfigMapping | Mapping[str, Any]) -> Any:
     if isinstance(config, ConfigMapping):
         return ConfigMapping(
-            config_fn=lambda c: {"ops": dict(config.config_fn(c))},
+            config_fn=lambda c: {
+                "ops": _mapped_dict(config.config_fn(c), ("root",), "the graph's config mapping")
+            },
             config_schema=config.config_schema,
         )
     return {"ops": dict(config)}
@@ -161,7 +164,20 @@ def _map_config(mapping: ConfigMapping, given: Any, path: tuple[str, ...], targe
     if mapping.config_schema is not None:
         field = as_field(mapping.config_schema)
         given = validate_config(field.config_type, given, root=path, target=target)
-    return dict(mapping.config_fn(given))
+    return _mapped_dict(mapping.config_fn(given), path, target)
+
+
+def _mapped_dict(mapped: Any, path: tuple[str, ...], target: str) -> dict[str, Any]:
+    """What a config mapping returned, as a dict; raises if it is not one."""
+    if not isinstance(mapped, Mapping):
+        raise RunConfigValidationError.build(
+            target,
+            [
+                f"{':'.join(path)}: the config mapping returned {type(mapped).__name__} "
+                f"{mapped!r:.60}, not a dict. Fix: make config_fn return a dict of op config."
+            ],
+        )
+    return dict(mapped)
 
 
 def _apply_graph_configs(
@@ -244,6 +260,19 @@ def _executor_config_as_config(given: Any, executor_name: str, job_name: str) ->
     return {**given, "execution": {**rest, "config": named.get("config")}}
 
 
+def _without_foreign_execution(given: Any, executor_def: ExecutorDefinition) -> Any:
+    """Drop ``execution`` config that does not fit ``executor_def``, which replaces the job's
+    executor (``execute_in_process`` ignores the job's executor and its config)."""
+    execution = given.get("execution") if isinstance(given, Mapping) else None
+    if not isinstance(execution, Mapping):
+        return given
+    field = executor_def.config_field
+    fits = Shape({"config": field} if field else {})
+    if not resolve_config(fits, {k: v for k, v in execution.items() if k == "config"})[1]:
+        return given
+    return {k: v for k, v in given.items() if k != "execution"}
+
+
 def resolve_run_config(
     plan: ExecutionPlan,
     resource_defs: Mapping[str, ResourceDefinition],
@@ -256,6 +285,8 @@ def resolve_run_config(
     given = _executor_config_as_config(
         apply_job_config(job_def, run_config), chosen.name, job_def.name
     )
+    if executor_def is not None:
+        given = _without_foreign_execution(given, executor_def)
     schema = run_config_schema(plan, resource_defs, executor_def)
     resolved, problems = resolve_config(schema, given)
     if problems:

@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from nbflow.errors import InvalidDefinitionError, did_you_mean
+from nbflow.errors import InvalidSubsetError, did_you_mean
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping, Sequence
@@ -54,7 +54,7 @@ def select(
     """Resolve ``queries`` against top-level ``upstream`` edges and all step ``handles``.
 
     Raises:
-        InvalidDefinitionError: listing every query that is malformed or names nothing.
+        InvalidSubsetError: listing every query that is malformed or names nothing.
     """
     nodes = set(upstream)
     all_handles = set(handles)
@@ -89,5 +89,5 @@ def select(
         chosen |= _walk(name, upstream, _ALL if star_up else len(plus_up))
         chosen |= _walk(name, downstream, _ALL if star_down else len(plus_down))
     if problems:
-        raise InvalidDefinitionError.build("op_selection", problems)
+        raise InvalidSubsetError.build("op_selection", problems)
     return Selection(frozenset(chosen), frozenset(chosen_handles), tuple(queries))

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from nbflow.definitions.op import check_value_type
 from nbflow.definitions.specs import NO_VALUE, Output
 from nbflow.definitions.user_events import AssetMaterialization, AssetObservation, ExpectationResult
-from nbflow.errors import ExecutionError, OutputError, RetryRequested
+from nbflow.errors import ExecutionError, OutputError, RetryRequested, TypeCheckError
 from nbflow.events import (
     ErrorInfo,
     EventType,
@@ -109,7 +109,7 @@ def _load_inputs(run: RunContext, step: Step) -> dict[str, Any]:
         value = _input_value(run, step, step_input)
         problem = check_value_type(f"Input {step.key}.{step_input.name}", step_input.spec, value)
         if problem:
-            raise OutputError(problem)
+            raise TypeCheckError.build(problem, is_input=True)
         values[step_input.name] = value
         source = (
             f"{step_input.upstream[0]}.{step_input.upstream[1]}" if step_input.upstream else "value"
@@ -161,7 +161,7 @@ def _store(
         raise OutputError(f"Op {op_def.name!r} produced output {name!r} twice.")
     problem = check_value_type(f"Output {step.key}.{name}", spec, output.value)
     if problem:
-        raise OutputError(problem)
+        raise TypeCheckError.build(problem, is_input=False)
     metadata = {**context.output_metadata(name), **output.metadata}
     version = run.versions.get((step.key, name))
     parts = run.version_parts.get((step.key, name))
