@@ -218,3 +218,19 @@ def test_an_unguarded_script_cannot_run_itself_again_in_a_step_process(tmp_path:
     (failure,) = json.loads(output[0])
     assert "execute_job() was called while a job was being rebuilt by importing" in failure
     assert 'if __name__ == "__main__":' in failure
+
+
+def test_a_function_that_needs_arguments_is_refused_before_any_run() -> None:
+    with pytest.raises(ReconstructionError) as info:
+        reconstructable(recon_seed.make_job_for)
+    message = str(info.value)
+    assert "'make_job_for', which needs arguments (label)" in message
+    assert "build_reconstructable_job" in message
+
+
+def test_a_function_that_returns_no_job_is_refused_before_any_run() -> None:
+    with pytest.raises(ReconstructionError) as info:
+        reconstructable(recon_seed.make_the_graph)
+    message = str(info.value)
+    assert "returned GraphDefinition; expected it to return a JobDefinition" in message
+    assert "Fix: return graph.to_job()." in message

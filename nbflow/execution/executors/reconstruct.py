@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import importlib
+import inspect
 import json
 import os
 import sys
@@ -240,7 +241,39 @@ def reconstructable(target: JobDefinition | Callable[..., JobDefinition]) -> Rec
         raise ReconstructionError.not_module_scoped(
             repr(target), "it has no __module__ or __qualname__ (not a plain function)"
         )
-    return _locate(module_name, function_name, target, f"function {function_name!r}")
+    pointer = _locate(module_name, function_name, target, f"function {function_name!r}")
+    _check_builds_a_job(target, function_name)
+    return pointer
+
+
+def _check_builds_a_job(target: Callable[..., Any], name: str) -> None:
+    """Refuse, before any run, a reconstructor that needs arguments or builds no job."""
+    try:
+        signature = inspect.signature(target)
+    except (TypeError, ValueError):
+        return  # a builtin or C function: found out when the job is rebuilt
+    required = [
+        p.name
+        for p in signature.parameters.values()
+        if p.default is p.empty and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
+    ]
+    if required:
+        raise ReconstructionError(
+            f"reconstructable() got function {name!r}, which needs arguments "
+            f"({', '.join(required)}): another process calls it with none.\nFix: give them "
+            "defaults, or use build_reconstructable_job(module, function, "
+            "reconstructable_args=..., reconstructable_kwargs=...)."
+        )
+    if is_loading_job():
+        return  # being rebuilt: the caller checks what it returns
+    with loading_job():
+        value = target()
+    if not isinstance(value, JobDefinition):
+        hint = " Fix: return graph.to_job()." if hasattr(value, "to_job") else ""
+        raise ReconstructionError(
+            f"reconstructable() got function {name!r}, which returned "
+            f"{type(value).__name__}; expected it to return a JobDefinition.{hint}"
+        )
 
 
 _pointer_providers: list[Callable[[JobDefinition], ReconstructableJob | None]] = []
