@@ -63,10 +63,24 @@ class StaticPartitionsDefinition(PartitionsDefinition):
 
 @dataclass(frozen=True, slots=True)
 class TimeWindow:
-    """The half-open time range ``[start, end)`` a time partition covers."""
+    """The half-open time range ``[start, end)`` a time partition covers (timezone-aware)."""
 
     start: dt.datetime
     end: dt.datetime
+
+
+def _zone(name: str) -> dt.tzinfo:
+    if name == "UTC":
+        return dt.UTC
+    import zoneinfo
+
+    try:
+        return zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise DefinitionError(
+            f"DailyPartitionsDefinition: timezone={name!r} is not a known time zone. "
+            'Fix: an IANA name such as "UTC" or "Europe/Paris".'
+        ) from None
 
 
 class DailyPartitionsDefinition(PartitionsDefinition):
@@ -77,6 +91,12 @@ class DailyPartitionsDefinition(PartitionsDefinition):
         end_date: day after the last one; defaults to today (the current day is not
             complete, so it is not a partition yet).
         fmt: how keys are written, ``"%Y-%m-%d"`` by default.
+        timezone: the IANA time zone days start in (``"UTC"`` by default); time windows
+            are timezone-aware datetimes in it.
+
+    Raises:
+        DefinitionError: a date is not in ``fmt``, ``end_date`` is not after ``start_date``,
+            or ``timezone`` is not a known time zone.
     """
 
     def __init__(
@@ -84,10 +104,14 @@ class DailyPartitionsDefinition(PartitionsDefinition):
         start_date: str | dt.date,
         end_date: str | dt.date | None = None,
         fmt: str = "%Y-%m-%d",
+        timezone: str = "UTC",
     ) -> None:
         self.fmt = fmt
+        self.timezone = timezone
+        self._zone = _zone(timezone)
         self.start = self._day(start_date, "start_date")
-        self.end = self._day(end_date, "end_date") if end_date is not None else dt.date.today()
+        today = dt.datetime.now(self._zone).date()
+        self.end = self._day(end_date, "end_date") if end_date is not None else today
         if self.end <= self.start:
             raise DefinitionError(
                 f"DailyPartitionsDefinition: end_date {self.end} must be after start_date "
@@ -117,8 +141,10 @@ class DailyPartitionsDefinition(PartitionsDefinition):
 
     def time_window_for(self, key: str) -> TimeWindow:
         """The day partition ``key`` covers."""
-        day = dt.datetime.strptime(self.validate_key(key), self.fmt)
-        return TimeWindow(day, day + dt.timedelta(days=1))
+        day = dt.datetime.strptime(self.validate_key(key), self.fmt).date()
+        start = dt.datetime.combine(day, dt.time(), self._zone)
+        end = dt.datetime.combine(day + dt.timedelta(days=1), dt.time(), self._zone)
+        return TimeWindow(start, end)
 
     def __repr__(self) -> str:
         return f"DailyPartitionsDefinition({self.start.isoformat()!r}, {self.end.isoformat()!r})"

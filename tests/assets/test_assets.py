@@ -384,3 +384,21 @@ def test_io_manager_key_picks_the_io_manager_that_stores_the_asset() -> None:
     result = materialize([kept, doubled], resources={"warehouse": recording})
     assert stored == {"kept": 7}
     assert result.asset_value("doubled") == 14
+
+
+def test_daily_time_windows_are_timezone_aware_in_utc_by_default() -> None:
+    import datetime as dt
+    import zoneinfo
+
+    utc = DailyPartitionsDefinition(start_date="2024-03-30", end_date="2024-04-02")
+    window = utc.time_window_for("2024-03-31")
+    assert window.start == dt.datetime(2024, 3, 31, tzinfo=dt.UTC)
+    assert window.end - window.start == dt.timedelta(days=1)
+
+    paris = DailyPartitionsDefinition("2024-03-30", "2024-04-02", timezone="Europe/Paris")
+    window = paris.time_window_for("2024-03-31")  # the day clocks go forward: 23 hours
+    assert window.start.tzinfo == zoneinfo.ZoneInfo("Europe/Paris")
+    assert window.end.astimezone(dt.UTC) - window.start.astimezone(dt.UTC) == dt.timedelta(hours=23)
+
+    with pytest.raises(DefinitionError, match="is not a known time zone"):
+        DailyPartitionsDefinition("2024-01-01", "2024-01-02", timezone="Mars/Olympus")
