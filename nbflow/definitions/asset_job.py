@@ -13,7 +13,7 @@ from nbflow.definitions.source_asset import SourceAsset
 from nbflow.errors import InvalidDefinitionError, did_you_mean
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Mapping, Sequence
+    from collections.abc import Iterable, Mapping, Sequence, Set
 
     from nbflow.definitions.asset_key import AssetKey
     from nbflow.definitions.partitions import PartitionsDefinition
@@ -114,8 +114,10 @@ def build_asset_job(
     deps: dict[str | NodeInvocation, dict[str, DependencyDefinition]] = {}
     sources_by_input: dict[tuple[str, str], SourceAsset] = {}
     known = [k.to_user_string() for k in (*producers, *source_keys)]
+    every_key = {*producers, *source_keys}
     for item in computed:
-        for input_name, key in item.keys_by_input_name.items():
+        for input_name, read in item.keys_by_input_name.items():
+            key = _resolve_in_prefix(read, item.key, every_key)
             if key in producers:
                 deps.setdefault(item.node_name, {})[input_name] = DependencyDefinition(
                     producers[key].node_name
@@ -140,6 +142,17 @@ def build_asset_job(
         asset_layer=layer,
         **job_kwargs,
     )
+
+
+def _resolve_in_prefix(read: AssetKey, reader: AssetKey, known: Set[AssetKey]) -> AssetKey:
+    """The asset an input reads: ``read`` when it exists, else the asset of that name under
+    the reader's own key prefix (``@asset(key_prefix="shop")`` reading ``orders`` reads
+    ``shop/orders`` when only that one exists)."""
+    prefix = reader.path[:-1]
+    if read in known or not prefix:
+        return read
+    nearby = read.with_prefix(prefix)
+    return nearby if nearby in known else read
 
 
 def define_asset_job(

@@ -402,3 +402,35 @@ def test_daily_time_windows_are_timezone_aware_in_utc_by_default() -> None:
 
     with pytest.raises(DefinitionError, match="is not a known time zone"):
         DailyPartitionsDefinition("2024-01-01", "2024-01-02", timezone="Mars/Olympus")
+
+
+def test_an_input_of_a_prefixed_asset_reads_the_asset_of_that_name_under_its_prefix() -> None:
+    @asset(key_prefix=["shop"])
+    def orders() -> list[int]:
+        return [3, 5]
+
+    @asset(key_prefix=["shop"])
+    def revenue(orders: list[int]) -> int:
+        return sum(orders)
+
+    result = materialize_to_memory([orders, revenue])
+
+    assert result.asset_value(["shop", "revenue"]) == 8
+
+
+def test_an_unprefixed_asset_of_that_name_wins_over_the_prefixed_one() -> None:
+    @asset(key_prefix=["shop"], name="orders")
+    def shop_orders() -> list[int]:
+        return [3, 5]
+
+    @asset
+    def orders() -> list[int]:
+        return [100]
+
+    @asset(key_prefix=["shop"])
+    def revenue(orders: list[int]) -> int:
+        return sum(orders)
+
+    result = materialize_to_memory([shop_orders, orders, revenue])
+
+    assert result.asset_value(["shop", "revenue"]) == 100
