@@ -12,7 +12,6 @@ from nbflow.config import Field, as_field
 from nbflow.definitions._callables import check_name
 from nbflow.definitions.annotations import typed_ins, typed_outs
 from nbflow.definitions.composition import PendingNodeInvocation, current_recorder
-from nbflow.definitions.configured import configured_field
 from nbflow.definitions.node import NodeDefinition
 from nbflow.definitions.specs import (
     DEFAULT_OUTPUT,
@@ -131,6 +130,8 @@ class OpDefinition(NodeDefinition):
             DefinitionError: ``config_schema`` given with a fixed config, or a bad name.
             RunConfigValidationError: a fixed config does not fit this op's schema.
         """
+        from nbflow.definitions.configured import configured_field  # loaded on first use
+
         new_name = self.name if name is None else check_name("Op", name)
         clone = object.__new__(OpDefinition)
         clone.__dict__.update(self.__dict__)

@@ -8,7 +8,6 @@ from typing import TYPE_CHECKING, Any, Self, overload
 
 from nbflow.config import Field, as_field
 from nbflow.definitions._callables import positional_arity
-from nbflow.definitions.configured import configured_field
 from nbflow.definitions.specs import NO_VALUE
 from nbflow.errors import DefinitionError
 from nbflow.versioning import validate_version
@@ -105,6 +104,8 @@ class ResourceDefinition:
             DefinitionError: ``config_schema`` given with a fixed config.
             RunConfigValidationError: a fixed config does not fit this resource's schema.
         """
+        from nbflow.definitions.configured import configured_field  # loaded on first use
+
         owner = f"resource {name or self.name!r}"
         clone = copy.copy(self)
         clone.config_field = configured_field(
