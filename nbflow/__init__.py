@@ -96,9 +96,13 @@ _LAZY = {
     "fs_io_manager": "nbflow.storage",
     "mem_io_manager": "nbflow.storage",
     "versioned_filesystem_io_manager": "nbflow.storage",
+    "InputManager": "nbflow.definitions.input_manager",
+    "InputManagerDefinition": "nbflow.definitions.input_manager",
+    "input_manager": "nbflow.definitions.input_manager",
 }
 
 if TYPE_CHECKING:
+    from nbflow.definitions.input_manager import InputManager, InputManagerDefinition, input_manager
     from nbflow.execution import (
         MEMOIZED_RUN_TAG,
         ExecuteInProcessResult,
@@ -165,6 +169,8 @@ __all__ = [
     "In",
     "InitResourceContext",
     "InputContext",
+    "InputManager",
+    "InputManagerDefinition",
     "InputMapping",
     "Instance",
     "Jitter",
@@ -210,6 +216,7 @@ __all__ = [
     "fs_io_manager",
     "graph",
     "in_process_executor",
+    "input_manager",
     "io_manager",
     "job",
     "list_versions",

@@ -132,6 +132,20 @@ class MissingVersionError(VersioningError):
         )
 
 
+class UnversionedInputError(VersioningError):
+    """Memoization is on but an input an input manager supplies has no version."""
+
+    @classmethod
+    def build(cls, step_key: str, input_name: str, manager_key: str) -> UnversionedInputError:
+        return cls(
+            f"Input {step_key}.{input_name} is loaded by input manager {manager_key!r}, which "
+            "has no version, so a memoized run cannot tell whether the value changed.\n"
+            'Fix: give the input manager a version (@input_manager(version="1")), or give the '
+            "job a version strategy that versions resources, or turn memoization off with "
+            'tags={MEMOIZED_RUN_TAG: "false"}.'
+        )
+
+
 class InvalidVersionError(VersioningError, ValueError):
     """A version string has characters outside ``[A-Za-z0-9_]``."""
 

@@ -120,6 +120,49 @@ class GraphDefinition(NodeDefinition):
     def kind(self) -> str:
         return "graph"
 
+    def configured(
+        self,
+        config_or_config_fn: Any,
+        name: str | None = None,
+        config_schema: Any = None,
+        description: str | None = None,
+    ) -> GraphDefinition:
+        """A copy of this graph with its config fixed, or derived from a new config.
+
+        Without a config mapping on this graph, the config is its nodes' config
+        (``{"op": {"config": ...}}``), as in ``config=``; with one, it is what that mapping
+        receives. A config function receives the config given under the graph's ``config``
+        (checked against ``config_schema``) and its result is used as above.
+
+        Args:
+            config_or_config_fn: the config, or a function of the new config returning it.
+            name: the new graph's name (keeps this graph's name if not given).
+            config_schema: schema of the new config a config function receives.
+            description: replaces the description.
+
+        Raises:
+            DefinitionError: ``config_schema`` given with a fixed config, or a bad name.
+        """
+        from nbflow.definitions.config_mapping import ConfigMapping  # imports nothing heavy
+        from nbflow.definitions.configured import config_function
+
+        new_name = self.name if name is None else check_name("Graph", name)
+        fn = config_function(config_or_config_fn, config_schema, f"graph {new_name!r}")
+        mapping = self.config if isinstance(self.config, ConfigMapping) else None
+        config: ConfigMapping | Mapping[str, Any]
+        if mapping is not None:
+            config = ConfigMapping(_feed_mapping(fn, mapping, new_name), config_schema)
+        elif callable(config_or_config_fn):
+            config = ConfigMapping(fn, config_schema)
+        else:
+            config = dict(config_or_config_fn)
+        clone = object.__new__(GraphDefinition)
+        clone.__dict__.update(self.__dict__)
+        clone.name = new_name
+        clone.config = config
+        clone.description = description or self.description
+        return clone
+
     def _check_wiring(self, problems: list[str]) -> None:
         nodes = self.nodes
         for node_name, deps in self.dependencies.items():
@@ -227,6 +270,24 @@ class GraphDefinition(NodeDefinition):
             input_values=input_values,
             tags=tags,
         )
+
+
+def _feed_mapping(
+    fn: Callable[[Any], Any], mapping: ConfigMapping, graph_name: str
+) -> Callable[[Any], Mapping[str, Any]]:
+    """``fn``'s result, checked against ``mapping``'s schema, then mapped by ``mapping``."""
+    from nbflow.config import as_field, validate_config
+
+    def mapped(outer: Any) -> Mapping[str, Any]:
+        given = fn(outer)
+        if mapping.config_schema is not None:
+            field = as_field(mapping.config_schema)
+            given = validate_config(
+                field.config_type, given, target=f"graph {graph_name!r} (configured)"
+            )
+        return mapping.config_fn(given)
+
+    return mapped
 
 
 def _index_defs(

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any, overload
 
 from nbflow.config import Field
 from nbflow.definitions.resource import ResourceDefinition
-from nbflow.errors import InvalidContextUseError
+from nbflow.errors import DefinitionError, InvalidContextUseError
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Mapping
@@ -181,6 +181,20 @@ def is_memoizable(manager: object) -> bool:
 
 class IOManagerDefinition(ResourceDefinition):
     """A resource definition whose value is an :class:`IOManager`."""
+
+    @staticmethod
+    def hardcoded_io_manager(
+        value: IOManager, description: str | None = None
+    ) -> IOManagerDefinition:
+        """An IO manager definition that is always ``value``."""
+        if not callable(getattr(value, "load_input", None)) or not callable(
+            getattr(value, "handle_output", None)
+        ):
+            raise DefinitionError(
+                f"hardcoded_io_manager needs an IO manager, got {value!r}. Fix: pass an "
+                "object with handle_output(context, obj) and load_input(context)."
+            )
+        return IOManagerDefinition(lambda: value, description=description)
 
 
 @overload

@@ -116,6 +116,40 @@ class OpDefinition(NodeDefinition):
         clone.tags = MappingProxyType({**self.tags, **extra})
         return clone
 
+    def configured(
+        self,
+        config_or_config_fn: Any,
+        name: str | None = None,
+        config_schema: Any = None,
+        description: str | None = None,
+    ) -> OpDefinition:
+        """A copy of this op with its config fixed, or derived from a new config.
+
+        The config given here counts in the op's version exactly as run config would.
+
+        Args:
+            config_or_config_fn: the config, or a function of the new config returning it.
+            name: the new op's name (keeps this op's name if not given).
+            config_schema: schema of the new config a config function receives.
+            description: replaces the description.
+
+        Raises:
+            DefinitionError: ``config_schema`` given with a fixed config, or a bad name.
+            RunConfigValidationError: a fixed config does not fit this op's schema.
+        """
+        from nbflow.definitions.configured import configured_field  # loaded on first use
+
+        new_name = self.name if name is None else check_name("Op", name)
+        clone = object.__new__(OpDefinition)
+        clone.__dict__.update(self.__dict__)
+        clone.name = new_name
+        clone.config_field = configured_field(
+            self.config_field, config_or_config_fn, config_schema, f"op {new_name!r}"
+        )
+        clone.config_schema = config_schema if callable(config_or_config_fn) else None
+        clone.description = description or self.description
+        return clone
+
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         recorder = current_recorder()
         if recorder is not None:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, overload
+import copy
+import inspect
+from typing import TYPE_CHECKING, Any, Self, overload
 
 from nbflow.config import Field, as_field
 from nbflow.definitions._callables import positional_arity
@@ -50,8 +52,12 @@ class ResourceDefinition:
         self.version = None if version is None else validate_version(owner, version)
         self.takes_context = positional_arity(resource_fn) >= 1
 
+    configured_name: str | None = None
+
     @property
     def name(self) -> str:
+        if self.configured_name is not None:
+            return self.configured_name
         return str(getattr(self.resource_fn, "__name__", type(self).__name__))
 
     @property
@@ -68,6 +74,60 @@ class ResourceDefinition:
     def none_resource(description: str | None = None) -> ResourceDefinition:
         """A resource that is always ``None``."""
         return _HardcodedResource(None, description)
+
+    @staticmethod
+    def mock_resource(description: str | None = None) -> ResourceDefinition:
+        """A resource that is a fresh ``unittest.mock.MagicMock`` (for tests)."""
+        from unittest import mock  # only when a test asks for it
+
+        return _HardcodedResource(mock.MagicMock(), description)
+
+    def configured(
+        self,
+        config_or_config_fn: Any,
+        name: str | None = None,
+        config_schema: Any = None,
+        description: str | None = None,
+    ) -> Self:
+        """A copy of this resource with its config fixed, or derived from a new config.
+
+        The config given here counts in the resource's version exactly as run config would.
+
+        Args:
+            config_or_config_fn: the config, or a function of the new config returning it.
+            name: a name for the new definition (shown in views); the resource key still
+                comes from the job's ``resource_defs``.
+            config_schema: schema of the new config a config function receives.
+            description: replaces the description.
+
+        Raises:
+            DefinitionError: ``config_schema`` given with a fixed config.
+            RunConfigValidationError: a fixed config does not fit this resource's schema.
+        """
+        from nbflow.definitions.configured import configured_field  # loaded on first use
+
+        owner = f"resource {name or self.name!r}"
+        clone = copy.copy(self)
+        clone.config_field = configured_field(
+            self.config_field, config_or_config_fn, config_schema, owner
+        )
+        clone.config_schema = config_schema if callable(config_or_config_fn) else None
+        clone.description = description or self.description
+        clone.configured_name = name
+        return clone
+
+    def __call__(self, context: Any = None) -> Any:
+        """Build the resource's value directly (in tests), from an init context or nothing.
+
+        A generator resource is run to its ``yield``; the value it yields is returned.
+        """
+        if self.takes_context:
+            value = self.resource_fn(context)
+        else:
+            value = self.resource_fn()
+        if inspect.isgenerator(value):
+            return next(value)
+        return value
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.name}>"

@@ -27,4 +27,10 @@ def op_resource_keys(op_def: OpDefinition, *, io_managers_only: bool = False) ->
     keys = {out.io_manager_key for out in op_def.outs.values()}
     if not io_managers_only:
         keys.update(op_def.required_resource_keys)
+        keys.update(op_input_manager_keys(op_def))
     return keys
+
+
+def op_input_manager_keys(op_def: OpDefinition) -> set[str]:
+    """The input managers that load ``op_def``'s inputs (``In(input_manager_key=...)``)."""
+    return {spec.input_manager_key for spec in op_def.ins.values() if spec.input_manager_key}

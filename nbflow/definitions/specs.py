@@ -62,6 +62,8 @@ class In:
         metadata: free-form information about the input.
         type_label: how messages name the expected type; nbflow sets it when ``python_type``
             comes from an annotation (``"int (from the annotation `x: int`)"``).
+        input_manager_key: the resource key of an input manager that loads this input
+            (instead of the upstream output's IO manager, or when there is no upstream).
     """
 
     python_type: Any = None
@@ -69,6 +71,7 @@ class In:
     default_value: Any = NO_VALUE
     metadata: Mapping[str, Any] = field(default_factory=dict)
     type_label: str | None = None
+    input_manager_key: str | None = None
 
     @property
     def has_default_value(self) -> bool:

@@ -106,7 +106,7 @@ class IOScope:
         self,
         step_key: str,
         input_name: str,
-        upstream: OutputContext,
+        upstream: OutputContext | None,
         *,
         metadata: Mapping[str, Any] | None = None,
         log: Any = None,
@@ -117,7 +117,8 @@ class IOScope:
             step_key: the step that reads the value (the producing step itself when a
                 result loads an output after the run).
             input_name: the input's name (the output's, for a result's load).
-            upstream: the context of the output being read.
+            upstream: the context of the output being read (``None``: an input manager
+                supplies a value no output produced).
             metadata: the ``In``'s metadata.
             log: the reading step's log (by default, from the run's).
         """
@@ -128,7 +129,7 @@ class IOScope:
             metadata=metadata,
             resources=self.resources,
             op_def=self.plan.op_def_for(step_key),
-            asset_key=upstream.asset_key,
+            asset_key=None if upstream is None else upstream.asset_key,
             partition_key=self.partition_key,
             log=log if log is not None else self.step_log(step_key),
         )

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from nbflow.definitions.io_manager import is_memoizable
+from nbflow.definitions.resource_keys import op_input_manager_keys
 from nbflow.definitions.specs import NO_VALUE
 from nbflow.errors import (
     InvalidDefinitionError,
@@ -18,6 +19,7 @@ from nbflow.errors import (
     NonMemoizableIOManagerError,
     OutputNotFoundError,
     UnversionableValueError,
+    UnversionedInputError,
 )
 from nbflow.execution.engine.io_contexts import IOScope
 from nbflow.execution.engine.resources import resource_order
@@ -208,7 +210,9 @@ class Versioner:
         self._partition_key = partition_key
         self._strategy = _strategy(plan.job_def)
         needed = {
-            k for step in full_plan.steps.values() for k in step.op_def.required_resource_keys
+            k
+            for step in full_plan.steps.values()
+            for k in step.op_def.required_resource_keys | op_input_manager_keys(step.op_def)
         }
         self._memo: dict[str, Any] = {}  # the strategy's scratch: shared helpers read once
         self._resources = resource_versions(
@@ -252,7 +256,8 @@ class Versioner:
         assert op_version is not None, "compute() reports ops without a version"
         resources = {k: self._resources[k] for k in step.op_def.required_resource_keys}
         inputs = {
-            i.name: _input_version(step, i, self._config, parts, self._observed, data_of)
+            i.name: self._managed_input_version(step, i)
+            or _input_version(step, i, self._config, parts, self._observed, data_of)
             for i in step.inputs
             if not (i.spec.is_nothing and i.upstream is None and i.cut_upstream is None)
         }
@@ -268,6 +273,24 @@ class Versioner:
             )
             for output_name in step.op_def.outs
         }
+
+    def _managed_input_version(self, step: Step, step_input: StepInput) -> tuple[str, str] | None:
+        """The version of a root input an input manager supplies (``None``: not such an input).
+
+        Raises:
+            UnversionedInputError: the input manager has no version.
+        """
+        key = step_input.spec.input_manager_key
+        if key is None or step_input.upstream is not None or step_input.cut_upstream is not None:
+            return None
+        if step_input.value is not NO_VALUE or step_input.name in self._config.input_values(
+            step.key
+        ):
+            return None
+        version = self._resources.get(key)
+        if version is None:
+            raise UnversionedInputError.build(step.key, step_input.name, key)
+        return f"input manager {key!r}", version
 
     def _op_version(self, step: Step) -> tuple[str | None, CodeRecord | None]:
         if step.key not in self._op_versions:

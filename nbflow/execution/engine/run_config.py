@@ -44,7 +44,12 @@ def _op_shape(step: Step | None, op_def: OpDefinition) -> Shape:
     """The config shape of one op node; shared by every node of the same op and inputs."""
     loads_cut = step is not None and step.loads_cut_inputs
     config_inputs = tuple(
-        (i.name, not i.spec.has_default_value and not (i.cut_upstream is not None and loads_cut))
+        (
+            i.name,
+            not i.spec.has_default_value
+            and i.spec.input_manager_key is None
+            and not (i.cut_upstream is not None and loads_cut),
+        )
         for i in (step.inputs if step is not None else ())
         if i.from_config and not i.spec.is_nothing
     )

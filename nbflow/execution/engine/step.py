@@ -64,7 +64,34 @@ def _load_source_asset(run: RunContext, step: Step, step_input: StepInput) -> An
     return value
 
 
+def _load_with_input_manager(run: RunContext, step: Step, step_input: StepInput) -> Any:
+    """The input's value from its input manager (``In(input_manager_key=...)``)."""
+    key = step_input.spec.input_manager_key
+    assert key is not None
+    scope = IOScope.of_run(run)
+    upstream = step_input.upstream or step_input.cut_upstream
+    upstream_context = (
+        None if upstream is None else scope.output(*upstream, run.versions.get(upstream))
+    )
+    context = scope.input(
+        step.key, step_input.name, upstream_context, metadata=step_input.spec.metadata
+    )
+    given = run.config.input_values(step.key)
+    if step_input.name in given:
+        context.config = unwrap_input_value(given[step_input.name])
+    value = run.resources[key].load_input(context)
+    run.emit(
+        EventType.LOADED_INPUT,
+        step.key,
+        f"Loaded input {step_input.name!r} with input manager {key!r}",
+        IOManagerData(step_input.name, key),
+    )
+    return value
+
+
 def _input_value(run: RunContext, step: Step, step_input: StepInput) -> Any:
+    if step_input.spec.input_manager_key is not None and step_input.value is NO_VALUE:
+        return _load_with_input_manager(run, step, step_input)
     if step_input.upstream is not None:
         up_key, up_out = step_input.upstream
         return _load(run, step, step_input, up_key, up_out)
