@@ -19,6 +19,7 @@ from nbflow.definitions.config_mapping import ConfigMapping
 from nbflow.definitions.graph import GraphDefinition
 from nbflow.definitions.op import OpDefinition
 from nbflow.errors import RunConfigValidationError
+from nbflow.execution.engine.graph_run_config import root_inputs_as_op_inputs, root_mapping_config
 
 if TYPE_CHECKING:
     from nbflow.definitions.executor import ExecutorDefinition
@@ -138,15 +139,18 @@ def apply_job_config(job_def: JobDefinition, run_config: Mapping[str, Any] | Non
     """
     run_config = _legacy_keys(run_config)
     config = job_def.config
+    rest: dict[str, Any] = {}
     if config is None and job_def.graph_def.config is not None:
         config = _graph_config_as_job_config(job_def.graph_def.config)
+        run_config, rest = root_mapping_config(job_def.graph_def, run_config or {})
     if isinstance(config, ConfigMapping):
         target = f"job {job_def.name!r} (its config mapping)"
-        given: Any = _map_config(config, run_config or {}, ("root",), target)
+        given: Any = {**rest, **_map_config(config, run_config or {}, ("root",), target)}
     elif isinstance(config, Mapping):
         given = deep_merge(config, run_config or {})
     else:
         given = copy.copy(run_config) if run_config is not None else {}
+    given = root_inputs_as_op_inputs(job_def.graph_def, given, job_def.name)
     if isinstance(given, Mapping) and isinstance(given.get("ops") or {}, Mapping):
         ops = _apply_graph_configs(job_def.graph_def, given.get("ops") or {}, ())
         if ops or "ops" in given:
