@@ -37,7 +37,7 @@ from nbflow.definitions.config_mapping import ConfigMapping
 from nbflow.definitions.redefinition import current_job
 from nbflow.execution.engine.plan import build_plan
 from nbflow.execution.engine.run import in_process_resource_defs, validate_run_config
-from nbflow.execution.engine.run_config import run_config_schema
+from nbflow.execution.engine.run_config import UNDECLARED_OP_CONFIG, run_config_schema
 from nbflow.notebook._form_fields import (
     LEFT_OUT,
     Group,
@@ -191,6 +191,8 @@ class ConfigForm:
                 and name in (_SKIPPED_OP_KEYS)
             ):
                 continue
+            if fld is UNDECLARED_OP_CONFIG:
+                continue  # the op declares no config: nothing to fill in
             here = (*path, name)
             given, value = start_value(start, name)
             if is_group(fld.config_type):

@@ -41,6 +41,10 @@ _OP_SHAPES: weakref.WeakKeyDictionary[OpDefinition, dict[tuple[tuple[str, bool],
 )
 
 
+UNDECLARED_OP_CONFIG = Field(AnyConfig, is_required=False)
+"""The config field of an op declared without ``config_schema``: any config, none needed."""
+
+
 def _op_shape(step: Step | None, op_def: OpDefinition) -> Shape:
     """The config shape of one op node; shared by every node of the same op and inputs."""
     loads_cut = step is not None and step.loads_cut_inputs
@@ -59,7 +63,7 @@ def _op_shape(step: Step | None, op_def: OpDefinition) -> Shape:
     if shape is None:
         fields: dict[str, Field] = {
             "outputs": Field(AnyConfig, is_required=False),
-            "config": op_def.config_field or Field(AnyConfig, is_required=False),
+            "config": op_def.config_field or UNDECLARED_OP_CONFIG,
         }
         if config_inputs:
             inputs = {name: Field(AnyConfig, is_required=req) for name, req in config_inputs}
