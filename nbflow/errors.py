@@ -60,6 +60,17 @@ class InvalidInvocationError(DefinitionError, TypeError):
     """An op or graph was called with arguments that do not fit its definition."""
 
 
+class NodeNotFoundError(DefinitionError, LookupError):
+    """A graph or job was asked for a node it does not have."""
+
+    @classmethod
+    def build(cls, owner: str, name: str, available: Sequence[str]) -> NodeNotFoundError:
+        return cls(
+            f"{owner} has no node {name!r}.{did_you_mean(name, available)} Its nodes are "
+            f"{list(available)}. Fix: name a node it has (``outer.inner`` for one inside a graph)."
+        )
+
+
 class RedefinitionError(DefinitionError):
     """A job uses definitions that were redefined (or rebound) after it was built, and it
     cannot be rebuilt with the current ones; raised before anything runs."""
