@@ -62,7 +62,7 @@ from nbflow.definitions import (
     resource,
     success_hook,
 )
-from nbflow.errors import NbflowError, RetryRequested
+from nbflow.errors import Failure, NbflowError, RetryRequested
 from nbflow.events import Event, EventType
 from nbflow.versioning import (
     OpVersionContext,
@@ -166,6 +166,7 @@ __all__ = [
     "ExecuteInProcessResult",
     "ExecutorDefinition",
     "ExpectationResult",
+    "Failure",
     "Field",
     "GraphDefinition",
     "HookContext",
