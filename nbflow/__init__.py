@@ -95,6 +95,7 @@ _LAZY = {
     "list_versions": "nbflow.execution",
     "reconstructable": "nbflow.execution",
     "validate_run_config": "nbflow.execution",
+    "json_console_logger": "nbflow.definitions.json_logger",
     "Instance": "nbflow.storage",
     "Run": "nbflow.storage",
     "RunStatus": "nbflow.storage",
@@ -104,6 +105,7 @@ _LAZY = {
 }
 
 if TYPE_CHECKING:
+    from nbflow.definitions.json_logger import json_console_logger
     from nbflow.execution import (
         MEMOIZED_RUN_TAG,
         ExecuteInProcessResult,
@@ -228,6 +230,7 @@ __all__ = [
     "instance_for_test",
     "io_manager",
     "job",
+    "json_console_logger",
     "list_versions",
     "logger",
     "materialize",

@@ -25,6 +25,7 @@ _NAME = re.compile(r"nbflow(\.[A-Za-z_]\w*)+(:[A-Za-z_][\w.]*)?")
 ALLOWED = {
     (ENTRY_POINT, "nbflow.cli"),
     ("nbflow", "nbflow.execution"),
+    ("nbflow", "nbflow.definitions.json_logger"),
     ("nbflow", "nbflow.storage"),
     ("nbflow.dask", "nbflow.dask.executor"),
     ("nbflow.definitions.executor", "nbflow.execution.engine.in_process"),

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import inspect
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, overload
 
@@ -350,7 +350,10 @@ def _graph_ins(
     for m in mappings:
         node = nodes.get(m.mapped_node_name)
         inner = node.definition.ins.get(m.mapped_node_input_name) if node else None
-        result.setdefault(m.graph_input_name, inner or In())
+        spec = inner or In()
+        if m.graph_input_description is not None:
+            spec = replace(spec, description=m.graph_input_description)
+        result.setdefault(m.graph_input_name, spec)
     for name in positional:
         result.setdefault(name, In())
     return result
