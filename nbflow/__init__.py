@@ -62,7 +62,7 @@ from nbflow.definitions import (
     resource,
     success_hook,
 )
-from nbflow.errors import NbflowError, RetryRequested
+from nbflow.errors import Failure, NbflowError, RetryRequested
 from nbflow.events import Event, EventType
 from nbflow.versioning import (
     OpVersionContext,
@@ -84,12 +84,18 @@ _LAZY = {
     "OpExecutionContext": "nbflow.execution",
     "ReconstructableJob": "nbflow.execution",
     "VersionRow": "nbflow.execution",
+    "build_hook_context": "nbflow.execution",
+    "build_init_resource_context": "nbflow.execution",
+    "build_input_context": "nbflow.execution",
     "build_op_context": "nbflow.execution",
+    "build_output_context": "nbflow.execution",
+    "instance_for_test": "nbflow.execution",
     "build_reconstructable_job": "nbflow.execution",
     "execute_job": "nbflow.execution",
     "list_versions": "nbflow.execution",
     "reconstructable": "nbflow.execution",
     "validate_run_config": "nbflow.execution",
+    "json_console_logger": "nbflow.definitions.json_logger",
     "Instance": "nbflow.storage",
     "Run": "nbflow.storage",
     "RunStatus": "nbflow.storage",
@@ -103,6 +109,7 @@ _LAZY = {
 
 if TYPE_CHECKING:
     from nbflow.definitions.input_manager import InputManager, InputManagerDefinition, input_manager
+    from nbflow.definitions.json_logger import json_console_logger
     from nbflow.execution import (
         MEMOIZED_RUN_TAG,
         ExecuteInProcessResult,
@@ -111,9 +118,14 @@ if TYPE_CHECKING:
         OpExecutionContext,
         ReconstructableJob,
         VersionRow,
+        build_hook_context,
+        build_init_resource_context,
+        build_input_context,
         build_op_context,
+        build_output_context,
         build_reconstructable_job,
         execute_job,
+        instance_for_test,
         list_versions,
         materialize,
         materialize_to_memory,
@@ -160,6 +172,7 @@ __all__ = [
     "ExecuteInProcessResult",
     "ExecutorDefinition",
     "ExpectationResult",
+    "Failure",
     "Field",
     "GraphDefinition",
     "HookContext",
@@ -208,7 +221,11 @@ __all__ = [
     "VersionStrategy",
     "__version__",
     "asset",
+    "build_hook_context",
+    "build_init_resource_context",
+    "build_input_context",
     "build_op_context",
+    "build_output_context",
     "build_reconstructable_job",
     "define_asset_job",
     "execute_job",
@@ -217,8 +234,10 @@ __all__ = [
     "graph",
     "in_process_executor",
     "input_manager",
+    "instance_for_test",
     "io_manager",
     "job",
+    "json_console_logger",
     "list_versions",
     "logger",
     "materialize",

@@ -6,10 +6,10 @@ Families follow the phases of a run: definition, config, versioning, storage, ex
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Sequence
+    from collections.abc import Iterable, Mapping, Sequence
 
 
 def did_you_mean(name: str, options: Iterable[str]) -> str:
@@ -62,6 +62,17 @@ class ConfigSchemaError(DefinitionError, TypeError):
 
 class InvalidInvocationError(DefinitionError, TypeError):
     """An op or graph was called with arguments that do not fit its definition."""
+
+
+class NodeNotFoundError(DefinitionError, LookupError):
+    """A graph or job was asked for a node it does not have."""
+
+    @classmethod
+    def build(cls, owner: str, name: str, available: Sequence[str]) -> NodeNotFoundError:
+        return cls(
+            f"{owner} has no node {name!r}.{did_you_mean(name, available)} Its nodes are "
+            f"{list(available)}. Fix: name a node it has (``outer.inner`` for one inside a graph)."
+        )
 
 
 class RedefinitionError(DefinitionError):
@@ -425,6 +436,43 @@ class RetryRequested(Exception):
         super().__init__(f"Retry requested (max_retries={max_retries})")
         self.max_retries = max_retries
         self.seconds_to_wait = seconds_to_wait
+
+
+class MaxRetriesExceededError(ExecutionError):
+    """An op raised :class:`RetryRequested` again after the retries it asked for were used."""
+
+    @classmethod
+    def build(cls, step_key: str, request: RetryRequested, retries: int) -> MaxRetriesExceededError:
+        return cls(
+            f"Step {step_key!r} raised RetryRequested(max_retries={request.max_retries}) after "
+            f"{retries} retr{'y' if retries == 1 else 'ies'}: no retry is left, so it failed. "
+            "Fix: raise RetryRequested with a larger max_retries, or let the op succeed or "
+            "fail on its last attempt (context.retry_number says which attempt it is)."
+        )
+
+
+class Failure(Exception):
+    """Raise inside an op to fail its step on purpose, with a description and metadata.
+
+    The step's ``STEP_FAILURE`` data carries both (``failure_data.user_failure_data``).
+
+    Args:
+        description: why the step failed (also the exception's message).
+        metadata: facts about the failure, kept with the failure event.
+        allow_retries: ``False`` fails the step at once, whatever its retry policy;
+            ``None`` or ``True`` lets the policy retry it as for any error.
+    """
+
+    def __init__(
+        self,
+        description: str | None = None,
+        metadata: Mapping[str, Any] | None = None,
+        allow_retries: bool | None = None,
+    ) -> None:
+        super().__init__(description or "")
+        self.description = description
+        self.metadata = dict(metadata or {})
+        self.allow_retries = allow_retries
 
 
 # --- notebooks (run by nbflow.notebook through papermill) ------------------------------------

@@ -104,11 +104,22 @@ class ErrorInfo:
 
 
 @dataclass(frozen=True, slots=True)
+class UserFailureData:
+    """What an op said when it failed on purpose (``raise Failure(description, metadata)``)."""
+
+    description: str | None = None
+    metadata: Mapping[str, Any] = field(default_factory=dict)
+    label: str = "intentional-failure"
+
+
+@dataclass(frozen=True, slots=True)
 class StepFailureData:
-    """Why a step failed: the error, and whether it came from user code."""
+    """Why a step failed: the error, whether it came from user code, and what a
+    :class:`~nbflow.errors.Failure` the op raised said (``user_failure_data``)."""
 
     error: ErrorInfo
     user_failure: bool = True
+    user_failure_data: UserFailureData | None = None
 
 
 @dataclass(frozen=True, slots=True)

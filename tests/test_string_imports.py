@@ -26,6 +26,7 @@ ALLOWED = {
     (ENTRY_POINT, "nbflow.cli"),
     ("nbflow", "nbflow.definitions.input_manager"),  # lazy export of input managers
     ("nbflow", "nbflow.execution"),
+    ("nbflow", "nbflow.definitions.json_logger"),
     ("nbflow", "nbflow.storage"),
     ("nbflow.dask", "nbflow.dask.executor"),
     ("nbflow.definitions.executor", "nbflow.execution.engine.in_process"),

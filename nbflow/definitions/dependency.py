@@ -40,11 +40,16 @@ class NodeInvocation:
 
 @dataclass(frozen=True, slots=True)
 class InputMapping:
-    """Graph input ``graph_input_name`` feeds input ``mapped_node_input_name`` of a node."""
+    """Graph input ``graph_input_name`` feeds input ``mapped_node_input_name`` of a node.
+
+    ``graph_input_description`` describes the graph's input (by default it has the
+    description of the node input it feeds).
+    """
 
     graph_input_name: str
     mapped_node_name: str
     mapped_node_input_name: str
+    graph_input_description: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

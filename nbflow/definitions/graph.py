@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import inspect
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, overload
 
@@ -24,7 +24,12 @@ from nbflow.definitions.dependency import (
 from nbflow.definitions.node import NodeDefinition
 from nbflow.definitions.specs import In, Out
 from nbflow.definitions.topological import topological_order
-from nbflow.errors import InvalidDefinitionError, InvalidInvocationError, did_you_mean
+from nbflow.errors import (
+    InvalidDefinitionError,
+    InvalidInvocationError,
+    NodeNotFoundError,
+    did_you_mean,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -47,6 +52,36 @@ class Node:
     tags: Mapping[str, Any]
     hook_defs: frozenset[HookDefinition]
     retry_policy: RetryPolicy | None
+
+
+@dataclass(frozen=True, slots=True)
+class GraphInputDefinition:
+    """One of a graph's own inputs, by name (``graph.input_defs``)."""
+
+    name: str
+    spec: In
+
+    @property
+    def description(self) -> str | None:
+        return self.spec.description
+
+    @property
+    def python_type(self) -> Any:
+        return self.spec.python_type
+
+    dagster_type = python_type
+
+    @property
+    def default_value(self) -> Any:
+        return self.spec.default_value
+
+    @property
+    def has_default_value(self) -> bool:
+        return self.spec.has_default_value
+
+    @property
+    def metadata(self) -> Mapping[str, Any]:
+        return self.spec.metadata
 
 
 class GraphDefinition(NodeDefinition):
@@ -209,6 +244,28 @@ class GraphDefinition(NodeDefinition):
                     f"{out.mapped_node_name}.{out.mapped_node_output_name}, which does not exist."
                 )
 
+    @property
+    def input_defs(self) -> tuple[GraphInputDefinition, ...]:
+        """The graph's own inputs, in order (each with its name and ``In``)."""
+        return tuple(GraphInputDefinition(name, spec) for name, spec in self.ins.items())
+
+    def get_node_named(self, name: str) -> Node:
+        """The node ``name`` of this graph; ``outer.inner`` reaches into nested graphs.
+
+        Raises:
+            NodeNotFoundError: no node has that name.
+        """
+        graph: GraphDefinition = self
+        head, _, rest = name.partition(".")
+        node = graph.nodes.get(head)
+        if node is None:
+            raise NodeNotFoundError.build(f"Graph {self.name!r}", name, list(graph.nodes))
+        if not rest:
+            return node
+        if not isinstance(node.definition, GraphDefinition):
+            raise NodeNotFoundError.build(f"Op node {head!r}", rest, [])
+        return node.definition.get_node_named(rest)
+
     def iter_ops(self, prefix: str = "") -> Iterator[tuple[str, Node]]:
         """Every op node, nested graphs included, with its handle (``outer.inner``)."""
         for name in self.topological_order:
@@ -354,7 +411,10 @@ def _graph_ins(
     for m in mappings:
         node = nodes.get(m.mapped_node_name)
         inner = node.definition.ins.get(m.mapped_node_input_name) if node else None
-        result.setdefault(m.graph_input_name, inner or In())
+        spec = inner or In()
+        if m.graph_input_description is not None:
+            spec = replace(spec, description=m.graph_input_description)
+        result.setdefault(m.graph_input_name, spec)
     for name in positional:
         result.setdefault(name, In())
     return result

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Sequence
 
     from nbflow.definitions.config_mapping import ConfigMapping
+    from nbflow.definitions.graph import Node
     from nbflow.definitions.hook import HookDefinition
     from nbflow.definitions.logger import LoggerDefinition
     from nbflow.definitions.partitions import PartitionsDefinition
@@ -110,6 +111,24 @@ class JobDefinition:
     @property
     def graph(self) -> GraphDefinition:
         return self.graph_def
+
+    @property
+    def nodes(self) -> list[Node]:
+        """The top-level nodes of the job's graph, in topological order."""
+        return [self.graph_def.nodes[name] for name in self.graph_def.topological_order]
+
+    def get_node_named(self, name: str) -> Node:
+        """The node ``name`` of the job's graph; ``outer.inner`` reaches into nested graphs.
+
+        Raises:
+            NodeNotFoundError: no node has that name.
+        """
+        return self.graph_def.get_node_named(name)
+
+    @property
+    def loggers(self) -> Mapping[str, LoggerDefinition]:
+        """The job's logger definitions by key (empty: messages go to the ``nbflow`` logger)."""
+        return self.logger_defs
 
     def _validate(self) -> None:
         problems: list[str] = []

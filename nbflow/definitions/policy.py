@@ -55,6 +55,28 @@ class RetryPolicy:
                 "RetryPolicy(max_retries=3, delay=0.5, backoff=Backoff.EXPONENTIAL)."
             )
 
+    def calculate_delay(self, attempt_num: int) -> float:
+        """Seconds to wait before retry number ``attempt_num`` (1 for the first retry).
+
+        ``delay`` alone waits ``delay``; ``Backoff.LINEAR`` waits ``delay * n``;
+        ``Backoff.EXPONENTIAL`` waits ``delay * (2**n - 1)``. Then ``Jitter.FULL`` picks
+        between 0 and that; ``Jitter.PLUS_MINUS`` adds up to ``delay`` either way (never
+        below 0). No ``delay``: 0.
+        """
+        if not self.delay:
+            return 0.0
+        if self.backoff is Backoff.EXPONENTIAL:
+            wait = self.delay * (2**attempt_num - 1)
+        elif self.backoff is Backoff.LINEAR:
+            wait = self.delay * attempt_num
+        else:
+            wait = self.delay
+        if self.jitter is Jitter.FULL:
+            wait = random.uniform(0, wait)
+        elif self.jitter is Jitter.PLUS_MINUS:
+            wait = max(0.0, wait + random.uniform(-self.delay, self.delay))
+        return float(wait)
+
     def wait_seconds(self, attempt: int) -> float:
         """Seconds to wait before retry number ``attempt`` (1 for the first retry)."""
         if not self.delay:

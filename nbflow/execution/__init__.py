@@ -1,5 +1,12 @@
 """Running jobs: plans, op selection, contexts, the step engine, executors and results."""
 
+from nbflow.execution.engine.builders import (
+    build_hook_context,
+    build_init_resource_context,
+    build_input_context,
+    build_output_context,
+    instance_for_test,
+)
 from nbflow.execution.engine.context import HookContext, OpExecutionContext
 from nbflow.execution.engine.direct import build_op_context
 from nbflow.execution.engine.executor import Executor
@@ -34,11 +41,16 @@ __all__ = [
     "ReconstructableJob",
     "Resources",
     "VersionRow",
+    "build_hook_context",
+    "build_init_resource_context",
+    "build_input_context",
     "build_op_context",
+    "build_output_context",
     "build_plan",
     "build_reconstructable_job",
     "execute_job",
     "graph_view",
+    "instance_for_test",
     "list_versions",
     "materialize",
     "materialize_to_memory",

@@ -34,6 +34,7 @@ from nbflow.events import (
     StepInputData,
     StepOutputData,
     StepSkippedData,
+    UserFailureData,
 )
 
 TAG = "__nbflow__"
@@ -41,7 +42,8 @@ TAG = "__nbflow__"
 
 PAYLOAD_FIELDS: dict[type, tuple[str, ...]] = {
     ErrorInfo: ("cls_name", "message", "traceback"),
-    StepFailureData: ("error", "user_failure"),
+    StepFailureData: ("error", "user_failure", "user_failure_data"),
+    UserFailureData: ("description", "metadata", "label"),
     StepSkippedData: ("reason", "versions", "detail"),
     StepOutputData: ("output_name", "version", "metadata", "value_fingerprint"),
     StepInputData: ("input_name", "source"),

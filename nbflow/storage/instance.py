@@ -116,6 +116,20 @@ class Instance:
     def get_run(self, run_id: str) -> Run | None:
         return self.run_storage.get_run(run_id)
 
+    def get_run_by_id(self, run_id: str) -> Run | None:
+        """The run ``run_id``, or ``None`` if this instance has none by that id."""
+        return self.get_run(run_id)
+
+    def storage_directory(self) -> str:
+        """The folder filesystem IO managers store outputs in by default (``storage_dir``)."""
+        return self.storage_dir
+
+    def __enter__(self) -> Instance:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        """Nothing to release: connections close with the process; folders stay."""
+
     def get_runs(self, limit: int | None = None) -> list[Run]:
         return self.run_storage.get_runs(limit)
 

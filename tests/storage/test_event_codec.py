@@ -22,6 +22,7 @@ from nbflow.events import (
     StepInputData,
     StepOutputData,
     StepSkippedData,
+    UserFailureData,
 )
 from nbflow.storage import event_codec
 from nbflow.storage.event_codec import (
@@ -41,6 +42,8 @@ PAYLOADS = [
     ERROR,
     StepFailureData(ERROR),
     StepFailureData(ERROR, user_failure=False),
+    StepFailureData(ERROR, user_failure_data=UserFailureData("too few rows", {"rows": 3})),
+    UserFailureData(),
     StepSkippedData("memoized", {"result": "ab" * 32, "other": "cd" * 32}),
     StepSkippedData("upstream 'a' did not produce its output"),
     StepOutputData("result"),

@@ -172,6 +172,13 @@ class OpExecutionContext:
     def asset_partition_key_for_output(self, output_name: str = DEFAULT_OUTPUT) -> str:
         return self.partition_key
 
+    def asset_partitions_time_window_for_output(
+        self, output_name: str = DEFAULT_OUTPUT
+    ) -> TimeWindow:
+        """The time range of the partition output ``output_name`` is stored for (the run's
+        partition: see :attr:`partition_time_window`)."""
+        return self.partition_time_window
+
     @property
     def partition_time_window(self) -> TimeWindow:
         """The time range of this run's partition (time-based partitions only)."""

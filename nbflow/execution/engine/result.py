@@ -10,6 +10,7 @@ from nbflow.definitions.asset_key import AssetKey
 from nbflow.definitions.specs import DEFAULT_OUTPUT
 from nbflow.errors import ResultLookupError, did_you_mean
 from nbflow.events import Event, EventType
+from nbflow.execution.engine.node_outcomes import NodeOutcomes
 from nbflow.execution.engine.step_states import StepRecord, StepState, StepStates
 
 if TYPE_CHECKING:
@@ -70,8 +71,12 @@ def _detail(record: StepRecord) -> str:
     return f"{detail} ({record.skip_detail})" if record.skip_detail else detail
 
 
-class ExecuteInProcessResult:
-    """The outcome of a run: success, events, and the values its steps produced."""
+class ExecuteInProcessResult(NodeOutcomes):
+    """The outcome of a run: success, events, and the values its steps produced.
+
+    Per-node outcomes (``is_node_success``, ``retry_attempts_for_node``...) come from
+    :class:`~nbflow.execution.engine.node_outcomes.NodeOutcomes`.
+    """
 
     def __init__(
         self,

@@ -15,7 +15,8 @@ import threading
 import time
 from typing import TYPE_CHECKING, Any
 
-from nbflow.events import ErrorInfo, Event, EventType, StepFailureData
+from nbflow.errors import Failure
+from nbflow.events import ErrorInfo, Event, EventType, StepFailureData, UserFailureData
 from nbflow.execution.engine.resources import Resources
 
 if TYPE_CHECKING:
@@ -148,7 +149,8 @@ class RunContext:
         self, step_key: str, message: str, exc: BaseException, *, user_failure: bool
     ) -> None:
         """Emit the step's STEP_FAILURE for ``exc`` and record it as a failure of the run."""
-        failure = StepFailureData(ErrorInfo.from_exception(exc), user_failure=user_failure)
+        said = UserFailureData(exc.description, exc.metadata) if isinstance(exc, Failure) else None
+        failure = StepFailureData(ErrorInfo.from_exception(exc), user_failure, said)
         self.emit(EventType.STEP_FAILURE, step_key, message, failure)
         self.record_failure(step_key, exc)
 

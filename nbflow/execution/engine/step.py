@@ -13,7 +13,14 @@ from typing import TYPE_CHECKING, Any
 from nbflow.definitions.op import check_value_type
 from nbflow.definitions.specs import NO_VALUE, Output
 from nbflow.definitions.user_events import AssetMaterialization, AssetObservation, ExpectationResult
-from nbflow.errors import ExecutionError, OutputError, RetryRequested, TypeCheckError
+from nbflow.errors import (
+    ExecutionError,
+    Failure,
+    MaxRetriesExceededError,
+    OutputError,
+    RetryRequested,
+    TypeCheckError,
+)
 from nbflow.events import (
     ErrorInfo,
     EventType,
@@ -271,7 +278,7 @@ def _compute(run: RunContext, step: Step, context: OpExecutionContext) -> dict[s
 
 def _retry_wait(step: Step, exc: BaseException, attempt: int, run: RunContext) -> float | None:
     """Seconds to wait before retrying, or None when no retry is left."""
-    if not run.retries_enabled:
+    if not run.retries_enabled or (isinstance(exc, Failure) and exc.allow_retries is False):
         return None
     if isinstance(exc, RetryRequested):
         return float(exc.seconds_to_wait or 0.0) if attempt < exc.max_retries else None
@@ -354,6 +361,10 @@ def run_step(run: RunContext, step: Step) -> bool:
                 if wait:
                     time.sleep(wait)
                 continue
+            if isinstance(exc, RetryRequested) and run.retries_enabled:
+                exhausted = MaxRetriesExceededError.build(step.key, exc, attempt)
+                exhausted.__cause__ = exc.__cause__ or exc
+                exc = exhausted
             run.fail_step(
                 step.key,
                 f"Execution of step {step.key!r} failed: {type(exc).__name__}: {exc}",
