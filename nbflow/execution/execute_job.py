@@ -153,6 +153,7 @@ def execute_job(
     run_tags = merge_tags(job_def, tags)
     if partition_key is not None:
         run_tags[PARTITION_TAG] = partition_key
+    op_selection = op_selection or job_def.op_selection
     if asset_selection is not None:
         op_selection = [*(op_selection or ()), *_asset_nodes(job_def, asset_selection)]
     parent = None

@@ -20,7 +20,6 @@ from nbflow import (
 )
 from nbflow.errors import OutputNotFoundError, ReexecutionError
 
-
 reexec_jobs: Any = importlib.import_module("reexec_jobs")
 chain_in_process = reexec_jobs.chain_in_process
 chain = reexec_jobs.chain

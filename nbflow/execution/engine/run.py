@@ -365,6 +365,7 @@ def execute_in_process(
         job_def, resources, default_io_manager(job_def, instance, memoized)
     )
     partition_key = check_partition_key(job_def, partition_key)
+    op_selection = op_selection or job_def.op_selection
     plan, full_plan = prepare_plans(job_def, input_values, op_selection, run_tags)
     config = resolve_run_config(plan, resource_defs, run_config, in_process_executor)
     if partition_key is not None:
