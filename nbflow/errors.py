@@ -335,6 +335,11 @@ class PartitionKeyError(ExecutionError, KeyError):
         return str(self.args[0]) if self.args else ""
 
 
+class ReexecutionError(ExecutionError, LookupError):
+    """A run cannot be re-executed: its parent run is unknown, of another job, not failed
+    (for ``from_failure``), or did not store the outputs the re-execution needs."""
+
+
 class ReconstructionError(ExecutionError):
     """A job cannot be rebuilt in another process."""
 

@@ -17,10 +17,11 @@ from nbflow.definitions.dependency import (
     NodeInvocation,
     OutputMapping,
 )
-from nbflow.errors import InvalidInvocationError, did_you_mean
+from nbflow.errors import InvalidDefinitionError, InvalidInvocationError, did_you_mean
 
 if TYPE_CHECKING:
     from nbflow.definitions.hook import HookDefinition
+    from nbflow.definitions.job import JobDefinition
     from nbflow.definitions.node import NodeDefinition
     from nbflow.definitions.policy import RetryPolicy
 
@@ -78,6 +79,29 @@ class PendingNodeInvocation:
 
     def with_retry_policy(self, retry_policy: RetryPolicy) -> PendingNodeInvocation:
         return replace(self, retry_policy=retry_policy)
+
+    def to_job(self, name: str | None = None, **kwargs: Any) -> JobDefinition:
+        """A job of this graph named by the alias, with the invocation's hooks and tags.
+
+        Args:
+            name: the job's name (default: the alias, else the graph's name).
+            **kwargs: the arguments of ``GraphDefinition.to_job``.
+
+        Raises:
+            InvalidDefinitionError: the definition is an op, not a graph.
+        """
+        to_job = getattr(self.definition, "to_job", None)
+        if to_job is None:
+            raise InvalidDefinitionError(
+                f"{self.definition.describe()} is not a graph, so it cannot become a job. Fix: "
+                "call it inside a @job (or @graph) function."
+            )
+        hooks = self.hook_defs | frozenset(kwargs.pop("hooks", None) or ())
+        tags = {**self.tags, **(kwargs.pop("tags", None) or {})}
+        job_def: JobDefinition = to_job(
+            name=name or self.alias_name, hooks=hooks, tags=tags or None, **kwargs
+        )
+        return job_def
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         recorder = current_recorder()

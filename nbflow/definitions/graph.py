@@ -293,11 +293,27 @@ class GraphDefinition(NodeDefinition):
             )
         return recorder.invoke(PendingNodeInvocation(self), args, kwargs)
 
-    def to_job(self, name: str | None = None, **kwargs: Any) -> JobDefinition:
-        """A job that runs this graph; keyword arguments are those of :class:`JobDefinition`."""
+    def to_job(
+        self,
+        name: str | None = None,
+        *,
+        hooks: Iterable[HookDefinition] | None = None,
+        op_selection: Sequence[str] | None = None,
+        **kwargs: Any,
+    ) -> JobDefinition:
+        """A job that runs this graph; keyword arguments are those of :class:`JobDefinition`.
+
+        Args:
+            name: the job's name (default: the graph's).
+            hooks: hooks applied to every op (``hook_defs`` of the job).
+            op_selection: the ops every run of the job runs (see ``JobDefinition.get_subset``).
+            **kwargs: other arguments of :class:`JobDefinition`.
+        """
         from nbflow.definitions.job import JobDefinition
 
-        return JobDefinition(graph_def=self, name=name, **kwargs)
+        if hooks is not None:
+            kwargs["hook_defs"] = frozenset(kwargs.get("hook_defs") or ()) | frozenset(hooks)
+        return JobDefinition(graph_def=self, name=name, op_selection=op_selection, **kwargs)
 
     def execute_in_process(
         self,

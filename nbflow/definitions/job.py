@@ -68,6 +68,9 @@ class JobDefinition:
         op_retry_policy: retry policy for ops that have none of their own.
         version_strategy: versions ops and resources; turns memoization on.
         input_values: values for the graph's top-level inputs.
+        op_selection: op selection queries (``"name"``, ``"*name"``, ``"name+"``, ``"*"``)
+            of the ops every run of the job runs (see :meth:`get_subset`); a run's own
+            ``op_selection`` replaces it. Checked when the job is built.
     """
 
     def __init__(
@@ -88,6 +91,7 @@ class JobDefinition:
         version_strategy: Any = None,
         input_values: Mapping[str, Any] | None = None,
         asset_layer: Any = None,
+        op_selection: Sequence[str] | None = None,
     ) -> None:
         self.graph_def = graph_def
         self.asset_layer = asset_layer
@@ -104,6 +108,7 @@ class JobDefinition:
         self.op_retry_policy = op_retry_policy
         self.version_strategy = version_strategy
         self.input_values = MappingProxyType(dict(input_values or {}))
+        self.op_selection: tuple[str, ...] | None = tuple(op_selection) if op_selection else None
         self.defined_at: tuple[str, str] | None = None
         """(module, qualified name) of the ``@job`` function; ``None`` for other jobs."""
         self._validate()
@@ -165,6 +170,12 @@ class JobDefinition:
             if config_problems:
                 raise RunConfigValidationError.build(f"job {self.name!r}", config_problems)
         warn_seed_tags(f"Job {self.name!r}", self.tags)
+        if self.op_selection is not None:
+            # Resolving the queries is the plan's business (a call-time import, declared in
+            # pyproject's import-linter layers contract); a bad query fails here.
+            from nbflow.execution.engine.plan import build_plan
+
+            build_plan(self, None, self.op_selection)
 
     def _required_resources(self) -> list[tuple[str, str]]:
         needs: list[tuple[str, str]] = []
@@ -200,9 +211,24 @@ class JobDefinition:
             "version_strategy": self.version_strategy,
             "input_values": self.input_values,
             "asset_layer": self.asset_layer,
+            "op_selection": self.op_selection,
         }
         params.update(changes)
         return JobDefinition(**params)
+
+    def get_subset(self, *, op_selection: Sequence[str] | None = None) -> JobDefinition:
+        """This job restricted to the ops ``op_selection`` selects (``["*"]``: all of them).
+
+        Every run of the subset runs those ops only; inputs the selection cuts off come
+        from run config (``ops.<op>.inputs.<input>``), or from storage in memoized and
+        asset jobs. ``None`` returns the job itself.
+
+        Raises:
+            InvalidDefinitionError: a query is malformed or names no op of the job.
+        """
+        if op_selection is None:
+            return self
+        return self._copy(op_selection=op_selection)
 
     def with_hooks(self, hook_defs: Iterable[HookDefinition]) -> JobDefinition:
         """A copy of this job with ``hook_defs`` applied to every op."""

@@ -22,6 +22,7 @@ from nbflow.execution.executors.reconstruct import (
     reconstructable,
 )
 from nbflow.execution.materialize import materialize, materialize_to_memory
+from nbflow.execution.reexecution import ReexecutionOptions
 from nbflow.execution.views.graph_dot import to_dot
 from nbflow.execution.views.graph_view import ClusterView, EdgeView, GraphView, NodeView, graph_view
 from nbflow.execution.views.list_versions import VersionRow, list_versions
@@ -39,6 +40,7 @@ __all__ = [
     "NodeView",
     "OpExecutionContext",
     "ReconstructableJob",
+    "ReexecutionOptions",
     "Resources",
     "VersionRow",
     "build_hook_context",

@@ -10,11 +10,18 @@ from __future__ import annotations
 import sys
 from typing import TYPE_CHECKING, Any
 
+from nbflow.definitions.asset_key import AssetKey
 from nbflow.definitions.job import JobDefinition
 from nbflow.definitions.redefinition import current_job
-from nbflow.errors import ReconstructionError
+from nbflow.errors import InvalidDefinitionError, ReconstructionError
 from nbflow.execution.engine.executor import load_executor
-from nbflow.execution.engine.run import check_partition_key, execute_plan, merge_tags, prepare_plans
+from nbflow.execution.engine.run import (
+    PARTITION_TAG,
+    check_partition_key,
+    execute_plan,
+    merge_tags,
+    prepare_plans,
+)
 from nbflow.execution.engine.run_config import resolve_run_config
 from nbflow.execution.executors.out_of_process import OutOfProcessExecutor
 from nbflow.execution.executors.reconstruct import (
@@ -23,6 +30,14 @@ from nbflow.execution.executors.reconstruct import (
     is_loading_job,
 )
 from nbflow.execution.executors.step_request import out_of_process_resource_defs
+from nbflow.execution.reexecution import (
+    ROOT_RUN_ID_TAG,
+    ReexecutionOptions,
+    check_parent,
+    lineage_tags,
+    link_left_out_steps,
+    parent_run,
+)
 from nbflow.storage.instance import Instance
 
 if TYPE_CHECKING:
@@ -63,13 +78,33 @@ def _refuse_run_on_import() -> None:
         )
 
 
+def _asset_nodes(job_def: JobDefinition, asset_selection: Sequence[Any]) -> list[str]:
+    """The nodes of ``job_def`` that compute the asset keys in ``asset_selection``."""
+    layer = job_def.asset_layer
+    by_key = {} if layer is None else {key: node for node, key in layer.keys_by_node.items()}
+    nodes: list[str] = []
+    for item in asset_selection:
+        key = item if isinstance(item, AssetKey) else AssetKey(str(item).split("/"))
+        if key not in by_key:
+            known = sorted(k.to_user_string() for k in by_key)
+            raise InvalidDefinitionError(
+                f"asset_selection: {key.to_user_string()!r} is not an asset of job "
+                f"{job_def.name!r}. Its assets: {known}."
+            )
+        nodes.append(by_key[key])
+    return nodes
+
+
 def execute_job(
     job_or_reconstructable: JobDefinition | ReconstructableJob,
-    run_config: Mapping[str, Any] | None = None,
     instance: Instance | None = None,
+    run_config: Mapping[str, Any] | None = None,
     tags: Mapping[str, Any] | None = None,
-    op_selection: Sequence[str] | None = None,
     raise_on_error: bool = True,
+    op_selection: Sequence[str] | None = None,
+    reexecution_options: ReexecutionOptions | None = None,
+    asset_selection: Sequence[Any] | None = None,
+    partition_key: str | None = None,
     run_id: str | None = None,
 ) -> ExecuteInProcessResult:
     """Run a job with the executor it names (``multi_or_in_process_executor`` by default).
@@ -80,31 +115,58 @@ def execute_job(
             by value (cloudpickle), so jobs defined in scripts work too; in a Jupyter kernel
             a job defined in cells travels as a snapshot module of its cells instead
             (``nbflow.notebook.reconstructable``), falling back to by-value with a note.
-        run_config: run config; ``execution.config`` configures the executor.
         instance: where the run, its events and (by default) its outputs are kept;
             default ``Instance.ephemeral()`` (pass ``Instance.get()`` to keep them).
+        run_config: run config; ``execution.config`` configures the executor. A
+            re-execution given none reuses its parent's.
         tags: run tags over the job's; ``MEMOIZED_RUN_TAG`` switches memoization.
+        raise_on_error: raise the first step failure instead of returning a failed result
+            (True by default, unlike the seeds' False: a failure is not silent).
         op_selection: op selection queries, as for ``execute_in_process``.
-        raise_on_error: raise the first step failure instead of returning a failed result.
+        reexecution_options: re-execute a run of this job recorded on ``instance``: the
+            selected steps run, the outputs of the others load from the runs that stored
+            them; the run records ``parent_run_id``/``root_run_id`` (and the
+            ``nbflow/parent_run_id``/``nbflow/root_run_id`` tags).
+        asset_selection: asset keys (or ``"a/b"`` strings) of an asset job to materialize.
+        partition_key: the partition to run, for a partitioned job.
         run_id: the id of the run (a new one by default); to watch the run's events as
             they happen, register ``instance.add_event_listener(run_id, callback)`` first.
 
     Returns:
         ExecuteInProcessResult: outputs stored by other processes load through their IO
-        manager on ``output_for_node``.
+        manager on ``output_for_node``; usable as ``with execute_job(...) as result:``.
 
     Raises:
         ReconstructionError: the job cannot be sent to other processes (every op at fault
             is listed), or a script runs a job while a step process imports it.
         OutOfProcessStorageError: an output uses an in-memory IO manager while steps run
             in other processes.
+        ReexecutionError: the parent run is unknown, of another job, or never completed a
+            step whose outputs the selected steps read.
+        OutputNotFoundError: the parent run's outputs the re-execution reads are not stored.
     """
     _refuse_run_on_import()
     job_def, pointer = _job_and_pointer(job_or_reconstructable)
     resource_defs = out_of_process_resource_defs(job_def)
-    check_partition_key(job_def, None)
+    instance = instance or Instance.ephemeral()
+    partition_key = check_partition_key(job_def, partition_key)
     run_tags = merge_tags(job_def, tags)
+    if partition_key is not None:
+        run_tags[PARTITION_TAG] = partition_key
+    op_selection = op_selection or job_def.op_selection
+    if asset_selection is not None:
+        op_selection = [*(op_selection or ()), *_asset_nodes(job_def, asset_selection)]
+    parent = None
+    if reexecution_options is not None:
+        parent = parent_run(instance, reexecution_options.parent_run_id)
+        check_parent(job_def, parent)
+        op_selection = list(reexecution_options.step_selection) or None
+        run_tags.update(lineage_tags(parent))
+        if run_config is None:
+            run_config = parent.run_config
     plan, full_plan = prepare_plans(job_def, None, op_selection, run_tags)
+    if parent is not None:
+        link_left_out_steps(plan, parent, instance)
     config = resolve_run_config(plan, resource_defs, run_config)
     executor = load_executor(job_def.executor_def, config.execution.get("config"))
     if isinstance(executor, OutOfProcessExecutor):
@@ -116,11 +178,13 @@ def execute_job(
         config,
         resource_defs,
         executor,
-        instance=instance or Instance.ephemeral(),
+        instance=instance,
         tags=run_tags,
-        partition_key=None,
+        partition_key=partition_key,
         run_id=run_id,
         raise_on_error=raise_on_error,
         op_selection=op_selection,
         full_plan=full_plan,
+        parent_run_id=None if parent is None else parent.run_id,
+        root_run_id=None if parent is None else lineage_tags(parent)[ROOT_RUN_ID_TAG],
     )

@@ -32,6 +32,10 @@ class Run:
     status: RunStatus = RunStatus.NOT_STARTED
     start_time: float | None = None
     end_time: float | None = None
+    parent_run_id: str | None = None
+    """The run this one re-executes (``execute_job(reexecution_options=...)``), else None."""
+    root_run_id: str | None = None
+    """The first run of the chain of re-executions this one belongs to, else None."""
 
     @property
     def is_success(self) -> bool:

@@ -49,7 +49,9 @@ _SCHEMA = (
         op_selection TEXT,
         start_time REAL,
         end_time REAL,
-        created_at REAL NOT NULL
+        created_at REAL NOT NULL,
+        parent_run_id TEXT,
+        root_run_id TEXT
     )""",
     """CREATE TABLE IF NOT EXISTS events (
         id INTEGER PRIMARY KEY,
@@ -87,14 +89,22 @@ _COLUMNS = {
     "manifests": {"id", "step_key", "output_name", "version", "manifest", "recorded_at"},
 }  # fmt: skip
 
-_RUN_COLUMNS = "run_id, job_name, status, tags, run_config, op_selection, start_time, end_time"
+_ADDED_RUN_COLUMNS = {"parent_run_id": "TEXT", "root_run_id": "TEXT"}
+"""Columns of ``runs`` added since files were first written: added to a file that lacks
+them when it is opened (its runs are kept)."""
+
+_RUN_COLUMNS = (
+    "run_id, job_name, status, tags, run_config, op_selection, start_time, end_time, "
+    "parent_run_id, root_run_id"
+)
 
 _UPSERT_RUN = (
-    f"INSERT INTO runs ({_RUN_COLUMNS}, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
+    f"INSERT INTO runs ({_RUN_COLUMNS}, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
     "ON CONFLICT (run_id) DO UPDATE SET job_name = excluded.job_name, status = excluded.status, "
     "tags = excluded.tags, run_config = excluded.run_config, "
     "op_selection = excluded.op_selection, start_time = excluded.start_time, "
-    "end_time = excluded.end_time"
+    "end_time = excluded.end_time, parent_run_id = excluded.parent_run_id, "
+    "root_run_id = excluded.root_run_id"
 )
 
 _INSERT_EVENT = (
@@ -177,6 +187,8 @@ class _Database:
             conn.execute("PRAGMA synchronous = NORMAL")
             if version < SCHEMA_VERSION:
                 self._retry_busy(lambda: self._create_schema(conn))
+            else:
+                self._retry_busy(lambda: self._add_run_columns(conn))
         except BaseException as exc:
             conn.close()
             if isinstance(exc, sqlite3.Error):
@@ -233,6 +245,24 @@ class _Database:
             for statement in _SCHEMA:
                 conn.execute(statement)
             conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            conn.execute("COMMIT")
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+
+    @staticmethod
+    def _add_run_columns(conn: sqlite3.Connection) -> None:
+        """Add the ``runs`` columns an older file lacks, keeping its runs."""
+        found = {row[1] for row in conn.execute("PRAGMA table_info(runs)")}
+        if found >= _ADDED_RUN_COLUMNS.keys():
+            return
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            found = {row[1] for row in conn.execute("PRAGMA table_info(runs)")}
+            for column, kind in _ADDED_RUN_COLUMNS.items():
+                if column not in found:
+                    conn.execute(f"ALTER TABLE runs ADD COLUMN {column} {kind}")
             conn.execute("COMMIT")
         except BaseException:
             if conn.in_transaction:
@@ -369,12 +399,15 @@ def _run_row(run: Run) -> tuple[Any, ...]:
         None if run.op_selection is None else event_codec.dumps(list(run.op_selection)),
         run.start_time,
         run.end_time,
+        run.parent_run_id,
+        run.root_run_id,
         time.time(),
     )
 
 
 def _run_from_row(row: tuple[Any, ...]) -> Run:
-    run_id, job_name, status, tags, run_config, op_selection, start_time, end_time = row
+    run_id, job_name, status, tags, run_config, op_selection, start_time, end_time = row[:8]
+    parent_run_id, root_run_id = row[8:]
     return Run(
         run_id=run_id,
         job_name=job_name,
@@ -384,6 +417,8 @@ def _run_from_row(row: tuple[Any, ...]) -> Run:
         status=RunStatus(status),
         start_time=start_time,
         end_time=end_time,
+        parent_run_id=parent_run_id,
+        root_run_id=root_run_id,
     )
 
 

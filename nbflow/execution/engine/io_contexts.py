@@ -80,7 +80,7 @@ class IOScope:
         return OutputContext(
             step_key=step_key,
             name=output_name,
-            run_id=self.run_id,
+            run_id=self.plan.source_run_ids.get(step_key, self.run_id),
             version=version,
             metadata=op_def.outs[output_name].metadata,
             resources=self.resources,

@@ -389,7 +389,16 @@ def check_cut_inputs_stored(run: RunContext) -> None:
                     if upstream.asset_key is not None
                     else f"output '{cut[0]}.{cut[1]}'"
                 )
-                missing.append(f"{what}, read by {step.key!r}")
+                source = run.plan.source_run_ids.get(cut[0])
+                stored_by = f" (output of run {source!r})" if source else ""
+                missing.append(f"{what}{stored_by}, read by {step.key!r}")
+    if missing and run.plan.source_run_ids:
+        raise OutputNotFoundError(
+            "These outputs of the re-executed run are not stored, so the selected steps "
+            "cannot read them:\n" + "\n".join(f"  - {m}" for m in missing) + "\nFix: "
+            "re-execute runs whose IO managers keep outputs (execute_job stores them in files "
+            "by default; execute_in_process keeps them in memory), or include those steps."
+        )
     if missing:
         raise OutputNotFoundError(
             "These upstream values were never stored, so the selected steps cannot read "

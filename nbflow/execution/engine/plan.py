@@ -81,6 +81,9 @@ class ExecutionPlan:
             for up in step.upstream_keys:
                 self.downstream[up].append(step.key)
         self._op_defs: dict[str, OpDefinition] | None = None
+        self.source_run_ids: dict[str, str] = {}
+        """Step key → the run whose stored outputs a re-execution loads for that left-out
+        step (outputs of other steps belong to the run itself)."""
 
     def op_def_for(self, step_key: str) -> OpDefinition:
         """The op of a step, also for steps an op selection left out of the plan."""

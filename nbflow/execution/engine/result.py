@@ -244,6 +244,14 @@ class ExecuteInProcessResult(NodeOutcomes):
                 return "did not produce it"
         return "did not run"
 
+    def __enter__(self) -> ExecuteInProcessResult:
+        """``with execute_job(...) as result:``: the result itself (it holds no resources;
+        outputs load through their IO managers while and after the block runs)."""
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        return None
+
     def __repr__(self) -> str:
         state = "success" if self.success else "failure"
         if self._run.status.value == "CANCELED":

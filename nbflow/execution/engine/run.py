@@ -150,11 +150,14 @@ def execute_plan(
     raise_on_error: bool,
     op_selection: Sequence[str] | None = None,
     full_plan: ExecutionPlan | None = None,
+    parent_run_id: str | None = None,
+    root_run_id: str | None = None,
 ) -> ExecuteInProcessResult:
     """Run a validated plan: version it, record the run, build resources, skip what is
     stored, execute the rest, tear down, report.
 
-    ``full_plan`` is the job's plan without op selection (versions of cut inputs need it).
+    ``full_plan`` is the job's plan without op selection (versions of cut inputs need it);
+    ``parent_run_id``/``root_run_id`` are recorded on a re-execution's run.
     """
     versioner = None
     if memoization_enabled(plan.job_def, tags):
@@ -170,6 +173,7 @@ def execute_plan(
         raise_on_error=raise_on_error,
         op_selection=op_selection,
         version_parts=versioner.compute() if versioner is not None else {},
+        lineage=(parent_run_id, root_run_id),
     )
     with ctx.cancelable():  # request_cancel(run_id) reaches the run from here on
         started = f"Started execution of run for {plan.job_def.name!r}."
@@ -200,6 +204,7 @@ def _start_run(
     raise_on_error: bool,
     op_selection: Sequence[str] | None,
     version_parts: dict[StepOutput, VersionParts],
+    lineage: tuple[str | None, str | None] = (None, None),
 ) -> RunContext:
     """Record the run on ``instance`` and mark it started; returns its context."""
     job_def = plan.job_def
@@ -209,6 +214,8 @@ def _start_run(
         run_config=config.value,
         tags=dict(tags),
         op_selection=list(op_selection) if op_selection else None,
+        parent_run_id=lineage[0],
+        root_run_id=lineage[1],
     )
     instance.add_run(run)
     ctx = RunContext(
@@ -358,6 +365,7 @@ def execute_in_process(
         job_def, resources, default_io_manager(job_def, instance, memoized)
     )
     partition_key = check_partition_key(job_def, partition_key)
+    op_selection = op_selection or job_def.op_selection
     plan, full_plan = prepare_plans(job_def, input_values, op_selection, run_tags)
     config = resolve_run_config(plan, resource_defs, run_config, in_process_executor)
     if partition_key is not None:

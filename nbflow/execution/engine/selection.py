@@ -1,7 +1,8 @@
 """Op selection queries: ``name``, ``*name`` (ancestors), ``name+`` (one level down), unions.
 
 ``*`` before a name adds every ancestor, after it every descendant; each ``+`` adds one level
-in that direction. A dotted name (``outer.inner``) selects that one nested step.
+in that direction. A dotted name (``outer.inner``) selects that one nested step; ``*`` alone
+selects every node.
 """
 
 from __future__ import annotations
@@ -66,6 +67,9 @@ def select(
     chosen_handles: set[str] = set()
     problems: list[str] = []
     for query in queries:
+        if query.strip() == "*":
+            chosen |= nodes
+            continue
         match = _QUERY.match(query.strip())
         if match is None:
             problems.append(

@@ -15,7 +15,7 @@ import json
 import os
 import sys
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -60,6 +60,15 @@ class ReconstructableJob:
     args: tuple[Any, ...] = ()
     kwargs: Mapping[str, Any] = field(default_factory=dict)
     working_directory: str | None = None
+    op_selection: tuple[str, ...] | None = None
+    """Set by :meth:`get_subset`: the rebuilt job is that subset of the job."""
+
+    def get_subset(self, *, op_selection: Sequence[str] | None = None) -> ReconstructableJob:
+        """A pointer to the subset of this job that ``op_selection`` selects (see
+        ``JobDefinition.get_subset``); ``None`` returns the pointer itself."""
+        if op_selection is None:
+            return self
+        return replace(self, op_selection=tuple(op_selection))
 
     def describe(self) -> str:
         where = self.module_name or self.file_path
@@ -101,7 +110,7 @@ class ReconstructableJob:
                 f"Reconstructor {self.describe()!r} returned {type(value).__name__}, expected "
                 f"a JobDefinition.{hint}"
             )
-        return current_job(value)
+        return current_job(value).get_subset(op_selection=self.op_selection)
 
     def _import(self) -> ModuleType:
         directory = self.working_directory

@@ -101,6 +101,7 @@ class StepRequest:
     partition_key: str | None = None
     loads_cut_inputs: bool = False
     resource_keys: frozenset[str] = field(default_factory=frozenset)
+    source_run_ids: Mapping[str, str] = field(default_factory=dict)
 
 
 def out_of_process_resource_defs(job_def: JobDefinition) -> dict[str, ResourceDefinition]:
@@ -129,6 +130,7 @@ def build_step_request(run: RunContext, step: Step, job: JobPayload) -> StepRequ
         partition_key=run.partition_key,
         loads_cut_inputs=step.loads_cut_inputs,
         resource_keys=frozenset(run.plan.resource_keys(step, cut_inputs=step.loads_cut_inputs)),
+        source_run_ids=dict(run.plan.source_run_ids),
     )
 
 
@@ -168,6 +170,7 @@ def _rebuild(request: StepRequest, channel: StepChannel) -> tuple[RunContext, St
             "definition changed since the run started. Fix: run the job again."
         )
     step.loads_cut_inputs = request.loads_cut_inputs
+    plan.source_run_ids = dict(request.source_run_ids)
     config = ResolvedRunConfig(request.run_config)
     instance = Instance(
         InMemoryRunStorage(),
