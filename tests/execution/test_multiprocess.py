@@ -416,7 +416,8 @@ folder = Path(sys.argv[1])
 def sleeper(i):
     @op(name=f"sleeper_{i}")
     def run():
-        (folder / f"{i}.pid").write_text(str(os.getpid()))
+        (folder / f"{i}.tmp").write_text(str(os.getpid()))
+        (folder / f"{i}.tmp").rename(folder / f"{i}.pid")  # whole, never read half-written
         time.sleep(60)
     return run
 
