@@ -7,6 +7,7 @@ from nbflow.definitions.config_mapping import ConfigMapping
 from nbflow.definitions.dependency import (
     DependencyDefinition,
     InputMapping,
+    MultiDependencyDefinition,
     NodeInvocation,
     OutputMapping,
 )
@@ -70,6 +71,7 @@ __all__ = [
     "JobDefinition",
     "LoggerDefinition",
     "MemoizableIOManager",
+    "MultiDependencyDefinition",
     "NodeInvocation",
     "Nothing",
     "ObserveContext",
