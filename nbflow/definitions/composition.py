@@ -205,6 +205,7 @@ class CompositionRecorder:
             names = list(declared_outs or ["result"])
             return [OutputMapping(names[0], returned.node_name, returned.output_name)]
         if isinstance(returned, Mapping):
+            self._check_returned_names(list(returned), declared_outs)
             return [self._map_one(k, v) for k, v in returned.items()]
         if isinstance(returned, tuple):
             names = list(declared_outs) if declared_outs else [h.output_name for h in returned]
@@ -219,6 +220,21 @@ class CompositionRecorder:
             "return None, one node output, a tuple of node outputs, or a dict of them."
         )
         return []
+
+    def _check_returned_names(
+        self, returned: list[str], declared_outs: Iterable[str] | None
+    ) -> None:
+        if declared_outs is None:
+            return
+        declared = list(declared_outs)
+        missing = [n for n in declared if n not in returned]
+        extra = [n for n in returned if n not in declared]
+        if missing or extra:
+            self.problems.append(
+                f"graph {self.graph_name!r} returned outputs {returned} but declares {declared}"
+                f" (missing: {missing}, not declared: {extra}). Fix: return a dict with one "
+                "entry per declared output."
+            )
 
     def _map_one(self, name: str, handle: Any) -> OutputMapping:
         if not isinstance(handle, InvokedOutput):

@@ -24,7 +24,7 @@ from nbflow.definitions.dependency import (
     upstream_dependencies,
 )
 from nbflow.definitions.node import NodeDefinition
-from nbflow.definitions.specs import In, Out
+from nbflow.definitions.specs import GraphOut, In, Out, as_out
 from nbflow.definitions.topological import topological_order
 from nbflow.errors import InvalidDefinitionError, InvalidInvocationError, did_you_mean
 
@@ -78,7 +78,7 @@ class GraphDefinition(NodeDefinition):
         config: ConfigMapping | Mapping[str, Any] | None = None,
         tags: Mapping[str, Any] | None = None,
         ins: Mapping[str, In] | None = None,
-        outs: Mapping[str, Out] | None = None,
+        outs: Mapping[str, Out | GraphOut] | None = None,
         positional_inputs: Sequence[str] | None = None,
     ) -> None:
         self.name = check_name("Graph", name)
@@ -88,7 +88,8 @@ class GraphDefinition(NodeDefinition):
         re-run when ops it uses are redefined: see :mod:`nbflow.definitions.redefinition`)."""
         self.declared_ins = None if ins is None else MappingProxyType(dict(ins))
         """``ins`` as given (``None``: derived from the node inputs the graph inputs feed)."""
-        self.declared_outs = None if outs is None else MappingProxyType(dict(outs))
+        out_defs = None if outs is None else {k: as_out(v) for k, v in outs.items()}
+        self.declared_outs = None if out_defs is None else MappingProxyType(out_defs)
         """``outs`` as given (``None``: one per output mapping)."""
         self.config = config
         self.tags = MappingProxyType(dict(tags or {}))
@@ -112,7 +113,9 @@ class GraphDefinition(NodeDefinition):
         )
         self.positional_inputs = tuple(positional_inputs or self.ins)
         self.outs = MappingProxyType(
-            dict(outs) if outs else {m.graph_output_name: Out() for m in self.output_mappings}
+            dict(out_defs)
+            if out_defs
+            else {m.graph_output_name: Out() for m in self.output_mappings}
         )
         self.topological_order = _topological_order(self.nodes, self.dependencies, problems)
         if problems:
@@ -347,7 +350,7 @@ def compose_graph(
     *,
     description: str | None = None,
     ins: Mapping[str, In] | None = None,
-    out: Out | Mapping[str, Out] | None = None,
+    out: Out | GraphOut | Mapping[str, Out | GraphOut] | None = None,
     config: ConfigMapping | Mapping[str, Any] | None = None,
     tags: Mapping[str, Any] | None = None,
     substitutions: Mapping[int, NodeDefinition] | None = None,
@@ -366,10 +369,10 @@ def compose_graph(
     with composing(recorder):
         returned = fn(*(GraphInputRef(p) for p in params))
     declared_outs: dict[str, Out] | None
-    if isinstance(out, Out):
-        declared_outs = {"result": out}
+    if isinstance(out, Out | GraphOut):
+        declared_outs = {"result": as_out(out)}
     else:
-        declared_outs = dict(out) if out else None
+        declared_outs = {k: as_out(v) for k, v in out.items()} if out else None
     output_mappings = recorder.output_mappings(returned, declared_outs)
     if recorder.problems:
         raise InvalidDefinitionError.build(f"Graph {name!r}", recorder.problems)
@@ -401,7 +404,7 @@ def graph(
     name: str | None = None,
     description: str | None = None,
     ins: Mapping[str, In] | None = None,
-    out: Out | Mapping[str, Out] | None = None,
+    out: Out | GraphOut | Mapping[str, Out | GraphOut] | None = None,
     config: ConfigMapping | Mapping[str, Any] | None = None,
     tags: Mapping[str, Any] | None = None,
 ) -> Callable[[Callable[..., Any]], GraphDefinition]: ...
@@ -413,7 +416,7 @@ def graph(
     name: str | None = None,
     description: str | None = None,
     ins: Mapping[str, In] | None = None,
-    out: Out | Mapping[str, Out] | None = None,
+    out: Out | GraphOut | Mapping[str, Out | GraphOut] | None = None,
     config: ConfigMapping | Mapping[str, Any] | None = None,
     tags: Mapping[str, Any] | None = None,
 ) -> GraphDefinition | Callable[[Callable[..., Any]], GraphDefinition]:
