@@ -7,6 +7,7 @@ from nbflow.definitions.config_mapping import ConfigMapping
 from nbflow.definitions.dependency import (
     DependencyDefinition,
     InputMapping,
+    MultiDependencyDefinition,
     NodeInvocation,
     OutputMapping,
 )
@@ -43,7 +44,7 @@ from nbflow.definitions.source_asset import (
     SourceAsset,
     observable_source_asset,
 )
-from nbflow.definitions.specs import In, Nothing, Out, Output
+from nbflow.definitions.specs import GraphOut, In, Nothing, Out, Output
 from nbflow.definitions.user_events import AssetMaterialization, AssetObservation, ExpectationResult
 
 __all__ = [
@@ -60,6 +61,7 @@ __all__ = [
     "ExecutorDefinition",
     "ExpectationResult",
     "GraphDefinition",
+    "GraphOut",
     "HookDefinition",
     "IOManager",
     "IOManagerDefinition",
@@ -70,6 +72,7 @@ __all__ = [
     "JobDefinition",
     "LoggerDefinition",
     "MemoizableIOManager",
+    "MultiDependencyDefinition",
     "NodeInvocation",
     "Nothing",
     "ObserveContext",

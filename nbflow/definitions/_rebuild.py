@@ -22,7 +22,7 @@ from nbflow.definitions._bindings import (
 )
 from nbflow.definitions.asset import AssetsDefinition
 from nbflow.definitions.code_location import binding_location, code_location, located
-from nbflow.definitions.dependency import DependencyDefinition, NodeInvocation
+from nbflow.definitions.dependency import AnyDependency, NodeInvocation
 from nbflow.definitions.graph import GraphDefinition, compose_graph
 from nbflow.definitions.op import OpDefinition
 from nbflow.definitions.resource_keys import op_resource_keys
@@ -199,7 +199,7 @@ class Rebuilder:
     def _rewired(self, graph: GraphDefinition) -> GraphDefinition:
         """A graph built with ``GraphDefinition(...)``, with replaced node definitions."""
         final = self.final
-        dependencies: dict[str | NodeInvocation, dict[str, DependencyDefinition]] = {}
+        dependencies: dict[str | NodeInvocation, dict[str, AnyDependency]] = {}
         for name, node in graph.nodes.items():
             definition = final.get(id(node.definition), node.definition)
             invocation = NodeInvocation(

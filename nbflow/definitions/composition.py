@@ -12,8 +12,10 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from nbflow.definitions.dependency import (
+    AnyDependency,
     DependencyDefinition,
     InputMapping,
+    MultiDependencyDefinition,
     NodeInvocation,
     OutputMapping,
 )
@@ -126,9 +128,7 @@ class CompositionRecorder:
 
     graph_name: str
     node_defs: list[NodeDefinition] = field(default_factory=list)
-    dependencies: dict[str | NodeInvocation, dict[str, DependencyDefinition]] = field(
-        default_factory=dict
-    )
+    dependencies: dict[str | NodeInvocation, dict[str, AnyDependency]] = field(default_factory=dict)
     input_mappings: list[InputMapping] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
     substitutions: Mapping[int, NodeDefinition] = field(default_factory=dict)
@@ -168,10 +168,14 @@ class CompositionRecorder:
             hook_defs=pending.hook_defs,
             retry_policy=pending.retry_policy,
         )
-        deps: dict[str, DependencyDefinition] = {}
+        deps: dict[str, AnyDependency] = {}
         for input_name, value in self._bind(definition, node_name, args, kwargs).items():
             if isinstance(value, InvokedOutput):
                 deps[input_name] = DependencyDefinition(value.node_name, value.output_name)
+            elif _is_fan_in(value):
+                deps[input_name] = MultiDependencyDefinition(
+                    [DependencyDefinition(h.node_name, h.output_name) for h in value]
+                )
             elif isinstance(value, GraphInputRef):
                 self.input_mappings.append(InputMapping(value.name, node_name, input_name))
             else:
@@ -196,7 +200,7 @@ class CompositionRecorder:
         args: tuple[Any, ...],
         kwargs: Mapping[str, Any],
     ) -> dict[str, Any]:
-        names = definition.positional_inputs
+        names = _positional_names(definition)
         if len(args) > len(names):
             self.problems.append(
                 f"node {node_name!r} was called with {len(args)} positional arguments but "
@@ -225,6 +229,7 @@ class CompositionRecorder:
             names = list(declared_outs or ["result"])
             return [OutputMapping(names[0], returned.node_name, returned.output_name)]
         if isinstance(returned, Mapping):
+            self._check_returned_names(list(returned), declared_outs)
             return [self._map_one(k, v) for k, v in returned.items()]
         if isinstance(returned, tuple):
             names = list(declared_outs) if declared_outs else [h.output_name for h in returned]
@@ -239,6 +244,21 @@ class CompositionRecorder:
             "return None, one node output, a tuple of node outputs, or a dict of them."
         )
         return []
+
+    def _check_returned_names(
+        self, returned: list[str], declared_outs: Iterable[str] | None
+    ) -> None:
+        if declared_outs is None:
+            return
+        declared = list(declared_outs)
+        missing = [n for n in declared if n not in returned]
+        extra = [n for n in returned if n not in declared]
+        if missing or extra:
+            self.problems.append(
+                f"graph {self.graph_name!r} returned outputs {returned} but declares {declared}"
+                f" (missing: {missing}, not declared: {extra}). Fix: return a dict with one "
+                "entry per declared output."
+            )
 
     def _map_one(self, name: str, handle: Any) -> OutputMapping:
         if not isinstance(handle, InvokedOutput):
@@ -265,6 +285,22 @@ class composing:
 
     def __exit__(self, *exc: object) -> None:
         _state.stack.pop()
+
+
+def _positional_names(definition: NodeDefinition) -> tuple[str, ...]:
+    """The inputs positional arguments fill: the value inputs, then the ordering-only
+    (``Nothing``) ones, each group in declaration order."""
+    nothing = tuple(
+        n for n, spec in definition.ins.items() if n not in definition.positional_inputs
+    )
+    return definition.positional_inputs + nothing
+
+
+def _is_fan_in(value: Any) -> bool:
+    """True for a non-empty list of node outputs, which fans in to one list input."""
+    return (
+        isinstance(value, list) and bool(value) and all(isinstance(v, InvokedOutput) for v in value)
+    )
 
 
 def _short(value: Any) -> str:

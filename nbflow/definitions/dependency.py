@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 from nbflow.definitions.specs import DEFAULT_OUTPUT
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Mapping, Sequence
 
     from nbflow.definitions.hook import HookDefinition
     from nbflow.definitions.policy import RetryPolicy
@@ -21,6 +21,30 @@ class DependencyDefinition:
     node: str
     output: str = DEFAULT_OUTPUT
     description: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class MultiDependencyDefinition:
+    """A fan-in input: its value is the list of the upstream outputs' values, in this order."""
+
+    dependencies: tuple[DependencyDefinition, ...]
+    description: str | None = None
+
+    def __init__(
+        self, dependencies: Sequence[DependencyDefinition], description: str | None = None
+    ) -> None:
+        object.__setattr__(self, "dependencies", tuple(dependencies))
+        object.__setattr__(self, "description", description)
+
+
+AnyDependency = DependencyDefinition | MultiDependencyDefinition
+
+
+def upstream_dependencies(dep: AnyDependency) -> tuple[DependencyDefinition, ...]:
+    """The upstream outputs an input depends on: one, or each of a fan-in's, in order."""
+    if isinstance(dep, MultiDependencyDefinition):
+        return dep.dependencies
+    return (dep,)
 
 
 @dataclass(frozen=True, slots=True, eq=False)

@@ -16,13 +16,15 @@ from nbflow.definitions.composition import (
     current_recorder,
 )
 from nbflow.definitions.dependency import (
+    AnyDependency,
     DependencyDefinition,
     InputMapping,
     NodeInvocation,
     OutputMapping,
+    upstream_dependencies,
 )
 from nbflow.definitions.node import NodeDefinition
-from nbflow.definitions.specs import In, Out
+from nbflow.definitions.specs import GraphOut, In, Out, as_out
 from nbflow.definitions.topological import topological_order
 from nbflow.errors import (
     InvalidDefinitionError,
@@ -92,7 +94,8 @@ class GraphDefinition(NodeDefinition):
         description: shown in docs and notebook views.
         node_defs: the ops and graphs it uses.
         dependencies: ``{node: {input: DependencyDefinition(upstream, output)}}``; keys may be
-            :class:`NodeInvocation` to use a definition under an alias.
+            :class:`NodeInvocation` to use a definition under an alias; a
+            :class:`MultiDependencyDefinition` fans several outputs into one list input.
         input_mappings: which node inputs the graph's own inputs feed.
         output_mappings: which node outputs are the graph's outputs.
         config: a :class:`ConfigMapping` or a dict of default config for its nodes.
@@ -104,14 +107,13 @@ class GraphDefinition(NodeDefinition):
         name: str,
         description: str | None = None,
         node_defs: Sequence[NodeDefinition] | None = None,
-        dependencies: Mapping[str | NodeInvocation, Mapping[str, DependencyDefinition]]
-        | None = None,
+        dependencies: Mapping[str | NodeInvocation, Mapping[str, AnyDependency]] | None = None,
         input_mappings: Sequence[InputMapping] | None = None,
         output_mappings: Sequence[OutputMapping] | None = None,
         config: ConfigMapping | Mapping[str, Any] | None = None,
         tags: Mapping[str, Any] | None = None,
         ins: Mapping[str, In] | None = None,
-        outs: Mapping[str, Out] | None = None,
+        outs: Mapping[str, Out | GraphOut] | None = None,
         positional_inputs: Sequence[str] | None = None,
     ) -> None:
         self.name = check_name("Graph", name)
@@ -121,7 +123,8 @@ class GraphDefinition(NodeDefinition):
         re-run when ops it uses are redefined: see :mod:`nbflow.definitions.redefinition`)."""
         self.declared_ins = None if ins is None else MappingProxyType(dict(ins))
         """``ins`` as given (``None``: derived from the node inputs the graph inputs feed)."""
-        self.declared_outs = None if outs is None else MappingProxyType(dict(outs))
+        out_defs = None if outs is None else {k: as_out(v) for k, v in outs.items()}
+        self.declared_outs = None if out_defs is None else MappingProxyType(out_defs)
         """``outs`` as given (``None``: one per output mapping)."""
         self.config = config
         self.tags = MappingProxyType(dict(tags or {}))
@@ -131,7 +134,7 @@ class GraphDefinition(NodeDefinition):
         self.nodes: Mapping[str, Node] = MappingProxyType(
             _build_nodes(defs, dependencies or {}, problems)
         )
-        self.dependencies: Mapping[str, Mapping[str, DependencyDefinition]] = MappingProxyType(
+        self.dependencies: Mapping[str, Mapping[str, AnyDependency]] = MappingProxyType(
             {
                 (k.node_name if isinstance(k, NodeInvocation) else k): dict(v)
                 for k, v in (dependencies or {}).items()
@@ -145,7 +148,9 @@ class GraphDefinition(NodeDefinition):
         )
         self.positional_inputs = tuple(positional_inputs or self.ins)
         self.outs = MappingProxyType(
-            dict(outs) if outs else {m.graph_output_name: Out() for m in self.output_mappings}
+            dict(out_defs)
+            if out_defs
+            else {m.graph_output_name: Out() for m in self.output_mappings}
         )
         self.topological_order = _topological_order(self.nodes, self.dependencies, problems)
         if problems:
@@ -204,25 +209,15 @@ class GraphDefinition(NodeDefinition):
             node = nodes.get(node_name)
             if node is None:
                 continue  # reported by _build_nodes
-            for input_name, dep in deps.items():
+            for input_name, any_dep in deps.items():
                 if input_name not in node.definition.ins:
                     problems.append(
                         f"node {node_name!r} has no input {input_name!r}."
                         f"{did_you_mean(input_name, node.definition.ins)} Its inputs are "
                         f"{list(node.definition.ins)}."
                     )
-                upstream = nodes.get(dep.node)
-                if upstream is None:
-                    problems.append(
-                        f"input {node_name}.{input_name} depends on node {dep.node!r}, which is "
-                        f"not in the graph.{did_you_mean(dep.node, nodes)}"
-                    )
-                elif dep.output not in upstream.definition.outs:
-                    problems.append(
-                        f"input {node_name}.{input_name} depends on output {dep.output!r} of "
-                        f"{dep.node!r}, which has outputs {list(upstream.definition.outs)}."
-                        f"{did_you_mean(dep.output, upstream.definition.outs)}"
-                    )
+                for dep in upstream_dependencies(any_dep):
+                    _check_dependency(nodes, node_name, input_name, dep, problems)
         for mapping in self.input_mappings:
             node = nodes.get(mapping.mapped_node_name)
             if node is None or mapping.mapped_node_input_name not in node.definition.ins:
@@ -383,7 +378,7 @@ def _index_defs(
 
 def _build_nodes(
     defs: Mapping[str, NodeDefinition],
-    dependencies: Mapping[str | NodeInvocation, Mapping[str, DependencyDefinition]],
+    dependencies: Mapping[str | NodeInvocation, Mapping[str, AnyDependency]],
     problems: list[str],
 ) -> dict[str, Node]:
     invocations = [k if isinstance(k, NodeInvocation) else NodeInvocation(k) for k in dependencies]
@@ -436,16 +431,43 @@ def _graph_ins(
     return result
 
 
+def _check_dependency(
+    nodes: Mapping[str, Node],
+    node_name: str,
+    input_name: str,
+    dep: DependencyDefinition,
+    problems: list[str],
+) -> None:
+    """Report ``dep`` if it names a node or output the graph does not have."""
+    upstream = nodes.get(dep.node)
+    if upstream is None:
+        problems.append(
+            f"input {node_name}.{input_name} depends on node {dep.node!r}, which is "
+            f"not in the graph.{did_you_mean(dep.node, nodes)}"
+        )
+    elif dep.output not in upstream.definition.outs:
+        problems.append(
+            f"input {node_name}.{input_name} depends on output {dep.output!r} of "
+            f"{dep.node!r}, which has outputs {list(upstream.definition.outs)}."
+            f"{did_you_mean(dep.output, upstream.definition.outs)}"
+        )
+
+
 def _topological_order(
     nodes: Mapping[str, Node],
-    dependencies: Mapping[str, Mapping[str, DependencyDefinition]],
+    dependencies: Mapping[str, Mapping[str, AnyDependency]],
     problems: list[str],
 ) -> tuple[str, ...]:
     """Node names, upstream first, in declaration order among equals; reports cycles."""
     declared = {name: index for index, name in enumerate(nodes)}
     upstream = {
         name: sorted(
-            {d.node for d in dependencies.get(name, {}).values() if d.node in nodes},
+            {
+                d.node
+                for dep in dependencies.get(name, {}).values()
+                for d in upstream_dependencies(dep)
+                if d.node in nodes
+            },
             key=declared.__getitem__,
         )
         for name in nodes
@@ -465,7 +487,7 @@ def compose_graph(
     *,
     description: str | None = None,
     ins: Mapping[str, In] | None = None,
-    out: Out | Mapping[str, Out] | None = None,
+    out: Out | GraphOut | Mapping[str, Out | GraphOut] | None = None,
     config: ConfigMapping | Mapping[str, Any] | None = None,
     tags: Mapping[str, Any] | None = None,
     substitutions: Mapping[int, NodeDefinition] | None = None,
@@ -484,10 +506,10 @@ def compose_graph(
     with composing(recorder):
         returned = fn(*(GraphInputRef(p) for p in params))
     declared_outs: dict[str, Out] | None
-    if isinstance(out, Out):
-        declared_outs = {"result": out}
+    if isinstance(out, Out | GraphOut):
+        declared_outs = {"result": as_out(out)}
     else:
-        declared_outs = dict(out) if out else None
+        declared_outs = {k: as_out(v) for k, v in out.items()} if out else None
     output_mappings = recorder.output_mappings(returned, declared_outs)
     if recorder.problems:
         raise InvalidDefinitionError.build(f"Graph {name!r}", recorder.problems)
@@ -519,7 +541,7 @@ def graph(
     name: str | None = None,
     description: str | None = None,
     ins: Mapping[str, In] | None = None,
-    out: Out | Mapping[str, Out] | None = None,
+    out: Out | GraphOut | Mapping[str, Out | GraphOut] | None = None,
     config: ConfigMapping | Mapping[str, Any] | None = None,
     tags: Mapping[str, Any] | None = None,
 ) -> Callable[[Callable[..., Any]], GraphDefinition]: ...
@@ -531,7 +553,7 @@ def graph(
     name: str | None = None,
     description: str | None = None,
     ins: Mapping[str, In] | None = None,
-    out: Out | Mapping[str, Out] | None = None,
+    out: Out | GraphOut | Mapping[str, Out | GraphOut] | None = None,
     config: ConfigMapping | Mapping[str, Any] | None = None,
     tags: Mapping[str, Any] | None = None,
 ) -> GraphDefinition | Callable[[Callable[..., Any]], GraphDefinition]:

@@ -107,6 +107,26 @@ class Out:
 
 
 @dataclass(frozen=True, slots=True)
+class GraphOut:
+    """Declares a graph output; the graph function returns the node output behind it.
+
+    Args:
+        description: shown in docs and notebook views.
+    """
+
+    description: str | None = None
+
+    def to_out(self) -> Out:
+        """The output as the graph exposes it to the nodes that use it."""
+        return Out(description=self.description)
+
+
+def as_out(spec: Out | GraphOut) -> Out:
+    """``spec`` as an :class:`Out` (a :class:`GraphOut` becomes one)."""
+    return spec.to_out() if isinstance(spec, GraphOut) else spec
+
+
+@dataclass(frozen=True, slots=True)
 class Output:
     """A value an op returns or yields, with the output it belongs to and its metadata."""
 

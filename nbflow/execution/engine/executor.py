@@ -83,9 +83,9 @@ class ReadyQueue:
         if reason:
             return reason
         for step_input in step.inputs:
-            up = step_input.upstream
-            if up is not None and up[0] in self._steps and not self._run.has_output(*up):
-                return f"upstream output '{up[0]}.{up[1]}' was not produced"
+            for up in step_input.upstreams:
+                if up[0] in self._steps and not self._run.has_output(*up):
+                    return f"upstream output '{up[0]}.{up[1]}' was not produced"
         return None
 
     def settle(self, step: Step) -> bool:

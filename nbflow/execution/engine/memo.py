@@ -157,6 +157,8 @@ def _input_version(
         else:
             version = hash_parts("nbflow.source_asset.v2", key, data_version)[:40]
         return SOURCE_ASSET_SOURCE.format(key=key), version
+    if step_input.fan_in:
+        return _fan_in_version(step_input.fan_in, parts, data_of)
     if upstream is None:
         given = config.input_values(step.key)
         if step_input.value is not NO_VALUE:
@@ -172,7 +174,20 @@ def _input_version(
     return f"{upstream[0]}.{upstream[1]}", data_of(upstream, version) or version
 
 
+def _fan_in_version(
+    handles: tuple[StepOutput, ...],
+    parts: Mapping[StepOutput, VersionParts],
+    data_of: Callable[[StepOutput, str], str | None],
+) -> tuple[str, str]:
+    """A fan-in input's source and version: the upstream versions combined in order."""
+    versions = [data_of(up, parts[up].version) or parts[up].version for up in handles]
+    source = ", ".join(f"{up[0]}.{up[1]}" for up in handles)
+    return source, hash_parts("nbflow.fan_in.v1", *versions)[:40]
+
+
 def _upstream_unversioned(step_input: StepInput, parts: Mapping[StepOutput, VersionParts]) -> bool:
+    if step_input.fan_in:
+        return any(up not in parts for up in step_input.fan_in)
     upstream = step_input.upstream or step_input.cut_upstream
     return upstream is not None and upstream not in parts
 
@@ -259,7 +274,7 @@ class Versioner:
             i.name: self._managed_input_version(step, i)
             or _input_version(step, i, self._config, parts, self._observed, data_of)
             for i in step.inputs
-            if not (i.spec.is_nothing and i.upstream is None and i.cut_upstream is None)
+            if not (i.spec.is_nothing and not i.upstreams and i.cut_upstream is None)
         }
         config = self._config_fingerprints(step.key)
         return {
@@ -466,7 +481,7 @@ class RunVersions:
         """Re-version ``step`` if an upstream output was produced (or re-versioned) in this
         run, and settle whether it is memoized; returns the note a memoized step's skip
         event carries, if any."""
-        upstream = {i.upstream for i in step.inputs if i.upstream is not None}
+        upstream = {up for i in step.inputs for up in i.upstreams}
         if not any(up in self.produced or up in self._revised for up in upstream):
             return None
         revised = self._versioner.step_parts(step, run.version_parts, self._data_of)

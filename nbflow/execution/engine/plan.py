@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from nbflow.definitions.dependency import MultiDependencyDefinition, upstream_dependencies
 from nbflow.definitions.graph import GraphDefinition, Node
 from nbflow.definitions.op import OpDefinition
 from nbflow.definitions.resource_keys import op_resource_keys
@@ -33,9 +34,10 @@ StepOutputHandle = tuple[str, str]
 class StepInput:
     """Where one input of a step gets its value.
 
-    Exactly one of: ``upstream`` (a step output), ``value`` (given to the run), or neither,
-    in which case run config (``ops.<step>.inputs.<name>``) or the default provides it.
-    ``cut_upstream`` names the producing step output when an op selection left it out.
+    Exactly one of: ``upstream`` (a step output), ``fan_in`` (step outputs whose values
+    make a list, in order), ``value`` (given to the run), or none, in which case run config
+    (``ops.<step>.inputs.<name>``) or the default provides it. ``cut_upstream`` names the
+    producing step output when an op selection left it out.
     """
 
     name: str
@@ -44,10 +46,21 @@ class StepInput:
     value: Any = NO_VALUE
     cut_upstream: StepOutputHandle | None = None
     source_asset: Any = None  # a SourceAsset read through its IO manager
+    fan_in: tuple[StepOutputHandle, ...] = ()
 
     @property
     def from_config(self) -> bool:
-        return self.upstream is None and self.value is NO_VALUE and self.source_asset is None
+        return (
+            self.upstream is None
+            and not self.fan_in
+            and self.value is NO_VALUE
+            and self.source_asset is None
+        )
+
+    @property
+    def upstreams(self) -> tuple[StepOutputHandle, ...]:
+        """Every step output this input loads: its upstream, or each of its fan-in."""
+        return (self.upstream,) if self.upstream is not None else self.fan_in
 
 
 @dataclass(eq=False, slots=True)
@@ -116,8 +129,8 @@ class ExecutionPlan:
             upstream = step_input.upstream
             if upstream is None and cut_inputs:
                 upstream = step_input.cut_upstream
-            if upstream is not None:
-                keys.add(self.op_def_for(upstream[0]).outs[upstream[1]].io_manager_key)
+            for up in step_input.fan_in if upstream is None else (upstream,):
+                keys.add(self.op_def_for(up[0]).outs[up[1]].io_manager_key)
         return keys
 
     def needed_resource_keys(self, *, io_managers_only: bool = False) -> set[str]:
@@ -178,7 +191,7 @@ def _resolve_output(
     )
 
 
-_Source = tuple[str, Any]  # ("step", handle) | ("value", v)
+_Source = tuple[str, Any]  # ("step", handle) | ("fan_in", handles) | ("value", v)
 
 
 def build_plan(
@@ -210,7 +223,11 @@ def build_plan(
     selection = None
     if op_selection:
         upstream = {
-            name: {d.node for d in graph.dependencies.get(name, {}).values()}
+            name: {
+                d.node
+                for dep in graph.dependencies.get(name, {}).values()
+                for d in upstream_dependencies(dep)
+            }
             for name in graph.nodes
         }
         selection = select(op_selection, upstream, (s.key for s in flat))
@@ -218,9 +235,7 @@ def build_plan(
     kept = {s.key for s in flat}
     for step in flat:
         step.upstream_keys = tuple(
-            dict.fromkeys(
-                i.upstream[0] for i in step.inputs if i.upstream and i.upstream[0] in kept
-            )
+            dict.fromkeys(up[0] for i in step.inputs for up in i.upstreams if up[0] in kept)
         )
     return ExecutionPlan(job_def, flat, selection)
 
@@ -229,11 +244,39 @@ def _cut(step: Step, selection: Selection) -> Step:
     inputs = tuple(
         StepInput(i.name, i.spec, cut_upstream=i.upstream)
         if i.upstream is not None and not selection.includes(i.upstream[0])
+        else StepInput(i.name, i.spec)
+        if any(not selection.includes(up[0]) for up in i.fan_in)
         else i
         for i in step.inputs
     )
     step.inputs = inputs
     return step
+
+
+def _node_sources(
+    graph: GraphDefinition,
+    name: str,
+    prefix: str,
+    mapped: Mapping[tuple[str, str], str],
+    graph_sources: Mapping[str, _Source | None],
+) -> dict[str, _Source | None]:
+    """Where each input of node ``name`` gets its value (``None``: run config or default)."""
+    deps = graph.dependencies.get(name, {})
+    sources: dict[str, _Source | None] = {}
+    for input_name in graph.nodes[name].definition.ins:
+        dep = deps.get(input_name)
+        if isinstance(dep, MultiDependencyDefinition):
+            sources[input_name] = (
+                "fan_in",
+                tuple(_resolve_output(graph, d.node, d.output, prefix) for d in dep.dependencies),
+            )
+        elif dep is not None:
+            sources[input_name] = ("step", _resolve_output(graph, dep.node, dep.output, prefix))
+        elif (name, input_name) in mapped:
+            sources[input_name] = graph_sources.get(mapped[(name, input_name)])
+        else:
+            sources[input_name] = None
+    return sources
 
 
 def _flatten(
@@ -251,16 +294,7 @@ def _flatten(
     for name in graph.topological_order:
         node = graph.nodes[name]
         handle = prefix + name
-        deps = graph.dependencies.get(name, {})
-        sources: dict[str, _Source | None] = {}
-        for input_name in node.definition.ins:
-            dep = deps.get(input_name)
-            if dep is not None:
-                sources[input_name] = ("step", _resolve_output(graph, dep.node, dep.output, prefix))
-            elif (name, input_name) in mapped:
-                sources[input_name] = graph_sources.get(mapped[(name, input_name)])
-            else:
-                sources[input_name] = None
+        sources = _node_sources(graph, name, prefix, mapped, graph_sources)
         definition = node.definition
         if isinstance(definition, GraphDefinition):
             _flatten(job_def, definition, handle + ".", sources, out, problems)
@@ -277,6 +311,8 @@ def _flatten(
                 inputs.append(StepInput(input_name, spec))
             elif src[0] == "step":
                 inputs.append(StepInput(input_name, spec, upstream=src[1]))
+            elif src[0] == "fan_in":
+                inputs.append(StepInput(input_name, spec, fan_in=src[1]))
             else:
                 inputs.append(StepInput(input_name, spec, value=src[1]))
         tags = {**definition.tags, **node.tags}

@@ -102,6 +102,8 @@ def _input_value(run: RunContext, step: Step, step_input: StepInput) -> Any:
     if step_input.upstream is not None:
         up_key, up_out = step_input.upstream
         return _load(run, step, step_input, up_key, up_out)
+    if step_input.fan_in:
+        return [_load(run, step, step_input, *up) for up in step_input.fan_in]
     if step_input.value is not NO_VALUE:
         return step_input.value
     if step_input.source_asset is not None:
@@ -145,9 +147,8 @@ def _load_inputs(run: RunContext, step: Step) -> dict[str, Any]:
         if problem:
             raise TypeCheckError.build(problem, is_input=True)
         values[step_input.name] = value
-        source = (
-            f"{step_input.upstream[0]}.{step_input.upstream[1]}" if step_input.upstream else "value"
-        )
+        handles = step_input.upstreams
+        source = ", ".join(f"{up[0]}.{up[1]}" for up in handles) if handles else "value"
         run.emit(
             EventType.STEP_INPUT,
             step.key,

@@ -116,6 +116,7 @@ def build_step_request(run: RunContext, step: Step, job: JobPayload) -> StepRequ
         for upstream in (step_input.upstream, step_input.cut_upstream):
             if upstream is not None:
                 wanted.add(upstream)
+        wanted.update(step_input.fan_in)
     manifests = run.instance.manifests
     return StepRequest(
         step_key=step.key,

@@ -255,9 +255,9 @@ def _structure(plan: ExecutionPlan, title: str) -> GraphView:
 def _edges_into(step: Step, plan: ExecutionPlan) -> list[EdgeView]:
     feeds: dict[str, list[str]] = {}
     for step_input in step.inputs:
-        if step_input.upstream is not None and step_input.upstream[0] in plan.steps:
-            up, output = step_input.upstream
-            feeds.setdefault(up, []).append(f"{up}.{output} → {step_input.name}")
+        for up, output in step_input.upstreams:
+            if up in plan.steps:
+                feeds.setdefault(up, []).append(f"{up}.{output} → {step_input.name}")
     return [EdgeView(up, step.key, "\n".join(lines)) for up, lines in feeds.items()]
 
 
