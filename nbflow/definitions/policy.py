@@ -76,19 +76,3 @@ class RetryPolicy:
         elif self.jitter is Jitter.PLUS_MINUS:
             wait = max(0.0, wait + random.uniform(-self.delay, self.delay))
         return float(wait)
-
-    def wait_seconds(self, attempt: int) -> float:
-        """Seconds to wait before retry number ``attempt`` (1 for the first retry)."""
-        if not self.delay:
-            return 0.0
-        if self.backoff is Backoff.EXPONENTIAL:
-            wait = self.delay * (2 ** (attempt - 1))
-        elif self.backoff is Backoff.LINEAR:
-            wait = self.delay * attempt
-        else:
-            wait = self.delay
-        if self.jitter is Jitter.FULL:
-            wait = random.uniform(0, wait)
-        elif self.jitter is Jitter.PLUS_MINUS:
-            wait = max(0.0, wait + random.uniform(-self.delay, self.delay))
-        return float(wait)

@@ -286,7 +286,7 @@ def _retry_wait(step: Step, exc: BaseException, attempt: int, run: RunContext) -
     policy = step.retry_policy
     if policy is None or attempt >= policy.max_retries:
         return None
-    return policy.wait_seconds(attempt + 1)
+    return policy.calculate_delay(attempt + 1)
 
 
 def _run_hooks(
