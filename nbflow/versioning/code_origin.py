@@ -17,7 +17,6 @@ library is ignored, an installed distribution counts by its version (nbflow by i
 from __future__ import annotations
 
 import functools
-import importlib.metadata
 import linecache
 import os
 import site
@@ -114,6 +113,8 @@ def package_origin(top_module: str) -> Origin:
     """
     if top_module == _NBFLOW:
         return _nbflow_origin()
+    import importlib.metadata  # costs ~20 ms: loaded on the first package lookup only
+
     names = sorted(_distributions().get(top_module, ()))
     if not names:
         return Origin(PACKAGE, top_module, None)
@@ -132,6 +133,8 @@ def _nbflow_origin() -> Origin:
 
 @functools.cache
 def _distributions() -> dict[str, list[str]]:
+    import importlib.metadata
+
     found = importlib.metadata.packages_distributions()
     return {name: list(dists) for name, dists in found.items()}
 
