@@ -77,6 +77,8 @@ __version__ = "0.1.0"
 
 # Running and storing load on first use, so defining ops in a cell stays cheap.
 _LAZY = {
+    "DynamicOut": "nbflow.definitions.dynamic",
+    "DynamicOutput": "nbflow.definitions.dynamic",
     "materialize": "nbflow.execution",
     "materialize_to_memory": "nbflow.execution",
     "MEMOIZED_RUN_TAG": "nbflow.execution",
@@ -111,6 +113,7 @@ _LAZY = {
 }
 
 if TYPE_CHECKING:
+    from nbflow.definitions.dynamic import DynamicOut, DynamicOutput
     from nbflow.definitions.input_manager import InputManager, InputManagerDefinition, input_manager
     from nbflow.definitions.json_logger import json_console_logger
     from nbflow.execution import (
@@ -169,6 +172,8 @@ __all__ = [
     "DailyPartitionsDefinition",
     "DataVersion",
     "DependencyDefinition",
+    "DynamicOut",
+    "DynamicOutput",
     "Enum",
     "EnumValue",
     "Event",

@@ -304,6 +304,11 @@ class OutputError(ExecutionError, TypeError):
     """An op produced outputs that do not match its declared outputs."""
 
 
+class DynamicOutputError(OutputError, ValueError):
+    """A dynamic output was produced wrongly: a bad or repeated mapping key, or a plain
+    ``Output`` where ``DynamicOutput`` objects were expected."""
+
+
 class TypeCheckError(OutputError):
     """A value given to an input, or returned for an output, does not fit its declared type."""
 

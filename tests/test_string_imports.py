@@ -25,6 +25,7 @@ _NAME = re.compile(r"nbflow(\.[A-Za-z_]\w*)+(:[A-Za-z_][\w.]*)?")
 ALLOWED = {
     (ENTRY_POINT, "nbflow.cli"),
     ("nbflow", "nbflow.definitions.input_manager"),  # lazy export of input managers
+    ("nbflow", "nbflow.definitions.dynamic"),  # lazy export of DynamicOut, DynamicOutput
     ("nbflow", "nbflow.execution"),
     ("nbflow", "nbflow.definitions.json_logger"),
     ("nbflow", "nbflow.storage"),

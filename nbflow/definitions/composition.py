@@ -168,9 +168,23 @@ class CompositionRecorder:
             hook_defs=pending.hook_defs,
             retry_policy=pending.retry_policy,
         )
+        from nbflow.definitions import dynamic_handles
+        from nbflow.definitions.dynamic import is_dynamic
+
         deps: dict[str, AnyDependency] = {}
+        mapped = False
         for input_name, value in self._bind(definition, node_name, args, kwargs).items():
-            if isinstance(value, InvokedOutput):
+            dynamic_dep = dynamic_handles.dependency_for(value)
+            if dynamic_dep is not None:
+                deps[input_name] = dynamic_dep
+                mapped = mapped or isinstance(value, dynamic_handles.MappedOutput)
+            elif isinstance(value, dynamic_handles.DynamicOutputHandle):
+                self.problems.append(
+                    f"node {node_name!r} was given dynamic output {value.node_name}."
+                    f"{value.output_name} for input {input_name!r}. Fix: map over it with "
+                    f"{value.node_name}().map({definition.name}), or pass .collect() for a list."
+                )
+            elif isinstance(value, InvokedOutput):
                 deps[input_name] = DependencyDefinition(value.node_name, value.output_name)
             elif _is_fan_in(value):
                 deps[input_name] = MultiDependencyDefinition(
@@ -189,6 +203,9 @@ class CompositionRecorder:
         outs = list(definition.outs)
         if not outs:
             return None
+        dynamic = {name for name, spec in definition.outs.items() if is_dynamic(spec)}
+        if mapped or dynamic:
+            return dynamic_handles.node_outputs(node_name, outs, dynamic, mapped)
         if len(outs) == 1:
             return InvokedOutput(node_name, outs[0])
         return InvokedOutputs(InvokedOutput(node_name, out) for out in outs)

@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from nbflow.events import EventType, StepSkippedData
+from nbflow.execution.engine.dynamic import expand_after
 
 CANCELED_REASON = "run canceled"
 """The ``StepSkippedData.reason`` of steps a canceled run did not run."""
@@ -70,6 +71,8 @@ class ReadyQueue:
     def done(self, step: Step, ok: bool) -> None:
         """Mark ``step`` finished; release its downstream steps (blocked if it did not succeed)."""
         self._finished.add(step.key)
+        if ok:
+            self._expand(step)
         for down in self._run.plan.downstream[step.key]:
             if not ok:
                 self.blocked.setdefault(down, f"upstream step {step.key!r} did not succeed")
@@ -77,6 +80,17 @@ class ReadyQueue:
             if self._waiting[down] == 0:
                 target = self._steps[down]
                 heapq.heappush(self._heap, (-target.priority, target.index, down))
+
+    def _expand(self, step: Step) -> None:
+        """Queue the steps mapped over ``step``'s dynamic outputs, now their keys are known;
+        collecting steps wait for them too."""
+        before = {key: len(s.upstream_keys) for key, s in self._steps.items()}
+        for new in expand_after(self._run, step):
+            self._waiting[new.key] = sum(up not in self._finished for up in new.upstream_keys)
+            if self._waiting[new.key] == 0:
+                heapq.heappush(self._heap, (-new.priority, new.index, new.key))
+        for key, count in before.items():
+            self._waiting[key] += len(self._steps[key].upstream_keys) - count
 
     def _why_not_runnable(self, step: Step) -> str | None:
         reason = self.blocked.get(step.key)

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from nbflow.definitions.dynamic import out_spec
 from nbflow.definitions.io_manager import InputContext, OutputContext
 
 if TYPE_CHECKING:
@@ -63,7 +64,7 @@ class IOScope:
 
     def io_manager_key(self, step_key: str, output_name: str) -> str:
         """The resource key of the IO manager of a step output."""
-        return self.plan.op_def_for(step_key).outs[output_name].io_manager_key
+        return out_spec(self.plan.op_def_for(step_key), output_name).io_manager_key
 
     def io_manager(self, step_key: str, output_name: str) -> Any:
         """The IO manager of a step output, from this scope's resources."""
@@ -82,7 +83,7 @@ class IOScope:
             name=output_name,
             run_id=self.plan.source_run_ids.get(step_key, self.run_id),
             version=version,
-            metadata=op_def.outs[output_name].metadata,
+            metadata=out_spec(op_def, output_name).metadata,
             resources=self.resources,
             op_def=op_def,
             asset_key=self.asset_key_for(step_key),

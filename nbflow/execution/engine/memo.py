@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from nbflow.definitions.dynamic import out_spec
 from nbflow.definitions.io_manager import is_memoizable
 from nbflow.definitions.resource_keys import op_input_manager_keys
 from nbflow.definitions.specs import NO_VALUE
@@ -157,7 +158,7 @@ def _input_version(
         else:
             version = hash_parts("nbflow.source_asset.v2", key, data_version)[:40]
         return SOURCE_ASSET_SOURCE.format(key=key), version
-    if step_input.fan_in:
+    if step_input.fan_in or step_input.collects is not None:
         return _fan_in_version(step_input.fan_in, parts, data_of)
     if upstream is None:
         given = config.input_values(step.key)
@@ -441,7 +442,7 @@ def stored_value_fingerprints(
         if (output, version) not in found:
             step_key, name = output
             op_def = plan.op_def_for(step_key)
-            manager = resources[op_def.outs[name].io_manager_key]
+            manager = resources[out_spec(op_def, name).io_manager_key]
             store = manifest_store_for(manager, instance.manifests, op_def)
             manifest = manifest_of_version(store, step_key, name, version)
             value = None if manifest is None else manifest.get(VALUE_FINGERPRINT_KEY)
@@ -482,10 +483,11 @@ class RunVersions:
         run, and settle whether it is memoized; returns the note a memoized step's skip
         event carries, if any."""
         upstream = {up for i in step.inputs for up in i.upstreams}
-        if not any(up in self.produced or up in self._revised for up in upstream):
+        pending = step.key in run.pending_versions
+        if not pending and not any(up in self.produced or up in self._revised for up in upstream):
             return None
         revised = self._versioner.step_parts(step, run.version_parts, self._data_of)
-        self._revised.update(k for k, p in revised.items() if p.version != run.versions[k])
+        self._revised.update(k for k, p in revised.items() if p.version != run.versions.get(k))
         run.set_version_parts(revised)
         wanted = {name: parts.version for (_, name), parts in revised.items()}
         versions = stored_versions(IOScope.of_run(run), step.key, wanted)

@@ -11,11 +11,14 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from nbflow.definitions.dependency import MultiDependencyDefinition, upstream_dependencies
+from nbflow.definitions.dynamic import out_spec
+from nbflow.definitions.dynamic_handles import CollectDependency, MappedDependency
 from nbflow.definitions.graph import GraphDefinition, Node
 from nbflow.definitions.op import OpDefinition
 from nbflow.definitions.resource_keys import op_resource_keys
 from nbflow.definitions.specs import NO_VALUE, In
 from nbflow.errors import InvalidDefinitionError, ResultLookupError, did_you_mean
+from nbflow.execution.engine.dynamic import DynamicSteps, collect_waits, split_mapped
 from nbflow.execution.engine.selection import Selection, select
 
 if TYPE_CHECKING:
@@ -47,6 +50,10 @@ class StepInput:
     cut_upstream: StepOutputHandle | None = None
     source_asset: Any = None  # a SourceAsset read through its IO manager
     fan_in: tuple[StepOutputHandle, ...] = ()
+    element_of: StepOutputHandle | None = None
+    """A mapped step's template input: takes one element of this dynamic output."""
+    collects: StepOutputHandle | None = None
+    """Gathers every mapped value of this output (``fan_in`` once the mapping keys are known)."""
 
     @property
     def from_config(self) -> bool:
@@ -55,6 +62,8 @@ class StepInput:
             and not self.fan_in
             and self.value is NO_VALUE
             and self.source_asset is None
+            and self.element_of is None
+            and self.collects is None
         )
 
     @property
@@ -78,13 +87,20 @@ class Step:
     index: int
     upstream_keys: tuple[str, ...] = ()
     loads_cut_inputs: bool = False  # inputs cut off by a selection come from storage
+    mapped_over: StepOutputHandle | None = None
+    """The dynamic output this step is mapped over (a template, or one of its copies)."""
+    mapping_key: str | None = None  # set on the copy of a template for one element
 
 
 class ExecutionPlan:
     """Steps of a job (or of its op selection) in topological order."""
 
     def __init__(
-        self, job_def: JobDefinition, steps: Sequence[Step], selection: Selection | None
+        self,
+        job_def: JobDefinition,
+        steps: Sequence[Step],
+        selection: Selection | None,
+        templates: Sequence[Step] = (),
     ) -> None:
         self.job_def = job_def
         self.steps: dict[str, Step] = {s.key: s for s in steps}
@@ -94,6 +110,7 @@ class ExecutionPlan:
             for up in step.upstream_keys:
                 self.downstream[up].append(step.key)
         self._op_defs: dict[str, OpDefinition] | None = None
+        self.dynamic = DynamicSteps(self, templates)
         self.source_run_ids: dict[str, str] = {}
         """Step key → the run whose stored outputs a re-execution loads for that left-out
         step (outputs of other steps belong to the run itself)."""
@@ -108,7 +125,7 @@ class ExecutionPlan:
                 handle: node.definition  # type: ignore[misc]
                 for handle, node in self.job_def.graph_def.iter_ops()
             }
-        return self._op_defs[step_key]
+        return self._op_defs[step_key.partition("[")[0]]
 
     def resource_keys(
         self, step: Step, *, cut_inputs: bool, io_managers_only: bool = False
@@ -130,7 +147,7 @@ class ExecutionPlan:
             if upstream is None and cut_inputs:
                 upstream = step_input.cut_upstream
             for up in step_input.fan_in if upstream is None else (upstream,):
-                keys.add(self.op_def_for(up[0]).outs[up[1]].io_manager_key)
+                keys.add(out_spec(self.op_def_for(up[0]), up[1]).io_manager_key)
         return keys
 
     def needed_resource_keys(self, *, io_managers_only: bool = False) -> set[str]:
@@ -218,6 +235,7 @@ def build_plan(
     flat: list[Step] = []
     problems: list[str] = []
     _flatten(job_def, graph, "", top_sources, flat, problems)
+    flat, templates = split_mapped(flat, problems)
     if problems:
         raise InvalidDefinitionError.build(f"Job {job_def.name!r}", problems)
     selection = None
@@ -237,7 +255,8 @@ def build_plan(
         step.upstream_keys = tuple(
             dict.fromkeys(up[0] for i in step.inputs for up in i.upstreams if up[0] in kept)
         )
-    return ExecutionPlan(job_def, flat, selection)
+        step.upstream_keys += collect_waits(step, templates)
+    return ExecutionPlan(job_def, flat, selection, templates)
 
 
 def _cut(step: Step, selection: Selection) -> Step:
@@ -270,6 +289,9 @@ def _node_sources(
                 "fan_in",
                 tuple(_resolve_output(graph, d.node, d.output, prefix) for d in dep.dependencies),
             )
+        elif isinstance(dep, (MappedDependency, CollectDependency)):
+            kind = "map" if isinstance(dep, MappedDependency) else "collect"
+            sources[input_name] = (kind, _resolve_output(graph, dep.node, dep.output, prefix))
         elif dep is not None:
             sources[input_name] = ("step", _resolve_output(graph, dep.node, dep.output, prefix))
         elif (name, input_name) in mapped:
@@ -313,6 +335,10 @@ def _flatten(
                 inputs.append(StepInput(input_name, spec, upstream=src[1]))
             elif src[0] == "fan_in":
                 inputs.append(StepInput(input_name, spec, fan_in=src[1]))
+            elif src[0] == "map":
+                inputs.append(StepInput(input_name, spec, element_of=src[1]))
+            elif src[0] == "collect":
+                inputs.append(StepInput(input_name, spec, collects=src[1]))
             else:
                 inputs.append(StepInput(input_name, spec, value=src[1]))
         tags = {**definition.tags, **node.tags}

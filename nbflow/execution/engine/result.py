@@ -182,6 +182,12 @@ class ExecuteInProcessResult(NodeOutcomes):
     def output_for_node(self, node_str: str, output_name: str = DEFAULT_OUTPUT) -> Any:
         """The value of output ``output_name`` of node ``node_str`` (``outer.inner`` nests)."""
         step_key, output = self._plan.resolve_output(node_str, output_name)
+        dynamic = self._plan.dynamic
+        if dynamic.is_mapped(step_key, output):
+            return {
+                key: self._value(*handle, f"{node_str}[{key}].{output_name}")
+                for key, handle in dynamic.mapped_values(step_key, output)
+            }
         return self._value(step_key, output, f"{node_str}.{output_name}")
 
     def asset_value(self, asset_key: AssetKey | str | Sequence[str]) -> Any:

@@ -232,7 +232,7 @@ class ResolvedRunConfig:
         parts = handle.split(".")
         for part in parts[:-1]:
             node = (node.get(part) or {}).get("ops") or {}
-        return node.get(parts[-1]) or {}
+        return node.get(parts[-1].partition("[")[0]) or {}  # a mapped step: ``op[key]``
 
     def op_config(self, handle: str) -> Any:
         return self._node(handle).get("config")

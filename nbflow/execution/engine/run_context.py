@@ -15,6 +15,7 @@ import threading
 import time
 from typing import TYPE_CHECKING, Any
 
+from nbflow.definitions.dynamic import split_element_name
 from nbflow.errors import Failure
 from nbflow.events import ErrorInfo, Event, EventType, StepFailureData, UserFailureData
 from nbflow.execution.engine.resources import Resources
@@ -69,6 +70,10 @@ class RunContext:
         self.resources = Resources({})
         self.events: list[Event] = []
         self.outputs: dict[tuple[str, str], Any] = {}
+        self.mapping_keys: dict[tuple[str, str], list[str]] = {}
+        """Dynamic output → the mapping keys of the elements produced in this run."""
+        self.pending_versions: set[str] = set()
+        """Steps added by dynamic expansion (and their collectors), to version when settled."""
         self.failures: dict[str, BaseException] = {}
         self._sinks = (self.events.append, self._note, instance.handle_event, *sinks)
         self._pid = os.getpid()
@@ -132,6 +137,12 @@ class RunContext:
         if event.event_type is EventType.STEP_OUTPUT and self.memo is not None:
             data = event.data
             self.memo.produced[(str(event.step_key), data.output_name)] = data.value_fingerprint
+        if event.event_type is EventType.STEP_OUTPUT:
+            base, key = split_element_name(event.data.output_name)
+            if key is not None:
+                keys = self.mapping_keys.setdefault((str(event.step_key), base), [])
+                if key not in keys:
+                    keys.append(key)
 
     def record_output(self, step_key: str, output_name: str, value: Any) -> None:
         self.outputs[(step_key, output_name)] = value

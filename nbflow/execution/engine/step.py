@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING, Any
 
+from nbflow.definitions.dynamic import DynamicOutput
 from nbflow.definitions.op import check_value_type
 from nbflow.definitions.specs import NO_VALUE, Output
 from nbflow.definitions.user_events import AssetMaterialization, AssetObservation, ExpectationResult
@@ -32,6 +33,12 @@ from nbflow.events import (
     StepOutputData,
 )
 from nbflow.execution.engine.context import USER_EVENT_TYPES, HookContext, OpExecutionContext
+from nbflow.execution.engine.dynamic_outputs import (
+    DynamicElements,
+    element_spec,
+    returns_dynamic_outputs,
+    version_element,
+)
 from nbflow.execution.engine.io_contexts import IOScope
 from nbflow.execution.engine.run_config import unwrap_input_value
 from nbflow.storage.manifests import VALUE_FINGERPRINT_KEY, manifest_store_for
@@ -102,7 +109,7 @@ def _input_value(run: RunContext, step: Step, step_input: StepInput) -> Any:
     if step_input.upstream is not None:
         up_key, up_out = step_input.upstream
         return _load(run, step, step_input, up_key, up_out)
-    if step_input.fan_in:
+    if step_input.fan_in or step_input.collects is not None:
         return [_load(run, step, step_input, *up) for up in step_input.fan_in]
     if step_input.value is not NO_VALUE:
         return step_input.value
@@ -164,7 +171,9 @@ def _produced(op_def: OpDefinition, result: Any) -> Iterator[Any]:
         yield from result
         return
     outs = op_def.outs
-    if isinstance(result, Output):
+    if returns_dynamic_outputs(op_def, result):
+        yield from result
+    elif isinstance(result, Output):
         yield result
     elif len(outs) == 1:
         yield Output(result, next(iter(outs)))
@@ -182,11 +191,16 @@ def _produced(op_def: OpDefinition, result: Any) -> Iterator[Any]:
 
 
 def _store(
-    run: RunContext, step: Step, context: OpExecutionContext, output: Output, done: dict[str, Any]
+    run: RunContext,
+    step: Step,
+    context: OpExecutionContext,
+    output: Output,
+    done: dict[str, Any],
+    check_type: bool = True,
 ) -> None:
     op_def = step.op_def
     name = output.output_name
-    spec = op_def.outs.get(name)
+    spec = op_def.outs.get(name) or element_spec(op_def, name)
     if spec is None:
         raise OutputError(
             f"Op {op_def.name!r} produced output {name!r}, which it does not declare; its "
@@ -194,10 +208,11 @@ def _store(
         )
     if name in done:
         raise OutputError(f"Op {op_def.name!r} produced output {name!r} twice.")
-    problem = check_value_type(f"Output {step.key}.{name}", spec, output.value)
+    problem = check_type and check_value_type(f"Output {step.key}.{name}", spec, output.value)
     if problem:
         raise TypeCheckError.build(problem, is_input=False)
     metadata = {**context.output_metadata(name), **output.metadata}
+    version_element(run, step.key, name)
     version = run.versions.get((step.key, name))
     parts = run.version_parts.get((step.key, name))
     value_fingerprint = None if parts is None else output_fingerprint(output.value)
@@ -255,8 +270,14 @@ def _compute(run: RunContext, step: Step, context: OpExecutionContext) -> dict[s
         op_def.compute_fn(context, **inputs) if op_def.has_context else op_def.compute_fn(**inputs)
     )
     done: dict[str, Any] = {}
+    elements = DynamicElements(op_def)
     for item in _produced(op_def, result):
-        if isinstance(item, Output):
+        if isinstance(item, DynamicOutput):
+            _flush_user_events(run, step, context)
+            # an annotation describes the whole output, not one element: not checked
+            _store(run, step, context, elements.add(item), done, check_type=False)
+        elif isinstance(item, Output):
+            elements.check_plain(item)
             _flush_user_events(run, step, context)
             _store(run, step, context, item, done)
         elif isinstance(item, USER_EVENT_TYPES):
@@ -268,6 +289,8 @@ def _compute(run: RunContext, step: Step, context: OpExecutionContext) -> dict[s
                 "ExpectationResult."
             )
     _flush_user_events(run, step, context)
+    for output in elements.key_lists():
+        _store(run, step, context, output, done, check_type=False)
     missing = [n for n, spec in op_def.outs.items() if spec.is_required and n not in done]
     if missing:
         raise OutputError(
@@ -337,7 +360,9 @@ def run_step(run: RunContext, step: Step) -> bool:
     attempt = 0
     op_config = run.config.op_config(step.key)
     while True:
-        context = OpExecutionContext(run, step.key, step.op_def, op_config, attempt)
+        context = OpExecutionContext(
+            run, step.key, step.op_def, op_config, attempt, mapping_key=step.mapping_key
+        )
         if attempt == 0:
             run.emit(EventType.STEP_START, step.key, f"Started execution of step {step.key!r}")
         else:
