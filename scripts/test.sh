@@ -23,8 +23,8 @@ command -v dot >/dev/null || (command -v apt-get >/dev/null && [ "$(id -u)" = 0 
 jupyter kernelspec list 2>/dev/null | grep -qE '^\s+python3\s' \
     || python -m ipykernel install --sys-prefix --name python3 >/dev/null
 
-echo "== ruff";         python -m ruff check nbflow tests bench examples
-echo "== ruff format";  python -m ruff format --check nbflow tests bench examples
+echo "== ruff";         python -m ruff check nbflow tests bench examples scripts
+echo "== ruff format";  python -m ruff format --check nbflow tests bench examples scripts
 echo "== import-linter"; lint-imports
 echo "== mypy";         python -m mypy
 # The gate is what the whole suite reaches; to run a part of it, pass --no-cov as well.
