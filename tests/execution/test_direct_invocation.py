@@ -6,7 +6,18 @@ from typing import Any
 
 import pytest
 
-from nbflow import Field, build_init_resource_context, build_op_context, op, resource
+from nbflow import (
+    AssetMaterialization,
+    AssetObservation,
+    ExpectationResult,
+    Field,
+    Out,
+    Output,
+    build_init_resource_context,
+    build_op_context,
+    op,
+    resource,
+)
 from nbflow.errors import RunConfigValidationError
 
 
@@ -69,3 +80,95 @@ def test_a_resource_called_with_a_built_init_context_gets_defaults() -> None:
     }
     with pytest.raises(RunConfigValidationError, match=r"root:config:timeout: expected Int"):
         configured_db(build_init_resource_context(config={"url": "u", "timeout": "x"}))
+
+
+# --- events and output metadata after a direct call ------------------------------------------
+
+
+def test_consume_events_after_the_call_returns_logged_events_in_order() -> None:
+    materialization = AssetMaterialization("table", metadata={"rows": 3})
+    observation = AssetObservation("source")
+    expectation = ExpectationResult(True, label="non_empty")
+
+    @op
+    def logs(context: Any) -> int:
+        context.log_event(materialization)
+        context.log_event(observation)
+        context.log_event(expectation)
+        return 1
+
+    context = build_op_context()
+    assert logs(context) == 1
+    assert list(context.consume_events()) == [materialization, observation, expectation]
+    assert list(context.consume_events()) == []
+
+
+def test_events_consumed_inside_the_op_are_not_returned_again() -> None:
+    @op
+    def consumes(context: Any) -> None:
+        context.log_event(AssetMaterialization("first"))
+        list(context.consume_events())
+        context.log_event(AssetMaterialization("second"))
+
+    context = build_op_context()
+    consumes(context)
+    assert [e.asset_key.to_user_string() for e in context.consume_events()] == ["second"]
+
+
+def test_a_generator_op_called_directly_records_yielded_events_and_metadata() -> None:
+    @op(out={"a": Out(), "b": Out()})
+    def emits(context: Any):  # type: ignore[no-untyped-def]
+        yield AssetMaterialization("a_table")
+        yield Output(1, "a", metadata={"rows": 1})
+        context.add_output_metadata({"source": "x", "rows": 0}, output_name="b")
+        yield Output(2, "b", metadata={"rows": 2})
+        yield ExpectationResult(True, label="done")
+
+    context = build_op_context()
+    assert emits(context) == (1, 2)
+    assert [type(e).__name__ for e in context.consume_events()] == [
+        "AssetMaterialization",
+        "ExpectationResult",
+    ]
+    assert context.get_output_metadata("a") == {"rows": 1}
+    assert context.get_output_metadata("b") == {"source": "x", "rows": 2}
+
+
+def test_output_metadata_of_a_returned_output_and_of_add_output_metadata() -> None:
+    @op
+    def returns_output(context: Any) -> Output:
+        return Output(5, metadata={"kind": "count"})
+
+    @op
+    def adds(context: Any) -> int:
+        context.add_output_metadata({"rows": 7})
+        return 7
+
+    @op
+    def plain(context: Any) -> int:
+        return 0
+
+    first = build_op_context()
+    assert returns_output(first) == 5
+    assert first.get_output_metadata("result") == {"kind": "count"}
+    second = build_op_context()
+    assert adds(second) == 7
+    assert second.get_output_metadata("result") == {"rows": 7}
+    assert second.get_output_metadata("result", mapping_key=None) == {"rows": 7}
+    third = build_op_context()
+    assert plain(third) == 0
+    assert third.get_output_metadata("result") is None
+
+
+def test_each_direct_call_starts_with_fresh_events_and_metadata() -> None:
+    @op
+    def once(context: Any) -> int:
+        context.log_event(AssetObservation("seen"))
+        context.add_output_metadata({"n": 1})
+        return 1
+
+    context = build_op_context()
+    once(context)
+    once(context)
+    assert len(list(context.consume_events())) == 1
+    assert context.get_output_metadata("result") == {"n": 1}

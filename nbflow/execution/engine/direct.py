@@ -21,6 +21,8 @@ from nbflow.execution.engine.resources import Resources, build_resources
 from nbflow.storage.instance import Instance
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
+
     from nbflow.definitions.job import JobDefinition
     from nbflow.definitions.op import OpDefinition
     from nbflow.definitions.resource import ResourceDefinition
@@ -143,12 +145,35 @@ def resolve_resources_config(
 class DirectOpExecutionContext(OpExecutionContext):
     """An op context built by :func:`build_op_context`; usable as a context manager."""
 
-    __slots__ = ("_config_given",)
+    __slots__ = ("_bound", "_config_given")
 
     def __init__(self, run: _DirectRun, config: Any, mapping_key: str | None = None) -> None:
         op_def: Any = None  # bound later, by bind_to_op
         super().__init__(run, "direct", op_def, config, mapping_key=mapping_key)
         self._config_given = config
+        self._bound: OpExecutionContext | None = None
+
+    def consume_events(self) -> Iterator[Any]:
+        """Pop and yield the user events of the last call made with this context.
+
+        The events the op logged (``context.log_event``) or yielded, in order, that it did not
+        consume itself.
+        """
+        yield from super().consume_events()
+        if self._bound is not None:
+            yield from self._bound.consume_events()
+
+    def get_output_metadata(
+        self, output_name: str, mapping_key: str | None = None
+    ) -> Mapping[str, Any] | None:
+        """The metadata the last call attached to an output, or None.
+
+        Both ``context.add_output_metadata`` and the metadata of returned or yielded ``Output``
+        objects count (the ``Output``'s keys win).
+        """
+        if self._bound is None:
+            return super().get_output_metadata(output_name, mapping_key)
+        return self._bound.get_output_metadata(output_name, mapping_key)
 
     def bind_to_op(self, op_def: OpDefinition) -> OpExecutionContext:
         """A context for ``op_def``: its config validated, its resources checked."""
@@ -170,7 +195,10 @@ class DirectOpExecutionContext(OpExecutionContext):
             )
             if config is None and op_def.config_field.has_default_value:
                 config = op_def.config_field.default_value
-        return OpExecutionContext(run, op_def.name, op_def, config, mapping_key=self._mapping_key)
+        self._bound = OpExecutionContext(
+            run, op_def.name, op_def, config, mapping_key=self._mapping_key
+        )
+        return self._bound
 
     def __enter__(self) -> DirectOpExecutionContext:
         run: _DirectRun = self._run  # type: ignore[assignment]
