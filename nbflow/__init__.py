@@ -110,12 +110,20 @@ _LAZY = {
     "InputManager": "nbflow.definitions.input_manager",
     "InputManagerDefinition": "nbflow.definitions.input_manager",
     "input_manager": "nbflow.definitions.input_manager",
+    "PartitionedConfig": "nbflow.definitions.partitioned_config",
+    "daily_partitioned_config": "nbflow.definitions.partitioned_config",
+    "static_partitioned_config": "nbflow.definitions.partitioned_config",
 }
 
 if TYPE_CHECKING:
     from nbflow.definitions.dynamic import DynamicOut, DynamicOutput
     from nbflow.definitions.input_manager import InputManager, InputManagerDefinition, input_manager
     from nbflow.definitions.json_logger import json_console_logger
+    from nbflow.definitions.partitioned_config import (
+        PartitionedConfig,
+        daily_partitioned_config,
+        static_partitioned_config,
+    )
     from nbflow.execution import (
         MEMOIZED_RUN_TAG,
         ExecuteInProcessResult,
@@ -213,6 +221,7 @@ __all__ = [
     "Output",
     "OutputContext",
     "OutputMapping",
+    "PartitionedConfig",
     "PartitionsDefinition",
     "Permissive",
     "ReconstructableJob",
@@ -239,6 +248,7 @@ __all__ = [
     "build_op_context",
     "build_output_context",
     "build_reconstructable_job",
+    "daily_partitioned_config",
     "define_asset_job",
     "execute_job",
     "failure_hook",
@@ -261,6 +271,7 @@ __all__ = [
     "op",
     "reconstructable",
     "resource",
+    "static_partitioned_config",
     "success_hook",
     "validate_run_config",
     "versioned_filesystem_io_manager",

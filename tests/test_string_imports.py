@@ -28,6 +28,7 @@ ALLOWED = {
     ("nbflow", "nbflow.definitions.dynamic"),  # lazy export of DynamicOut, DynamicOutput
     ("nbflow", "nbflow.execution"),
     ("nbflow", "nbflow.definitions.json_logger"),
+    ("nbflow", "nbflow.definitions.partitioned_config"),  # lazy export of partitioned config
     ("nbflow", "nbflow.storage"),
     ("nbflow.dask", "nbflow.dask.executor"),
     ("nbflow.definitions.executor", "nbflow.execution.engine.in_process"),

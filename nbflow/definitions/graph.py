@@ -344,15 +344,9 @@ def _feed_mapping(
     fn: Callable[[Any], Any], mapping: ConfigMapping, graph_name: str
 ) -> Callable[[Any], Mapping[str, Any]]:
     """``fn``'s result, checked against ``mapping``'s schema, then mapped by ``mapping``."""
-    from nbflow.config import as_field, validate_config
 
     def mapped(outer: Any) -> Mapping[str, Any]:
-        given = fn(outer)
-        if mapping.config_schema is not None:
-            field = as_field(mapping.config_schema)
-            given = validate_config(
-                field.config_type, given, target=f"graph {graph_name!r} (configured)"
-            )
+        given = mapping.config_for_fn(fn(outer), target=f"graph {graph_name!r} (configured)")
         return mapping.config_fn(given)
 
     return mapped

@@ -59,7 +59,9 @@ class JobDefinition:
             ``multi_or_in_process_executor`` (``execute_in_process`` ignores it).
         logger_defs: loggers by key.
         name: defaults to the graph's name.
-        config: default run config (a dict) or a :class:`ConfigMapping`.
+        config: default run config (a dict), a :class:`ConfigMapping`, or a
+            :class:`PartitionedConfig` (the job then takes its partitions, and a run's config
+            and tags come from its ``partition_key``).
         description: shown in docs and notebook views.
         partitions_def: the partition keys a run may target.
         tags: tags for every run; run tags win.
@@ -102,6 +104,11 @@ class JobDefinition:
         self.logger_defs = MappingProxyType(dict(logger_defs or {}))
         self.config = config
         self.partitions_def = partitions_def
+        if config is not None and not isinstance(config, Mapping):
+            from nbflow.definitions.partitioned_config import PartitionedConfig
+
+            if isinstance(config, PartitionedConfig) and partitions_def is None:
+                self.partitions_def = config.partitions_def
         self.tags = MappingProxyType({**graph_def.tags, **(tags or {})})
         self.metadata = MappingProxyType(dict(metadata or {}))
         self.hook_defs = frozenset(hook_defs or ())
@@ -144,7 +151,8 @@ class JobDefinition:
                 f"version_strategy is {self.version_strategy!r}, not a VersionStrategy. Fix: "
                 "version_strategy=SourceHashVersionStrategy(), or subclass VersionStrategy."
             )
-        if self.config is not None and self.partitions_def is not None:
+        partitioned = getattr(self.config, "partitions_def", None) is self.partitions_def
+        if self.config is not None and self.partitions_def is not None and not partitioned:
             problems.append("config and partitions_def cannot both be given; pass only one.")
         problems += tag_problems(self.tags)
         problems += _resource_def_problems(self.resource_defs)
@@ -261,8 +269,10 @@ class JobDefinition:
         """
         # The one import of a higher layer from definitions, made at call time (declared in
         # pyproject's import-linter layers contract): running a job is execution's business.
+        from nbflow.definitions.partitioned_config import partition_run_config
         from nbflow.execution.engine.run import execute_in_process
 
+        run_config, tags = partition_run_config(self, partition_key, run_config, tags)
         return execute_in_process(
             self,
             run_config=run_config,

@@ -23,6 +23,7 @@ from nbflow.definitions.specs import (
     type_name,
 )
 from nbflow.definitions.tags import tag_problems, warn_seed_tags
+from nbflow.definitions.user_events import AssetMaterialization, AssetObservation, ExpectationResult
 from nbflow.errors import (
     InvalidDefinitionError,
     InvalidInvocationError,
@@ -34,6 +35,7 @@ from nbflow.versioning import validate_version
 if TYPE_CHECKING:
     from nbflow.definitions.policy import RetryPolicy
 
+_USER_EVENTS = (AssetMaterialization, AssetObservation, ExpectationResult)
 CONTEXT_PARAM_NAMES = frozenset({"context", "_context", "_", "ctx", "_ctx"})
 
 
@@ -243,15 +245,34 @@ def invoke_op_directly(op_def: OpDefinition, args: tuple[Any, ...], kwargs: dict
                 f"Fix: {op_def.name}(build_op_context(), ...)."
             )
         call_args.append(ctx.bind_to_op(op_def))
+    context = call_args[0] if call_args else None
     inputs = _bind_inputs(op_def, rest, kwargs)
     result = op_def.compute_fn(*call_args, **inputs)
     if op_def.is_generator:
-        values = {o.output_name: o.value for o in result if isinstance(o, Output)}
+        values: dict[str, Any] = {}
+        for item in result:
+            if isinstance(item, Output):
+                values[item.output_name] = item.value
+                _note_metadata(context, item.output_name, item)
+            elif context is not None and isinstance(item, _USER_EVENTS):
+                context.log_event(item)
         _check_outputs(op_def, values)
         ordered = tuple(values[name] for name in op_def.outs if name in values)
         return ordered[0] if len(ordered) == 1 else ordered
     _check_outputs(op_def, _returned_outputs(op_def, result))
-    return result.value if isinstance(result, Output) else result
+    if isinstance(result, Output):
+        _note_metadata(context, result.output_name, result)
+        return result.value
+    if isinstance(result, tuple) and len(result) == len(op_def.outs) > 1:
+        for name, item in zip(op_def.outs, result, strict=True):
+            _note_metadata(context, name, item)
+    return result
+
+
+def _note_metadata(context: Any, output_name: str, item: Any) -> None:
+    """Keep an ``Output``'s metadata on the context of a direct call, as a run keeps it."""
+    if context is not None and isinstance(item, Output) and item.metadata:
+        context.merge_output_metadata(output_name, item.metadata)
 
 
 def _returned_outputs(op_def: OpDefinition, result: Any) -> dict[str, Any]:

@@ -6,7 +6,7 @@ import copy
 import inspect
 from typing import TYPE_CHECKING, Any, Self, overload
 
-from nbflow.config import Field, as_field
+from nbflow.config import Field, Shape, as_field, validate_config
 from nbflow.definitions._callables import positional_arity
 from nbflow.definitions.specs import NO_VALUE
 from nbflow.errors import DefinitionError
@@ -119,15 +119,35 @@ class ResourceDefinition:
     def __call__(self, context: Any = None) -> Any:
         """Build the resource's value directly (in tests), from an init context or nothing.
 
-        A generator resource is run to its ``yield``; the value it yields is returned.
+        A generator resource is run to its ``yield``; the value it yields is returned. The
+        context's ``resource_config`` is checked against this resource's schema and the function
+        sees it with defaults filled in, as in a run.
+
+        Raises:
+            RunConfigValidationError: the context's config does not fit the schema.
         """
         if self.takes_context:
+            if context is not None and self.config_field is not None:
+                context = self._with_resolved_config(context)
             value = self.resource_fn(context)
         else:
             value = self.resource_fn()
         if inspect.isgenerator(value):
             return next(value)
         return value
+
+    def _with_resolved_config(self, context: Any) -> Any:
+        """A copy of ``context`` whose ``resource_config`` is validated, defaults filled in."""
+        assert self.config_field is not None
+        given = getattr(context, "resource_config", None)
+        resolved: Any = validate_config(
+            Shape({"config": self.config_field}),
+            {} if given is None else {"config": given},
+            target=f"resource {self.name!r}",
+        )
+        bound = copy.copy(context)
+        bound.resource_config = resolved.get("config")
+        return bound
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.name}>"

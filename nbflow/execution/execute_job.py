@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from nbflow.definitions.asset_key import AssetKey
 from nbflow.definitions.job import JobDefinition
+from nbflow.definitions.partitioned_config import partition_run_config
 from nbflow.definitions.redefinition import current_job
 from nbflow.errors import InvalidDefinitionError, ReconstructionError
 from nbflow.execution.engine.executor import load_executor
@@ -150,6 +151,7 @@ def execute_job(
     resource_defs = out_of_process_resource_defs(job_def)
     instance = instance or Instance.ephemeral()
     partition_key = check_partition_key(job_def, partition_key)
+    run_config, tags = partition_run_config(job_def, partition_key, run_config, tags)
     run_tags = merge_tags(job_def, tags)
     if partition_key is not None:
         run_tags[PARTITION_TAG] = partition_key

@@ -249,6 +249,30 @@ class OpExecutionContext:
     def output_metadata(self, output_name: str) -> dict[str, Any]:
         return self._output_metadata.get(output_name, {})
 
+    def get_output_metadata(
+        self, output_name: str, mapping_key: str | None = None
+    ) -> Mapping[str, Any] | None:
+        """The metadata attached to an output so far, or None if there is none.
+
+        Args:
+            output_name: the output's name.
+            mapping_key: accepted for compatibility; nbflow keeps one metadata dict per output.
+
+        Returns:
+            What ``add_output_metadata`` attached; after a direct call, merged with the
+            metadata of the ``Output`` objects the op returned or yielded.
+        """
+        del mapping_key
+        return self._output_metadata.get(output_name)
+
+    def merge_output_metadata(self, output_name: str, metadata: Mapping[str, Any]) -> None:
+        """Merge the metadata an ``Output`` carried into the output's (its keys win)."""
+        if metadata:
+            self._output_metadata[output_name] = {
+                **self._output_metadata.get(output_name, {}),
+                **metadata,
+            }
+
     def __repr__(self) -> str:
         return f"<OpExecutionContext {self._step_key} run={self._run.run_id[:8]}>"
 

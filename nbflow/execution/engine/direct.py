@@ -4,21 +4,28 @@ from __future__ import annotations
 
 import contextlib
 import inspect
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from nbflow.config import validate_config
+from nbflow.config import Shape, resolve_config, validate_config
 from nbflow.definitions.resource import as_resource_definition
-from nbflow.errors import InvalidContextUseError, InvalidInvocationError, did_you_mean
+from nbflow.errors import (
+    InvalidContextUseError,
+    InvalidInvocationError,
+    RunConfigValidationError,
+    did_you_mean,
+)
 from nbflow.execution.engine.context import OpExecutionContext
 from nbflow.execution.engine.log import RunLog
 from nbflow.execution.engine.resources import Resources, build_resources
 from nbflow.storage.instance import Instance
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Iterator
 
     from nbflow.definitions.job import JobDefinition
     from nbflow.definitions.op import OpDefinition
+    from nbflow.definitions.resource import ResourceDefinition
     from nbflow.storage.run import Run
 
 DIRECT_RUN_ID = "EPHEMERAL"
@@ -40,7 +47,7 @@ class _DirectRun:
         partition_key: str | None,
     ) -> None:
         self._defs = {k: as_resource_definition(v) for k, v in resources.items()}
-        self._configs = dict(resources_config)
+        self._configs = resolve_resources_config(self._defs, resources_config)
         self._instance = instance
         self._built: Resources | None = None
         self.stack: contextlib.ExitStack | None = None
@@ -79,15 +86,94 @@ class _DirectRun:
         return self._built
 
 
+def _given_config(definition: ResourceDefinition, given: Any) -> Any:
+    """The resource's own config from ``given``, in run-config form or bare.
+
+    ``{"config": {...}}`` (the run config's ``resources`` shape) is unwrapped, unless the
+    resource's own schema has a field named ``config``; anything else is the config itself.
+    """
+    if not isinstance(given, dict) or set(given) != {"config"}:
+        return given
+    field = definition.config_field
+    own_fields = getattr(field.config_type, "fields", None) if field is not None else None
+    if isinstance(own_fields, Mapping) and "config" in own_fields:
+        return given
+    return given["config"]
+
+
+def resolve_resources_config(
+    resource_defs: Mapping[str, ResourceDefinition], resources_config: Mapping[str, Any]
+) -> dict[str, Any]:
+    """Each resource's config validated against its schema, with defaults filled in.
+
+    Args:
+        resource_defs: the resources by key.
+        resources_config: per key, ``{"config": ...}`` as in run config, or the config itself.
+
+    Returns:
+        Per key, the resolved config a resource function sees as ``resource_config``.
+
+    Raises:
+        RunConfigValidationError: a key names no resource, or a config does not fit its
+            resource's schema; every problem is listed with its path.
+    """
+    problems: list[str] = []
+    resolved: dict[str, Any] = {}
+    for key in sorted(set(resources_config) - set(resource_defs)):
+        problems.append(
+            f"root:resources:{key}: no resource {key!r} was given."
+            f"{did_you_mean(key, resource_defs)} Resources: {sorted(resource_defs)}."
+        )
+    for key, definition in resource_defs.items():
+        given = _given_config(definition, resources_config.get(key))
+        field = definition.config_field
+        if field is None:
+            resolved[key] = given
+            continue
+        value = {} if given is None else {"config": given}
+        result, found = resolve_config(
+            Shape({"config": field}), value, root=("root", "resources", key)
+        )
+        problems.extend(found)
+        if not found:
+            resolved[key] = (result or {}).get("config")  # type: ignore[attr-defined]
+    if problems:
+        raise RunConfigValidationError.build("the resources of build_op_context", problems)
+    return resolved
+
+
 class DirectOpExecutionContext(OpExecutionContext):
     """An op context built by :func:`build_op_context`; usable as a context manager."""
 
-    __slots__ = ("_config_given",)
+    __slots__ = ("_bound", "_config_given")
 
     def __init__(self, run: _DirectRun, config: Any, mapping_key: str | None = None) -> None:
         op_def: Any = None  # bound later, by bind_to_op
         super().__init__(run, "direct", op_def, config, mapping_key=mapping_key)
         self._config_given = config
+        self._bound: OpExecutionContext | None = None
+
+    def consume_events(self) -> Iterator[Any]:
+        """Pop and yield the user events of the last call made with this context.
+
+        The events the op logged (``context.log_event``) or yielded, in order, that it did not
+        consume itself.
+        """
+        yield from super().consume_events()
+        if self._bound is not None:
+            yield from self._bound.consume_events()
+
+    def get_output_metadata(
+        self, output_name: str, mapping_key: str | None = None
+    ) -> Mapping[str, Any] | None:
+        """The metadata the last call attached to an output, or None.
+
+        Both ``context.add_output_metadata`` and the metadata of returned or yielded ``Output``
+        objects count (the ``Output``'s keys win).
+        """
+        if self._bound is None:
+            return super().get_output_metadata(output_name, mapping_key)
+        return self._bound.get_output_metadata(output_name, mapping_key)
 
     def bind_to_op(self, op_def: OpDefinition) -> OpExecutionContext:
         """A context for ``op_def``: its config validated, its resources checked."""
@@ -109,7 +195,10 @@ class DirectOpExecutionContext(OpExecutionContext):
             )
             if config is None and op_def.config_field.has_default_value:
                 config = op_def.config_field.default_value
-        return OpExecutionContext(run, op_def.name, op_def, config, mapping_key=self._mapping_key)
+        self._bound = OpExecutionContext(
+            run, op_def.name, op_def, config, mapping_key=self._mapping_key
+        )
+        return self._bound
 
     def __enter__(self) -> DirectOpExecutionContext:
         run: _DirectRun = self._run  # type: ignore[assignment]

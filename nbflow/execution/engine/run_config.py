@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from nbflow.config import Any as AnyConfig
-from nbflow.config import Field, Permissive, Shape, as_field, resolve_config, validate_config
+from nbflow.config import Field, Permissive, Shape, resolve_config
 from nbflow.config.merge import deep_merge
 from nbflow.definitions.config_mapping import ConfigMapping
 from nbflow.definitions.graph import GraphDefinition
@@ -169,14 +169,13 @@ def _graph_config_as_job_config(config: ConfigMapping | Mapping[str, Any]) -> An
                 "ops": _mapped_dict(config.config_fn(c), ("root",), "the graph's config mapping")
             },
             config_schema=config.config_schema,
+            receive_processed_config_values=config.receive_processed_config_values,
         )
     return {"ops": dict(config)}
 
 
 def _map_config(mapping: ConfigMapping, given: Any, path: tuple[str, ...], target: str) -> Any:
-    if mapping.config_schema is not None:
-        field = as_field(mapping.config_schema)
-        given = validate_config(field.config_type, given, root=path, target=target)
+    given = mapping.config_for_fn(given, root=path, target=target)
     return _mapped_dict(mapping.config_fn(given), path, target)
 
 
