@@ -87,7 +87,7 @@ COMPUTED_IMPORTS = {
         "interactive_job_pointer",
     ): "INTERACTIVE_POINTER_MODULE",
     ("nbflow.execution.executors.reconstruct", "_import"): "the user's module a job pointer names",
-    ("nbflow.cli", "_load_module"): "the user's module given on the command line",
+    ("nbflow.cli.loading", "_load_module"): "the user's module given on the command line",
     ("nbflow.versioning._code_readers", "find_module"): "a user module, to read its source",
 }
 _IMPORTERS = {"import_module", "__import__", "resolve_name", "find_spec"}
