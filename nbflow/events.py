@@ -32,6 +32,7 @@ class EventType(Enum):
     HOOK_SKIPPED = "HOOK_SKIPPED"
     LOADED_INPUT = "LOADED_INPUT"
     LOGS_CAPTURED = "LOGS_CAPTURED"
+    LOG_MESSAGE = "LOG_MESSAGE"
     OBJECT_STORE_OPERATION = "OBJECT_STORE_OPERATION"
     RUN_CANCELED = "PIPELINE_CANCELED"
     RUN_CANCELING = "PIPELINE_CANCELING"
@@ -197,6 +198,26 @@ class ResourceInitData:
 
     resource_keys: tuple[str, ...]
     init_ms: Mapping[str, float] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class LogMessageData:
+    """A message an op (or a resource, hook or IO manager) sent to ``context.log`` (LOG_MESSAGE)."""
+
+    level: int
+    logger_name: str = "nbflow"
+
+
+@dataclass(frozen=True, slots=True)
+class CapturedOutputData:
+    """What a step wrote to stdout and stderr (LOGS_CAPTURED), cut to a bounded size.
+
+    ``dropped_chars`` counts the characters left out of the middle of a longer stream.
+    """
+
+    stdout: str = ""
+    stderr: str = ""
+    dropped_chars: int = 0
 
 
 # --- the record ------------------------------------------------------------------------------

@@ -22,11 +22,13 @@ from typing import Any
 from nbflow.definitions.asset_key import AssetKey
 from nbflow.definitions.user_events import AssetMaterialization, AssetObservation, ExpectationResult
 from nbflow.events import (
+    CapturedOutputData,
     ErrorInfo,
     Event,
     EventType,
     HookData,
     IOManagerData,
+    LogMessageData,
     ResourceInitData,
     RetryData,
     StepDurationData,
@@ -52,6 +54,8 @@ PAYLOAD_FIELDS: dict[type, tuple[str, ...]] = {
     HookData: ("hook_name", "error"),
     StepDurationData: ("duration_ms",),
     ResourceInitData: ("resource_keys", "init_ms"),
+    LogMessageData: ("level", "logger_name"),
+    CapturedOutputData: ("stdout", "stderr", "dropped_chars"),
     AssetMaterialization: ("asset_key", "description", "metadata", "partition"),
     AssetObservation: ("asset_key", "description", "metadata", "partition"),
     ExpectationResult: ("success", "label", "description", "metadata"),

@@ -10,11 +10,13 @@ import pytest
 
 from nbflow import AssetKey, AssetMaterialization, AssetObservation, ExpectationResult
 from nbflow.events import (
+    CapturedOutputData,
     ErrorInfo,
     Event,
     EventType,
     HookData,
     IOManagerData,
+    LogMessageData,
     ResourceInitData,
     RetryData,
     StepDurationData,
@@ -56,6 +58,9 @@ PAYLOADS = [
     HookData("notify", ERROR),
     StepDurationData(12.5),
     ResourceInitData(("db", "io_manager"), {"db": 1.25, "io_manager": 0.01}),
+    LogMessageData(20),
+    LogMessageData(40, "nbflow.custom"),
+    CapturedOutputData("printed\n", "warned\n", 1024),
     AssetMaterialization("orders"),
     AssetMaterialization(
         AssetKey(["warehouse", "orders"]),
