@@ -136,6 +136,18 @@ class DynamicSteps:
         spec = self._plan.op_def_for(step_key).outs.get(output_name)
         return spec is not None and is_dynamic(spec)
 
+    def keys_for(self, step: Step) -> dict[StepOutputHandle, list[str]]:
+        """The known mapping keys of the dynamic outputs ``step`` is mapped over or collects:
+        what another process needs to expand the plan it rebuilds up to ``step``."""
+        sources: list[StepOutputHandle | None] = [step.mapped_over]
+        for step_input in step.inputs:
+            collected = step_input.collects
+            if collected is not None:
+                template = self.templates.get(collected[0])
+                sources.append(template.mapped_over if template else collected)
+        known = self.mapping_keys
+        return {s: known[s] for s in sources if s is not None and s in known}
+
     def expand(self, source: StepOutputHandle, keys: Sequence[str]) -> list[Step]:
         """Add one step per template mapped over ``source`` and mapping key; give the
         steps collecting them their fan-in. Returns the new steps, in plan order."""
