@@ -134,3 +134,41 @@ def test_a_job_sent_by_value_runs_its_mapped_steps(tmp_path: Path) -> None:
     lines = done.stdout.splitlines()
     assert lines[0] == "[['p0', 10], ['p1', 11], ['p2', 12]]"
     assert lines[1] == str(sorted(["parts", "shifted[p0]", "shifted[p1]", "shifted[p2]", "listed"]))
+
+
+@op(name="pair", out=DynamicOut())
+def pair_before() -> Iterator[DynamicOutput]:
+    yield DynamicOutput("same", mapping_key="kept")
+    yield DynamicOutput("old", mapping_key="changed")
+
+
+@op(name="pair", out=DynamicOut())
+def pair_after() -> Iterator[DynamicOutput]:
+    # a new body: "kept" yields the value stored before, "changed" a new one
+    yield DynamicOutput("sa" + "me", mapping_key="kept")
+    yield DynamicOutput("newer", mapping_key="changed")
+
+
+@op
+def word_length(word: str) -> int:
+    return len(word)
+
+
+@job(name="pair_job", version_strategy=SourceHashVersionStrategy())
+def pair_job_before() -> None:
+    pair_before().map(word_length)
+
+
+@job(name="pair_job", version_strategy=SourceHashVersionStrategy())
+def pair_job_after() -> None:
+    pair_after().map(word_length)
+
+
+def test_early_cutoff_holds_per_element_across_step_processes(tmp_path: Path) -> None:
+    instance = Instance.local(tmp_path)
+    assert execute_job(pair_job_before, instance=instance).success
+    again = execute_job(pair_job_after, instance=instance)
+    assert sorted(_keys(again, EventType.STEP_SUCCESS)) == ["pair", "word_length[changed]"]
+    skipped = {e.step_key: e.data.detail for e in again.get_step_skipped_events()}
+    assert skipped == {"word_length[kept]": "upstream 'pair' re-ran; its value is unchanged"}
+    assert again.output_for_node("word_length") == {"kept": 4, "changed": 5}
