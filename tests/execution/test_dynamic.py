@@ -235,3 +235,36 @@ def test_a_new_element_runs_only_its_mapped_step(tmp_path: Path) -> None:
         NAMES["names"] = ["a", "b", "c"]
     assert _ran(again) == ["files", "size[d]", "total"]
     assert again.output_for_node("total") == 10
+
+
+@op(name="letters", out=DynamicOut())
+def letters_before() -> Iterator[DynamicOutput]:
+    yield DynamicOutput("A", mapping_key="a")
+    yield DynamicOutput("BB", mapping_key="b")
+
+
+@op(name="letters", out=DynamicOut())
+def letters_after() -> Iterator[DynamicOutput]:
+    # a new body: "a" yields the value stored before, "b" a new one
+    yield DynamicOutput("a".upper(), mapping_key="a")
+    yield DynamicOutput("BBBB", mapping_key="b")
+
+
+def _letters_job(letters: Any) -> Any:
+    @job(name="letters_job", version_strategy=SourceHashVersionStrategy())
+    def letters_job() -> None:
+        total(letters().map(size).collect())
+
+    return letters_job
+
+
+def test_an_element_with_the_stored_value_keeps_its_mapped_step_memoized(tmp_path: Path) -> None:
+    instance = Instance.local(tmp_path)
+    first = _letters_job(letters_before).execute_in_process(instance=instance)
+    assert first.output_for_node("total") == 3
+    again = _letters_job(letters_after).execute_in_process(instance=instance)
+    assert _ran(again) == ["letters", "size[b]", "total"]
+    skipped = {e.step_key: e.data.detail for e in again.get_step_skipped_events()}
+    assert skipped == {"size[a]": "upstream 'letters' re-ran; its value is unchanged"}
+    assert again.output_for_node("size") == {"a": 1, "b": 4}
+    assert again.output_for_node("total") == 5

@@ -18,6 +18,9 @@ if TYPE_CHECKING:
     from nbflow.execution.engine.plan import ExecutionPlan, Step, StepInput, StepOutputHandle
     from nbflow.execution.engine.run_context import RunContext
 
+ANY_MAPPING_KEY = "*"
+"""The mapping key of a mapped step shown before its keys are known: ``op[*]``."""
+
 
 def dynamic_outputs(steps: Sequence[Step]) -> set[StepOutputHandle]:
     """Every ``DynamicOut`` output of ``steps``."""
@@ -135,6 +138,39 @@ class DynamicSteps:
             return True
         spec = self._plan.op_def_for(step_key).outs.get(output_name)
         return spec is not None and is_dynamic(spec)
+
+    def keys_for(self, step: Step) -> dict[StepOutputHandle, list[str]]:
+        """The known mapping keys of the dynamic outputs ``step`` is mapped over or collects:
+        what another process needs to expand the plan it rebuilds up to ``step``."""
+        sources: list[StepOutputHandle | None] = [step.mapped_over]
+        for step_input in step.inputs:
+            collected = step_input.collects
+            if collected is not None:
+                template = self.templates.get(collected[0])
+                sources.append(template.mapped_over if template else collected)
+        known = self.mapping_keys
+        return {s: known[s] for s in sources if s is not None and s in known}
+
+    def shown_steps(self) -> list[Step]:
+        """The plan's steps as views show them, in plan order: each template whose mapping
+        keys are not known yet as one step ``op[*]``, the steps collecting it fed by it."""
+        waiting = [t for t in self.templates.values() if t.mapped_over not in self.mapping_keys]
+        steps = [*self._plan.steps.values(), *(self._copy(t, ANY_MAPPING_KEY) for t in waiting)]
+        shown: list[Step] = []
+        for step in sorted(steps, key=lambda s: s.index):
+            inputs = tuple(self._shown_collect(i) for i in step.inputs)
+            shown.append(step if inputs == step.inputs else replace(step, inputs=inputs))
+        return shown
+
+    def _shown_collect(self, step_input: StepInput) -> StepInput:
+        collected = step_input.collects
+        if collected is None or step_input.fan_in:
+            return step_input
+        if collected[0] in self.templates:
+            shown = (mapped_step_key(collected[0], ANY_MAPPING_KEY), collected[1])
+        else:
+            shown = (collected[0], element_name(collected[1], ANY_MAPPING_KEY))
+        return replace(step_input, fan_in=(shown,))
 
     def expand(self, source: StepOutputHandle, keys: Sequence[str]) -> list[Step]:
         """Add one step per template mapped over ``source`` and mapping key; give the

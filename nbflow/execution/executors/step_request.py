@@ -102,6 +102,9 @@ class StepRequest:
     loads_cut_inputs: bool = False
     resource_keys: frozenset[str] = field(default_factory=frozenset)
     source_run_ids: Mapping[str, str] = field(default_factory=dict)
+    mapping_keys: Mapping[tuple[str, str], list[str]] = field(default_factory=dict)
+    """Dynamic output → its mapping keys, for a mapped or collecting step: the other side
+    expands the plan's templates with them, as the ready queue did here."""
 
 
 def out_of_process_resource_defs(job_def: JobDefinition) -> dict[str, ResourceDefinition]:
@@ -132,6 +135,7 @@ def build_step_request(run: RunContext, step: Step, job: JobPayload) -> StepRequ
         loads_cut_inputs=step.loads_cut_inputs,
         resource_keys=frozenset(run.plan.resource_keys(step, cut_inputs=step.loads_cut_inputs)),
         source_run_ids=dict(run.plan.source_run_ids),
+        mapping_keys=run.plan.dynamic.keys_for(step),
     )
 
 
@@ -164,6 +168,8 @@ def load_job(job: JobPayload) -> JobDefinition:
 def _rebuild(request: StepRequest, channel: StepChannel) -> tuple[RunContext, Step]:
     job_def = load_job(request.job)
     plan = build_plan(job_def, None, request.op_selection)
+    for source, keys in request.mapping_keys.items():
+        plan.dynamic.expand(source, keys)
     step = plan.steps.get(request.step_key)
     if step is None:
         raise ReconstructionError(

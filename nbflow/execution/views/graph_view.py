@@ -224,7 +224,9 @@ def _structure(plan: ExecutionPlan, title: str) -> GraphView:
     clusters: dict[str, ClusterView] = {}
     sources: dict[str, NodeView] = {}
     graph_names = _graph_names(plan.job_def.graph_def)
-    for step in plan.steps.values():
+    shown = plan.dynamic.shown_steps()  # a mapped op not expanded yet is one node, op[*]
+    keys = {step.key for step in shown}
+    for step in shown:
         head, _, name = step.key.rpartition(".")
         cluster = head or None
         if cluster is not None and cluster not in clusters:
@@ -233,7 +235,7 @@ def _structure(plan: ExecutionPlan, title: str) -> GraphView:
         kind = ASSET if asset_key is not None else OP
         label = asset_key.to_user_string() if asset_key is not None else name
         nodes.append(NodeView(step.key, label, kind, PENDING, _describe(step, kind), None, cluster))
-        edges += _edges_into(step, plan)
+        edges += _edges_into(step, keys)
         for step_input in step.inputs:
             source = step_input.source_asset
             if source is not None:
@@ -252,11 +254,11 @@ def _structure(plan: ExecutionPlan, title: str) -> GraphView:
     )
 
 
-def _edges_into(step: Step, plan: ExecutionPlan) -> list[EdgeView]:
+def _edges_into(step: Step, keys: set[str]) -> list[EdgeView]:
     feeds: dict[str, list[str]] = {}
     for step_input in step.inputs:
         for up, output in step_input.upstreams:
-            if up in plan.steps:
+            if up in keys:
                 feeds.setdefault(up, []).append(f"{up}.{output} → {step_input.name}")
     return [EdgeView(up, step.key, "\n".join(lines)) for up, lines in feeds.items()]
 

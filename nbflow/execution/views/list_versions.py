@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from nbflow.definitions.redefinition import current_job, redefinition_reasons
+from nbflow.execution.engine.dynamic import ANY_MAPPING_KEY
 from nbflow.execution.engine.io_contexts import IOScope
 from nbflow.execution.engine.memo import (
     Versioner,
@@ -25,6 +26,8 @@ from nbflow.versioning import NEVER_RUN, OUTPUT_MISSING, VersionParts, code_diff
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
+
+    from nbflow.execution.engine.plan import Step
 
 STORED = "stored"
 TO_BE_RECOMPUTED = "to-be-recomputed"
@@ -90,7 +93,10 @@ def list_versions(
         check_memoizable(plan, built)
         parts = versioner.compute(stored_value_fingerprints(plan, built, instance))
         scope = IOScope(plan, built)
-        for step in plan.steps.values():
+        for step in plan.dynamic.shown_steps():
+            if step.mapping_key == ANY_MAPPING_KEY:
+                rows += _mapped_rows(step)
+                continue
             versions = {name: parts[(step.key, name)].version for name in step.op_def.outs}
             for found in output_statuses(scope, step.key, versions):
                 name, context, manager = found.name, found.context, found.manager
@@ -110,6 +116,21 @@ def list_versions(
                     VersionRow(f"{step.key}.{name}", current.version, status, reasons, diff)
                 )
     return rows
+
+
+def _mapped_rows(step: Step) -> list[VersionRow]:
+    """Rows of a mapped op before its mapping keys are known: versioned per key by the run
+    (which skips each element stored), listed to be recomputed with no version yet."""
+    source = step.mapped_over
+    assert source is not None
+    reason = (
+        f"mapped over '{source[0]}.{source[1]}': versioned per mapping key once the run "
+        "knows them (stored elements are skipped)"
+    )
+    return [
+        VersionRow(f"{step.key}.{name}", "", TO_BE_RECOMPUTED, (reason,))
+        for name in step.op_def.outs
+    ]
 
 
 def _unversioned_notes(current: VersionParts) -> tuple[str, ...]:

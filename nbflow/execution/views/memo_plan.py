@@ -231,8 +231,9 @@ def plan_run(
     instance = instance or Instance.ephemeral()
     rows = {row.step_output: row for row in list_versions(job, run_config, instance, resources)}
     plan = build_plan(job)
-    actions = decide(plan.steps.values(), rows)
-    timings = step_timings(instance, job.name, list(plan.steps))
+    steps = plan.dynamic.shown_steps()  # a mapped op as one step, op[*]
+    actions = decide(steps, rows)
+    timings = step_timings(instance, job.name, [step.key for step in steps])
     return MemoPlan(
         job.name,
         tuple(
