@@ -45,6 +45,32 @@ def test_list_versions_lists_a_mapped_op_once_as_op_star(tmp_path: Path) -> None
     assert "mapped over 'pieces.result'" in mapped.reasons[0]
 
 
+@op
+def doubled(total: int) -> int:
+    return 2 * total
+
+
+@job(version_strategy=SourceHashVersionStrategy())
+def pieces_then_doubled() -> None:
+    doubled(summed(pieces().map(length).collect()))
+
+
+def test_after_a_run_steps_fed_by_mapped_steps_wait_for_the_keys_with_a_true_reason(
+    tmp_path: Path,
+) -> None:
+    instance = Instance.local(tmp_path)
+    pieces_then_doubled.execute_in_process(instance=instance)
+    rows = {r.step_output: r for r in list_versions(pieces_then_doubled, instance=instance)}
+    assert rows["pieces.result"].status == "stored"
+    for downstream in ("summed.result", "doubled.result"):
+        row = rows[downstream]
+        assert row.version == ""  # not a guess at a version the run would not use
+        assert row.reasons == (
+            "reads the outputs of 'length' (mapped): versioned once the run knows its "
+            "mapping keys (a stored output of that version is not recomputed)",
+        )
+
+
 def test_graph_view_shows_the_mapped_op_between_the_dynamic_and_the_collecting_op() -> None:
     view = graph_view(pieces_job)
     assert [n.key for n in view.nodes] == ["pieces", "length[*]", "summed"]

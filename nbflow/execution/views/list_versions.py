@@ -93,9 +93,15 @@ def list_versions(
         check_memoizable(plan, built)
         parts = versioner.compute(stored_value_fingerprints(plan, built, instance))
         scope = IOScope(plan, built)
+        after_keys: dict[str, str] = {}  # step key -> the mapped step its versions wait for
         for step in plan.dynamic.shown_steps():
             if step.mapping_key == ANY_MAPPING_KEY:
                 rows += _mapped_rows(step)
+                continue
+            waits_for = _waits_for_keys(step, after_keys)
+            if waits_for is not None:
+                after_keys[step.key] = waits_for
+                rows += _after_keys_rows(step, waits_for)
                 continue
             versions = {name: parts[(step.key, name)].version for name in step.op_def.outs}
             for found in output_statuses(scope, step.key, versions):
@@ -126,6 +132,30 @@ def _mapped_rows(step: Step) -> list[VersionRow]:
     reason = (
         f"mapped over '{source[0]}.{source[1]}': versioned per mapping key once the run "
         "knows them (stored elements are skipped)"
+    )
+    return [
+        VersionRow(f"{step.key}.{name}", "", TO_BE_RECOMPUTED, (reason,))
+        for name in step.op_def.outs
+    ]
+
+
+def _waits_for_keys(step: Step, after_keys: Mapping[str, str]) -> str | None:
+    """The mapped step whose keys ``step``'s versions wait for: it collects a mapped output,
+    or reads from a step that does; ``None`` when its versions are known before the run."""
+    for step_input in step.inputs:
+        if step_input.collects is not None:
+            return f"{step_input.collects[0]}"
+        for upstream in step_input.upstreams:
+            if upstream[0] in after_keys:
+                return after_keys[upstream[0]]
+    return None
+
+
+def _after_keys_rows(step: Step, mapped: str) -> list[VersionRow]:
+    """Rows of a step versioned from mapped outputs whose keys only the run will know."""
+    reason = (
+        f"reads the outputs of '{mapped}' (mapped): versioned once the run knows its "
+        "mapping keys (a stored output of that version is not recomputed)"
     )
     return [
         VersionRow(f"{step.key}.{name}", "", TO_BE_RECOMPUTED, (reason,))
