@@ -760,3 +760,29 @@ class SnapshotError(ReconstructionError):
             f"different code than the job you have.\nFix: re-run the cell that builds job "
             f"{job_name!r}, then run it again."
         )
+
+
+class RunHistoryError(NbflowError, ValueError):
+    """The run history (``nbflow.notebook.runs``, run reports) was asked for something bad."""
+
+    @classmethod
+    def bad_argument(cls, name: str, given: object, expected: str) -> RunHistoryError:
+        return cls(f"{name}={given!r:.80} cannot be used: expected {expected}.")
+
+
+class RunNotFoundError(RunHistoryError, LookupError):
+    """No recorded run has the id given (or more than one starts with it)."""
+
+    @classmethod
+    def build(cls, run_id: str, where: str, matches: Sequence[str] = ()) -> RunNotFoundError:
+        if matches:
+            listed = ", ".join(matches[:5]) + (", ..." if len(matches) > 5 else "")
+            return cls(
+                f"Run id prefix {run_id!r} matches {len(matches)} runs in {where} ({listed}).\n"
+                "Fix: give more characters of the run id."
+            )
+        return cls(
+            f"No run with id {run_id!r} (or an id starting with it) in {where}.\n"
+            "Fix: copy an id from nbflow.notebook.runs() or `nbflow runs list`, or pass the "
+            "instance the run was recorded in (instance=Instance.local(path))."
+        )

@@ -50,6 +50,8 @@ ALLOWED = {
     ("nbflow.notebook", "nbflow.notebook.plan_display"),
     ("nbflow.notebook", "nbflow.notebook.reconstruct"),
     ("nbflow.notebook", "nbflow.notebook.results"),
+    ("nbflow.notebook", "nbflow.notebook.run_display"),
+    ("nbflow.notebook", "nbflow.notebook.run_history"),
     ("nbflow.notebook", "nbflow.notebook.runner"),
     ("nbflow.notebook", "nbflow.notebook.snapshot"),
     ("nbflow.notebook", "nbflow.notebook.summary"),

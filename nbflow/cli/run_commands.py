@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 from nbflow.cli.command_error import CommandError
 from nbflow.cli.loading import positive_int
+from nbflow.cli.report_command import add_report_command
 from nbflow.cli.time_text import format_seconds, format_time, run_duration
 from nbflow.events import Event, StepFailureData
 from nbflow.execution.engine.step_states import StepRecord, StepState, StepStates
@@ -132,3 +133,4 @@ def add_run_commands(groups: Any) -> None:
     show = runs_cmds.add_parser("show", help="one run and how each of its steps ended")
     show.add_argument("run_id", metavar="RUN_ID", help="a run id, or a unique prefix of one")
     show.set_defaults(handler=cmd_runs_show)
+    add_report_command(runs_cmds)

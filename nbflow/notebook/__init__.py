@@ -5,6 +5,9 @@ run again, with a diff of the code that changed. Names load their submodule on f
 ``nbn.show_graph`` does not import pandas. ``%load_ext nbflow.notebook`` makes jobs, graphs
 and run results display richly.
 
+Run history: ``nbn.runs()`` lists recent runs as a DataFrame and ``nbn.show_run(run_id)``
+shows one run's DAG, timeline, steps, logs and tracebacks.
+
 Notebooks as ops: ``define_notebook_op`` runs a notebook (through papermill) as a step of a
 job, ``run_notebook`` runs one with parameters, ``sweep`` runs a parameter grid, and inside a
 notebook ``yield_result`` hands values back (``read_results`` reads them from a file).
@@ -65,6 +68,10 @@ _LAZY = {
     "start": "nbflow.notebook.live",
     "ConfigForm": "nbflow.notebook.config_form",
     "config_form": "nbflow.notebook.config_form",
+    # the run history: recent runs, one run's report
+    "runs": "nbflow.notebook.run_history",
+    "RunDisplay": "nbflow.notebook.run_display",
+    "show_run": "nbflow.notebook.run_display",
 }
 
 if TYPE_CHECKING:
@@ -80,6 +87,8 @@ if TYPE_CHECKING:
     from nbflow.notebook.plan_display import PlanDisplay, plan
     from nbflow.notebook.reconstruct import reconstructable
     from nbflow.notebook.results import RESULT_MIME, read_results, yield_result
+    from nbflow.notebook.run_display import RunDisplay, show_run
+    from nbflow.notebook.run_history import runs
     from nbflow.notebook.runner import NotebookRun, run_notebook
     from nbflow.notebook.snapshot import Snapshot, SnapshotError, snapshot_job, write_snapshot
     from nbflow.notebook.summary import ResultDisplay, result_html, show_result
@@ -126,6 +135,7 @@ __all__ = [
     "NotebookRun",
     "PlanDisplay",
     "ResultDisplay",
+    "RunDisplay",
     "Snapshot",
     "SnapshotError",
     "SweepResult",
@@ -147,8 +157,10 @@ __all__ = [
     "result_html",
     "run",
     "run_notebook",
+    "runs",
     "show_graph",
     "show_result",
+    "show_run",
     "snapshot_job",
     "start",
     "summarize",

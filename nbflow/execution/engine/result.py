@@ -14,6 +14,8 @@ from nbflow.execution.engine.node_outcomes import NodeOutcomes
 from nbflow.execution.engine.step_states import StepRecord, StepState, StepStates
 
 if TYPE_CHECKING:
+    import os
+
     from nbflow.definitions.job import JobDefinition
     from nbflow.definitions.user_events import AssetMaterialization
     from nbflow.execution.engine.plan import ExecutionPlan
@@ -249,6 +251,23 @@ class ExecuteInProcessResult(NodeOutcomes):
                     return f"was skipped ({event.data.reason})"
                 return "did not produce it"
         return "did not run"
+
+    def to_html(self, path: str | os.PathLike[str] | None = None) -> str:
+        """A self-contained HTML report of this run: its DAG, a timeline of its steps per
+        process, a step table, logs and tracebacks (no network needed to view it).
+
+        Args:
+            path: where to write the page too (folders are created); ``None`` writes nothing.
+
+        Returns:
+            The HTML page.
+        """
+        from nbflow.execution.views.run_report import RunReport
+
+        report = RunReport.of_result(self)
+        if path is not None:
+            report.write(path)
+        return report.to_html()
 
     def __enter__(self) -> ExecuteInProcessResult:
         """``with execute_job(...) as result:``: the result itself (it holds no resources;

@@ -1,0 +1,116 @@
+"""The run history as rows: recent runs with their step counts, and finding one run by id.
+
+Standard library only: ``nbflow.notebook.runs()`` turns the rows into a DataFrame, run
+reports and ``nbflow.notebook.show_run`` find their run here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from nbflow.errors import RunHistoryError, RunNotFoundError
+from nbflow.execution.engine.step_states import StepState, StepStates
+
+if TYPE_CHECKING:
+    from nbflow.definitions.job import JobDefinition
+    from nbflow.storage.instance import Instance
+    from nbflow.storage.run import Run
+
+_RAN = frozenset({StepState.SUCCEEDED, StepState.FAILED, StepState.RUNNING, StepState.UP_FOR_RETRY})
+
+
+@dataclass(frozen=True, slots=True)
+class RunRow:
+    """One recorded run and how its steps went.
+
+    Attributes:
+        run_id: the run's id.
+        job: the job's name.
+        status: ``SUCCESS``, ``FAILURE``, ``CANCELED``, ``STARTED`` or ``NOT_STARTED``.
+        start: when it started (seconds since the epoch), or ``None``.
+        duration_s: how long it took, or ``None`` while it runs.
+        steps_run: steps that ran (at least one attempt started).
+        steps_memoized: steps skipped because their outputs were stored.
+        steps_failed: steps that failed for good.
+    """
+
+    run_id: str
+    job: str
+    status: str
+    start: float | None
+    duration_s: float | None
+    steps_run: int
+    steps_memoized: int
+    steps_failed: int
+
+    @classmethod
+    def of(cls, run: Run, states: StepStates) -> RunRow:
+        """The row of ``run``, its steps counted from ``states``."""
+        counts = {state: 0 for state in StepState}
+        for record in states:
+            counts[record.state] += 1
+        duration = None
+        if run.start_time is not None and run.end_time is not None:
+            duration = max(run.end_time - run.start_time, 0.0)
+        return cls(
+            run_id=run.run_id,
+            job=run.job_name,
+            status=run.status.value,
+            start=run.start_time,
+            duration_s=duration,
+            steps_run=sum(counts[s] for s in _RAN),
+            steps_memoized=counts[StepState.MEMOIZED],
+            steps_failed=counts[StepState.FAILED],
+        )
+
+
+def recent_runs(
+    instance: Instance, limit: int = 20, job: str | JobDefinition | None = None
+) -> list[RunRow]:
+    """The ``limit`` newest runs of ``instance`` (of job ``job`` only, if given), newest first.
+
+    Args:
+        instance: where the runs are recorded.
+        limit: how many runs at most (a positive int).
+        job: a job name or a job definition; ``None`` for every job.
+
+    Raises:
+        RunHistoryError: ``limit`` is not a positive int, or ``job`` is not a name or a job.
+    """
+    if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
+        raise RunHistoryError.bad_argument("limit", limit, "a positive int, e.g. limit=20")
+    name = _job_name(job)
+    runs = instance.get_runs(limit if name is None else None)
+    if name is not None:
+        runs = [run for run in runs if run.job_name == name][:limit]
+    return [RunRow.of(run, StepStates(instance.get_events(run.run_id))) for run in runs]
+
+
+def _job_name(job: object) -> str | None:
+    if job is None or isinstance(job, str):
+        return job
+    name = getattr(job, "name", None)
+    if isinstance(name, str) and hasattr(job, "graph_def"):
+        return name
+    raise RunHistoryError.bad_argument(
+        "job", job, "a job's name or the job itself (job='my_job' or job=my_job)"
+    )
+
+
+def find_run(instance: Instance, run_id: str) -> Run:
+    """The run with id ``run_id`` in ``instance``, or the only one whose id starts with it.
+
+    Raises:
+        RunHistoryError: ``run_id`` is not a non-empty string.
+        RunNotFoundError: no run has that id, or several start with it.
+    """
+    if not isinstance(run_id, str) or not run_id.strip():
+        raise RunHistoryError.bad_argument("run_id", run_id, "a run id (or a unique prefix)")
+    run = instance.get_run(run_id)
+    if run is not None:
+        return run
+    matches = instance.get_runs_with_id_prefix(run_id, limit=6)
+    if len(matches) == 1:
+        return matches[0]
+    raise RunNotFoundError.build(run_id, repr(instance), [r.run_id for r in matches])
