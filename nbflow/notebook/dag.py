@@ -27,8 +27,8 @@ from typing import TYPE_CHECKING, Any
 from nbflow.errors import RenderError
 from nbflow.execution.views.graph_dot import to_dot
 from nbflow.execution.views.graph_view import GraphView, graph_view
+from nbflow.execution.views.svg_layout import layout_svg
 from nbflow.notebook._summarize import summarize
-from nbflow.notebook._svg_layout import layout_svg
 
 if TYPE_CHECKING:
     from collections.abc import Iterator, Mapping

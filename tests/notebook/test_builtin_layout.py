@@ -10,8 +10,8 @@ import pytest
 
 from nbflow.execution.views.graph_dot import STATUS_STYLES
 from nbflow.execution.views.graph_view import ClusterView, EdgeView, GraphView, NodeView
+from nbflow.execution.views.svg_layout import NODE_H, layout_svg
 from nbflow.notebook._summarize import MORE_KEY, group_status, summarize
-from nbflow.notebook._svg_layout import NODE_H, layout_svg
 
 NS = "{http://www.w3.org/2000/svg}"
 
