@@ -18,8 +18,10 @@ from nbflow import (
     Event,
     EventType,
     Instance,
+    IOManager,
     execute_job,
     failure_hook,
+    io_manager,
     job,
     multiprocess_executor,
     op,
@@ -294,3 +296,39 @@ def test_dask_log_lines_and_prints_are_events_of_the_run(tmp_path: Path) -> None
     assert _logs(stored) == [("on_worker", logging.INFO, f"from worker {worker}")]
     (captured,) = _captured(stored, "on_worker")
     assert captured.stdout == "printed on a worker\n"
+
+
+def test_loading_an_output_after_the_run_adds_no_event_to_it(tmp_path: Path) -> None:
+    @io_manager
+    def chatty_files(init_context: Any) -> IOManager:
+        folder = tmp_path / "values"
+        folder.mkdir(exist_ok=True)
+
+        class Manager(IOManager):
+            def handle_output(self, context: Any, obj: Any) -> None:
+                (folder / context.step_key).write_text(json.dumps(obj))
+
+            def load_input(self, context: Any) -> Any:
+                context.log.info("loading %s", context.upstream_output.step_key)
+                return json.loads((folder / context.upstream_output.step_key).read_text())
+
+        return Manager()
+
+    @op
+    def stored() -> int:
+        return 5
+
+    @op
+    def plus_one(value: int) -> int:
+        return value + 1
+
+    @job(executor_def=multiprocess_executor, resource_defs={"io_manager": chatty_files})
+    def loaded() -> None:
+        plus_one(stored())
+
+    instance = Instance.local(tmp_path / "home")
+    result = execute_job(loaded, instance=instance)
+    during = instance.get_events(result.run_id)
+    assert _logs(during) == [("plus_one", logging.INFO, "loading stored")]
+    assert result.output_for_node("plus_one") == 6  # loaded here, after the run
+    assert instance.get_events(result.run_id) == during

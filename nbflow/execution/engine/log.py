@@ -102,6 +102,10 @@ class RunLog:
         """This log, also handing each message at ``level`` or above to ``record``."""
         return RunLog(self._loggers, self._prefix, record, level, self._step_key)
 
+    def unrecorded(self) -> RunLog:
+        """This log, sending to the loggers only (for work done after the run has ended)."""
+        return RunLog(self._loggers, self._prefix, None, self._level, self._step_key)
+
     def for_step(self, step_key: str) -> RunLog:
         return RunLog(
             self._loggers, f"{self._prefix} - {step_key}", self._record, self._level, step_key

@@ -7,6 +7,7 @@ resources → let the executor run the steps → tear down → report the result
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import logging
 import time
@@ -312,7 +313,8 @@ def _stored_output_loader(
     so each load builds the output's IO manager (and what it needs) anew, with the run's
     config, and tears it down again once the value is loaded.
     """
-    scope = IOScope.of_run(ctx)
+    log = ctx.log.unrecorded()  # the run has ended: loads add no events to it
+    scope = dataclasses.replace(IOScope.of_run(ctx), log=log)
 
     def load(step_key: str, output_name: str) -> Any:
         manager_key = scope.io_manager_key(step_key, output_name)
@@ -324,7 +326,7 @@ def _stored_output_loader(
                 stack,
                 instance=ctx.instance,
                 run_id=ctx.run_id,
-                log=ctx.log,
+                log=log,
             )
             live = scope.with_resources(resources)
             version = ctx.versions.get((step_key, output_name))
