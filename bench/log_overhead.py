@@ -65,7 +65,7 @@ def context_chain(n: int, step_op: object) -> JobDefinition:
 
 
 def main() -> None:
-    repeats = int(sys.argv[1]) if len(sys.argv) > 1 else 15
+    repeats = int(sys.argv[1]) if len(sys.argv) > 1 else 41
     sides = {
         "no_logs": chain(STEPS),
         "context_only": context_chain(STEPS, quiet_step),
