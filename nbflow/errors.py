@@ -271,6 +271,17 @@ class ExecutionError(NbflowError):
     """Something went wrong while a run was going on."""
 
 
+class LogLevelError(ExecutionError, ValueError):
+    """``$NBFLOW_LOG_LEVEL`` names no logging level."""
+
+    @classmethod
+    def build(cls, variable: str, value: str) -> LogLevelError:
+        return cls(
+            f"{variable}={value!r} is not a logging level. Fix: set it to DEBUG, INFO, WARNING, "
+            f"ERROR or CRITICAL (or a number such as 10), or unset it for INFO."
+        )
+
+
 class OpError(ExecutionError):
     """User code in an op raised; the original exception is ``__cause__`` and ``user_exception``."""
 

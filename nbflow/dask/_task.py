@@ -13,6 +13,7 @@ from typing import Any
 
 from nbflow.events import Event, EventType
 from nbflow.execution.executors import _wire
+from nbflow.execution.executors.output_capture import run_step_request_captured
 from nbflow.execution.executors.step_request import decode_request, run_step_request
 
 
@@ -44,12 +45,15 @@ class TopicChannel:
     def failure(self, key: str, exc: BaseException) -> None:
         self._send(_wire.encode_failure(key, exc))
 
-    def log(self, level: int, text: str) -> None:
-        self._send(_wire.encode_log(level, text))
 
+def run_step_task(
+    payload: bytes, topic: str | None = None, task_key: str = "", capture: bool = True
+) -> list[bytes]:
+    """Run one step from its serialized request; returns its encoded messages, ``done`` last.
 
-def run_step_task(payload: bytes, topic: str | None = None, task_key: str = "") -> list[bytes]:
-    """Run one step from its serialized request; returns its encoded messages, ``done`` last."""
+    With ``capture``, what the step prints is sent back too (LOGS_CAPTURED events); the
+    executor turns it off for workers that are threads of the process that runs the job.
+    """
     request = decode_request(payload)
     channel = TopicChannel(topic, task_key)
     channel.event(
@@ -61,6 +65,6 @@ def run_step_task(payload: bytes, topic: str | None = None, task_key: str = "") 
             run_id=request.run.run_id,
         )
     )
-    ok = run_step_request(request, channel)
+    ok = (run_step_request_captured if capture else run_step_request)(request, channel)
     channel.messages.append(_wire.encode_done(ok))
     return channel.messages

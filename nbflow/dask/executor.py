@@ -234,6 +234,7 @@ class DaskExecutor(OutOfProcessExecutor):
             self.request(run, step),
             self._topic,
             key,
+            self.processes or self.address is not None,  # never a user's own sys.stdout
             key=key,
             pure=False,
             retries=0,

@@ -7,6 +7,7 @@ resources → let the executor run the steps → tear down → report the result
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import logging
 import time
@@ -24,10 +25,10 @@ from nbflow.errors import (
     PartitionKeyError,
     ResourceInitError,
 )
-from nbflow.events import ErrorInfo, EventType, StepFailureData
+from nbflow.events import ErrorInfo, EventType, LogMessageData, StepFailureData
 from nbflow.execution.engine.in_process import InProcessExecutor
 from nbflow.execution.engine.io_contexts import IOScope
-from nbflow.execution.engine.log import RunLog
+from nbflow.execution.engine.log import LOGGER_NAME, LogRecorder, RunLog, event_level
 from nbflow.execution.engine.memo import (
     RunVersions,
     Versioner,
@@ -125,6 +126,15 @@ def _build_log(job_def: JobDefinition, config: ResolvedRunConfig, run_id: str) -
     return RunLog.to(loggers, job_def.name, run_id)
 
 
+def _log_events(ctx: RunContext) -> LogRecorder:
+    """Records each ``context.log`` message of the run as a LOG_MESSAGE event."""
+
+    def record(level: int, text: str, step_key: str | None) -> None:
+        ctx.emit(EventType.LOG_MESSAGE, step_key, text, LogMessageData(level, LOGGER_NAME))
+
+    return record
+
+
 class _LoggerInit:
     def __init__(self, logger_config: Any, logger_def: Any, run_id: str) -> None:
         self.logger_config = logger_config
@@ -208,6 +218,7 @@ def _start_run(
 ) -> RunContext:
     """Record the run on ``instance`` and mark it started; returns its context."""
     job_def = plan.job_def
+    log_level = event_level()
     run = Run(
         run_id=run_id or str(uuid.uuid4()),
         job_name=job_def.name,
@@ -229,6 +240,7 @@ def _start_run(
         raise_on_error=raise_on_error,
         version_parts=version_parts,
     )
+    ctx.log = ctx.log.recording(_log_events(ctx), log_level)
     ctx.run = run.with_status(RunStatus.STARTED, time.time())
     instance.update_run(ctx.run)
     return ctx
@@ -301,7 +313,8 @@ def _stored_output_loader(
     so each load builds the output's IO manager (and what it needs) anew, with the run's
     config, and tears it down again once the value is loaded.
     """
-    scope = IOScope.of_run(ctx)
+    log = ctx.log.unrecorded()  # the run has ended: loads add no events to it
+    scope = dataclasses.replace(IOScope.of_run(ctx), log=log)
 
     def load(step_key: str, output_name: str) -> Any:
         manager_key = scope.io_manager_key(step_key, output_name)
@@ -313,7 +326,7 @@ def _stored_output_loader(
                 stack,
                 instance=ctx.instance,
                 run_id=ctx.run_id,
-                log=ctx.log,
+                log=log,
             )
             live = scope.with_resources(resources)
             version = ctx.versions.get((step_key, output_name))

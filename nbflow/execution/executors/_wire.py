@@ -2,9 +2,9 @@
 
 A step process (or Dask task) reports what happens as a stream of messages:
 
-- ``("event", Event)``: an event, to be re-emitted by the parent run as it is;
+- ``("event", Event)``: an event, to be re-emitted by the parent run as it is (a
+  ``context.log`` message comes as a LOG_MESSAGE event);
 - ``("failure", key, ErrorInfo, exception bytes or None)``: an exception the run records;
-- ``("log", level, text)``: a ``context.log`` message, for the run's loggers;
 - ``("done", ok)``: the step finished (``ok``: it succeeded).
 
 Each message is pickled on its own; what plain pickle cannot carry is sent with cloudpickle,
@@ -49,10 +49,6 @@ def encode_failure(key: str, exc: BaseException) -> bytes:
     except Exception:
         blob = None
     return _dumps(("failure", key, info, blob))
-
-
-def encode_log(level: int, text: str) -> bytes:
-    return _dumps(("log", level, text))
 
 
 def encode_done(ok: bool) -> bytes:

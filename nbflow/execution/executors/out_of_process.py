@@ -15,6 +15,7 @@ from nbflow.events import ErrorInfo, EventType, StepFailureData
 from nbflow.execution.engine.executor import Executor
 from nbflow.execution.engine.result import NOT_IN_MEMORY
 from nbflow.execution.executors import _wire, by_value
+from nbflow.execution.executors.step_log import keeps_log_message
 from nbflow.execution.executors.step_request import JobPayload, build_step_request, encode_request
 from nbflow.storage.memory import InMemoryIOManager, mem_io_manager
 
@@ -146,12 +147,12 @@ class OutOfProcessExecutor(Executor):
             event = message[1]
             if event.event_type is EventType.HANDLED_OUTPUT:
                 run.record_output(event.step_key, event.data.name, NOT_IN_MEMORY)
+            elif event.event_type is EventType.LOG_MESSAGE and not keeps_log_message(run, event):
+                return None
             run.forward(event)
         elif kind == "failure":
             _, key, info, blob = message
             run.record_failure(key, _wire.rebuild_failure(key, info, blob, where))
-        elif kind == "log":
-            run.log.relay(message[1], message[2])
         elif kind == "done":
             return bool(message[1])
         return None

@@ -14,7 +14,8 @@ from typing import TYPE_CHECKING
 
 from nbflow.events import ErrorInfo, Event, EventType, StepFailureData
 from nbflow.execution.executors import _wire
-from nbflow.execution.executors.step_request import decode_request, run_step_request
+from nbflow.execution.executors.output_capture import run_step_request_captured
+from nbflow.execution.executors.step_request import decode_request
 
 if TYPE_CHECKING:
     from multiprocessing.connection import Connection
@@ -34,9 +35,6 @@ class PipeChannel:
 
     def failure(self, key: str, exc: BaseException) -> None:
         self._conn.send_bytes(_wire.encode_failure(key, exc))
-
-    def log(self, level: int, text: str) -> None:
-        self._conn.send_bytes(_wire.encode_log(level, text))
 
     def done(self, ok: bool) -> None:
         self._conn.send_bytes(_wire.encode_done(ok))
@@ -89,6 +87,6 @@ def step_process_main(header: tuple[str, str, str], payload: bytes, conn: Connec
         )
         ok = False
     else:
-        ok = run_step_request(request, channel)
+        ok = run_step_request_captured(request, channel)
     channel.done(ok)
     conn.close()

@@ -11,7 +11,6 @@ through IO managers; events travel back through a :class:`StepChannel`.
 from __future__ import annotations
 
 import contextlib
-import logging
 import pickle
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,7 +19,6 @@ from typing import TYPE_CHECKING, Any, Protocol
 from nbflow.definitions.specs import DEFAULT_IO_MANAGER_KEY
 from nbflow.errors import ReconstructionError
 from nbflow.events import ErrorInfo, Event, EventType, StepFailureData
-from nbflow.execution.engine.log import LOGGER_NAME, RunLog
 from nbflow.execution.engine.plan import build_plan
 from nbflow.execution.engine.resources import build_resources
 from nbflow.execution.engine.run_config import ResolvedRunConfig
@@ -28,6 +26,7 @@ from nbflow.execution.engine.run_context import RunContext
 from nbflow.execution.engine.step import run_step
 from nbflow.execution.executors import by_value
 from nbflow.execution.executors.reconstruct import ReconstructableJob, loading_job
+from nbflow.execution.executors.step_log import channel_log
 from nbflow.storage.fs import fs_io_manager
 from nbflow.storage.instance import InMemoryRunStorage, Instance
 from nbflow.storage.manifests import PROCESS_MANIFESTS
@@ -54,35 +53,6 @@ class StepChannel(Protocol):
 
     def failure(self, key: str, exc: BaseException) -> None:
         """Report an exception the run must record under ``key`` (a step key)."""
-
-    def log(self, level: int, text: str) -> None:
-        """Report a ``context.log`` message (prefixed) for the run's loggers."""
-
-
-class _ChannelHandler(logging.Handler):
-    """Sends each record's text, traceback included, to the run's loggers through a channel."""
-
-    def __init__(self, channel: StepChannel) -> None:
-        super().__init__(logging.DEBUG)
-        self._channel = channel
-
-    def emit(self, record: logging.LogRecord) -> None:
-        try:
-            self._channel.log(record.levelno, self.format(record))
-        except Exception:
-            self.handleError(record)
-
-
-def channel_log(channel: StepChannel, job_name: str, run_id: str) -> RunLog:
-    """The log of a step run elsewhere: its messages go to the run's own loggers.
-
-    The job's loggers live with the run, so ``context.log`` in a step process reaches the
-    same handlers (a notebook's, a file's) as it does in-process.
-    """
-    target = logging.Logger(f"{LOGGER_NAME}.step", logging.DEBUG)
-    target.propagate = False
-    target.addHandler(_ChannelHandler(channel))
-    return RunLog.to([target], job_name, run_id)
 
 
 @dataclass(frozen=True)
