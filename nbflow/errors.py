@@ -786,14 +786,16 @@ class RunNotFoundError(RunHistoryError, LookupError):
 
     @classmethod
     def build(cls, run_id: str, where: str, matches: Sequence[str] = ()) -> RunNotFoundError:
+        """``matches``: the ids starting with ``run_id`` (up to 6: more than 5 says so)."""
         if matches:
+            count = "more than 5" if len(matches) > 5 else str(len(matches))
             listed = ", ".join(matches[:5]) + (", ..." if len(matches) > 5 else "")
             return cls(
-                f"Run id prefix {run_id!r} matches {len(matches)} runs in {where} ({listed}).\n"
+                f"Run id prefix {run_id!r} matches {count} runs in {where} ({listed}). "
                 "Fix: give more characters of the run id."
             )
         return cls(
-            f"No run with id {run_id!r} (or an id starting with it) in {where}.\n"
-            "Fix: copy an id from nbflow.notebook.runs() or `nbflow runs list`, or pass the "
-            "instance the run was recorded in (instance=Instance.local(path))."
+            f"No run with id {run_id!r} (or an id starting with it) in {where}. "
+            "Fix: copy an id from `nbflow runs list` or nbflow.notebook.runs(), or read the "
+            "instance the run was recorded in (NBFLOW_HOME, or instance=Instance.local(path))."
         )

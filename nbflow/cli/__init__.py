@@ -11,6 +11,7 @@ import sys
 from typing import TYPE_CHECKING
 
 from nbflow.cli.command_error import CommandError
+from nbflow.cli.invocation import run_command
 from nbflow.cli.job_commands import add_job_commands
 from nbflow.cli.notebook_commands import add_notebook_commands
 from nbflow.cli.run_commands import add_run_commands, step_rows
@@ -35,7 +36,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``nbflow`` console script."""
     args = build_parser().parse_args(argv)
     try:
-        code: int = args.handler(args)
+        code: int = run_command(args)
     except (CommandError, NbflowError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -2,35 +2,65 @@
 
 from __future__ import annotations
 
+import json
 from typing import TYPE_CHECKING, Any
 
 from nbflow.cli.command_error import CommandError
 from nbflow.cli.loading import positive_int
 from nbflow.cli.report_command import add_report_command
+from nbflow.cli.run_details import step_details
+from nbflow.cli.run_json import run_record
+from nbflow.cli.run_lookup import find_run as find_run
+from nbflow.cli.run_lookup import history_file
+from nbflow.cli.run_removal import add_removal_commands
 from nbflow.cli.time_text import format_seconds, format_time, run_duration
 from nbflow.events import Event, StepFailureData
 from nbflow.execution.engine.step_states import StepRecord, StepState, StepStates
 from nbflow.execution.views.table import format_table
 from nbflow.storage.instance import HOME_ENV_VAR, Instance
+from nbflow.storage.run import RunStatus
+from nbflow.storage.runs_filter import RunsFilter
 
 if TYPE_CHECKING:
     import argparse
     from collections.abc import Sequence
 
-    from nbflow.storage.run import Run
-
 
 def _where(instance: Instance) -> str:
-    return f"{instance.root / 'runs.db'} (set {HOME_ENV_VAR} to read another instance)"
+    return history_file(instance)
+
+
+def parse_statuses(texts: Sequence[str]) -> tuple[RunStatus, ...]:
+    """The run statuses named in ``--status`` options (any case; commas allowed)."""
+    statuses: list[RunStatus] = []
+    for text in texts:
+        for name in text.split(","):
+            try:
+                status = RunStatus[name.strip().upper()]
+            except KeyError:
+                valid = ", ".join(s.value for s in RunStatus)
+                raise CommandError(
+                    f"--status {name.strip()!r} is not a run status. Valid statuses: {valid} "
+                    "(any case; several separated by commas)."
+                ) from None
+            if status not in statuses:
+                statuses.append(status)
+    return tuple(statuses)
 
 
 def cmd_runs_list(args: argparse.Namespace) -> int:
     instance = Instance.get()
-    runs = instance.get_runs(limit=args.limit + 1)
-    if not runs:
-        print(f"No runs recorded in {_where(instance)}.")
-        return 0
+    filters = RunsFilter(job_name=args.job, statuses=parse_statuses(args.status))
+    runs = instance.get_runs(limit=args.limit + 1, filters=filters)
     shown = runs[: args.limit]
+    if args.json:
+        for run in shown:
+            print(json.dumps(run_record(instance, run)))
+        return 0
+    if not runs:
+        which = _filter_words(args.job, filters.statuses)
+        print(f"No{which} runs recorded in {_where(instance)}.")
+        return 0
     rows = [
         [r.run_id, r.job_name, r.status.value, format_time(r.start_time), run_duration(r)]
         for r in shown
@@ -41,26 +71,13 @@ def cmd_runs_list(args: argparse.Namespace) -> int:
     return 0
 
 
-def find_run(instance: Instance, run_id: str) -> Run:
-    """The run with id ``run_id``, or the only one whose id starts with it."""
-    if not run_id.strip():
-        raise CommandError("The run id is empty. Fix: pass a run id from `nbflow runs list`.")
-    run = instance.get_run(run_id)
-    if run is not None:
-        return run
-    matches = instance.get_runs_with_id_prefix(run_id, limit=6)
-    if len(matches) == 1:
-        return matches[0]
-    if not matches:
-        raise CommandError(
-            f"No run with id {run_id!r} (or an id starting with it) in {_where(instance)}. "
-            "Fix: copy an id from `nbflow runs list`."
-        )
-    ids = ", ".join(r.run_id for r in matches[:5]) + (", ..." if len(matches) > 5 else "")
-    raise CommandError(
-        f"Run id prefix {run_id!r} matches {'more than 5' if len(matches) > 5 else len(matches)}"
-        f" runs ({ids}). Fix: give more characters of the run id."
-    )
+def _filter_words(job: str | None, statuses: Sequence[RunStatus]) -> str:
+    words = ""
+    if statuses:
+        words += " " + "/".join(s.value for s in statuses)
+    if job is not None:
+        words += f" {job!r}"
+    return words
 
 
 def step_rows(events: Sequence[Event], run_finished: bool) -> list[list[str]]:
@@ -116,11 +133,15 @@ def cmd_runs_show(args: argparse.Namespace) -> int:
     for event in events:
         if event.step_key is None and isinstance(event.data, StepFailureData):
             print(f"Run error: {event.data.error}")
+    details = step_details(events, full_traceback=args.full_traceback)
+    if details:
+        print()
+        print("\n".join(details))
     return 0
 
 
 def add_run_commands(groups: Any) -> None:
-    """Register ``nbflow runs list|show``."""
+    """Register ``nbflow runs list|show|delete|wipe``."""
     runs_parser = groups.add_parser(
         "runs", help=f"inspect the recorded runs (in ${HOME_ENV_VAR}, else ./.nbflow)"
     )
@@ -129,8 +150,31 @@ def add_run_commands(groups: Any) -> None:
     listing.add_argument(
         "--limit", type=positive_int, default=20, help="how many runs to show (default 20)"
     )
+    listing.add_argument("--job", metavar="NAME", help="only the runs of this job")
+    listing.add_argument(
+        "--status",
+        action="append",
+        default=[],
+        metavar="STATUS",
+        help="only runs in this status (any case; repeatable, or comma-separated): "
+        + ", ".join(s.value for s in RunStatus),
+    )
+    listing.add_argument(
+        "--json",
+        action="store_true",
+        help="one JSON object per run and line: id, job, status, start, end, duration, "
+        "steps_run, steps_memoized, steps_failed",
+    )
     listing.set_defaults(handler=cmd_runs_list)
-    show = runs_cmds.add_parser("show", help="one run and how each of its steps ended")
+    show = runs_cmds.add_parser(
+        "show", help="one run: how each step ended, its logs, and the tracebacks of failures"
+    )
     show.add_argument("run_id", metavar="RUN_ID", help="a run id, or a unique prefix of one")
+    show.add_argument(
+        "--full-traceback",
+        action="store_true",
+        help="show nbflow's frames in tracebacks too (by default only your code's)",
+    )
     show.set_defaults(handler=cmd_runs_show)
     add_report_command(runs_cmds)
+    add_removal_commands(runs_cmds)

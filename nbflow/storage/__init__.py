@@ -6,6 +6,7 @@ from nbflow.storage.fs import FilesystemIOManager, fs_io_manager, versioned_file
 from nbflow.storage.instance import InMemoryRunStorage, Instance, RunStorage
 from nbflow.storage.memory import InMemoryIOManager, clear_memoized_values, mem_io_manager
 from nbflow.storage.run import Run, RunStatus
+from nbflow.storage.runs_filter import RunsFilter
 
 if TYPE_CHECKING:
     from nbflow.storage.sqlite import SqliteManifestStore, SqliteRunStorage
@@ -30,6 +31,7 @@ __all__ = [
     "Run",
     "RunStatus",
     "RunStorage",
+    "RunsFilter",
     "SqliteManifestStore",
     "SqliteRunStorage",
     "clear_memoized_values",

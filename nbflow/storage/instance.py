@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from nbflow.events import Event
     from nbflow.storage.manifests import ManifestStore
     from nbflow.storage.run import Run
+    from nbflow.storage.runs_filter import RunsFilter
 
 _log = logging.getLogger("nbflow")
 
@@ -35,6 +36,23 @@ DEFAULT_HOME = ".nbflow"
 
 RUNS_DB = "runs.db"
 """File name of a persistent instance's run history (runs, events, version manifests)."""
+
+
+def default_home() -> tuple[Path, str]:
+    """The folder of ``Instance.get()`` and where that choice comes from.
+
+    Returns:
+        The absolute folder (``$NBFLOW_HOME``, else ``./.nbflow`` of the working directory)
+        and a few words on why it is that one, e.g. ``"from $NBFLOW_HOME"``.
+    """
+    home = os.environ.get(HOME_ENV_VAR, "").strip()
+    if home:
+        return Path(home).expanduser().absolute(), f"from ${HOME_ENV_VAR}"
+    return (
+        Path(DEFAULT_HOME).absolute(),
+        f"{DEFAULT_HOME} of the working directory; set ${HOME_ENV_VAR} to use one folder "
+        "everywhere",
+    )
 
 
 class Instance:
@@ -60,6 +78,7 @@ class Instance:
         self.manifests = manifests
         self._root = root
         self._persistent = root is not None
+        self._origin = ""
         self._listeners: dict[str, tuple[Callable[[Event], None], ...]] = {}
         self._listeners_lock = threading.Lock()
 
@@ -85,9 +104,16 @@ class Instance:
 
     @classmethod
     def get(cls) -> Instance:
-        """The default persistent instance: folder ``$NBFLOW_HOME``, else ``./.nbflow``."""
-        home = os.environ.get(HOME_ENV_VAR, "").strip()
-        return cls.local(home or DEFAULT_HOME)
+        """The default persistent instance: folder ``$NBFLOW_HOME``, else ``./.nbflow``.
+
+        ``./.nbflow`` is relative to the working directory, so a notebook and a terminal in
+        different folders keep different histories; set ``$NBFLOW_HOME`` to share one. The
+        instance's repr says which folder it is and why.
+        """
+        root, origin = default_home()
+        instance = cls.local(root)
+        instance._origin = origin
+        return instance
 
     @property
     def is_persistent(self) -> bool:
@@ -130,8 +156,23 @@ class Instance:
     def __exit__(self, *exc: object) -> None:
         """Nothing to release: connections close with the process; folders stay."""
 
-    def get_runs(self, limit: int | None = None) -> list[Run]:
-        return self.run_storage.get_runs(limit)
+    def get_runs(self, limit: int | None = None, filters: RunsFilter | None = None) -> list[Run]:
+        """Recorded runs, newest first.
+
+        Args:
+            limit: at most this many (all when ``None``).
+            filters: only the runs that pass this :class:`~nbflow.storage.runs_filter.RunsFilter`
+                (job, statuses, recorded before a time).
+        """
+        return self.run_storage.get_runs(limit, filters)
+
+    def delete_run(self, run_id: str) -> bool:
+        """Forget run ``run_id``: its record and its events. Stored outputs stay.
+
+        Returns:
+            Whether the instance had a run by that id.
+        """
+        return self.run_storage.delete_run(run_id)
 
     def get_runs_with_id_prefix(self, prefix: str, limit: int | None = None) -> list[Run]:
         """Runs whose id starts with ``prefix``, newest first."""
@@ -202,5 +243,8 @@ class Instance:
         return self.run_storage.get_events(run_id)
 
     def __repr__(self) -> str:
-        where = os.fspath(self.root) if self._persistent else "ephemeral"
-        return f"<Instance {where}>"
+        if not self._persistent:
+            return "<Instance ephemeral>"
+        if self._origin:
+            return f"<Instance {os.fspath(self.root)} (persistent, {self._origin})>"
+        return f"<Instance {os.fspath(self.root)}>"

@@ -6,6 +6,7 @@ both build on this module, so neither has to import the other for a base class.
 
 from __future__ import annotations
 
+import time
 from abc import ABC, abstractmethod
 from typing import TYPE_CHECKING
 
@@ -14,6 +15,7 @@ if TYPE_CHECKING:
 
     from nbflow.events import Event, EventType
     from nbflow.storage.run import Run
+    from nbflow.storage.runs_filter import RunsFilter
 
 
 class RunStorage(ABC):
@@ -29,8 +31,12 @@ class RunStorage(ABC):
     def get_run(self, run_id: str) -> Run | None: ...
 
     @abstractmethod
-    def get_runs(self, limit: int | None = None) -> list[Run]:
-        """Runs, newest first."""
+    def get_runs(self, limit: int | None = None, filters: RunsFilter | None = None) -> list[Run]:
+        """Runs, newest first: at most ``limit`` of them, those that pass ``filters``."""
+
+    @abstractmethod
+    def delete_run(self, run_id: str) -> bool:
+        """Forget run ``run_id`` and its events; whether there was such a run."""
 
     @abstractmethod
     def store_event(self, event: Event) -> None: ...
@@ -60,10 +66,12 @@ class InMemoryRunStorage(RunStorage):
     def __init__(self) -> None:
         self._runs: dict[str, Run] = {}
         self._events: dict[str, list[Event]] = {}
+        self._created: dict[str, float] = {}
 
     def add_run(self, run: Run) -> None:
         self._runs[run.run_id] = run
         self._events.setdefault(run.run_id, [])
+        self._created.setdefault(run.run_id, time.time())
 
     def update_run(self, run: Run) -> None:
         self._runs[run.run_id] = run
@@ -71,9 +79,16 @@ class InMemoryRunStorage(RunStorage):
     def get_run(self, run_id: str) -> Run | None:
         return self._runs.get(run_id)
 
-    def get_runs(self, limit: int | None = None) -> list[Run]:
+    def get_runs(self, limit: int | None = None, filters: RunsFilter | None = None) -> list[Run]:
         runs = list(reversed(self._runs.values()))
+        if filters is not None:
+            runs = [r for r in runs if filters.matches(r, self._created.get(r.run_id, 0.0))]
         return runs if limit is None else runs[:limit]
+
+    def delete_run(self, run_id: str) -> bool:
+        self._events.pop(run_id, None)
+        self._created.pop(run_id, None)
+        return self._runs.pop(run_id, None) is not None
 
     def store_event(self, event: Event) -> None:
         self._events.setdefault(event.run_id, []).append(event)

@@ -30,6 +30,8 @@ from nbflow.storage.run_storage import RunStorage
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Mapping
 
+    from nbflow.storage.runs_filter import RunsFilter
+
 T = TypeVar("T")
 
 SCHEMA_VERSION = 1
@@ -422,6 +424,24 @@ def _run_from_row(row: tuple[Any, ...]) -> Run:
     )
 
 
+def _filter_clause(filters: RunsFilter | None) -> tuple[str, list[Any]]:
+    """The ``WHERE`` clause (with a leading space, or empty) and its arguments."""
+    if filters is None:
+        return "", []
+    conditions: list[str] = []
+    args: list[Any] = []
+    if filters.job_name is not None:
+        conditions.append("job_name = ?")
+        args.append(filters.job_name)
+    if filters.statuses:
+        conditions.append(f"status IN ({', '.join('?' * len(filters.statuses))})")
+        args.extend(status.value for status in filters.statuses)
+    if filters.created_before is not None:
+        conditions.append("created_at < ?")
+        args.append(filters.created_before)
+    return (f" WHERE {' AND '.join(conditions)}" if conditions else ""), args
+
+
 def _event_row(event: Event) -> tuple[Any, ...]:
     return (
         event.run_id,
@@ -510,15 +530,24 @@ class SqliteRunStorage(RunStorage):
 
         return self._db.read("read a run from", query, None)
 
-    def get_runs(self, limit: int | None = None) -> list[Run]:
+    def get_runs(self, limit: int | None = None, filters: RunsFilter | None = None) -> list[Run]:
+        where, args = _filter_clause(filters)
+        sql = f"SELECT {_RUN_COLUMNS} FROM runs{where} ORDER BY id DESC LIMIT ?"
+        args.append(-1 if limit is None else max(limit, 0))
+
         def query(conn: sqlite3.Connection) -> list[Run]:
-            rows = conn.execute(
-                f"SELECT {_RUN_COLUMNS} FROM runs ORDER BY id DESC LIMIT ?",
-                (-1 if limit is None else max(limit, 0),),
-            ).fetchall()
-            return [_run_from_row(row) for row in rows]
+            return [_run_from_row(row) for row in conn.execute(sql, args).fetchall()]
 
         return self._db.read("list the runs of", query, [])
+
+    def delete_run(self, run_id: str) -> bool:
+        def delete(conn: sqlite3.Connection) -> bool:
+            conn.execute("DELETE FROM events WHERE run_id = ?", (run_id,))
+            return conn.execute("DELETE FROM runs WHERE run_id = ?", (run_id,)).rowcount > 0
+
+        if not self._db.path.exists():
+            return False  # nothing recorded: leave no file behind
+        return self._db.write("delete a run from", delete)
 
     def get_runs_with_id_prefix(self, prefix: str, limit: int | None = None) -> list[Run]:
         def query(conn: sqlite3.Connection) -> list[Run]:

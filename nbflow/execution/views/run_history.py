@@ -10,12 +10,24 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from nbflow.errors import RunHistoryError, RunNotFoundError
+from nbflow.events import EventType
 from nbflow.execution.engine.step_states import StepState, StepStates
+from nbflow.storage.runs_filter import RunsFilter
 
 if TYPE_CHECKING:
     from nbflow.definitions.job import JobDefinition
     from nbflow.storage.instance import Instance
     from nbflow.storage.run import Run
+
+STEP_END_EVENTS = (
+    EventType.STEP_START,
+    EventType.STEP_RESTARTED,
+    EventType.STEP_UP_FOR_RETRY,
+    EventType.STEP_SUCCESS,
+    EventType.STEP_FAILURE,
+    EventType.STEP_SKIPPED,
+)
+"""The events that say how steps went (reading only these keeps long, chatty runs cheap)."""
 
 _RAN = frozenset({StepState.SUCCEEDED, StepState.FAILED, StepState.RUNNING, StepState.UP_FOR_RETRY})
 
@@ -64,6 +76,12 @@ class RunRow:
             steps_failed=counts[StepState.FAILED],
         )
 
+    @classmethod
+    def read(cls, instance: Instance, run: Run) -> RunRow:
+        """The row of ``run``, its steps counted from the step events ``instance`` recorded."""
+        events = instance.run_storage.get_events_of_types(run.run_id, STEP_END_EVENTS)
+        return cls.of(run, StepStates(events))
+
 
 def recent_runs(
     instance: Instance, limit: int = 20, job: str | JobDefinition | None = None
@@ -80,11 +98,8 @@ def recent_runs(
     """
     if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
         raise RunHistoryError.bad_argument("limit", limit, "a positive int, e.g. limit=20")
-    name = _job_name(job)
-    runs = instance.get_runs(limit if name is None else None)
-    if name is not None:
-        runs = [run for run in runs if run.job_name == name][:limit]
-    return [RunRow.of(run, StepStates(instance.get_events(run.run_id))) for run in runs]
+    runs = instance.get_runs(limit, RunsFilter(job_name=_job_name(job)))
+    return [RunRow.read(instance, run) for run in runs]
 
 
 def _job_name(job: object) -> str | None:
@@ -98,19 +113,23 @@ def _job_name(job: object) -> str | None:
     )
 
 
-def find_run(instance: Instance, run_id: str) -> Run:
+def find_run(instance: Instance, run_id: str, where: str | None = None) -> Run:
     """The run with id ``run_id`` in ``instance``, or the only one whose id starts with it.
+
+    ``where`` names the instance in messages (default: its repr).
 
     Raises:
         RunHistoryError: ``run_id`` is not a non-empty string.
         RunNotFoundError: no run has that id, or several start with it.
     """
     if not isinstance(run_id, str) or not run_id.strip():
-        raise RunHistoryError.bad_argument("run_id", run_id, "a run id (or a unique prefix)")
+        raise RunHistoryError.bad_argument(
+            "run_id", run_id, "a run id (or a unique prefix): the run id is empty"
+        )
     run = instance.get_run(run_id)
     if run is not None:
         return run
     matches = instance.get_runs_with_id_prefix(run_id, limit=6)
     if len(matches) == 1:
         return matches[0]
-    raise RunNotFoundError.build(run_id, repr(instance), [r.run_id for r in matches])
+    raise RunNotFoundError.build(run_id, where or repr(instance), [r.run_id for r in matches])
