@@ -75,7 +75,8 @@ def cmd_job_execute(args: argparse.Namespace) -> int:
         instance.remove_event_listener(run_id, display)
     if args.output_mode != JSON:
         _print_summary(result, job_def.name)
-        _print_failures(result, full=args.full_traceback)
+        if not result.success:
+            _print_failures(result, full=args.full_traceback)
     return 0 if result.success else 1
 
 

@@ -16,7 +16,7 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 
-from nbflow.cli.progress import Display, LineDisplay
+from nbflow.cli.progress import SHOWN_EVENTS, Display, LineDisplay
 from nbflow.errors import NbflowError
 from nbflow.events import Event, EventType
 from nbflow.execution.engine.plan import build_plan
@@ -66,7 +66,8 @@ class LiveDisplay(LineDisplay):
 
     def __call__(self, event: Event) -> None:
         super().__call__(event)
-        if event.step_key is None or event.event_type is EventType.LOG_MESSAGE:
+        kind = event.event_type
+        if event.step_key is None or kind is EventType.LOG_MESSAGE or kind not in SHOWN_EVENTS:
             return
         records = list(self.states)
         done = sum(r.state.is_final for r in records)

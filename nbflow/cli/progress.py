@@ -75,6 +75,22 @@ def event_line(event: Event, states: StepStates) -> str | None:
     return _step_line(event, states)
 
 
+SHOWN_EVENTS = frozenset(
+    {
+        EventType.RUN_START,
+        EventType.ENGINE_EVENT,
+        EventType.LOG_MESSAGE,
+        EventType.STEP_START,
+        EventType.STEP_RESTARTED,
+        EventType.STEP_SUCCESS,
+        EventType.STEP_FAILURE,
+        EventType.STEP_UP_FOR_RETRY,
+        EventType.STEP_SKIPPED,
+    }
+)
+"""The events a line display prints (or folds to word a later line)."""
+
+
 class Display:
     """Shows a run's events as they come; use it as a context manager around the run."""
 
@@ -101,6 +117,8 @@ class LineDisplay(Display):
         self.states = StepStates()
 
     def __call__(self, event: Event) -> None:
+        if event.event_type not in SHOWN_EVENTS:
+            return
         self.states.add(event)
         line = event_line(event, self.states)
         if line is not None:
