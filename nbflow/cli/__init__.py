@@ -11,6 +11,7 @@ import sys
 from typing import TYPE_CHECKING
 
 from nbflow.cli.command_error import CommandError
+from nbflow.cli.interrupt import INTERRUPTED_EXIT_CODE
 from nbflow.cli.invocation import run_command
 from nbflow.cli.job_commands import add_job_commands
 from nbflow.cli.notebook_commands import add_notebook_commands
@@ -40,4 +41,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (CommandError, NbflowError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print("Interrupted (Ctrl-C).", file=sys.stderr)
+        return INTERRUPTED_EXIT_CODE
     return code

@@ -7,6 +7,7 @@ import os
 import sys
 from typing import TYPE_CHECKING
 
+from nbflow.cli.interrupt import INTERRUPTED_EXIT_CODE
 from nbflow.storage.instance import default_home
 
 if TYPE_CHECKING:
@@ -31,8 +32,9 @@ def _stdout_to_devnull() -> None:
 def run_command(args: argparse.Namespace) -> int:
     """Run the command ``args`` names and return its exit code.
 
-    When it ends without an error, one line on stderr says where the run history is (the
-    instance of ``Instance.get()``), so stdout stays the command's own (e.g. ``--json``).
+    When it ends without an error (and was not interrupted), one line on stderr says where
+    the run history is (the instance of ``Instance.get()``), so stdout stays the command's
+    own (e.g. ``--json``).
     When stdout's reader closed the pipe, the command ends quietly with code 0: nothing
     more is written, and there is no traceback.
     """
@@ -42,5 +44,6 @@ def run_command(args: argparse.Namespace) -> int:
     except BrokenPipeError:
         _stdout_to_devnull()
         return 0
-    print(history_line(), file=sys.stderr)
+    if code != INTERRUPTED_EXIT_CODE:  # Ctrl-C: its one line says it all
+        print(history_line(), file=sys.stderr)
     return code

@@ -5,18 +5,20 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import sys
+import time
 import warnings
 from typing import TYPE_CHECKING, Any
 
 from nbflow.cli.command_error import CommandError
 from nbflow.cli.loading import positive_int
-from nbflow.errors import NbflowWarning
+from nbflow.errors import NbflowError, NbflowWarning
 from nbflow.execution.views.table import format_table
 
 if TYPE_CHECKING:
     import argparse
-    from collections.abc import Iterator, Sequence
+    from collections.abc import Iterator, Mapping, Sequence
 
 
 @contextlib.contextmanager
@@ -30,6 +32,15 @@ def _warnings_as_lines() -> Iterator[None]:
         warnings.simplefilter("always", NbflowWarning)
         warnings.showwarning = show
         yield
+
+
+def _say(line: str) -> None:
+    """Print a progress line at once (stdout may be a pipe)."""
+    print(line, flush=True)
+
+
+def _parameters_text(parameters: Mapping[str, Any]) -> str:
+    return ", ".join(f"{k}={_notebook_value_text(v)}" for k, v in parameters.items())
 
 
 def _notebook_value_text(value: Any) -> str:
@@ -72,13 +83,19 @@ def _grid_parameters(entries: Sequence[Sequence[str]]) -> dict[str, list[Any]]:
 def cmd_notebook_run(args: argparse.Namespace) -> int:
     from nbflow.notebook.runner import run_notebook
 
-    with _warnings_as_lines():
-        run = run_notebook(
-            args.notebook,
-            _single_parameters(args.parameters),
-            output_path=args.output,
-            kernel_name=args.kernel,
-        )
+    parameters = _single_parameters(args.parameters)
+    _say(
+        f"Running {args.notebook}" + (f" with {_parameters_text(parameters)}" if parameters else "")
+    )
+    started = time.perf_counter()
+    try:
+        with _warnings_as_lines():
+            run = run_notebook(
+                args.notebook, parameters, output_path=args.output, kernel_name=args.kernel
+            )
+    except NbflowError:
+        _say(f"Notebook {args.notebook} failed after {time.perf_counter() - started:.2f} s")
+        raise
     print(
         f"Ran {run.notebook_path} with kernel {run.kernel_name!r} in {run.duration_s:.2f} s; "
         f"executed notebook: {run.output_path}"
@@ -91,14 +108,21 @@ def cmd_notebook_run(args: argparse.Namespace) -> int:
 def cmd_notebook_sweep(args: argparse.Namespace) -> int:
     from nbflow.notebook.param_sweep import sweep
 
+    grid = _grid_parameters(args.parameters)
+    sets = math.prod(len(values) for values in grid.values())
+    _say(f"Sweeping {args.notebook}: {sets} parameter set(s), up to {args.max_concurrent} at once")
     with _warnings_as_lines():
         result = sweep(
             args.notebook,
-            _grid_parameters(args.parameters),
+            grid,
             max_concurrent=args.max_concurrent,
             output_dir=args.output_dir,
             kernel_name=args.kernel,
         )
+    for row in result.rows:
+        took = f" in {row.duration_s:.2f} s" if row.status != "memoized" else ""
+        error = f": {row.error}" if row.error else ""
+        _say(f"  {_parameters_text(row.parameters)}: {row.status}{took}{error}")
     print(result)
     return 0 if result.success else 1
 

@@ -25,7 +25,8 @@ from nbflow.errors import (
     PartitionKeyError,
     ResourceInitError,
 )
-from nbflow.events import ErrorInfo, EventType, LogMessageData, StepFailureData
+from nbflow.events import ErrorInfo, EventType, LogMessageData, StepFailureData, StepSkippedData
+from nbflow.execution.engine.executor import CANCELED_REASON
 from nbflow.execution.engine.in_process import InProcessExecutor
 from nbflow.execution.engine.io_contexts import IOScope
 from nbflow.execution.engine.log import LOGGER_NAME, LogRecorder, RunLog, event_level
@@ -42,6 +43,7 @@ from nbflow.execution.engine.resources import build_resources
 from nbflow.execution.engine.result import ExecuteInProcessResult
 from nbflow.execution.engine.run_config import ResolvedRunConfig, resolve_run_config
 from nbflow.execution.engine.run_context import RunContext
+from nbflow.execution.engine.step_states import StepState, StepStates
 from nbflow.storage.fs import instance_files_io_manager
 from nbflow.storage.instance import Instance
 from nbflow.storage.memory import mem_io_manager
@@ -188,7 +190,11 @@ def execute_plan(
     with ctx.cancelable():  # request_cancel(run_id) reaches the run from here on
         started = f"Started execution of run for {plan.job_def.name!r}."
         ctx.emit(EventType.RUN_START, message=started)
-        _run_steps(ctx, resource_defs, executor, versioner)
+        try:
+            _run_steps(ctx, resource_defs, executor, versioner)
+        except KeyboardInterrupt as interrupt:
+            _end_interrupted(ctx, interrupt)
+            raise
     _finish_run(ctx)
     run_error = ctx.failures.get("<run>")
     if isinstance(run_error, NonMemoizableIOManagerError) or (raise_on_error and ctx.failures):
@@ -285,6 +291,31 @@ def _run_steps(
             data=StepFailureData(ErrorInfo.from_exception(exc), True),
         )
         ctx.record_failure("<teardown>", exc)
+
+
+def _end_interrupted(ctx: RunContext, interrupt: KeyboardInterrupt) -> None:
+    """Record a run stopped by Ctrl-C (``KeyboardInterrupt``) as ``CANCELED``.
+
+    The step that was running fails with the interrupt, the steps that had not finished
+    are skipped (``run canceled``), and the run emits ``RUN_CANCELING`` and ``RUN_CANCELED``.
+    """
+    ctx.canceled = True
+    if not interrupt.args:  # so the step's error says what happened
+        interrupt.args = ("interrupted (Ctrl-C)",)
+    name = ctx.plan.job_def.name
+    ctx.emit(EventType.RUN_CANCELING, message=f"Canceling run of {name!r}: interrupted (Ctrl-C).")
+    states = StepStates(ctx.events)
+    for key in ctx.plan.steps:
+        state = states.state(key)
+        if state.is_final:
+            continue
+        if state in (StepState.RUNNING, StepState.UP_FOR_RETRY):
+            message = f"Step {key!r} was interrupted (Ctrl-C) before it finished."
+            ctx.fail_step(key, message, interrupt, user_failure=False)
+        else:
+            message = f"Skipped step {key!r}: run canceled"
+            ctx.emit(EventType.STEP_SKIPPED, key, message, StepSkippedData(CANCELED_REASON))
+    _finish_run(ctx)
 
 
 def _finish_run(ctx: RunContext) -> None:

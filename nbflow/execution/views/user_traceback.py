@@ -16,6 +16,8 @@ _FRAME = re.compile(r'^  File "(?P<path>[^"]+)", line \d+')
 
 
 def _is_nbflow_file(path: str) -> bool:
+    if path.startswith("<"):  # <string>, <dynamic-code>: code made at run time is the user's
+        return False
     try:
         Path(path).resolve().relative_to(_PACKAGE_DIR)
     except (ValueError, OSError):
