@@ -20,6 +20,8 @@ if TYPE_CHECKING:
     import argparse
     from collections.abc import Iterator, Mapping, Sequence
 
+    from nbflow.notebook.param_sweep import SweepRow
+
 
 @contextlib.contextmanager
 def _warnings_as_lines() -> Iterator[None]:
@@ -105,6 +107,13 @@ def cmd_notebook_run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _say_point(row: SweepRow) -> None:
+    """One line per parameter set, as soon as it is memoized or its run ends."""
+    took = f" in {row.duration_s:.2f} s" if row.status != "memoized" else ""
+    error = f": {row.error}" if row.error else ""
+    _say(f"  {_parameters_text(row.parameters)}: {row.status}{took}{error}")
+
+
 def cmd_notebook_sweep(args: argparse.Namespace) -> int:
     from nbflow.notebook.param_sweep import sweep
 
@@ -118,11 +127,8 @@ def cmd_notebook_sweep(args: argparse.Namespace) -> int:
             max_concurrent=args.max_concurrent,
             output_dir=args.output_dir,
             kernel_name=args.kernel,
+            on_point=_say_point,
         )
-    for row in result.rows:
-        took = f" in {row.duration_s:.2f} s" if row.status != "memoized" else ""
-        error = f": {row.error}" if row.error else ""
-        _say(f"  {_parameters_text(row.parameters)}: {row.status}{took}{error}")
     print(result)
     return 0 if result.success else 1
 

@@ -19,7 +19,7 @@ import os
 import reprlib
 import sys
 import time
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -34,7 +34,7 @@ from nbflow.notebook.runner import notebooks_home, parameters_key, run_notebook
 from nbflow.versioning import hash_parts
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping, Sequence
+    from collections.abc import Callable, Iterator, Mapping, Sequence
 
 RAN, MEMOIZED, FAILED = "ran", "memoized", "failed"
 _SHORT = reprlib.Repr()
@@ -202,6 +202,7 @@ def sweep(
     max_concurrent: int = 2,
     output_dir: str | os.PathLike[str] | None = None,
     kernel_name: str | None = None,
+    on_point: Callable[[SweepRow], None] | None = None,
 ) -> SweepResult:
     """Run the notebook at ``path`` for every parameter set of ``grid``, memoized per set.
 
@@ -212,6 +213,8 @@ def sweep(
         output_dir: where executed notebooks are kept; default ``notebooks_home()/sweeps``
             (``./.nbflow/notebooks/sweeps`` unless ``$NBFLOW_HOME`` is set).
         kernel_name: the Jupyter kernel; default ``"python3"``.
+        on_point: called with each parameter set's row as soon as it is known: memoized
+            ones first, then each run as it ends (the order runs finish in).
 
     Returns:
         A :class:`SweepResult`; ``print(result)`` shows one row per parameter set. Failed
@@ -242,12 +245,16 @@ def sweep(
         stored = _stored_results(target)
         if stored is not None:
             rows[index] = SweepRow(params, MEMOIZED, str(target), stored)
+            if on_point is not None:
+                on_point(rows[index])
         else:
             todo.append(_Job(index, str(source), params, str(target), kernel["name"]))
     for index, status, output, error, seconds in _execute(todo, max_concurrent):
         params = points[index]
         results = (_stored_results(Path(output)) or {}) if status == RAN else {}
         rows[index] = SweepRow(params, status, output, results, error, seconds)
+        if on_point is not None:
+            on_point(rows[index])
     return SweepResult(
         notebook_path=str(source),
         code_version=code_version,
@@ -269,21 +276,22 @@ def _pool_context() -> Any:
 
 def _execute(
     jobs: list[_Job], max_concurrent: int
-) -> list[tuple[int, str, str, str | None, float]]:
-    """Run ``jobs``: in this process when one worker would do, else in a process pool."""
+) -> Iterator[tuple[int, str, str, str | None, float]]:
+    """Run ``jobs`` and yield each outcome as it ends: in this process when one worker would
+    do, else in a process pool."""
     workers = min(max_concurrent, len(jobs))
     if workers <= 1:
-        return [_run_job(job) for job in jobs]
+        yield from (_run_job(job) for job in jobs)
+        return
     context = _pool_context()
-    done: list[tuple[int, str, str, str | None, float]] = []
     pool = ProcessPoolExecutor(max_workers=workers, mp_context=context)
     try:
         futures = {pool.submit(_run_job, job): job for job in jobs}
-        for future, job in futures.items():
+        for future in as_completed(futures):
+            job = futures[future]
             try:
-                done.append(future.result())
+                yield future.result()
             except Exception as exc:  # the worker process died
-                done.append((job.index, FAILED, job.target, f"{type(exc).__name__}: {exc}", 0.0))
+                yield job.index, FAILED, job.target, f"{type(exc).__name__}: {exc}", 0.0
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
-    return done

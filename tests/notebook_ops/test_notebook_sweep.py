@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import signal
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 from nbflow.notebook import sweep
@@ -94,3 +97,57 @@ def test_python_sweep_reports_failures_and_retries_only_them(tmp_path: Path) -> 
     again = sweep(NOTEBOOKS / "fails.ipynb", {"divisor": [1, 2, 0, 5]}, output_dir=tmp_path)
     assert [row.status for row in again.rows] == ["memoized", "memoized", "failed", "memoized"]
     assert again.rows[3].results == {"result": 2.0}
+
+
+def _gated_notebook(path: Path) -> Path:
+    """A notebook that waits, when its ``gate`` parameter names a file, until that file exists."""
+    import nbformat
+
+    parameters = nbformat.v4.new_code_cell('gate = ""')
+    parameters.metadata["tags"] = ["parameters"]
+    wait = nbformat.v4.new_code_cell(
+        "import pathlib, time\n"
+        "while gate and not pathlib.Path(gate).exists():\n"
+        "    time.sleep(0.05)"
+    )
+    notebook = nbformat.v4.new_notebook(cells=[parameters, wait])
+    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3"}
+    nbformat.write(notebook, path)
+    return path
+
+
+def test_cli_sweep_says_each_point_as_it_ends_while_others_still_run(tmp_path: Path) -> None:
+    notebook = _gated_notebook(tmp_path / "gated.ipynb")
+    gate = tmp_path / "open"
+    sweep_args = ["-p", "gate", "", str(gate), "--max-concurrent", "2", "--output-dir", "swept"]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "nbflow", "notebook", "sweep", str(notebook), *sweep_args],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "NBFLOW_HOME": str(tmp_path / "home")},
+        start_new_session=True,
+    )
+    # A sweep that never reports a point before the gate opens fails, never hangs: the
+    # watchdog ends the CLI and its kernels (they hold stdout open too).
+    watchdog = threading.Timer(120, os.killpg, (proc.pid, signal.SIGKILL))
+    watchdog.start()
+    try:
+        assert proc.stdout is not None
+        seen = []
+        for line in proc.stdout:  # the gated point cannot end before the test opens the gate
+            seen.append(line.rstrip("\n"))
+            if line.startswith("  gate=:"):
+                break
+        still_running = proc.poll() is None
+        gate.touch()
+        rest, err = proc.communicate(timeout=300)
+    finally:
+        watchdog.cancel()
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+    assert still_running, "the sweep ended before its first point was reported"
+    assert seen[-1].startswith("  gate=: ran in "), seen
+    assert f"  gate={gate}: ran in " in rest, rest
+    assert proc.returncode == 0, err
