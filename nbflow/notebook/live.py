@@ -2,9 +2,12 @@
 
 :func:`run` runs a job (graph, reconstructable job or list of assets) and shows, updated as
 its events arrive, the DAG with each step's status (running, succeeded, failed, memoized,
-skipped) and a progress bar such as ``5/12 steps · 2 running · 1 memoized``. When the run ends
+skipped), a progress bar such as ``5/12 steps · 2 running · 1 memoized`` and, under the DAG,
+each step's last 20 ``context.log`` lines with their level (and, for runs in step processes,
+what the step printed; see :mod:`nbflow.notebook.step_logs`). When the run ends
 the display is replaced by its final state: the progress bar, the coloured DAG and the
-summary table of :func:`nbflow.notebook.show_result`. It is one output updated in place
+summary table of :func:`nbflow.notebook.show_result` (with failed steps' tracebacks) and the
+log panel. It is one output updated in place
 (``display(..., display_id=True)`` then ``update``), so a saved notebook keeps the final state
 and renders without widgets (nbconvert, GitHub).
 
@@ -67,6 +70,7 @@ from nbflow.execution.views.graph_view import (
 from nbflow.notebook._live_target import RunOptions, RunTarget, run_target
 from nbflow.notebook._summarize import summarize
 from nbflow.notebook.dag import MAX_NODES, describe, draw_svg, inline_svg
+from nbflow.notebook.step_logs import step_logs_html
 from nbflow.notebook.summary import ResultDisplay, result_html
 from nbflow.storage.instance import Instance
 
@@ -327,9 +331,10 @@ class LiveView:
         """The current state as a display bundle (``text/html`` and ``text/plain``)."""
         progress = self.progress()
         counts = self.counts(progress.view)
+        logs = step_logs_html(self._states.seen(), progress.started)
         html = (
             f'<div class="nbflow-live">{self.progress_html(progress, counts)}'
-            f"{self._dag_html(progress.view)}</div>"
+            f"{self._dag_html(progress.view)}{logs}</div>"
         )
         text = f"{self.view.title}: {self.progress_text(counts)} ({self._state(progress)})"
         return {"text/html": html, "text/plain": text}
@@ -338,9 +343,10 @@ class LiveView:
         self, result: ExecuteInProcessResult | None, error: BaseException | None
     ) -> dict[str, str]:
         """The finished run: progress bar, then the result's summary and DAG (or the error)."""
-        progress = self.progress()
+        progress, states = self.progress(), self._states
         if result is not None and len(result.all_events) != self._folded:
-            progress = self._fold(Progress(self.view), result.all_events, StepStates())
+            states = StepStates()
+            progress = self._fold(Progress(self.view), result.all_events, states)
         counts = self.counts(progress.view)
         head = self.progress_html(progress, counts)
         if result is not None:
@@ -359,7 +365,8 @@ class LiveView:
                 f'padding:6px;margin:4px 0">{escape(message)}</pre>{self._dag_html(progress.view)}'
             )
             text = f"{self.view.title}: {message}\n{describe(progress.view)}"
-        html = f'<div class="nbflow-live nbflow-live-final">{head}{body}</div>'
+        logs = step_logs_html(states.seen(), progress.started)
+        html = f'<div class="nbflow-live nbflow-live-final">{head}{body}{logs}</div>'
         return {"text/html": html, "text/plain": text}
 
     # redrawing

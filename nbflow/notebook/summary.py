@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from nbflow.execution.views.graph_dot import style_for
 from nbflow.notebook._result_rows import result_rows
 from nbflow.notebook.dag import MAX_NODES, DagDisplay, inline_svg
+from nbflow.notebook.step_tracebacks import step_tracebacks_html
 from nbflow.storage.run import RunStatus
 
 if TYPE_CHECKING:
@@ -37,7 +38,8 @@ def _duration(ms: float | None) -> str:
 def result_html(
     result: ExecuteInProcessResult, *, max_nodes: int | None = MAX_NODES, engine: str | None = None
 ) -> str:
-    """HTML for ``result``: a headline, one table row per step, and the coloured DAG."""
+    """HTML for ``result``: a headline, one table row per step, the failed steps' tracebacks
+    (user frames only) and the coloured DAG."""
     rows = result_rows(result)
     counts: dict[str, int] = {}
     for row in rows:
@@ -69,6 +71,8 @@ def result_html(
         '<table style="border-collapse:collapse;font-size:12px">'
         f"<tr>{heads}</tr>{''.join(body)}</table>"
     )
+    states = result.step_states()
+    failures = step_tracebacks_html(states[row.step] for row in rows)
     small = '<div style="color:#6b7280;font-size:11px">'
     try:
         drawing = DagDisplay(result, max_nodes=max_nodes, engine=engine).drawing()
@@ -78,7 +82,7 @@ def result_html(
         dag = f"{small}(DAG not drawn: {escape(type(exc).__name__)})</div>"
     return (
         f'<div class="nbflow-result"><div style="margin-bottom:4px">{headline}</div>'
-        f"{table}{dag}</div>"
+        f"{table}{failures}{dag}</div>"
     )
 
 

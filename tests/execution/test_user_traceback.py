@@ -78,3 +78,26 @@ def test_a_sibling_folder_named_like_the_package_is_the_users() -> None:
     sibling = Path(nbflow.__file__).parent.parent / "nbflow_extras" / "x.py"
     text = f'Traceback (most recent call last):\n  File "{sibling}", line 1, in f\nE: e'
     assert user_traceback(text) == text
+
+
+def test_nbflow_frames_between_user_frames_are_left_out_and_the_users_line_ends_it() -> None:
+    plan = Path(nbflow.__file__).parent / "execution" / "plan.py"
+    text = f"""Traceback (most recent call last):
+  File "/home/me/jobs.py", line 9, in clean
+    rows = context.resources.store.load(path)
+  File "{plan}", line 40, in load
+    return self._read(path)
+           ^^^^^^^^^^^^^^^^
+  File "/home/me/store.py", line 3, in _read
+    return json.loads(text)
+ValueError: boom
+"""
+    assert user_traceback(text).splitlines() == [
+        "Traceback (most recent call last):",
+        '  File "/home/me/jobs.py", line 9, in clean',
+        "    rows = context.resources.store.load(path)",
+        '  File "/home/me/store.py", line 3, in _read',
+        "    return json.loads(text)",
+        "ValueError: boom",
+        "(1 nbflow frame left out; the full traceback shows them)",
+    ]

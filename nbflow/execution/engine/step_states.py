@@ -8,6 +8,7 @@ each view then words the states its own way.
 
 from __future__ import annotations
 
+from collections import deque
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import TYPE_CHECKING
@@ -24,6 +25,10 @@ from nbflow.events import (
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Iterator, Mapping
+
+LOG_TAIL = 20
+"""How many log events (``context.log`` messages, captured prints) a step's record keeps:
+the last ones; ``StepRecord.log_count`` counts them all."""
 
 
 class StepState(Enum):
@@ -73,6 +78,8 @@ class StepRecord:
         skip_detail: what the run said more about a skipped or memoized step.
         stored_versions: the versions found stored, for a memoized step.
         output_versions: the versions of the outputs it produced, in memoized runs.
+        logs: its last :data:`LOG_TAIL` ``LOG_MESSAGE`` and ``LOGS_CAPTURED`` events, in order.
+        log_count: how many of those events it had in all.
     """
 
     step_key: str
@@ -88,6 +95,8 @@ class StepRecord:
     skip_detail: str = ""
     stored_versions: Mapping[str, str] = field(default_factory=dict)
     output_versions: dict[str, str] = field(default_factory=dict)
+    logs: deque[Event] = field(default_factory=lambda: deque(maxlen=LOG_TAIL))
+    log_count: int = 0
 
     @property
     def retries(self) -> int:
@@ -188,6 +197,11 @@ def _output(record: StepRecord, event: Event) -> None:
         record.output_versions[event.data.output_name] = version
 
 
+def _logged(record: StepRecord, event: Event) -> None:
+    record.logs.append(event)
+    record.log_count += 1
+
+
 def _launched(record: StepRecord, event: Event) -> None:
     if record.state is StepState.PENDING:
         record.state = StepState.STARTING
@@ -242,5 +256,7 @@ _FOLDS: dict[EventType, Callable[[StepRecord, Event], StepState | None]] = {
     EventType.STEP_SUCCESS: _succeeded,
     EventType.STEP_FAILURE: _failed,
     EventType.STEP_SKIPPED: _skipped,
+    EventType.LOG_MESSAGE: _logged,
+    EventType.LOGS_CAPTURED: _logged,
 }
 """How each kind of step event changes a step's record, and the state it leads to (if any)."""
