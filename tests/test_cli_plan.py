@@ -15,7 +15,7 @@ import pytest
 
 from nbflow import Instance
 from nbflow.events import EventType
-from nbflow.execution.views.memo_plan import format_seconds
+from nbflow.execution.views.seconds_text import format_seconds
 
 JOB_FILE = Path(__file__).resolve().parent / "fixtures" / "plan_jobs.py"
 HEADER = ["Step", "Plan", "Expected", "Reasons"]

@@ -13,9 +13,9 @@ import logging
 import sys
 from typing import TYPE_CHECKING, Any, TextIO
 
-from nbflow.cli.time_text import format_seconds
 from nbflow.events import Event, EventType, LogMessageData, RetryData, StepFailureData
 from nbflow.execution.engine.step_states import StepState, StepStates
+from nbflow.execution.views.seconds_text import format_seconds
 from nbflow.storage.event_codec import dumps_event
 
 if TYPE_CHECKING:

@@ -13,9 +13,10 @@ from nbflow.cli.run_json import run_record
 from nbflow.cli.run_lookup import find_run as find_run
 from nbflow.cli.run_lookup import history_file
 from nbflow.cli.run_removal import add_removal_commands
-from nbflow.cli.time_text import format_seconds, format_time, run_duration
+from nbflow.cli.time_text import format_time, run_duration
 from nbflow.events import Event, StepFailureData
 from nbflow.execution.engine.step_states import StepRecord, StepState, StepStates
+from nbflow.execution.views.seconds_text import format_seconds
 from nbflow.execution.views.table import format_table
 from nbflow.storage.instance import HOME_ENV_VAR, Instance
 from nbflow.storage.run import RunStatus

@@ -16,7 +16,8 @@ from typing import TYPE_CHECKING, Any
 from nbflow.errors import MissingExtraError
 from nbflow.execution.views.graph_dot import style_for
 from nbflow.execution.views.graph_view import STORED, TO_BE_RECOMPUTED
-from nbflow.execution.views.memo_plan import UNKNOWN, format_seconds, plan_run, plan_view
+from nbflow.execution.views.memo_plan import UNKNOWN, plan_run, plan_view
+from nbflow.execution.views.seconds_text import format_seconds
 from nbflow.notebook.dag import MAX_NODES, DagDisplay, inline_svg
 
 if TYPE_CHECKING:

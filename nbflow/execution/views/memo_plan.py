@@ -30,6 +30,7 @@ from nbflow.execution.engine.plan import build_plan
 from nbflow.execution.engine.run import merge_tags
 from nbflow.execution.views.graph_view import STORED, TO_BE_RECOMPUTED, GraphView, graph_view
 from nbflow.execution.views.list_versions import list_versions
+from nbflow.execution.views.seconds_text import format_seconds
 from nbflow.execution.views.table import format_table
 from nbflow.storage.instance import Instance
 from nbflow.storage.step_history import SAMPLES, step_timings
@@ -297,19 +298,6 @@ def plan_view(job: Any, plan: MemoPlan) -> GraphView:
         lines = [described[row.step_key], f"{row.action} (expected {expected})", *row.reasons]
         tooltips[row.step_key] = "\n".join(lines)
     return view.with_statuses(statuses, tooltips)
-
-
-def format_seconds(seconds: float) -> str:
-    """``12.3 ms``, ``1.25 s``, ``2m 05s`` or ``1h 02m``."""
-    if seconds < 1:
-        return f"{seconds * 1000:.1f} ms"
-    if seconds < 60:
-        return f"{seconds:.2f} s"
-    minutes, secs = divmod(round(seconds), 60)
-    if minutes < 60:
-        return f"{minutes}m {secs:02d}s"
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours}h {minutes:02d}m"
 
 
 def _count(n: int, noun: str) -> str:
