@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs nbflow with its test dependencies, then runs every check CI runs:
 # ruff (lint, complexity and format), the import-layer contracts, mypy, and the test suite with
-# its coverage gate (measured in this process; step processes and kernels are not measured).
+# its coverage gate (every Python process the tests start is measured: see pyproject.toml).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
