@@ -59,7 +59,7 @@ def int_digits(value: int) -> int:
     if bits <= MAX_INT_BITS:
         return len(str(abs(value)))
     estimate = int(bits * math.log10(2))  # the true count is this or one more
-    return estimate + (abs(value) >= 10**estimate)
+    return estimate + 1 if abs(value) >= 10**estimate else estimate
 
 
 def _bounded(value: object, levels: int) -> str:
@@ -69,9 +69,7 @@ def _bounded(value: object, levels: int) -> str:
             return f"<an int of {int_digits(value):,} digits>"
         return repr(value)
     if isinstance(value, str):
-        if len(value) > MAX_SHOWN:
-            return f"{repr(value[:MAX_SHOWN])[:-1]}…' ({len(value):,} characters)"
-        return repr(value)
+        return repr(value[: MAX_SHOWN + 1])  # a prefix: a huge str is never copied whole
     if isinstance(value, dict):
         if levels <= 0:
             return "{…}" if value else "{}"

@@ -7,7 +7,6 @@ from dataclasses import dataclass
 
 from nbflow.errors import DefinitionError
 
-
 MAX_PART_BYTES = 255
 """Longest asset-key part, in UTF-8 bytes (each part is a file or folder name in storage)."""
 

@@ -13,6 +13,8 @@ import json
 from collections.abc import Iterable, Mapping
 
 from nbflow.config._problems import safe_repr
+from nbflow.definitions.asset import AssetsDefinition
+from nbflow.definitions.asset_key import AssetKey
 from nbflow.errors import InvalidArgumentError
 from nbflow.storage.instance import Instance
 
@@ -21,6 +23,7 @@ MAX_KEY_BYTES = 255
 
 MAX_CONFIG_DEPTH = 100
 """Deepest nesting of dicts and lists a run config may have."""
+
 
 def _got(value: object) -> str:
     return f"{safe_repr(value)} ({type(value).__name__})"
@@ -118,7 +121,9 @@ def _tag_value_problem(key: str, value: object) -> str | None:
 
 def _tags_problems(tags: object) -> list[str]:
     if not isinstance(tags, Mapping):
-        return [f'tags must be a dict of str to str, got {_got(tags)}. Fix: tags={{"team": "data"}}.']
+        return [
+            f'tags must be a dict of str to str, got {_got(tags)}. Fix: tags={{"team": "data"}}.'
+        ]
     problems: list[str] = []
     for key, value in tags.items():
         if not isinstance(key, str) or text_problem("tag key", key, '"team"') is not None:
@@ -152,6 +157,16 @@ def selection_problems(name: str, selection: object) -> list[str]:
         return [
             f"{name} must be a list of assets or asset keys, got {_got(selection)}. "
             f"Fix: {name}=[{example}]."
+        ]
+    bad = [
+        item
+        for item in selection
+        if not isinstance(item, (str, AssetKey, AssetsDefinition)) or item == ""
+    ]
+    if bad:
+        return [
+            f'{name} entries must be assets, AssetKey objects or non-empty "a/b" strings; '
+            f'got {", ".join(_got(item) for item in bad[:5])}. Fix: {name}=["a/b"].'
         ]
     return []
 
