@@ -150,8 +150,11 @@ def _str_keyed_problems(name: str, value: object, example: str) -> list[str]:
     return []
 
 
-def selection_problems(name: str, selection: object) -> list[str]:
-    """Problems with an asset selection: a list of assets, ``AssetKey`` objects or ``"a/b"``."""
+def selection_problems(name: str, selection: object, *, check_items: bool = True) -> list[str]:
+    """Problems with an asset selection: a list of assets, ``AssetKey`` objects or ``"a/b"``.
+
+    With ``check_items=False`` only the container is checked (a list, not a str).
+    """
     if isinstance(selection, (str, bytes)) or not isinstance(selection, Iterable):
         example = safe_repr(selection) if isinstance(selection, str) else '"a/b"'
         return [
@@ -160,7 +163,7 @@ def selection_problems(name: str, selection: object) -> list[str]:
         ]
     bad = [
         item
-        for item in selection
+        for item in (selection if check_items else ())
         if not isinstance(item, (str, AssetKey, AssetsDefinition)) or item == ""
     ]
     if bad:

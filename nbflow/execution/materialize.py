@@ -76,7 +76,7 @@ def _check_arguments(
     run_id: object,
 ) -> None:
     """Refuse arguments of the wrong type or form before anything is built or run."""
-    problems = selection_problems("assets", assets)
+    problems = selection_problems("assets", assets, check_items=False)
     if problems:
         raise InvalidArgumentError.build(entry_point, problems)
     check_run_arguments(
