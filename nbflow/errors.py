@@ -209,6 +209,24 @@ class NotAJobError(NbflowError, TypeError):
         )
 
 
+class InvalidArgumentError(NbflowError, TypeError, ValueError):
+    """An entry point (``execute_in_process``, ``execute_job``, ``materialize``...) was given
+    an argument of the wrong type or form; raised before anything runs or is recorded."""
+
+    def __init__(self, message: str, problems: Sequence[str] = ()) -> None:
+        super().__init__(message)
+        self.problems = list(problems)
+
+    @classmethod
+    def build(cls, entry_point: str, problems: Sequence[str]) -> InvalidArgumentError:
+        count = f"{len(problems)} problem{'s' if len(problems) != 1 else ''}"
+        return cls(
+            f"{entry_point}() was given invalid arguments ({count}):\n{_bullets(problems)}\n"
+            "Fix the arguments above; nothing was run or recorded.",
+            problems,
+        )
+
+
 class SourceChangedError(SourceUnavailableError):
     """A function's source file changed after its module was imported: the code on disk is not
     the code that would run, so no version can describe it (reload the module or restart)."""

@@ -6,6 +6,7 @@ wording and callers get the same shape everywhere: ``<path>: <what is wrong>``.
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING
 
 from nbflow.errors import did_you_mean
@@ -18,6 +19,15 @@ MAX_SHOWN = 60
 
 MAX_LISTED = 20
 """Most names listed in an "expected one of" clause."""
+
+MAX_INT_BITS = 128
+"""Ints longer than this (about 39 digits) are described by their number of digits."""
+
+_MAX_ITEMS = 4
+"""Most items of a list or dict shown in a value's description."""
+
+_MAX_LEVELS = 3
+"""Most levels of nested lists and dicts shown in a value's description."""
 
 
 def clip(text: str, limit: int = MAX_SHOWN) -> str:
@@ -40,17 +50,71 @@ def format_path(path: Sequence[str]) -> str:
     return text
 
 
+def int_digits(value: int) -> int:
+    """Return how many decimal digits ``abs(value)`` has, without converting it to text.
+
+    Python refuses ``str()`` of an int over 4,300 digits; this never does.
+    """
+    bits = abs(value).bit_length()
+    if bits <= MAX_INT_BITS:
+        return len(str(abs(value)))
+    estimate = int(bits * math.log10(2))  # the true count is this or one more
+    return estimate + 1 if abs(value) >= 10**estimate else estimate
+
+
+def _bounded(value: object, levels: int) -> str:
+    """A repr of ``value`` that stays short for any size and depth; may raise for odd objects."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        if value.bit_length() > MAX_INT_BITS:
+            return f"<an int of {int_digits(value):,} digits>"
+        return repr(value)
+    if isinstance(value, str):
+        return repr(value[: MAX_SHOWN + 1])  # a prefix: a huge str is never copied whole
+    if isinstance(value, dict):
+        if levels <= 0:
+            return "{…}" if value else "{}"
+        pairs = list(value.items())[:_MAX_ITEMS]
+        shown = [f"{_bounded(k, levels - 1)}: {_bounded(v, levels - 1)}" for k, v in pairs]
+        return "{" + ", ".join(shown) + (", …" if len(value) > _MAX_ITEMS else "") + "}"
+    if isinstance(value, (list, tuple)):
+        opening, closing = ("[", "]") if isinstance(value, list) else ("(", ")")
+        if levels <= 0:
+            return f"{opening}…{closing}" if value else opening + closing
+        shown = [_bounded(item, levels - 1) for item in value[:_MAX_ITEMS]]
+        more = ", …" if len(value) > _MAX_ITEMS else ""
+        return opening + ", ".join(shown) + more + closing
+    return repr(value)
+
+
+def safe_repr(value: object, limit: int = MAX_SHOWN) -> str:
+    """Return a repr of ``value`` of at most ``limit`` characters; never raises.
+
+    Huge ints are described by their number of digits (``<an int of 5,000 digits>``), long
+    strings are cut, nested lists and dicts are shown a few items and levels deep, and an
+    object whose ``repr`` fails is named by its type.
+
+    Examples:
+        >>> safe_repr(10**5000)
+        '<an int of 5,001 digits>'
+    """
+    try:
+        text = _bounded(value, _MAX_LEVELS)
+    except Exception:  # a user object whose __repr__ raises, or recurses without end
+        text = f"<{type(value).__name__} object>"
+    return clip(text, limit)
+
+
 def describe(value: object) -> str:
     """Return a short description of a config value: its clipped repr and its type name."""
     if value is None:
         return "None"
-    return f"{clip(repr(value))} ({type(value).__name__})"
+    return f"{safe_repr(value)} ({type(value).__name__})"
 
 
 def quote_names(names: Iterable[object]) -> str:
     """Return ``'a', 'b'`` for ``names``, listing at most ``MAX_LISTED`` of them."""
     shown = list(names)
-    text = ", ".join(clip(repr(name)) for name in shown[:MAX_LISTED])
+    text = ", ".join(safe_repr(name) for name in shown[:MAX_LISTED])
     if len(shown) > MAX_LISTED:
         text += f", … ({len(shown) - MAX_LISTED} more)"
     return text
@@ -59,6 +123,14 @@ def quote_names(names: Iterable[object]) -> str:
 def wrong_type(path: Sequence[str], expected: str, value: object) -> str:
     """``root:x: expected String, got 3 (int)``."""
     return f"{format_path(path)}: expected {clip(expected)}, got {describe(value)}"
+
+
+def too_large_for_float(path: Sequence[str], value: int) -> str:
+    """``root:x: expected Float, got an int of 401 digits, too large for a float``."""
+    return (
+        f"{format_path(path)}: expected Float, got an int of {int_digits(value):,} digits, "
+        "too large for a float (at most about 1.8e308)"
+    )
 
 
 def missing_field(path: Sequence[str], name: str, type_name: str) -> str:
@@ -71,8 +143,8 @@ def unknown_field(path: Sequence[str], key: object, allowed: Sequence[str]) -> s
 
     When nothing is close, the allowed names are listed instead (or it says none are allowed).
     """
-    head = f"{format_path(path)}: unknown field {clip(repr(key))}."
-    hint = did_you_mean(key, allowed) if isinstance(key, str) else ""
+    head = f"{format_path(path)}: unknown field {safe_repr(key)}."
+    hint = did_you_mean(key, allowed) if isinstance(key, str) and len(key) <= MAX_SHOWN else ""
     if hint:
         return head + hint
     if allowed:
@@ -91,8 +163,8 @@ def bad_enum_value(
 ) -> str:
     """``root:color: expected one of 'RED', 'BLUE' (Enum Color), got 'GREEN'``."""
     if isinstance(value, str):
-        hint = did_you_mean(value, allowed)
-        got = clip(repr(value)) + (f".{hint}" if hint else "")
+        hint = did_you_mean(value, allowed) if len(value) <= MAX_SHOWN else ""
+        got = safe_repr(value) + (f".{hint}" if hint else "")
     else:
         got = describe(value)
     expected = f"expected one of {quote_names(allowed)} (Enum {enum_name})"

@@ -85,7 +85,7 @@ class Field:
         if is_required and has_default:
             raise ConfigSchemaError(
                 f"Field({config_type.type_name}) has is_required=True and default value "
-                f"{_problems.clip(repr(default_value))}, but a field with a default is optional.\n"
+                f"{_problems.safe_repr(default_value)}, but a field with a default is optional.\n"
                 "Fix: drop is_required=True, or drop default_value."
             )
         self._config_type = config_type
@@ -190,8 +190,8 @@ class Field:
     def __repr__(self) -> str:
         text = f"Field({self._config_type!r}"
         if self.has_default_value:
-            text += f", default_value={_problems.clip(repr(self._default_value))}"
+            text += f", default_value={_problems.safe_repr(self._default_value)}"
         text += f", is_required={self._is_required}"
         if self._description is not None:
-            text += f", description={_problems.clip(repr(self._description))}"
+            text += f", description={_problems.safe_repr(self._description)}"
         return text + ")"

@@ -143,7 +143,7 @@ def _to_type(obj: object, where: str, problems: list[str]) -> ConfigType | None:
             "to allow None"
         )
     else:
-        problems.append(f"{where}: {_problems.clip(repr(obj))} is not a config type")
+        problems.append(f"{where}: {_problems.safe_repr(obj)} is not a config type")
     return None
 
 
@@ -181,17 +181,17 @@ def _from_generic(
             inner = _to_type(rest[0], where, problems)
             return Noneable(inner) if inner is not None else None
         problems.append(
-            f"{where}: union {_problems.clip(repr(obj))} is not a config type; only "
+            f"{where}: union {_problems.safe_repr(obj)} is not a config type; only "
             "T | None (Noneable) is supported, use Any or a Selector for alternatives"
         )
         return None
     if origin is dict:
         problems.append(
-            f"{where}: {_problems.clip(repr(obj))} is not a config type; use dict for a dict "
+            f"{where}: {_problems.safe_repr(obj)} is not a config type; use dict for a dict "
             'of any values, or {"name": type, ...} for named fields'
         )
         return None
-    problems.append(f"{where}: {_problems.clip(repr(obj))} is not a config type")
+    problems.append(f"{where}: {_problems.safe_repr(obj)} is not a config type")
     return None
 
 
@@ -199,7 +199,7 @@ def _to_fields(fields: Mapping[str, object], where: str, problems: list[str]) ->
     """Return the valid fields of ``fields``; append a problem for every invalid one."""
     normalized: dict[str, Field] = {}
     for name, value in fields.items():
-        at = f"{where}[{_problems.clip(repr(name))}]"
+        at = f"{where}[{_problems.safe_repr(name)}]"
         if not isinstance(name, str):
             problems.append(
                 f"{at}: field name {_problems.describe(name)} is not a string; "

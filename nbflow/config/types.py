@@ -135,7 +135,11 @@ class FloatType(ConfigType):
         if isinstance(value, float):
             return value
         if isinstance(value, int) and not isinstance(value, bool):
-            return float(value)
+            try:
+                return float(value)
+            except OverflowError:
+                problems.append(_problems.too_large_for_float(path, value))
+                return value
         problems.append(_problems.wrong_type(path, "Float", value))
         return value
 

@@ -7,6 +7,17 @@ from dataclasses import dataclass
 
 from nbflow.errors import DefinitionError
 
+MAX_PART_BYTES = 255
+"""Longest asset-key part, in UTF-8 bytes (each part is a file or folder name in storage)."""
+
+
+def _is_utf8(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
 
 @dataclass(frozen=True, slots=True)
 class AssetKey:
@@ -28,6 +39,19 @@ class AssetKey:
                 f"AssetKey({path!r}) has parts {unsafe!r} that could name a place outside the "
                 "storage folder: a part may not be '.' or '..' or contain '/', '\\' or NUL. "
                 "Fix: give each part as a plain name, e.g. AssetKey(['warehouse', 'orders'])."
+            )
+        too_long = [p for p in parts if len(p.encode("utf-8", "surrogatepass")) > MAX_PART_BYTES]
+        if too_long:
+            sizes = ", ".join(f"{len(p.encode('utf-8', 'surrogatepass')):,}" for p in too_long)
+            raise DefinitionError(
+                f"AssetKey has parts of {sizes} bytes: each part names a file or folder in "
+                f"storage, so it may be at most {MAX_PART_BYTES} UTF-8 bytes. "
+                "Fix: shorter parts, e.g. AssetKey(['warehouse', 'orders'])."
+            )
+        if not all(_is_utf8(p) for p in parts):
+            raise DefinitionError(
+                f"AssetKey({path!r}) has parts with characters that are not valid UTF-8 (lone "
+                "surrogates, e.g. from a non-UTF-8 file name). Fix: plain text parts."
             )
         object.__setattr__(self, "path", parts)
 

@@ -29,18 +29,18 @@ class ExecutorDefinition:
         return f"<ExecutorDefinition {self.name}>"
 
 
-in_process_executor = ExecutorDefinition(
-    name="in_process",
-    config_schema={"retries": Field(dict, is_required=False)},
-    implementation="nbflow.execution.engine.in_process:InProcessExecutor",
-    description="Runs every step one after another in the calling process.",
-)
-
-
 RETRIES_CONFIG = Field(
     Selector({"enabled": Shape({}), "disabled": Shape({})}),
     default_value={"enabled": {}},
     description="Whether steps are retried as their RetryPolicy (or RetryRequested) allows.",
+)
+
+in_process_executor = ExecutorDefinition(
+    name="in_process",
+    # The same choices as RETRIES_CONFIG (unknown keys refused), but no default filled in.
+    config_schema={"retries": Field(RETRIES_CONFIG.config_type, is_required=False)},
+    implementation="nbflow.execution.engine.in_process:InProcessExecutor",
+    description="Runs every step one after another in the calling process.",
 )
 
 MULTIPROCESS_CONFIG: dict[str, Field] = {

@@ -52,6 +52,15 @@ class StaticPartitionsDefinition(PartitionsDefinition):
                 "StaticPartitionsDefinition needs a non-empty list of distinct, non-empty string "
                 f"keys; got {keys!r} (duplicates: {dupes}, invalid: {bad!r})."
             )
+        unsafe = [k for k in keys if _unsafe_partition_key(k)]
+        if unsafe:
+            shown = ", ".join(repr(k[:40] + ("…" if len(k) > 40 else "")) for k in unsafe[:5])
+            raise DefinitionError(
+                f"StaticPartitionsDefinition has keys that cannot name a stored partition: "
+                f"{shown}. A key names a file in storage, so it may not be '.' or '..', contain "
+                f"'/', '\\' or NUL, be more than {MAX_PARTITION_KEY_BYTES} UTF-8 bytes, or "
+                "hold lone surrogates. Fix: plain names, e.g. ['eu', 'us'] or ['2024-01']."
+            )
         self._keys = tuple(keys)
 
     def get_partition_keys(self) -> Sequence[str]:
@@ -59,6 +68,20 @@ class StaticPartitionsDefinition(PartitionsDefinition):
 
     def __repr__(self) -> str:
         return f"StaticPartitionsDefinition({list(self._keys)!r})"
+
+
+MAX_PARTITION_KEY_BYTES = 255
+"""Longest partition key, in UTF-8 bytes (a key names a file in storage)."""
+
+
+def _unsafe_partition_key(key: str) -> bool:
+    """Whether ``key`` could name a place outside its folder or cannot be a file name."""
+    if key in (".", "..") or any(c in key for c in "/\\\0"):
+        return True
+    try:
+        return len(key.encode("utf-8")) > MAX_PARTITION_KEY_BYTES
+    except UnicodeEncodeError:
+        return True
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,7 +14,7 @@ from nbflow.definitions.asset_key import AssetKey
 from nbflow.definitions.job import JobDefinition
 from nbflow.definitions.partitioned_config import partition_run_config
 from nbflow.definitions.redefinition import current_job
-from nbflow.errors import InvalidDefinitionError, ReconstructionError
+from nbflow.errors import InvalidArgumentError, InvalidDefinitionError, ReconstructionError
 from nbflow.execution.engine.executor import load_executor
 from nbflow.execution.engine.run import (
     PARTITION_TAG,
@@ -24,6 +24,7 @@ from nbflow.execution.engine.run import (
     prepare_plans,
 )
 from nbflow.execution.engine.run_config import resolve_run_config
+from nbflow.execution.entry_arguments import check_run_arguments
 from nbflow.execution.executors.out_of_process import OutOfProcessExecutor
 from nbflow.execution.executors.reconstruct import (
     ReconstructableJob,
@@ -54,7 +55,7 @@ def _job_and_pointer(
         return job_or_reconstructable.get_definition(), job_or_reconstructable
     if isinstance(job_or_reconstructable, JobDefinition):
         return current_job(job_or_reconstructable), None
-    raise TypeError(
+    raise InvalidArgumentError(
         f"execute_job() needs a JobDefinition or a ReconstructableJob, got "
         f"{type(job_or_reconstructable).__name__}. Fix: pass the @job itself, or "
         "reconstructable(my_job)."
@@ -138,6 +139,7 @@ def execute_job(
         manager on ``output_for_node``; usable as ``with execute_job(...) as result:``.
 
     Raises:
+        InvalidArgumentError: an argument has the wrong type or form (before anything runs).
         ReconstructionError: the job cannot be sent to other processes (every op at fault
             is listed), or a script runs a job while a step process imports it.
         OutOfProcessStorageError: an output uses an in-memory IO manager while steps run
@@ -147,6 +149,17 @@ def execute_job(
         OutputNotFoundError: the parent run's outputs the re-execution reads are not stored.
     """
     _refuse_run_on_import()
+    check_run_arguments(
+        "execute_job",
+        run_config=run_config,
+        instance=instance,
+        partition_key=partition_key,
+        raise_on_error=raise_on_error,
+        op_selection=op_selection,
+        run_id=run_id,
+        tags=tags,
+        asset_selection=("asset_selection", asset_selection),
+    )
     job_def, pointer = _job_and_pointer(job_or_reconstructable)
     resource_defs = out_of_process_resource_defs(job_def)
     instance = instance or Instance.ephemeral()

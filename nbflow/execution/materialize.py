@@ -10,8 +10,9 @@ from nbflow.definitions.asset_job import build_asset_job, split_assets
 from nbflow.definitions.asset_key import AssetKey
 from nbflow.definitions.resource import ResourceDefinition, as_resource_definition
 from nbflow.definitions.specs import DEFAULT_IO_MANAGER_KEY, DEFAULT_OUTPUT
-from nbflow.errors import InvalidDefinitionError, did_you_mean
+from nbflow.errors import InvalidArgumentError, InvalidDefinitionError, did_you_mean
 from nbflow.execution.engine.run import execute_in_process
+from nbflow.execution.entry_arguments import check_run_arguments, selection_problems
 from nbflow.storage.fs import instance_files_io_manager
 from nbflow.storage.memory import mem_io_manager
 
@@ -60,6 +61,35 @@ def _selected_nodes(
     if problems:
         raise InvalidDefinitionError.build("selection", problems)
     return nodes
+
+
+def _check_arguments(
+    entry_point: str,
+    assets: object,
+    run_config: object,
+    instance: object,
+    partition_key: object,
+    resources: object,
+    selection: object,
+    tags: object,
+    raise_on_error: object,
+    run_id: object,
+) -> None:
+    """Refuse arguments of the wrong type or form before anything is built or run."""
+    problems = selection_problems("assets", assets, check_items=False)
+    if problems:
+        raise InvalidArgumentError.build(entry_point, problems)
+    check_run_arguments(
+        entry_point,
+        run_config=run_config,
+        instance=instance,
+        partition_key=partition_key,
+        resources=resources,
+        tags=tags,
+        raise_on_error=raise_on_error,
+        run_id=run_id,
+        asset_selection=("selection", selection),
+    )
 
 
 def _run(
@@ -127,6 +157,18 @@ def materialize(
         run_id: the id of the run (a new one by default); see
             ``Instance.add_event_listener`` to watch its events.
     """
+    _check_arguments(
+        "materialize",
+        assets,
+        run_config,
+        instance,
+        partition_key,
+        resources,
+        selection,
+        tags,
+        raise_on_error,
+        run_id,
+    )
     given = {k: as_resource_definition(v) for k, v in (resources or {}).items()}
     defaults: dict[str, ResourceDefinition] = {}
     computed, _ = split_assets(assets)
@@ -171,6 +213,18 @@ def materialize_to_memory(
     that asset and what is downstream of it only). ``run_id`` names the run (see
     ``Instance.add_event_listener`` to watch its events); a new id by default.
     """
+    _check_arguments(
+        "materialize_to_memory",
+        assets,
+        run_config,
+        instance,
+        partition_key,
+        resources,
+        selection,
+        tags,
+        raise_on_error,
+        run_id,
+    )
     computed, sources = split_assets(assets)
     io_keys = _io_manager_keys(computed, sources)
     refused = sorted(k for k in (resources or {}) if k in io_keys)

@@ -272,16 +272,25 @@ def _executor_config_as_config(given: Any, executor_name: str, job_name: str) ->
     return {**given, "execution": {**rest, "config": named.get("config")}}
 
 
-def _without_foreign_execution(given: Any, executor_def: ExecutorDefinition) -> Any:
+def _without_foreign_execution(
+    given: Any, executor_def: ExecutorDefinition, job_executor_def: ExecutorDefinition
+) -> Any:
     """Drop ``execution`` config that does not fit ``executor_def``, which replaces the job's
-    executor (``execute_in_process`` ignores the job's executor and its config)."""
+    executor (``execute_in_process`` ignores the job's executor and its config), but fits
+    the job's own executor; config that fits neither is kept, so its problems are reported."""
     execution = given.get("execution") if isinstance(given, Mapping) else None
     if not isinstance(execution, Mapping):
         return given
-    field = executor_def.config_field
-    fits = Shape({"config": field} if field else {})
-    if not resolve_config(fits, {k: v for k, v in execution.items() if k == "config"})[1]:
-        return given
+    config = {k: v for k, v in execution.items() if k == "config"}
+    for definition in (executor_def, job_executor_def):
+        field = definition.config_field
+        fits = Shape({"config": field} if field else {})
+        if not resolve_config(fits, config)[1]:
+            return given if definition is executor_def else _drop_execution(given)
+    return given
+
+
+def _drop_execution(given: Mapping[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in given.items() if k != "execution"}
 
 
@@ -298,7 +307,7 @@ def resolve_run_config(
         apply_job_config(job_def, run_config), chosen.name, job_def.name
     )
     if executor_def is not None:
-        given = _without_foreign_execution(given, executor_def)
+        given = _without_foreign_execution(given, executor_def, job_def.executor_def)
     schema = run_config_schema(plan, resource_defs, executor_def)
     resolved, problems = resolve_config(schema, given)
     if problems:
