@@ -29,9 +29,15 @@ class ExecutorDefinition:
         return f"<ExecutorDefinition {self.name}>"
 
 
+STEP_TIMEOUT_CONFIG = Field(
+    float,
+    is_required=False,
+    description="Seconds a step may run when its op has no nbflow/timeout tag; none: no limit.",
+)
+
 in_process_executor = ExecutorDefinition(
     name="in_process",
-    config_schema={"retries": Field(dict, is_required=False)},
+    config_schema={"retries": Field(dict, is_required=False), "step_timeout": STEP_TIMEOUT_CONFIG},
     implementation="nbflow.execution.engine.in_process:InProcessExecutor",
     description="Runs every step one after another in the calling process.",
 )
@@ -50,6 +56,7 @@ MULTIPROCESS_CONFIG: dict[str, Field] = {
         description="How many step processes may run at once; 0 means the number of CPUs.",
     ),
     "retries": RETRIES_CONFIG,
+    "step_timeout": STEP_TIMEOUT_CONFIG,
     "start_method": Field(
         Selector(
             {
@@ -97,7 +104,9 @@ multi_or_in_process_executor = ExecutorDefinition(
         Selector(
             {
                 "multiprocess": Shape(MULTIPROCESS_CONFIG),
-                "in_process": Shape({"retries": RETRIES_CONFIG}),
+                "in_process": Shape(
+                    {"retries": RETRIES_CONFIG, "step_timeout": STEP_TIMEOUT_CONFIG}
+                ),
             }
         ),
         default_value={"multiprocess": {}},
