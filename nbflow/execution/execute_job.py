@@ -25,6 +25,7 @@ from nbflow.execution.engine.run import (
 )
 from nbflow.execution.engine.run_config import resolve_run_config
 from nbflow.execution.engine.timeouts import check_step_limits, parse_timeout
+from nbflow.execution.executors.main_reimport import note_main_reimport
 from nbflow.execution.executors.out_of_process import OutOfProcessExecutor
 from nbflow.execution.executors.reconstruct import (
     ReconstructableJob,
@@ -66,6 +67,8 @@ def _refuse_run_on_import() -> None:
     """A script that runs a job at import time must not run it again in every child."""
     process = sys.modules.get("multiprocessing.process")  # a child has it loaded already
     starting = process is not None and getattr(process.current_process(), "_inheriting", False)
+    if starting:
+        note_main_reimport()  # a restarted Dask worker: tell the run, which would wait forever
     if is_loading_job() or starting:
         where = (
             "a job was being rebuilt by importing its module or script"
