@@ -463,6 +463,61 @@ class StepProcessError(ExecutionError):
         return cls(f"Step {step_key!r} failed in its process: {error}")
 
 
+class InvalidTimeoutError(InvalidDefinitionError):
+    """A step or run time limit is not a positive number of seconds."""
+
+    @classmethod
+    def for_value(cls, where: str, value: object) -> InvalidTimeoutError:
+        shown = repr(value)
+        if len(shown) > 60:
+            shown = shown[:57] + "..."
+        return cls(
+            f"{where} is {shown}, but a time limit must be a positive number of seconds.\n"
+            f'Fix: give a number above 0 such as 30 or "2.5" (a string is read as a number), '
+            "or leave it out for no limit."
+        )
+
+
+class StepTimeoutError(ExecutionError):
+    """A step ran longer than its time limit (``nbflow/timeout`` tag, ``step_timeout``
+    executor config, or the run's ``timeout``)."""
+
+    @classmethod
+    def build(cls, step_key: str, limit: float, source: str, how: str) -> StepTimeoutError:
+        return cls(
+            f"Step {step_key!r} ran longer than its time limit of {limit:g} s ({source}) and "
+            f"{how}.\nFix: make the op faster, or "
+            f'raise the limit (e.g. @op(tags={{"nbflow/timeout": "{2 * limit:g}"}}) or '
+            "execution config step_timeout)."
+        )
+
+
+class RunTimeoutError(ExecutionError):
+    """A run went on longer than ``execute_job(timeout=...)``."""
+
+    @classmethod
+    def build(cls, job_name: str, limit: float, ended: Sequence[str]) -> RunTimeoutError:
+        stopped = f" Steps ended while running: {list(ended)}." if ended else ""
+        return cls(
+            f"Run of {job_name!r} reached its time limit of {limit:g} s (execute_job(timeout="
+            f"{limit:g})): no further step started and the run failed.{stopped}\nFix: give "
+            "a larger timeout=, or leave it out for no limit."
+        )
+
+
+class DaskMainReimportError(ReconstructionError):
+    """A restarted Dask worker re-imported a script that runs a job when imported."""
+
+    @classmethod
+    def build(cls, script: str) -> DaskMainReimportError:
+        return cls(
+            f"A restarted Dask worker re-imported the script {script!r}, which runs a job "
+            'when it is imported (it has no `if __name__ == "__main__":` guard), so the '
+            "worker could not start and the run could not go on.\nFix: put the code that "
+            'runs the job under `if __name__ == "__main__":`.'
+        )
+
+
 class RetryRequested(Exception):
     """Raise inside an op to ask for the step to be retried.
 

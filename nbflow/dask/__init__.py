@@ -7,7 +7,7 @@ a run starts and says how to install it when it is missing.
 from __future__ import annotations
 
 from nbflow.config import Field, Noneable
-from nbflow.definitions.executor import RETRIES_CONFIG, ExecutorDefinition
+from nbflow.definitions.executor import RETRIES_CONFIG, STEP_TIMEOUT_CONFIG, ExecutorDefinition
 
 dask_executor = ExecutorDefinition(
     name="dask",
@@ -28,6 +28,7 @@ dask_executor = ExecutorDefinition(
             description="Steps submitted at once; 0 means the cluster's worker threads.",
         ),
         "retries": RETRIES_CONFIG,
+        "step_timeout": STEP_TIMEOUT_CONFIG,
         "timeout": Field(
             float,
             default_value=60.0,

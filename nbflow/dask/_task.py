@@ -3,6 +3,11 @@
 Each message is also published on the run's topic as it happens (``Worker.log_event``), so
 the run sees a step start and log while it runs; the task's result repeats every message,
 in order, and is what counts: whatever the topic lost, the run takes from the result.
+
+When the step is over, all its messages are published once more, and the task waits until
+the scheduler has them before it returns: whatever the next task on this worker does (a
+crash, ``os._exit``), the run has this step's outcome, and the worker's death is not blamed
+on it.
 """
 
 from __future__ import annotations
@@ -15,6 +20,9 @@ from nbflow.events import Event, EventType
 from nbflow.execution.executors import _wire
 from nbflow.execution.executors.output_capture import run_step_request_captured
 from nbflow.execution.executors.step_request import decode_request, run_step_request
+
+REPORT_TIMEOUT_SECONDS = 10.0
+"""Longest wait for the scheduler to take a step's final report."""
 
 
 class TopicChannel:
@@ -45,6 +53,24 @@ class TopicChannel:
     def failure(self, key: str, exc: BaseException) -> None:
         self._send(_wire.encode_failure(key, exc))
 
+    def finish(self, ok: bool) -> None:
+        """Add the ``done`` message; publish every message, waiting for the scheduler."""
+        self.messages.append(_wire.encode_done(ok))
+        worker = self._worker
+        if worker is None:
+            return
+        from distributed.utils import sync
+
+        final = {"key": self._task_key, "final": self.messages}
+        with contextlib.suppress(Exception):  # the result still carries them
+            sync(
+                worker.loop,
+                worker.scheduler.log_event,
+                topic=self._topic,
+                msg=final,
+                callback_timeout=REPORT_TIMEOUT_SECONDS,
+            )
+
 
 def run_step_task(
     payload: bytes, topic: str | None = None, task_key: str = "", capture: bool = True
@@ -66,5 +92,5 @@ def run_step_task(
         )
     )
     ok = (run_step_request_captured if capture else run_step_request)(request, channel)
-    channel.messages.append(_wire.encode_done(ok))
+    channel.finish(ok)
     return channel.messages

@@ -6,7 +6,12 @@ Each submission is a payload cloudpickled by nbflow, under a key unique to the r
 attempt. A step's events and log messages come back as they happen, through the run's
 topic on the scheduler (``Client.subscribe_topic``), and all of them again with its result.
 A LocalCluster started here allows no task failures (``allowed-failures: 0``), so a step
-that kills its worker fails that step instead of being silently re-run elsewhere.
+that kills its worker fails that step instead of being silently re-run elsewhere; each
+step's outcome reaches the scheduler before its task returns, so a worker's death is blamed
+only on the step running on it. A step past its time limit has its task canceled and, on
+a LocalCluster started here with one thread per worker, its worker ended (the nanny starts a
+new one); a run past ``execute_job(timeout=)`` does the same to every running step. A
+restarted worker that re-imports an unguarded script fails the run at once, never a hang.
 """
 
 from __future__ import annotations
@@ -14,13 +19,23 @@ from __future__ import annotations
 import contextlib
 import itertools
 import logging
+import os
 from queue import Empty, SimpleQueue
 from typing import TYPE_CHECKING, Any
 
-from nbflow.errors import ExecutionError, MissingExtraError, StepProcessError
+from nbflow.errors import (
+    DaskMainReimportError,
+    ExecutionError,
+    MissingExtraError,
+    RunTimeoutError,
+    StepProcessError,
+    StepTimeoutError,
+)
 from nbflow.events import EventType
 from nbflow.execution.engine.executor import ReadyQueue
+from nbflow.execution.engine.timeouts import TIMED_OUT_REASON, Deadline, StepLimit
 from nbflow.execution.executors._main_module import main_module_hidden
+from nbflow.execution.executors.main_reimport import ReimportWatch
 from nbflow.execution.executors.out_of_process import OutOfProcessExecutor, stop_canceled_step
 
 if TYPE_CHECKING:
@@ -35,6 +50,10 @@ if TYPE_CHECKING:
 
 POLL_SECONDS = 0.5
 """Longest wait for a step to finish before checking again (keeps Ctrl-C responsive)."""
+EXIT_TIMED_OUT = 75
+"""Exit code of a Dask worker ended because its step ran past its time limit."""
+NO_WORKER_REASON = "a restarted Dask worker could not start"
+"""The ``StepSkippedData.reason`` of steps left when workers re-import an unguarded script."""
 
 
 def import_distributed() -> tuple[ModuleType, ModuleType]:
@@ -67,6 +86,12 @@ class DaskExecutor(OutOfProcessExecutor):
         self._attempts = itertools.count()
         self._topic: str | None = None
         self._streamed: dict[str, int] = {}  # task key -> messages handled as they came
+        self._limits: dict[str, tuple[Deadline, StepLimit]] = {}  # task key -> its limit
+        self._deadline: Deadline | None = None
+        self._watch: ReimportWatch | None = None
+        # Ending a worker stops only the step past its limit when it runs nothing else.
+        self._ends_workers = self.address is None and self.processes
+        self._ends_workers = self._ends_workers and self.threads_per_worker == 1
 
     def prepare(
         self,
@@ -87,6 +112,7 @@ class DaskExecutor(OutOfProcessExecutor):
             self._topic = f"nbflow-{run.run_id}"
             client.subscribe_topic(self._topic, lambda event: finished.put(event[1]))
             try:
+                self._deadline = self.run_deadline()
                 self._run_steps(run, client, distributed, futures, finished)
             finally:
                 with contextlib.suppress(Exception):
@@ -105,6 +131,7 @@ class DaskExecutor(OutOfProcessExecutor):
             finally:
                 client.close()
             return
+        self._watch = ReimportWatch()  # workers it (re)starts inherit where to leave a note
         with (
             dask.config.set({"distributed.scheduler.allowed-failures": 0}),
             main_module_hidden(),
@@ -161,6 +188,8 @@ class DaskExecutor(OutOfProcessExecutor):
             if queue.cancel_requested:
                 self._cancel(run, client, queue, futures, finished, distributed)
                 return
+            if self._deadline is not None and self._deadline.passed:
+                self._time_out_run(run, client, queue, futures, finished, distributed)
             while queue:
                 step = queue.pop()
                 if not queue.settle(step):
@@ -177,16 +206,134 @@ class DaskExecutor(OutOfProcessExecutor):
                     raise ExecutionError(f"Steps {[s.key for s in pending]} could not start.")
                 return
             try:
-                future = finished.get(timeout=POLL_SECONDS)
+                item = finished.get(timeout=self._wait_seconds())
             except Empty:
-                continue
-            if isinstance(future, dict):
-                self._stream(run, future, futures)
-            elif future in futures:
-                step = futures.pop(future)
-                ok = self._collect(run, step, future, distributed)
+                item = None
+            ended = [] if item is None else self._handle(run, item, futures, distributed)
+            if finished.empty():  # outcomes already here count before any limit
+                ended += self._time_out_steps(run, client, futures)
+                self._check_workers_start(run, client, queue, futures)
+            for step, ok in ended:
                 queue.done(step, ok)
                 halted = halted or (not ok and run.raise_on_error)
+
+    def _wait_seconds(self) -> float:
+        waits = [POLL_SECONDS, *(deadline.left() for deadline, _ in self._limits.values())]
+        if self._deadline is not None:
+            waits.append(self._deadline.left())
+        return max(0.0, min(waits))
+
+    def _handle(
+        self, run: RunContext, item: Any, futures: dict[Any, Step], distributed: ModuleType
+    ) -> list[tuple[Step, bool]]:
+        """Handle a live message, a final report or a finished future; the steps it ended."""
+        if isinstance(item, dict) and "final" in item:
+            return self._final(run, item, futures)
+        if isinstance(item, dict):
+            self._stream(run, item, futures)
+            return []
+        if item in futures:
+            step = futures.pop(item)
+            self._limits.pop(item.key, None)
+            return [(step, self._collect(run, step, item, distributed))]
+        return []
+
+    def _final(
+        self, run: RunContext, report: Mapping[str, Any], futures: dict[Any, Step]
+    ) -> list[tuple[Step, bool]]:
+        """A step's final report, sent before its task returned: the step is over."""
+        key = report.get("key")
+        future = next((f for f in futures if f.key == key), None)
+        if future is None:
+            return []  # its result came first and was handled
+        step = futures.pop(future)
+        self._limits.pop(future.key, None)
+        handled = self._streamed.pop(future.key, 0)
+        ok: bool | None = None
+        for data in report["final"][handled:]:
+            reported = self.receive(run, data, f"the Dask task of step {step.key!r}")
+            ok = reported if reported is not None else ok
+        future.release()  # whatever happens to its worker now is not this step's doing
+        if ok is None:
+            self.step_died(run, step, StepProcessError.worker_died(step.key, "no result"))
+            return [(step, False)]
+        return [(step, ok)]
+
+    def _end_tasks(self, client: Any, futures: list[Any]) -> str:
+        """Cancel ``futures``' tasks and end the workers running them, when that is safe."""
+        keys = {f.key for f in futures}
+        workers: list[str] = []
+        if self._ends_workers:
+            with contextlib.suppress(Exception):
+                processing = client.processing()
+                workers = [addr for addr, held in processing.items() if keys & set(held)]
+        client.cancel(futures)
+        if not workers:
+            return "its Dask task was canceled; code already running on a worker may still finish"
+        with contextlib.suppress(Exception):  # the worker is gone before it can answer
+            client.run(os._exit, EXIT_TIMED_OUT, workers=workers, on_error="ignore")
+        return "its Dask worker was ended (the cluster starts a new one)"
+
+    def _time_out_steps(
+        self, run: RunContext, client: Any, futures: dict[Any, Step]
+    ) -> list[tuple[Step, bool]]:
+        """Fail the steps past their time limit, ending their tasks."""
+        ended = []
+        for future, step in list(futures.items()):
+            deadline, limit = self._limits.get(future.key, (None, None))
+            if deadline is None or limit is None or not deadline.passed:
+                continue
+            futures.pop(future)
+            self._limits.pop(future.key, None)
+            how = self._end_tasks(client, [future])
+            error = StepTimeoutError.build(step.key, limit.seconds, limit.source, how)
+            run.fail_step(step.key, str(error).splitlines()[0], error, user_failure=False)
+            ended.append((step, False))
+        return ended
+
+    def _time_out_run(
+        self,
+        run: RunContext,
+        client: Any,
+        queue: ReadyQueue,
+        futures: dict[Any, Step],
+        finished: SimpleQueue[Any],
+        distributed: ModuleType,
+    ) -> None:
+        """End every running step, skip the rest and raise ``RunTimeoutError``."""
+        assert self._deadline is not None
+        while not finished.empty():
+            for step, ok in self._handle(run, finished.get(), futures, distributed):
+                queue.done(step, ok)
+        ended = sorted(futures.values(), key=lambda s: s.index)
+        if futures:
+            how = self._end_tasks(client, list(futures))
+            for step in ended:
+                error = StepTimeoutError.build(
+                    step.key, self._deadline.seconds, "execute_job(timeout=...)", how
+                )
+                run.fail_step(step.key, str(error).splitlines()[0], error, user_failure=False)
+                queue.done(step, ok=False)
+        futures.clear()
+        queue.skip_unfinished(TIMED_OUT_REASON)
+        raise RunTimeoutError.build(run.job_name, self._deadline.seconds, [s.key for s in ended])
+
+    def _check_workers_start(
+        self, run: RunContext, client: Any, queue: ReadyQueue, futures: dict[Any, Step]
+    ) -> None:
+        """Fail the run when a restarted worker re-imported an unguarded script."""
+        script = None if self._watch is None else self._watch.reimported()
+        if script is None:
+            return
+        error = DaskMainReimportError.build(script)
+        if futures:
+            client.cancel(list(futures))
+        for step in sorted(futures.values(), key=lambda s: s.index):
+            run.fail_step(step.key, str(error).splitlines()[0], error, user_failure=False)
+            queue.done(step, ok=False)
+        futures.clear()
+        queue.skip_unfinished(NO_WORKER_REASON)
+        raise error
 
     def _cancel(
         self,
@@ -241,6 +388,9 @@ class DaskExecutor(OutOfProcessExecutor):
             priority=step.priority,
         )
         future.add_done_callback(finished.put)
+        limit = self.step_limit(step)
+        if limit is not None:
+            self._limits[key] = (Deadline(limit.seconds), limit)
         return future
 
     def _stream(self, run: RunContext, live: Mapping[str, Any], futures: dict[Any, Step]) -> None:

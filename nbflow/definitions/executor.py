@@ -29,6 +29,13 @@ class ExecutorDefinition:
         return f"<ExecutorDefinition {self.name}>"
 
 
+STEP_TIMEOUT_CONFIG = Field(
+    float,
+    is_required=False,
+    description="Seconds a step may run when its op has no nbflow/timeout tag; none: no limit.",
+)
+
+
 RETRIES_CONFIG = Field(
     Selector({"enabled": Shape({}), "disabled": Shape({})}),
     default_value={"enabled": {}},
@@ -38,7 +45,10 @@ RETRIES_CONFIG = Field(
 in_process_executor = ExecutorDefinition(
     name="in_process",
     # The same choices as RETRIES_CONFIG (unknown keys refused), but no default filled in.
-    config_schema={"retries": Field(RETRIES_CONFIG.config_type, is_required=False)},
+    config_schema={
+        "retries": Field(RETRIES_CONFIG.config_type, is_required=False),
+        "step_timeout": STEP_TIMEOUT_CONFIG,
+    },
     implementation="nbflow.execution.engine.in_process:InProcessExecutor",
     description="Runs every step one after another in the calling process.",
 )
@@ -50,6 +60,7 @@ MULTIPROCESS_CONFIG: dict[str, Field] = {
         description="How many step processes may run at once; 0 means the number of CPUs.",
     ),
     "retries": RETRIES_CONFIG,
+    "step_timeout": STEP_TIMEOUT_CONFIG,
     "start_method": Field(
         Selector(
             {
@@ -97,7 +108,9 @@ multi_or_in_process_executor = ExecutorDefinition(
         Selector(
             {
                 "multiprocess": Shape(MULTIPROCESS_CONFIG),
-                "in_process": Shape({"retries": RETRIES_CONFIG}),
+                "in_process": Shape(
+                    {"retries": RETRIES_CONFIG, "step_timeout": STEP_TIMEOUT_CONFIG}
+                ),
             }
         ),
         default_value={"multiprocess": {}},

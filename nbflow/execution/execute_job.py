@@ -24,7 +24,9 @@ from nbflow.execution.engine.run import (
     prepare_plans,
 )
 from nbflow.execution.engine.run_config import resolve_run_config
+from nbflow.execution.engine.timeouts import check_step_limits, parse_timeout
 from nbflow.execution.entry_arguments import check_run_arguments
+from nbflow.execution.executors.main_reimport import note_main_reimport
 from nbflow.execution.executors.out_of_process import OutOfProcessExecutor
 from nbflow.execution.executors.reconstruct import (
     ReconstructableJob,
@@ -66,6 +68,8 @@ def _refuse_run_on_import() -> None:
     """A script that runs a job at import time must not run it again in every child."""
     process = sys.modules.get("multiprocessing.process")  # a child has it loaded already
     starting = process is not None and getattr(process.current_process(), "_inheriting", False)
+    if starting:
+        note_main_reimport()  # a restarted Dask worker: tell the run, which would wait forever
     if is_loading_job() or starting:
         where = (
             "a job was being rebuilt by importing its module or script"
@@ -108,6 +112,8 @@ def execute_job(
     asset_selection: Sequence[Any] | None = None,
     partition_key: str | None = None,
     run_id: str | None = None,
+    *,
+    timeout: float | None = None,
 ) -> ExecuteInProcessResult:
     """Run a job with the executor it names (``multi_or_in_process_executor`` by default).
 
@@ -133,6 +139,11 @@ def execute_job(
         partition_key: the partition to run, for a partitioned job.
         run_id: the id of the run (a new one by default); to watch the run's events as
             they happen, register ``instance.add_event_listener(run_id, callback)`` first.
+        timeout: (keyword-only, an nbflow extension) seconds the run's steps may take in
+            all, counted from when the first step starts. Past it no further step starts,
+            running steps are ended (in-process: the running step is reported when it
+            returns) and the run fails with ``RunTimeoutError``. A step's own limit is its
+            op's ``nbflow/timeout`` tag or the executor's ``step_timeout`` config.
 
     Returns:
         ExecuteInProcessResult: outputs stored by other processes load through their IO
@@ -147,6 +158,10 @@ def execute_job(
         ReexecutionError: the parent run is unknown, of another job, or never completed a
             step whose outputs the selected steps read.
         OutputNotFoundError: the parent run's outputs the re-execution reads are not stored.
+        InvalidTimeoutError: ``timeout``, a ``nbflow/timeout`` tag or ``step_timeout`` is not
+            a positive number of seconds (before the run).
+        RunTimeoutError: the run went on past ``timeout``.
+        StepTimeoutError: a step ran past its limit.
     """
     _refuse_run_on_import()
     check_run_arguments(
@@ -160,6 +175,7 @@ def execute_job(
         tags=tags,
         asset_selection=("asset_selection", asset_selection),
     )
+    run_timeout = parse_timeout(timeout, "execute_job(timeout=...)")
     job_def, pointer = _job_and_pointer(job_or_reconstructable)
     resource_defs = out_of_process_resource_defs(job_def)
     instance = instance or Instance.ephemeral()
@@ -184,6 +200,8 @@ def execute_job(
         link_left_out_steps(plan, parent, instance)
     config = resolve_run_config(plan, resource_defs, run_config)
     executor = load_executor(job_def.executor_def, config.execution.get("config"))
+    executor.run_timeout = run_timeout
+    check_step_limits(plan.steps.values())
     if isinstance(executor, OutOfProcessExecutor):
         if pointer is None:  # defined in notebook cells: step processes import a snapshot
             pointer = interactive_job_pointer(job_def)

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from nbflow.events import EventType, StepSkippedData
 from nbflow.execution.engine.dynamic import expand_after
+from nbflow.execution.engine.timeouts import Deadline, StepLimit, config_limit, step_limit
 
 CANCELED_REASON = "run canceled"
 """The ``StepSkippedData.reason`` of steps a canceled run did not run."""
@@ -28,6 +29,17 @@ class Executor(ABC):
         retries = self.config.get("retries")
         # ``retries: {disabled: {}}`` turns retry policies off for the run.
         self.retries_enabled = not (isinstance(retries, Mapping) and "disabled" in retries)
+        self.step_timeout = config_limit(self.config)  # refused here when bad: before the run
+        self.run_timeout: float | None = None
+        """``execute_job(timeout=...)``: seconds the run's steps may take in all."""
+
+    def step_limit(self, step: Step) -> StepLimit | None:
+        """The time limit of ``step``: its op's ``nbflow/timeout`` tag, else ``step_timeout``."""
+        return step_limit(step, self.step_timeout)
+
+    def run_deadline(self) -> Deadline | None:
+        """The run's deadline, counted from now (call it when steps start running)."""
+        return None if self.run_timeout is None else Deadline(self.run_timeout)
 
     @abstractmethod
     def execute(self, run: RunContext) -> None:
@@ -150,8 +162,8 @@ class ReadyQueue:
             message=f"Canceling run of {run.job_name!r}: no further step starts.",
         )
 
-    def skip_unfinished(self) -> None:
-        """Skip every step that has not finished (reason ``run canceled``), in plan order.
+    def skip_unfinished(self, reason: str = CANCELED_REASON) -> None:
+        """Skip every step that has not finished (``reason``: run canceled), in plan order.
 
         Call it after the executor has stopped (and reported) the steps that were running.
         """
@@ -161,7 +173,7 @@ class ReadyQueue:
             self._run.emit(
                 EventType.STEP_SKIPPED,
                 key,
-                f"Skipped step {key!r}: run canceled",
-                StepSkippedData(CANCELED_REASON),
+                f"Skipped step {key!r}: {reason}",
+                StepSkippedData(reason),
             )
             self.done(step, ok=False)

@@ -4,17 +4,25 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from nbflow.errors import RunTimeoutError
 from nbflow.execution.engine.executor import Executor, ReadyQueue
 from nbflow.execution.engine.step import run_step
+from nbflow.execution.engine.timeouts import TIMED_OUT_REASON, check_step_limits
 
 if TYPE_CHECKING:
     from nbflow.execution.engine.run_context import RunContext
 
 
 class InProcessExecutor(Executor):
-    """Runs ready steps in priority order in this process."""
+    """Runs ready steps in priority order in this process.
+
+    Time limits are checked when a step returns (a running function cannot be stopped
+    safely): a step past its limit fails, and a run past ``timeout`` starts no further step.
+    """
 
     def execute(self, run: RunContext) -> None:
+        check_step_limits(run.plan.steps.values())
+        deadline = self.run_deadline()
         queue = ReadyQueue(run)
         halt_on_failure = run.raise_on_error
         while queue:
@@ -25,7 +33,10 @@ class InProcessExecutor(Executor):
             step = queue.pop()
             if queue.settle(step):
                 continue
-            ok = run_step(run, step)
+            ok = run_step(run, step, self.step_limit(step))
             queue.done(step, ok)
+            if deadline is not None and deadline.passed:
+                queue.skip_unfinished(TIMED_OUT_REASON)
+                raise RunTimeoutError.build(run.job_name, deadline.seconds, [])
             if not ok and halt_on_failure:
                 return

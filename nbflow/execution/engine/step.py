@@ -20,6 +20,7 @@ from nbflow.errors import (
     MaxRetriesExceededError,
     OutputError,
     RetryRequested,
+    StepTimeoutError,
     TypeCheckError,
 )
 from nbflow.events import (
@@ -50,6 +51,7 @@ if TYPE_CHECKING:
     from nbflow.definitions.op import OpDefinition
     from nbflow.execution.engine.plan import Step, StepInput
     from nbflow.execution.engine.run_context import RunContext
+    from nbflow.execution.engine.timeouts import StepLimit
 
 _USER_EVENT_KIND = {
     AssetMaterialization: EventType.ASSET_MATERIALIZATION,
@@ -355,9 +357,28 @@ def _run_hooks(
             )
 
 
-def run_step(run: RunContext, step: Step) -> bool:
-    """Run ``step`` to success or final failure (retrying as its policy allows)."""
+def _late(step: Step, limit: StepLimit | None, started: float) -> StepTimeoutError | None:
+    """The timeout error of a step that returned after its limit, else ``None``."""
+    if limit is None:
+        return None
+    took = time.perf_counter() - started
+    if took <= limit.seconds:
+        return None
+    how = (
+        f"was reported when it returned, after {took:.1f} s (a step running in-process "
+        "cannot be stopped safely; what it stored is kept)"
+    )
+    return StepTimeoutError.build(step.key, limit.seconds, limit.source, how)
+
+
+def run_step(run: RunContext, step: Step, limit: StepLimit | None = None) -> bool:
+    """Run ``step`` to success or final failure (retrying as its policy allows).
+
+    A step that returns after ``limit`` (counted from its first attempt) fails with
+    :class:`StepTimeoutError`; in-process, it cannot be stopped before it returns.
+    """
     attempt = 0
+    first_started = time.perf_counter()
     op_config = run.config.op_config(step.key)
     while True:
         context = OpExecutionContext(
@@ -398,6 +419,11 @@ def run_step(run: RunContext, step: Step) -> bool:
                 user_failure=not isinstance(exc, OutputError),
             )
             _run_hooks(run, step, False, exc, {})
+            return False
+        late = _late(step, limit, first_started)
+        if late is not None:
+            run.fail_step(step.key, str(late).splitlines()[0], late, user_failure=False)
+            _run_hooks(run, step, False, late, {})
             return False
         duration_ms = (time.perf_counter() - started) * 1000
         run.emit(

@@ -5,7 +5,10 @@ never ``fork``. Ready steps start highest ``nbflow/priority`` first, within
 ``max_concurrent`` and the tag concurrency limits; memoized steps are settled here without a
 process. Each step process streams its events back through a pipe as they happen; one that
 dies (``os._exit``, a segfault, SIGKILL) fails its step alone, naming the exit code or signal.
-Interrupting the run (Ctrl-C, SIGTERM) stops every step process.
+Interrupting the run (Ctrl-C, SIGTERM) stops every step process. A step past its time
+limit (``nbflow/timeout`` tag, ``step_timeout``) has its process ended (SIGTERM, then
+SIGKILL) and fails with ``StepTimeoutError``; a run past ``execute_job(timeout=)`` starts no
+further step, ends the running ones and fails with ``RunTimeoutError``.
 """
 
 from __future__ import annotations
@@ -20,10 +23,17 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from nbflow.errors import ExecutionError, InvalidDefinitionError, StepProcessError
+from nbflow.errors import (
+    ExecutionError,
+    InvalidDefinitionError,
+    RunTimeoutError,
+    StepProcessError,
+    StepTimeoutError,
+)
 from nbflow.events import EventType
 from nbflow.execution.engine.executor import Executor, ReadyQueue
 from nbflow.execution.engine.in_process import InProcessExecutor
+from nbflow.execution.engine.timeouts import TIMED_OUT_REASON, Deadline
 from nbflow.execution.executors._main_module import main_module_hidden
 from nbflow.execution.executors.out_of_process import OutOfProcessExecutor, stop_canceled_step
 from nbflow.execution.executors.step_process import step_process_main
@@ -35,6 +45,7 @@ if TYPE_CHECKING:
 
     from nbflow.execution.engine.plan import Step
     from nbflow.execution.engine.run_context import RunContext
+    from nbflow.execution.engine.timeouts import StepLimit
 
 POLL_SECONDS = 0.5
 """Longest wait for news from step processes before checking again."""
@@ -91,15 +102,24 @@ def _start_method(config: Mapping[str, Any] | None) -> tuple[str, tuple[str, ...
 class _Child:
     """One running step process and what it has reported so far."""
 
-    __slots__ = ("done_at", "ok", "process", "reader", "reader_open", "step")
+    __slots__ = ("deadline", "done_at", "limit", "ok", "process", "reader", "reader_open", "step")
 
-    def __init__(self, step: Step, process: BaseProcess, reader: Connection) -> None:
+    def __init__(
+        self, step: Step, process: BaseProcess, reader: Connection, limit: StepLimit | None
+    ) -> None:
         self.step = step
         self.process = process
         self.reader = reader
         self.reader_open = True
         self.ok: bool | None = None  # set by the "done" message
         self.done_at = 0.0
+        self.limit = limit
+        self.deadline = None if limit is None else Deadline(limit.seconds)
+
+    @property
+    def overdue(self) -> bool:
+        """Past its time limit without having reported that its step finished."""
+        return self.ok is None and self.deadline is not None and self.deadline.passed
 
 
 def _stop(children: Sequence[_Child]) -> None:
@@ -154,12 +174,14 @@ class MultiprocessExecutor(OutOfProcessExecutor):
         self.preload_modules = (*PRELOAD_MODULES, *preload)
         self.tag_limits = _tag_limits(self.config.get("tag_concurrency_limits") or ())
         self._context: Any = multiprocessing.get_context(self.start_method)
+        self._deadline: Deadline | None = None
 
     def execute(self, run: RunContext) -> None:
         self.begin(run)
         if self.start_method == "forkserver":
             self._context.set_forkserver_preload(list(self.preload_modules))
         children: list[_Child] = []
+        self._deadline = self.run_deadline()
         try:
             with _sigterm_exits():
                 self._run_steps(run, children)
@@ -174,6 +196,8 @@ class MultiprocessExecutor(OutOfProcessExecutor):
             if queue.cancel_requested:
                 self._cancel(run, queue, children)
                 return
+            if self._deadline is not None and self._deadline.passed:
+                self._time_out_run(run, queue, children, self._deadline)
             while queue:
                 step = queue.pop()
                 if not queue.settle(step):
@@ -190,9 +214,50 @@ class MultiprocessExecutor(OutOfProcessExecutor):
                 return
             for child in self._wait(run, children):
                 children.remove(child)
-                ok = self._finish(run, child)
+                ok = self._time_out(run, child) if child.overdue else self._finish(run, child)
                 queue.done(child.step, ok)
                 halted = halted or (not ok and run.raise_on_error)
+
+    def _time_out(self, run: RunContext, child: _Child) -> bool:
+        """End the process of a step past its limit; the step fails with the limit named."""
+        if child.reader_open:
+            self._drain(run, child)  # what it reported up to now
+        if child.ok is not None:  # it finished just in time
+            return self._finish(run, child)
+        pid = child.process.pid
+        _stop([child])
+        assert child.limit is not None
+        how = f"its process (pid {pid}) was ended"
+        error = StepTimeoutError.build(child.step.key, child.limit.seconds, child.limit.source, how)
+        run.fail_step(child.step.key, str(error).splitlines()[0], error, user_failure=False)
+        with contextlib.suppress(ValueError):
+            child.process.close()
+        return False
+
+    def _time_out_run(
+        self, run: RunContext, queue: ReadyQueue, children: list[_Child], deadline: Deadline
+    ) -> None:
+        """End every running step and skip the rest; raise ``RunTimeoutError``."""
+        for child in children:
+            if child.reader_open:
+                self._drain(run, child)
+        _stop(children)
+        ended = []
+        for child in children:
+            ok = child.ok
+            if ok is None:
+                ended.append(child.step.key)
+                how = f"its process (pid {child.process.pid}) was ended: the run ran out of time"
+                error = StepTimeoutError.build(
+                    child.step.key, deadline.seconds, "execute_job(timeout=...)", how
+                )
+                run.fail_step(child.step.key, str(error).splitlines()[0], error, user_failure=False)
+            queue.done(child.step, bool(ok))
+            with contextlib.suppress(ValueError):
+                child.process.close()
+        children.clear()
+        queue.skip_unfinished(TIMED_OUT_REASON)
+        raise RunTimeoutError.build(run.job_name, deadline.seconds, ended)
 
     def _cancel(self, run: RunContext, queue: ReadyQueue, children: list[_Child]) -> None:
         """Stop every step process; steps that had not finished fail (running) or are skipped."""
@@ -247,6 +312,7 @@ class MultiprocessExecutor(OutOfProcessExecutor):
             step.key,
             f"Launching a {self.start_method} process for step {step.key!r}",
         )
+        limit = self.step_limit(step)
         try:
             payload = self.request(run, step)
             reader, writer = self._context.Pipe(duplex=False)
@@ -268,19 +334,22 @@ class MultiprocessExecutor(OutOfProcessExecutor):
                 user_failure=False,
             )
             return None
-        return _Child(step, process, reader)
+        return _Child(step, process, reader, limit)
 
     def _wait(self, run: RunContext, children: Sequence[_Child]) -> list[_Child]:
         """Wait briefly for news; forward it; return the children whose process ended."""
         watched: list[Any] = [c.reader for c in children if c.reader_open]
         watched += [c.process.sentinel for c in children]
-        ready = multiprocessing.connection.wait(watched, timeout=POLL_SECONDS)
+        wait = min([POLL_SECONDS, *(c.deadline.left() for c in children if c.deadline)])
+        if self._deadline is not None:
+            wait = min(wait, self._deadline.left())
+        ready = multiprocessing.connection.wait(watched, timeout=max(0.0, wait))
         ended = []
         now = time.monotonic()
         for child in children:
             if child.reader_open and child.reader in ready:
                 self._drain(run, child)
-            if child.process.sentinel in ready:
+            if child.process.sentinel in ready or child.overdue:
                 ended.append(child)
             elif child.ok is not None and now - child.done_at > EXIT_GRACE_SECONDS:
                 ended.append(child)  # finished its step but does not exit: stopped in _finish
