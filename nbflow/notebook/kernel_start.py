@@ -107,7 +107,11 @@ async def start_without_collisions(
             return
         if not _collided(log, mark):
             return
-        await km.cleanup_resources(restart=False)
+        # Keep the manager's ZeroMQ context (restart=True); drop the connection file and the
+        # provisioner, so the next start picks fresh ports (the taken ones stay marked used).
+        await km.cleanup_resources(restart=True)
+        km.cleanup_connection_file()
+        km.provisioner = None
         await asyncio.sleep(RETRY_PAUSES_S[min(attempt, len(RETRY_PAUSES_S)) - 1])
 
 
