@@ -604,11 +604,13 @@ class NotebookParameterError(NotebookError, ValueError):
 
     @classmethod
     def bad_names(cls, notebook: str, names: Sequence[str]) -> NotebookParameterError:
+        """``names``: each bad name, already quoted and followed by why, e.g. ``"'x y' (...)"``."""
         return cls(
-            f"Notebook {notebook!r} got parameter name(s) {', '.join(map(repr, names))} that "
-            "are not Python identifiers; parameters become variables in the notebook.\n"
-            "Fix: use names such as 'alpha' or 'n_rows' (letters, digits, underscores, not a "
-            "keyword)."
+            f"Notebook {notebook!r} got parameter name(s) {', '.join(names)} that are not "
+            "Python identifiers a notebook can take; parameters become variables in the "
+            "notebook, so each must be an identifier that Python's NFKC normalisation leaves "
+            "unchanged and that is not a keyword, a builtin or a dunder name. Nothing was run.\n"
+            "Fix: use names such as 'alpha' or 'n_rows' (ASCII letters, digits, underscores)."
         )
 
     @classmethod

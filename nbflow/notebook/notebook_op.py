@@ -32,6 +32,7 @@ from nbflow.definitions.user_events import AssetMaterialization
 from nbflow.errors import InvalidDefinitionError, NotebookParameterError, OutputError
 from nbflow.notebook.code_version import notebook_code_version, resolve_notebook
 from nbflow.notebook.runner import run_notebook
+from nbflow.storage.fs import safe_join
 
 if TYPE_CHECKING:
     from nbflow.definitions.specs import In
@@ -119,7 +120,9 @@ def define_notebook_op(
         NotebookNotFoundError: no notebook at ``path``.
         InvalidDefinitionError: a bad name, an input named like a resource, ...
 
-    Executed notebooks go to ``<output_notebook_dir>/<run_id>/<step_key>.ipynb``; their path
+    Executed notebooks go to ``<output_notebook_dir>/<run_id>/<step_key>.ipynb`` (a run id
+    or step key that would leave that folder fails the step with ``UnsafeStorageKeyError``
+    before the notebook runs); their path
     is in each output's metadata (``executed_notebook``) and in an ``AssetMaterialization``
     of ``notebooks/<op name>``. Without ``output_notebook_dir`` they go to the instance's
     storage folder, which for an ephemeral instance (the default of ``execute_in_process``)
@@ -228,10 +231,16 @@ def _parameters(
 
 
 def _output_path(settings: _Settings, context: OpExecutionContext) -> Path:
+    """``<base>/<run_id>/<step_key>.ipynb``, joined like the IO managers join storage keys.
+
+    Raises:
+        UnsafeStorageKeyError: the run id or step key would leave the folder (``..``, a
+            path separator, NUL, an absolute path); raised before the notebook runs.
+    """
     base = settings.output_dir or os.path.join(context.instance.storage_dir, "notebooks")
     attempt = f".attempt{context.retry_number + 1}" if context.retry_number else ""
     name = f"{context.step_key}{attempt}.ipynb"
-    return Path(base).expanduser().absolute() / context.run_id / name
+    return safe_join(Path(base).expanduser().absolute(), [str(context.run_id), name])
 
 
 def _run_step(

@@ -9,6 +9,10 @@ really ran it is recorded under ``metadata.nbflow.kernel``. A failing cell becom
 :class:`~nbflow.errors.NotebookRunError` with papermill's cell index, the exception's name
 and value, and the path of the executed notebook.
 
+Kernels are started by :mod:`nbflow.notebook.kernel_start` (Unix sockets in a private folder
+where ZeroMQ has them, else TCP with a retry when a port was taken), so parallel runs never
+take each other's addresses.
+
 The kernel's own log (its stderr: start-up warnings, crash reports) goes to a temporary
 file, not to this process's stderr: inside a Jupyter kernel that stderr is the calling
 notebook's output, and every run would print the child kernel's warnings into it. When the
@@ -23,12 +27,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from nbflow.errors import KernelNotFoundError, MissingExtraError, NotebookRunError
+from nbflow.notebook.kernel_start import kernel_manager_class
 
 try:
     import nbformat
     import papermill
     from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
-    from jupyter_client.manager import AsyncKernelManager
     from papermill.exceptions import PapermillExecutionError
 except ImportError as exc:  # pragma: no cover - depends on the environment
     raise MissingExtraError.build(exc.name or "papermill", "notebook") from exc
@@ -42,17 +46,6 @@ DEFAULT_KERNEL = "python3"
 
 KERNEL_LOG_TAIL = 2000
 """How many characters of a dead kernel's log an error quotes."""
-
-
-def _kernel_manager_logging_to(log: IO[bytes]) -> type[AsyncKernelManager]:
-    """An nbclient kernel manager whose kernels write their stderr to ``log``."""
-
-    class LoggedKernelManager(AsyncKernelManager):
-        async def start_kernel(self, **kw: Any) -> None:  # type: ignore[override]
-            kw.setdefault("stderr", log)
-            await super().start_kernel(**kw)
-
-    return LoggedKernelManager
 
 
 def _log_tail(log: IO[bytes]) -> str:
@@ -103,12 +96,21 @@ def execute(
     """
     output_path.parent.mkdir(parents=True, exist_ok=True)
     nb.metadata["nbflow"] = {**(extra_metadata or {}), "kernel": dict(kernel)}
-    with tempfile.TemporaryFile() as kernel_log:
-        return _execute(nb, notebook_path, output_path, kernel, kernel_log)
+    with (
+        tempfile.TemporaryFile() as kernel_log,
+        tempfile.TemporaryDirectory(prefix="nbflow-kernel-") as sockets_dir,
+    ):
+        manager = kernel_manager_class(kernel_log, sockets_dir)
+        return _execute(nb, notebook_path, output_path, kernel, kernel_log, manager)
 
 
 def _execute(
-    nb: Any, notebook_path: Path, output_path: Path, kernel: Mapping[str, Any], log: IO[bytes]
+    nb: Any,
+    notebook_path: Path,
+    output_path: Path,
+    kernel: Mapping[str, Any],
+    log: IO[bytes],
+    manager: type[Any],
 ) -> Any:
     try:
         executed = papermill.execute_notebook(
@@ -117,7 +119,7 @@ def _execute(
             kernel_name=kernel["name"],
             progress_bar=False,
             resources={"metadata": {"path": str(notebook_path.parent)}},
-            kernel_manager_class=_kernel_manager_logging_to(log),
+            kernel_manager_class=manager,
         )
     except PapermillExecutionError as exc:
         _fix_input_path(None, output_path, notebook_path)

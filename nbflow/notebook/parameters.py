@@ -5,7 +5,10 @@ someone else wrote. nbflow builds the cell itself instead of using papermill's t
 (which renders strings safely, but neither checks names nor escapes the text of types it does
 not know, such as tuples, sets or dict keys that are not strings):
 
-- a name must be a Python identifier that is not a keyword, else the run is refused;
+- a name must be a plain Python identifier: unchanged by the NFKC normalisation Python
+  applies to names (``None`` in full-width letters would read as ``None``), not a keyword,
+  not a builtin (a parameter ``print`` would hide the function) and not a dunder name
+  (``__builtins__``), else the run is refused before any kernel starts;
 - a value made only of exact ``None``, ``bool``, ``int``, ``float``, ``str``, ``bytes``,
   ``list``, ``tuple`` and ``dict`` is written as a literal, every leaf by its built-in
   ``repr`` (a string holding quotes, newlines or Python code stays one string literal);
@@ -19,10 +22,12 @@ from __future__ import annotations
 
 import ast
 import base64
+import builtins
 import json
 import keyword
 import math
 import re
+import unicodedata
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -40,9 +45,42 @@ def is_parameter_name(name: object) -> bool:
     return isinstance(name, str) and name.isidentifier() and not keyword.iskeyword(name)
 
 
+def parameter_name_problem(name: object) -> str | None:
+    """Why ``name`` cannot be a notebook parameter, or None when it can.
+
+    Examples:
+        >>> parameter_name_problem("alpha") is None, parameter_name_problem("print")
+        (True, 'a builtin (the parameter would hide it)')
+    """
+    if not isinstance(name, str):
+        return f"a {type(name).__name__}, not a string"
+    if not name.isidentifier():
+        return "not an identifier"
+    normal = unicodedata.normalize("NFKC", name)
+    if normal != name:
+        return f"Python reads it as {normal!r} (NFKC normalisation)"
+    if keyword.iskeyword(name):
+        return "a keyword"
+    if name.startswith("__") and name.endswith("__"):
+        return "a dunder name, reserved for Python"
+    if hasattr(builtins, name):
+        return "a builtin (the parameter would hide it)"
+    return None
+
+
 def bad_parameter_names(names: Iterable[object]) -> list[str]:
-    """The names in ``names`` that cannot be notebook variables, in order."""
-    return [repr(n) if not isinstance(n, str) else n for n in names if not is_parameter_name(n)]
+    """The names in ``names`` that cannot be notebook parameters, in order, each with why.
+
+    Examples:
+        >>> bad_parameter_names(["alpha", "class", "__builtins__"])
+        ["'class' (a keyword)", "'__builtins__' (a dunder name, reserved for Python)"]
+    """
+    found = []
+    for name in names:
+        problem = parameter_name_problem(name)
+        if problem is not None:
+            found.append(f"{name!r} ({problem})")
+    return found
 
 
 def render_value(value: Any) -> str:
@@ -174,13 +212,24 @@ def parse_parameter_value(text: str) -> Any:
 
 
 def json_safe(parameters: Mapping[str, Any]) -> dict[str, Any]:
-    """Parameters as notebook metadata can hold them: plain data as is, others described."""
+    """Parameters as notebook metadata can hold them: plain data as is, others described.
+
+    Text a UTF-8 file cannot hold (lone surrogates, as ``os.listdir`` and ``sys.argv`` give
+    for undecodable bytes) is kept as its ASCII-escaped JSON under ``nbflow/escaped_json``,
+    so writing the executed notebook never fails on it.
+    """
     safe: dict[str, Any] = {}
     for name, value in parameters.items():
         try:
             text = json.dumps(value, allow_nan=False)
         except (TypeError, ValueError):
             safe[name] = {"nbflow/pickled": f"{type(value).__module__}.{type(value).__qualname__}"}
+            continue
+        plain = json.loads(text)
+        try:
+            json.dumps(plain, ensure_ascii=False).encode("utf-8")
+        except UnicodeEncodeError:
+            safe[name] = {"nbflow/escaped_json": text}
         else:
-            safe[name] = json.loads(text)
+            safe[name] = plain
     return safe

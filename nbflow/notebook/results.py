@@ -34,6 +34,8 @@ RESULT_MIME = "application/vnd.nbflow.result+json"
 """MIME type of the display outputs ``yield_result`` emits."""
 
 PAYLOAD_FORMAT = 1
+_JSON_INT_BITS = 14_000
+"""Ints this long or longer (over ~4,200 digits) are pickled, not written as JSON digits."""
 _TEXT = reprlib.Repr()
 _TEXT.maxstring = _TEXT.maxother = 200
 
@@ -56,7 +58,7 @@ def yield_result(value: Any, output_name: str = "result") -> None:
             f"yield_result got output_name={output_name!r}; expected an identifier such as "
             "'result' or 'summary'."
         )
-    bundle = {RESULT_MIME: encode_result(value, output_name), "text/plain": _TEXT.repr(value)}
+    bundle = {RESULT_MIME: encode_result(value, output_name), "text/plain": _plain_text(value)}
     shell = _running_shell()
     if shell is None:
         print(bundle["text/plain"])
@@ -64,6 +66,14 @@ def yield_result(value: Any, output_name: str = "result") -> None:
     from IPython.display import display
 
     display(bundle, raw=True)  # type: ignore[no-untyped-call]
+
+
+def _plain_text(value: Any) -> str:
+    """A short repr; a value whose repr fails (an int over 4,300 digits) is named by type."""
+    try:
+        return _TEXT.repr(value)
+    except Exception:
+        return f"<{type(value).__qualname__} object>"
 
 
 def _running_shell() -> Any:
@@ -77,14 +87,26 @@ def _running_shell() -> Any:
 
 def _is_json(value: Any) -> bool:
     kind = type(value)
-    if value is None or kind in (bool, int, str):
+    if value is None or kind is bool:
         return True
+    if kind is int:  # JSON writes ints as digits, which Python limits to 4,300 by default
+        return bool(value.bit_length() < _JSON_INT_BITS)
+    if kind is str:  # lone surrogates (undecodable file names) cannot go into a UTF-8 file
+        return value.isascii() or not _has_surrogates(value)
     if kind is float:
         return math.isfinite(value)
     if kind is list:
         return all(_is_json(v) for v in value)
     if kind is dict:
         return all(type(k) is str and _is_json(v) for k, v in value.items())
+    return False
+
+
+def _has_surrogates(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
     return False
 
 
