@@ -59,6 +59,7 @@ class _Heart:
     def _beat_forever(self) -> None:
         while True:
             self.wake.wait(HEARTBEAT_SECONDS)
+            self.wake.clear()
             with self.lock:
                 due = [(storage, list(ids)) for storage, ids in self.runs.values()]
             for storage, run_ids in due:
