@@ -13,7 +13,6 @@ the machine lost power before it could end the run.
 from __future__ import annotations
 
 import os
-import socket
 from functools import cache
 
 HEARTBEAT_SECONDS = 5.0
@@ -26,6 +25,8 @@ STALE_AFTER_SECONDS = 60.0
 @cache
 def this_host() -> str:
     """The name of this machine, as recorded in a run's ``owner_host``."""
+    import socket  # only once a run starts: ``import nbflow`` stays cheap
+
     return socket.gethostname()
 
 
