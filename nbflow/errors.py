@@ -285,6 +285,19 @@ class OutOfProcessStorageError(StorageError, TypeError):
 # --- execution -------------------------------------------------------------------------------
 
 
+class RunIdInUseError(StorageError, ValueError):
+    """A run was started with the id of a run the instance has recorded already."""
+
+    @classmethod
+    def build(cls, run_id: str, where: str) -> RunIdInUseError:
+        return cls(
+            f"Run id {run_id!r} is already used by a run recorded in {where}; nothing ran "
+            "and that run's record was left as it was. Expected a new id for every run. "
+            "Fix: leave run_id out (nbflow makes a unique one), or pass a new id, e.g. "
+            "str(uuid.uuid4())."
+        )
+
+
 class ExecutionError(NbflowError):
     """Something went wrong while a run was going on."""
 

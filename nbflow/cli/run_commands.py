@@ -19,7 +19,7 @@ from nbflow.execution.engine.step_states import StepRecord, StepState, StepState
 from nbflow.execution.views.seconds_text import format_seconds
 from nbflow.execution.views.table import format_table
 from nbflow.storage.instance import HOME_ENV_VAR, Instance
-from nbflow.storage.run import RunStatus
+from nbflow.storage.run import Run, RunStatus
 from nbflow.storage.runs_filter import RunsFilter
 
 if TYPE_CHECKING:
@@ -63,13 +63,20 @@ def cmd_runs_list(args: argparse.Namespace) -> int:
         print(f"No{which} runs recorded in {_where(instance)}.")
         return 0
     rows = [
-        [r.run_id, r.job_name, r.status.value, format_time(r.start_time), run_duration(r)]
+        [r.run_id, r.job_name, status_text(r), format_time(r.start_time), run_duration(r)]
         for r in shown
     ]
     print(format_table(["Run ID", "Job", "Status", "Started", "Duration"], rows))
     if len(runs) > len(shown):
         print(f"(showing the newest {len(shown)}; --limit N shows more)")
     return 0
+
+
+def status_text(run: Run) -> str:
+    """A run's status as the CLI shows it: ``ABANDONED`` for a run whose process died while
+    it ran (recorded as ``FAILURE`` when the instance was next opened, see
+    ``Instance.end_abandoned_runs``), else the recorded status."""
+    return "ABANDONED" if run.abandoned else run.status.value
 
 
 def _filter_words(job: str | None, statuses: Sequence[RunStatus]) -> str:
@@ -116,11 +123,13 @@ def cmd_runs_show(args: argparse.Namespace) -> int:
     events = instance.get_events(run.run_id)
     header = [
         ("Job", run.job_name),
-        ("Status", run.status.value),
+        ("Status", status_text(run)),
         ("Started", format_time(run.start_time)),
         ("Ended", format_time(run.end_time)),
         ("Duration", run_duration(run)),
     ]
+    if run.abandoned:
+        header.append(("Abandoned", f"{run.abandoned} (recorded as {run.status.value})"))
     if run.tags:
         header.append(("Tags", ", ".join(f"{k}={v}" for k, v in sorted(run.tags.items()))))
     if run.op_selection:
@@ -147,7 +156,9 @@ def add_run_commands(groups: Any) -> None:
         "runs", help=f"inspect the recorded runs (in ${HOME_ENV_VAR}, else ./.nbflow)"
     )
     runs_cmds = runs_parser.add_subparsers(dest="command", required=True)
-    listing = runs_cmds.add_parser("list", help="the newest runs first")
+    listing = runs_cmds.add_parser(
+        "list", help="the newest runs first (a run whose process died shows as ABANDONED)"
+    )
     listing.add_argument(
         "--limit", type=positive_int, default=20, help="how many runs to show (default 20)"
     )

@@ -215,11 +215,27 @@ def _decode_tagged(tag: Any, data: dict[str, Any]) -> Any:
 
 
 _JSON = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
+_JSON_ASCII = json.JSONEncoder(separators=(",", ":"), ensure_ascii=True)
 
 
 def dumps(value: Any) -> str:
-    """``value`` encoded as compact JSON text."""
-    return _JSON.encode(encode_value(value))
+    """``value`` encoded as compact JSON text, always valid UTF-8.
+
+    Strings with lone surrogates (``os.listdir`` of a file name that is not UTF-8 gives
+    ``"bad\\udcff"``) cannot be stored as UTF-8 text; such values are written with JSON's
+    ``\\uXXXX`` escapes instead, which :func:`loads` turns back into the same surrogates.
+    """
+    return _utf8_json(encode_value(value))
+
+
+def _utf8_json(data: Any) -> str:
+    text = _JSON.encode(data)
+    if not text.isascii():
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            return _JSON_ASCII.encode(data)
+    return text
 
 
 def loads(text: str) -> Any:
@@ -290,8 +306,8 @@ def event_from_dict(data: Mapping[str, Any]) -> Event:
 
 
 def dumps_event(event: Event) -> str:
-    """``event`` as one line of JSON."""
-    return _JSON.encode(event_to_dict(event))
+    """``event`` as one line of JSON (valid UTF-8, see :func:`dumps`)."""
+    return _utf8_json(event_to_dict(event))
 
 
 def loads_event(text: str) -> Event:

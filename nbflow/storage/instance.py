@@ -11,7 +11,7 @@ import weakref
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from nbflow.errors import StorageError
+from nbflow.errors import RunIdInUseError, StorageError
 from nbflow.storage.manifests import PROCESS_MANIFESTS
 from nbflow.storage.run_storage import InMemoryRunStorage as InMemoryRunStorage
 from nbflow.storage.run_storage import RunStorage as RunStorage
@@ -100,7 +100,9 @@ class Instance:
                 "if it does not exist."
             )
         storage = SqliteRunStorage(root / RUNS_DB)
-        return cls(storage, root=root, manifests=storage.manifests)
+        instance = cls(storage, root=root, manifests=storage.manifests)
+        instance.end_abandoned_runs()
+        return instance
 
     @classmethod
     def get(cls) -> Instance:
@@ -135,6 +137,37 @@ class Instance:
 
     def add_run(self, run: Run) -> None:
         self.run_storage.add_run(run)
+
+    def add_new_run(self, run: Run) -> None:
+        """Record ``run``, a run about to start.
+
+        Raises:
+            RunIdInUseError: a run with its id is recorded already (that record is left as
+                it was).
+        """
+        if not self.run_storage.add_new_run(run):
+            where = os.fspath(self.root / RUNS_DB) if self._persistent else "this instance"
+            raise RunIdInUseError.build(run.run_id, where)
+
+    def end_abandoned_runs(self) -> list[Run]:
+        """End the runs left ``STARTED`` by a process that died (killed, crashed, power loss).
+
+        Each becomes ``FAILURE`` with a ``RUN_FAILURE`` event naming the dead process, and
+        :attr:`Run.abandoned <nbflow.storage.run.Run.abandoned>` says why. A run's owner is gone
+        when its pid is no longer running on this host, or, for a run of another host, when
+        its heartbeat is older than
+        :data:`~nbflow.storage.run_owner.STALE_AFTER_SECONDS`. ``Instance.local`` and
+        ``Instance.get`` call it on opening; an unreadable history is left for the first
+        real use to report.
+
+        Returns:
+            The runs it ended.
+        """
+        try:
+            return self.run_storage.end_abandoned_runs()
+        except StorageError as exc:
+            _log.debug("Could not check %r for abandoned runs: %s", self, exc)
+            return []
 
     def update_run(self, run: Run) -> None:
         self.run_storage.update_run(run)
@@ -181,6 +214,24 @@ class Instance:
     def handle_event(self, event: Event) -> None:
         """Store ``event``, then hand it to the listeners of its run."""
         self.run_storage.store_event(event)
+        if self._listeners:
+            self._tell_listeners(event)
+
+    def record_event(self, event: Event) -> None:
+        """Like :meth:`handle_event`, for a running run: a failure to store ``event`` is
+        logged (logger ``nbflow``, level ERROR) instead of raised, so it never hides the
+        error of the user's own code, and the listeners still get the event."""
+        try:
+            self.run_storage.store_event(event)
+        except Exception as exc:
+            _log.error(
+                "Could not record the %s event of run %s (%s); the run goes on, its stored "
+                "history misses this event.",
+                event.event_type.name,
+                event.run_id,
+                exc,
+                exc_info=not isinstance(exc, StorageError),
+            )
         if self._listeners:
             self._tell_listeners(event)
 

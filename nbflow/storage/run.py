@@ -36,6 +36,14 @@ class Run:
     """The run this one re-executes (``execute_job(reexecution_options=...)``), else None."""
     root_run_id: str | None = None
     """The first run of the chain of re-executions this one belongs to, else None."""
+    owner_pid: int | None = None
+    """The process that runs (or ran) it: its pid, on host :attr:`owner_host`."""
+    owner_host: str | None = None
+    heartbeat_time: float | None = None
+    """When the owner last said it was alive (every few seconds while the run goes on)."""
+    abandoned: str | None = None
+    """Why the run was ended by someone other than its owner: the owner process died (killed,
+    power loss) with the run ``STARTED``. Such a run has status ``FAILURE``."""
 
     @property
     def is_success(self) -> bool:

@@ -21,8 +21,32 @@ if TYPE_CHECKING:
 class RunStorage(ABC):
     """Keeps run records and their events."""
 
+    keeps_heartbeat = False
+    """Whether runs here outlive their process, so their owner's heartbeat is worth keeping
+    (see :mod:`nbflow.storage.heartbeat`)."""
+
     @abstractmethod
     def add_run(self, run: Run) -> None: ...
+
+    def add_new_run(self, run: Run) -> bool:
+        """Record ``run`` unless a run with its id is recorded already.
+
+        Returns:
+            Whether it was recorded (``False``: the id is taken; nothing was changed).
+        """
+        if self.get_run(run.run_id) is not None:
+            return False
+        self.add_run(run)
+        return True
+
+    def heartbeat(self, run_ids: Iterable[str], at: float) -> None:  # noqa: B027
+        """Stamp ``at`` as the heartbeat of the ``STARTED`` runs ``run_ids`` (no-op here)."""
+
+    def end_abandoned_runs(self) -> list[Run]:
+        """End the ``STARTED`` runs whose owner process is gone (see
+        :mod:`nbflow.storage.run_owner`) as ``FAILURE``, each with a ``RUN_FAILURE`` event
+        that says so; the runs ended. Storages whose runs die with their process have none."""
+        return []
 
     @abstractmethod
     def update_run(self, run: Run) -> None: ...

@@ -13,6 +13,8 @@ changed: every operation raises :class:`~nbflow.errors.StorageError` naming the 
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import os
 import sqlite3
 import threading
@@ -25,6 +27,7 @@ from nbflow.errors import StorageError
 from nbflow.events import Event, EventType
 from nbflow.storage import event_codec
 from nbflow.storage.run import Run, RunStatus
+from nbflow.storage.run_owner import abandoned_because
 from nbflow.storage.run_storage import RunStorage
 
 if TYPE_CHECKING:
@@ -33,6 +36,10 @@ if TYPE_CHECKING:
     from nbflow.storage.runs_filter import RunsFilter
 
 T = TypeVar("T")
+
+_log = logging.getLogger("nbflow")
+
+_FILES = ("", "-wal", "-shm")
 
 SCHEMA_VERSION = 1
 """Stored in ``PRAGMA user_version``; a file with a higher number was written by a newer nbflow."""
@@ -53,7 +60,11 @@ _SCHEMA = (
         end_time REAL,
         created_at REAL NOT NULL,
         parent_run_id TEXT,
-        root_run_id TEXT
+        root_run_id TEXT,
+        owner_pid INTEGER,
+        owner_host TEXT,
+        heartbeat REAL,
+        abandoned TEXT
     )""",
     """CREATE TABLE IF NOT EXISTS events (
         id INTEGER PRIMARY KEY,
@@ -91,22 +102,38 @@ _COLUMNS = {
     "manifests": {"id", "step_key", "output_name", "version", "manifest", "recorded_at"},
 }  # fmt: skip
 
-_ADDED_RUN_COLUMNS = {"parent_run_id": "TEXT", "root_run_id": "TEXT"}
+_ADDED_RUN_COLUMNS = {
+    "parent_run_id": "TEXT",
+    "root_run_id": "TEXT",
+    "owner_pid": "INTEGER",
+    "owner_host": "TEXT",
+    "heartbeat": "REAL",
+    "abandoned": "TEXT",
+}
 """Columns of ``runs`` added since files were first written: added to a file that lacks
 them when it is opened (its runs are kept)."""
 
 _RUN_COLUMNS = (
     "run_id, job_name, status, tags, run_config, op_selection, start_time, end_time, "
-    "parent_run_id, root_run_id"
+    "parent_run_id, root_run_id, owner_pid, owner_host, heartbeat, abandoned"
 )
 
+_INSERT_RUN = (
+    f"INSERT INTO runs ({_RUN_COLUMNS}, created_at) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+
+# The heartbeat only moves forward: a record written from an older copy of the run keeps it.
 _UPSERT_RUN = (
-    f"INSERT INTO runs ({_RUN_COLUMNS}, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+    f"{_INSERT_RUN} "
     "ON CONFLICT (run_id) DO UPDATE SET job_name = excluded.job_name, status = excluded.status, "
     "tags = excluded.tags, run_config = excluded.run_config, "
     "op_selection = excluded.op_selection, start_time = excluded.start_time, "
     "end_time = excluded.end_time, parent_run_id = excluded.parent_run_id, "
-    "root_run_id = excluded.root_run_id"
+    "root_run_id = excluded.root_run_id, owner_pid = excluded.owner_pid, "
+    "owner_host = excluded.owner_host, abandoned = excluded.abandoned, "
+    "heartbeat = CASE WHEN runs.heartbeat IS NULL OR excluded.heartbeat > runs.heartbeat "
+    "THEN excluded.heartbeat ELSE runs.heartbeat END"
 )
 
 _INSERT_EVENT = (
@@ -133,8 +160,29 @@ _INHERITED: list[sqlite3.Connection] = []
 the child could disturb the parent's locks), only kept from the garbage collector."""
 
 
+_ORPHANED: list[sqlite3.Connection] = []
+"""Connections to a run history that was deleted or replaced under them: never used again,
+never closed (closing could remove the new file's ``-wal``/``-shm`` by name)."""
+
+_FileId = tuple[int, int]
+
+
+def _file_id(path: str) -> _FileId | None:
+    try:
+        found = os.stat(path)
+    except OSError:
+        return None
+    return found.st_dev, found.st_ino
+
+
 class _Database:
-    """This process's connection to one SQLite file, opened on first use."""
+    """This process's connection to one SQLite file, opened on first use.
+
+    Before each use it checks the file is still the one it opened (device and inode of the
+    file and of its ``-wal``): a history deleted (e.g. with its folder) or replaced while a
+    long-lived process (a notebook kernel) holds the connection is opened anew, its schema
+    created again, instead of writes going into a deleted file.
+    """
 
     def __init__(self, path: Path, timeout: float) -> None:
         self.path = path
@@ -142,6 +190,7 @@ class _Database:
         self._lock = threading.RLock()
         self._conn: sqlite3.Connection | None = None
         self._pid = os.getpid()
+        self._ids: dict[str, _FileId | None] = {}
 
     def _after_fork(self) -> None:
         if self._pid == os.getpid():
@@ -155,11 +204,44 @@ class _Database:
     # -- opening --------------------------------------------------------------------------
 
     def _connection(self, create: bool) -> sqlite3.Connection | None:
+        if self._conn is not None:
+            self._check_same_file(self._conn)
         if self._conn is None:
             if not create and not self.path.exists():
                 return None
             self._conn = self._open()
+            self._ids = {suffix: _file_id(f"{self.path}{suffix}") for suffix in _FILES}
         return self._conn
+
+    def _check_same_file(self, conn: sqlite3.Connection) -> None:
+        """Let go of ``conn`` if the file (or its ``-wal``) is not the one it opened."""
+        now = {suffix: _file_id(f"{self.path}{suffix}") for suffix in _FILES}
+        if now[""] == self._ids[""] and (
+            self._ids["-wal"] is None or now["-wal"] == self._ids["-wal"]
+        ):
+            if self._ids["-wal"] is None:
+                self._ids["-wal"] = now["-wal"]
+            return
+        if now[""] == self._ids[""]:
+            # Only the -wal file went: copy what it held (still open here) into the file,
+            # then close, which also drops the -shm index that described the lost file.
+            what = "its -wal file was deleted"
+            with contextlib.suppress(sqlite3.Error):
+                conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            with contextlib.suppress(sqlite3.Error):
+                conn.close()
+        else:
+            what = "it was deleted" if now[""] is None else "it was replaced by another file"
+            if now[""] is None:  # our leftover -wal/-shm would be read into a new file
+                for suffix in ("-wal", "-shm"):
+                    if self._ids[suffix] is not None and now[suffix] == self._ids[suffix]:
+                        with contextlib.suppress(OSError):
+                            os.unlink(f"{self.path}{suffix}")
+            _ORPHANED.append(conn)
+        self._conn = None
+        _log.warning(
+            "The run history %s changed on disk (%s); nbflow opens it anew.", self.path, what
+        )
 
     def _open(self) -> sqlite3.Connection:
         if self.path.is_dir():
@@ -391,10 +473,29 @@ def _resolve(path: str | os.PathLike[str]) -> Path:
 # --- run storage ---------------------------------------------------------------------------
 
 
+def _text(value: str | None) -> str | bytes | None:
+    """``value`` as SQLite can keep it: text, or, when it holds lone surrogates (which UTF-8
+    cannot encode), their ``surrogatepass`` bytes stored as a BLOB (the type tags them)."""
+    if value is None or value.isascii():
+        return value
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return value.encode("utf-8", "surrogatepass")
+    return value
+
+
+def _untext(value: Any) -> Any:
+    """The text :func:`_text` stored."""
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "surrogatepass")
+    return value
+
+
 def _run_row(run: Run) -> tuple[Any, ...]:
     return (
         run.run_id,
-        run.job_name,
+        _text(run.job_name),
         run.status.value,
         event_codec.dumps(dict(run.tags)),
         event_codec.dumps(dict(run.run_config)),
@@ -403,16 +504,20 @@ def _run_row(run: Run) -> tuple[Any, ...]:
         run.end_time,
         run.parent_run_id,
         run.root_run_id,
+        run.owner_pid,
+        run.owner_host,
+        run.heartbeat_time,
+        run.abandoned,
         time.time(),
     )
 
 
 def _run_from_row(row: tuple[Any, ...]) -> Run:
     run_id, job_name, status, tags, run_config, op_selection, start_time, end_time = row[:8]
-    parent_run_id, root_run_id = row[8:]
+    parent_run_id, root_run_id, owner_pid, owner_host, heartbeat, abandoned = row[8:]
     return Run(
         run_id=run_id,
-        job_name=job_name,
+        job_name=_untext(job_name),
         run_config=event_codec.loads(run_config),
         tags=event_codec.loads(tags),
         op_selection=None if op_selection is None else event_codec.loads(op_selection),
@@ -421,6 +526,10 @@ def _run_from_row(row: tuple[Any, ...]) -> Run:
         end_time=end_time,
         parent_run_id=parent_run_id,
         root_run_id=root_run_id,
+        owner_pid=owner_pid,
+        owner_host=owner_host,
+        heartbeat_time=heartbeat,
+        abandoned=_untext(abandoned),
     )
 
 
@@ -445,11 +554,11 @@ def _filter_clause(filters: RunsFilter | None) -> tuple[str, list[Any]]:
 def _event_row(event: Event) -> tuple[Any, ...]:
     return (
         event.run_id,
-        event.job_name,
-        event.step_key,
+        _text(event.job_name),
+        _text(event.step_key),
         event.event_type.name,
         event.timestamp,
-        event.message,
+        _text(event.message),
         event.pid,
         event_codec.dumps_payload(event.data),
     )
@@ -466,6 +575,7 @@ def _event_fields(
     payload: str | None,
 ) -> tuple[Any, ...]:
     kind, known = event_codec.event_type_from_name(event_type)
+    job_name, step_key, message = _untext(job_name), _untext(step_key), _untext(message)
     if not known:
         message = f"[{event_type}] {message}".rstrip()
     data = event_codec.loads_payload(payload)
@@ -513,9 +623,73 @@ class SqliteRunStorage(RunStorage):
 
     # -- runs -----------------------------------------------------------------------------
 
+    keeps_heartbeat = True
+
     def add_run(self, run: Run) -> None:
         row = _run_row(run)
         self._db.write("record a run in", lambda conn: conn.execute(_UPSERT_RUN, row))
+
+    def add_new_run(self, run: Run) -> bool:
+        row = _run_row(run)
+
+        def insert(conn: sqlite3.Connection) -> bool:
+            # In the write transaction: no other process can take the id in between.
+            taken = conn.execute("SELECT 1 FROM runs WHERE run_id = ?", (run.run_id,)).fetchone()
+            if taken is not None:
+                return False
+            conn.execute(_INSERT_RUN, row)
+            return True
+
+        return self._db.write("record a run in", insert)
+
+    def heartbeat(self, run_ids: Iterable[str], at: float) -> None:
+        ids = list(run_ids)
+        if not ids or not self._path.exists():
+            return  # a deleted history is not brought back by a heartbeat
+        sql = (
+            f"UPDATE runs SET heartbeat = ? WHERE status = 'STARTED' "
+            f"AND run_id IN ({', '.join('?' * len(ids))})"
+        )
+        self._db.write("keep the heartbeat of runs in", lambda conn: conn.execute(sql, (at, *ids)))
+
+    def end_abandoned_runs(self) -> list[Run]:
+        def started(conn: sqlite3.Connection) -> list[tuple[Any, ...]]:
+            return conn.execute(
+                "SELECT run_id, job_name, owner_pid, owner_host, heartbeat FROM runs "
+                "WHERE status = 'STARTED' AND owner_pid IS NOT NULL"
+            ).fetchall()
+
+        now = time.time()
+        none: list[tuple[Any, ...]] = []
+        candidates = self._db.read("list the running runs of", started, none)
+        ended: list[Run] = []
+        for run_id, job_name, pid, host, heartbeat in candidates:
+            reason = abandoned_because(pid, host, heartbeat, now)
+            if reason is not None and self._end_abandoned(run_id, _untext(job_name), pid, reason):
+                run = self.get_run(run_id)
+                if run is not None:
+                    ended.append(run)
+        return ended
+
+    def _end_abandoned(self, run_id: str, job_name: str, pid: int, reason: str) -> bool:
+        now = time.time()
+        message = f"Run of {job_name!r} was abandoned: {reason}. nbflow marked it failed."
+        event = Event(
+            EventType.RUN_FAILURE, job_name, None, message, None, now, os.getpid(), run_id
+        )
+
+        def end(conn: sqlite3.Connection) -> bool:
+            # Only if still STARTED by the same owner: two processes sweeping at once end it once.
+            changed = conn.execute(
+                "UPDATE runs SET status = ?, end_time = ?, abandoned = ? "
+                "WHERE run_id = ? AND status = 'STARTED' AND owner_pid = ?",
+                (RunStatus.FAILURE.value, now, _text(reason), run_id, pid),
+            ).rowcount
+            if changed:
+                conn.execute(_INSERT_EVENT, _event_row(event))
+            return bool(changed)
+
+        return self._db.write("end an abandoned run in", end)
 
     def update_run(self, run: Run) -> None:
         row = _run_row(run)

@@ -10,6 +10,7 @@ import contextlib
 import dataclasses
 import json
 import logging
+import os
 import time
 import uuid
 from typing import TYPE_CHECKING, Any
@@ -43,11 +44,14 @@ from nbflow.execution.engine.resources import build_resources
 from nbflow.execution.engine.result import ExecuteInProcessResult
 from nbflow.execution.engine.run_config import ResolvedRunConfig, resolve_run_config
 from nbflow.execution.engine.run_context import RunContext
+from nbflow.execution.engine.run_signals import interrupt_reason, run_signals
 from nbflow.execution.engine.step_states import StepState, StepStates
 from nbflow.storage.fs import instance_files_io_manager
+from nbflow.storage.heartbeat import beating
 from nbflow.storage.instance import Instance
 from nbflow.storage.memory import mem_io_manager
 from nbflow.storage.run import Run, RunStatus
+from nbflow.storage.run_owner import this_host
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping, Sequence
@@ -174,28 +178,34 @@ def execute_plan(
     versioner = None
     if memoization_enabled(plan.job_def, tags):
         versioner = Versioner(plan, full_plan or plan, config, resource_defs, partition_key)
-    ctx = _start_run(
-        plan,
-        config,
-        executor,
-        instance=instance,
-        tags=tags,
-        partition_key=partition_key,
-        run_id=run_id,
-        raise_on_error=raise_on_error,
-        op_selection=op_selection,
-        version_parts=versioner.compute() if versioner is not None else {},
-        lineage=(parent_run_id, root_run_id),
-    )
-    with ctx.cancelable():  # request_cancel(run_id) reaches the run from here on
-        started = f"Started execution of run for {plan.job_def.name!r}."
-        ctx.emit(EventType.RUN_START, message=started)
-        try:
-            _run_steps(ctx, resource_defs, executor, versioner)
-        except KeyboardInterrupt as interrupt:
-            _end_interrupted(ctx, interrupt)
-            raise
-    _finish_run(ctx)
+    version_parts = versioner.compute() if versioner is not None else {}
+    with run_signals() as signals:  # SIGINT/SIGTERM end the run CANCELED, then act
+        ctx = _start_run(
+            plan,
+            config,
+            executor,
+            instance=instance,
+            tags=tags,
+            partition_key=partition_key,
+            run_id=run_id,
+            raise_on_error=raise_on_error,
+            op_selection=op_selection,
+            version_parts=version_parts,
+            lineage=(parent_run_id, root_run_id),
+        )
+        with beating(instance.run_storage, ctx.run_id):
+            try:
+                with ctx.cancelable():  # request_cancel(run_id) reaches the run from here on
+                    started = f"Started execution of run for {plan.job_def.name!r}."
+                    ctx.emit(EventType.RUN_START, message=started)
+                    _run_steps(ctx, resource_defs, executor, versioner)
+                with signals.deferred():
+                    _finish_run(ctx)
+            except KeyboardInterrupt as interrupt:
+                if not ctx.run.is_finished:
+                    with signals.deferred():
+                        _end_interrupted(ctx, interrupt)
+                raise
     run_error = ctx.failures.get("<run>")
     if isinstance(run_error, NonMemoizableIOManagerError) or (raise_on_error and ctx.failures):
         raise run_error or next(iter(ctx.failures.values()))
@@ -233,8 +243,11 @@ def _start_run(
         op_selection=list(op_selection) if op_selection else None,
         parent_run_id=lineage[0],
         root_run_id=lineage[1],
+        owner_pid=os.getpid(),
+        owner_host=this_host(),
+        heartbeat_time=time.time(),
     )
-    instance.add_run(run)
+    instance.add_new_run(run)  # a run id in use is refused here, before anything runs
     ctx = RunContext(
         plan=plan,
         config=config,
@@ -294,23 +307,25 @@ def _run_steps(
 
 
 def _end_interrupted(ctx: RunContext, interrupt: KeyboardInterrupt) -> None:
-    """Record a run stopped by Ctrl-C (``KeyboardInterrupt``) as ``CANCELED``.
+    """Record a run stopped by Ctrl-C (``KeyboardInterrupt``) or SIGTERM
+    (:class:`~nbflow.execution.engine.run_signals.RunTerminated`) as ``CANCELED``.
 
     The step that was running fails with the interrupt, the steps that had not finished
     are skipped (``run canceled``), and the run emits ``RUN_CANCELING`` and ``RUN_CANCELED``.
     """
     ctx.canceled = True
+    reason = interrupt_reason(interrupt)
     if not interrupt.args:  # so the step's error says what happened
-        interrupt.args = ("interrupted (Ctrl-C)",)
+        interrupt.args = (reason,)
     name = ctx.plan.job_def.name
-    ctx.emit(EventType.RUN_CANCELING, message=f"Canceling run of {name!r}: interrupted (Ctrl-C).")
+    ctx.emit(EventType.RUN_CANCELING, message=f"Canceling run of {name!r}: {reason}.")
     states = StepStates(ctx.events)
     for key in ctx.plan.steps:
         state = states.state(key)
         if state.is_final:
             continue
         if state in (StepState.RUNNING, StepState.UP_FOR_RETRY):
-            message = f"Step {key!r} was interrupted (Ctrl-C) before it finished."
+            message = f"Step {key!r} was {reason} before it finished."
             ctx.fail_step(key, message, interrupt, user_failure=False)
         else:
             message = f"Skipped step {key!r}: run canceled"
@@ -324,7 +339,12 @@ def _finish_run(ctx: RunContext) -> None:
     ok = not ctx.failures
     status = RunStatus.SUCCESS if ok else RunStatus.FAILURE
     ctx.run = ctx.run.with_status(RunStatus.CANCELED if ctx.canceled else status, time.time())
-    ctx.instance.update_run(ctx.run)
+    try:
+        ctx.instance.update_run(ctx.run)
+    except Exception as exc:  # never hides the run's own outcome or the user's error
+        logging.getLogger("nbflow").error(
+            "Could not record the end (%s) of run %s: %s", ctx.run.status.value, ctx.run_id, exc
+        )
     if ctx.canceled:
         ctx.emit(EventType.RUN_CANCELED, message=f"Run of {name!r} was canceled.")
     elif ok:

@@ -75,7 +75,7 @@ class RunContext:
         self.pending_versions: set[str] = set()
         """Steps added by dynamic expansion (and their collectors), to version when settled."""
         self.failures: dict[str, BaseException] = {}
-        self._sinks = (self.events.append, self._note, instance.handle_event, *sinks)
+        self._sinks = (self.events.append, self._note, instance.record_event, *sinks)
         self._pid = os.getpid()
         self._cancel = threading.Event()
         self.canceled = False  # set by the executor once it has acted on a cancel request
