@@ -16,10 +16,11 @@ from nbflow.cli.run_removal import add_removal_commands
 from nbflow.cli.time_text import format_time, run_duration
 from nbflow.events import Event, StepFailureData
 from nbflow.execution.engine.step_states import StepRecord, StepState, StepStates
+from nbflow.execution.views.run_history import shown_status
 from nbflow.execution.views.seconds_text import format_seconds
 from nbflow.execution.views.table import format_table
 from nbflow.storage.instance import HOME_ENV_VAR, Instance
-from nbflow.storage.run import Run, RunStatus
+from nbflow.storage.run import RunStatus
 from nbflow.storage.runs_filter import RunsFilter
 
 if TYPE_CHECKING:
@@ -63,20 +64,13 @@ def cmd_runs_list(args: argparse.Namespace) -> int:
         print(f"No{which} runs recorded in {_where(instance)}.")
         return 0
     rows = [
-        [r.run_id, r.job_name, status_text(r), format_time(r.start_time), run_duration(r)]
+        [r.run_id, r.job_name, shown_status(r), format_time(r.start_time), run_duration(r)]
         for r in shown
     ]
     print(format_table(["Run ID", "Job", "Status", "Started", "Duration"], rows))
     if len(runs) > len(shown):
         print(f"(showing the newest {len(shown)}; --limit N shows more)")
     return 0
-
-
-def status_text(run: Run) -> str:
-    """A run's status as the CLI shows it: ``ABANDONED`` for a run whose process died while
-    it ran (recorded as ``FAILURE`` when the instance was next opened, see
-    ``Instance.end_abandoned_runs``), else the recorded status."""
-    return "ABANDONED" if run.abandoned else run.status.value
 
 
 def _filter_words(job: str | None, statuses: Sequence[RunStatus]) -> str:
@@ -123,7 +117,7 @@ def cmd_runs_show(args: argparse.Namespace) -> int:
     events = instance.get_events(run.run_id)
     header = [
         ("Job", run.job_name),
-        ("Status", status_text(run)),
+        ("Status", shown_status(run)),
         ("Started", format_time(run.start_time)),
         ("Ended", format_time(run.end_time)),
         ("Duration", run_duration(run)),

@@ -7,6 +7,7 @@ as abandoned, which ``nbflow runs list`` shows. Real processes, real signals, SQ
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -132,3 +133,12 @@ def test_a_killed_run_is_marked_abandoned_on_the_next_open(tmp_path: Path, execu
         check=True,
     )
     assert "ABANDONED" in shown.stdout and f"pid {process.pid}" in shown.stdout
+    as_json = subprocess.run(
+        [sys.executable, "-m", "nbflow", "runs", "list", "--json"],
+        env={**os.environ, "NBFLOW_HOME": os.fspath(home)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    assert [json.loads(line)["status"] for line in as_json.stdout.splitlines()] == ["ABANDONED"]

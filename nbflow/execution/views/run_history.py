@@ -32,6 +32,13 @@ STEP_END_EVENTS = (
 _RAN = frozenset({StepState.SUCCEEDED, StepState.FAILED, StepState.RUNNING, StepState.UP_FOR_RETRY})
 
 
+def shown_status(run: Run) -> str:
+    """A run's status as views show it: ``ABANDONED`` for a run whose process died while it
+    ran (recorded as ``FAILURE`` when the instance was next opened, see
+    ``Instance.end_abandoned_runs``), else the recorded status."""
+    return "ABANDONED" if run.abandoned else run.status.value
+
+
 @dataclass(frozen=True, slots=True)
 class RunRow:
     """One recorded run and how its steps went.
@@ -39,7 +46,8 @@ class RunRow:
     Attributes:
         run_id: the run's id.
         job: the job's name.
-        status: ``SUCCESS``, ``FAILURE``, ``CANCELED``, ``STARTED`` or ``NOT_STARTED``.
+        status: ``SUCCESS``, ``FAILURE``, ``CANCELED``, ``STARTED``, ``NOT_STARTED``, or
+            ``ABANDONED`` (its process died while it ran).
         start: when it started (seconds since the epoch), or ``None``.
         duration_s: how long it took, or ``None`` while it runs.
         steps_run: steps that ran (at least one attempt started).
@@ -68,7 +76,7 @@ class RunRow:
         return cls(
             run_id=run.run_id,
             job=run.job_name,
-            status=run.status.value,
+            status=shown_status(run),
             start=run.start_time,
             duration_s=duration,
             steps_run=sum(counts[s] for s in _RAN),
