@@ -44,14 +44,19 @@ def make_event(run_id: str, i: int, step_key: str | None = "a") -> Event:
     return Event(EventType.STEP_OUTPUT, "my_job", step_key, f"event {i}", data, run_id=run_id)
 
 
-def run_python(code: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+def run_python(
+    code: str, env: dict[str, str] | None = None, *, measured: bool = True
+) -> subprocess.CompletedProcess[str]:
+    """Run ``code`` in a fresh interpreter; ``measured=False`` keeps the coverage tracer out
+    of it (the tracer stores its data with sqlite3, which would load it in every process)."""
+    base = {k: v for k, v in os.environ.items() if measured or k != "COVERAGE_PROCESS_CONFIG"}
     return subprocess.run(
         [sys.executable, "-c", textwrap.dedent(code)],
         capture_output=True,
         text=True,
         timeout=120,
         cwd=REPO,
-        env={**os.environ, **(env or {})},
+        env={**base, **(env or {})},
     )
 
 
@@ -540,6 +545,7 @@ def test_import_nbflow_does_not_load_sqlite3() -> None:
         assert "sqlite3" not in sys.modules, "sqlite3 loaded too early"
         Instance.local("/nonexistent/never/created")
         assert "sqlite3" in sys.modules
-        """
+        """,
+        measured=False,
     )
     assert done.returncode == 0, done.stderr
