@@ -27,6 +27,11 @@ ALLOWED = {
     ("nbflow", "nbflow.definitions.input_manager"),  # lazy export of input managers
     ("nbflow", "nbflow.definitions.dynamic"),  # lazy export of DynamicOut, DynamicOutput
     ("nbflow", "nbflow.execution"),
+    # nbflow.versioning loads its code readers on first use
+    ("nbflow.versioning", "nbflow.versioning.code_changes"),
+    ("nbflow.versioning", "nbflow.versioning.code_record"),
+    ("nbflow.versioning", "nbflow.versioning.code_version"),
+    ("nbflow.versioning", "nbflow.versioning.code_walk"),
     ("nbflow", "nbflow.definitions.json_logger"),
     ("nbflow", "nbflow.definitions.partitioned_config"),  # lazy export of partitioned config
     ("nbflow", "nbflow.storage"),
@@ -80,6 +85,7 @@ LAYER_EXCEPTIONS = {
 COMPUTED_IMPORTS = {
     ("nbflow", "__getattr__"): "the names of nbflow's _LAZY map",
     ("nbflow.notebook", "__getattr__"): "the names of nbflow.notebook's _LAZY map",
+    ("nbflow.versioning", "__getattr__"): "the names of nbflow.versioning's _LAZY map",
     (
         "nbflow.execution.engine.executor",
         "load_executor",

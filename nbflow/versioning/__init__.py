@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from nbflow.versioning.code_changes import code_changes, code_diff, untracked_notes
-from nbflow.versioning.code_record import CodeRecord, CodeRef
-from nbflow.versioning.code_version import source_version
-from nbflow.versioning.code_walk import CodeWalk, code_record
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from nbflow.versioning.data_version import (
     OUTPUT_VERSION_FORMAT,
     SOURCE_ASSET_SOURCE,
@@ -24,6 +23,35 @@ from nbflow.versioning.strategy import (
     validate_version,
 )
 
+if TYPE_CHECKING:
+    from nbflow.versioning.code_changes import code_changes, code_diff, untracked_notes
+    from nbflow.versioning.code_record import CodeRecord, CodeRef
+    from nbflow.versioning.code_version import source_version
+    from nbflow.versioning.code_walk import CodeWalk
+
+# Reading code (walking functions, their helpers and globals, and diffing them) loads on first
+# use: defining ops stays cheap. (``code_record`` the function lives in ``code_walk``: here the
+# name is the submodule ``nbflow.versioning.code_record``.)
+_LAZY = {
+    "code_changes": "nbflow.versioning.code_changes",
+    "code_diff": "nbflow.versioning.code_changes",
+    "untracked_notes": "nbflow.versioning.code_changes",
+    "CodeRecord": "nbflow.versioning.code_record",
+    "CodeRef": "nbflow.versioning.code_record",
+    "source_version": "nbflow.versioning.code_version",
+    "CodeWalk": "nbflow.versioning.code_walk",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'nbflow.versioning' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
 __all__ = [
     "NEVER_RUN",
     "OUTPUT_MISSING",
@@ -41,7 +69,6 @@ __all__ = [
     "canonical",
     "code_changes",
     "code_diff",
-    "code_record",
     "config_fingerprints",
     "explain",
     "fingerprint",

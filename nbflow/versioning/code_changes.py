@@ -18,7 +18,6 @@ State (globals the code modifies) is never named: it is not an input.
 
 from __future__ import annotations
 
-import difflib
 from typing import TYPE_CHECKING
 
 from nbflow.versioning.code_record import (
@@ -139,6 +138,8 @@ def _changed(old: CodeRef, new: CodeRef) -> str:
 def _diff(before: str | None, after: str | None, label: str, context: int) -> list[str]:
     if before is None or after is None:
         return [f"--- stored {label}", f"+++ now {label}", "(source not recorded)"]
+    import difflib  # diffs are asked for rarely
+
     return list(
         difflib.unified_diff(
             before.splitlines(),

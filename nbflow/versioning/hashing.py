@@ -19,7 +19,6 @@ encoding, so insertion order never matters. ``1``, ``1.0``, ``True`` and ``"1"``
 from __future__ import annotations
 
 import enum
-import hashlib
 from collections.abc import Callable
 from types import MappingProxyType
 from typing import Any
@@ -55,7 +54,9 @@ def hash_parts(domain: str, *parts: str) -> str:
         size = len(raw)
         chunks.append(_PREFIXES[size] if size < _PREFIXED else size.to_bytes(8, "big"))
         chunks.append(raw)
-    return hashlib.sha256(b"".join(chunks)).hexdigest()
+    from hashlib import sha256  # OpenSSL loads on the first version, not at import
+
+    return sha256(b"".join(chunks)).hexdigest()
 
 
 # Length prefixes of short parts, precomputed: versions of whole jobs hash thousands of parts.

@@ -17,11 +17,10 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from nbflow.errors import InvalidVersionError, VersioningError
-from nbflow.versioning.code_version import source_version
-from nbflow.versioning.code_walk import CodeWalk
 
 if TYPE_CHECKING:
     from nbflow.versioning.code_record import CodeRecord
+    from nbflow.versioning.code_walk import CodeWalk
 
 _VERSION_PATTERN = re.compile(r"[A-Za-z0-9_]+")
 
@@ -151,6 +150,8 @@ class SourceHashVersionStrategy(VersionStrategy):
         """Return the version of ``op_def.compute_fn``."""
         fn = _function(context.op_def, "compute_fn", "op")
         if self.follow == FOLLOW_IMMEDIATE:
+            from nbflow.versioning.code_version import source_version
+
             return source_version(fn)
         return _walk(context.memo).record(fn).version
 
@@ -164,6 +165,8 @@ class SourceHashVersionStrategy(VersionStrategy):
         """Return the version of ``resource_def.resource_fn``."""
         fn = _function(context.resource_def, "resource_fn", "resource")
         if self.follow == FOLLOW_IMMEDIATE:
+            from nbflow.versioning.code_version import source_version
+
             return source_version(fn)
         return _walk(context.memo).record(fn).version
 
@@ -174,6 +177,8 @@ class SourceHashVersionStrategy(VersionStrategy):
 
 
 def _walk(memo: dict[str, Any]) -> CodeWalk:
+    from nbflow.versioning.code_walk import CodeWalk  # reading code loads on first use
+
     walk = memo.get(_WALK)
     if not isinstance(walk, CodeWalk):
         walk = memo[_WALK] = CodeWalk()

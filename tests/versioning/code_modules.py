@@ -46,6 +46,6 @@ def versions(module: ModuleType, names: list[str]) -> dict[str, str]:
 
 def labels(fn: Any) -> list[str]:
     """The labels of every reference of ``fn``'s code record."""
-    from nbflow.versioning import code_record
+    from nbflow.versioning.code_walk import code_record
 
     return [ref.label for ref in code_record(fn).refs]

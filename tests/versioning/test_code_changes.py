@@ -7,8 +7,9 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from nbflow.versioning import VersionParts, code_diff, code_record, explain
+from nbflow.versioning import VersionParts, code_diff, explain
 from nbflow.versioning import code_origin as origin_module
+from nbflow.versioning.code_walk import code_record
 
 from .code_modules import load_module
 

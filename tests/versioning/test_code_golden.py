@@ -65,6 +65,6 @@ def test_versions_agree_across_hash_seeds_and_match_the_golden_ones() -> None:
 def test_this_interpreter_agrees() -> None:
     import code_golden
 
-    from nbflow.versioning import code_record
+    from nbflow.versioning.code_walk import code_record
 
     assert code_record(code_golden.emit).version == _run("1")["emit"]

@@ -19,10 +19,10 @@ from nbflow.versioning import (
     CodeRecord,
     CodeWalk,
     VersionParts,
-    code_record,
     source_version,
 )
 from nbflow.versioning import code_origin as origin_module
+from nbflow.versioning.code_walk import code_record
 
 from .code_modules import labels, load_module, versions
 

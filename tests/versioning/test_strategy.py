@@ -12,10 +12,10 @@ from nbflow.versioning import (
     ResourceVersionContext,
     SourceHashVersionStrategy,
     VersionStrategy,
-    code_record,
     source_version,
     validate_version,
 )
+from nbflow.versioning.code_walk import code_record
 
 
 def emit_tree() -> str:
