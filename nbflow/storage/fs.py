@@ -87,11 +87,19 @@ class FilesystemIOManager(MemoizableIOManager):
     Args:
         base_dir: the storage folder.
         mmap_arrays: load stored numpy arrays memory-mapped, read-only.
+        parquet_frames: store DataFrames as Parquet (where it gives them back unchanged)
+            instead of pickle; smaller files, slower for numeric frames.
     """
 
-    def __init__(self, base_dir: str | os.PathLike[str], mmap_arrays: bool = False) -> None:
+    def __init__(
+        self,
+        base_dir: str | os.PathLike[str],
+        mmap_arrays: bool = False,
+        parquet_frames: bool = False,
+    ) -> None:
         self.base_dir = Path(base_dir)
         self.mmap_arrays = mmap_arrays
+        self.parquet_frames = parquet_frames
         self._cleaned: set[Path] = set()  # folders whose stale temporaries were removed
         self._records: OrderedDict[tuple[str, str, str], StoredRecord] = OrderedDict()
         self._mapped: dict[tuple[Path, int, int, int], str] = {}  # checked mapped files
@@ -111,7 +119,7 @@ class FilesystemIOManager(MemoizableIOManager):
         if folder not in self._cleaned:
             remove_stale_temporaries(folder)
             self._cleaned.add(folder)
-        value_format, reason = choose_format(obj)
+        value_format, reason = choose_format(obj, self.parquet_frames)
         try:
             return _write(path, obj, value_format, reason)
         except Exception as exc:
@@ -273,8 +281,13 @@ class InstanceFilesIOManager(FilesystemIOManager):
     value serves the downstream steps of its own run from memory, is not written, and its
     step runs again next time (the user is warned once)."""
 
-    def __init__(self, base_dir: str | os.PathLike[str], mmap_arrays: bool = False) -> None:
-        super().__init__(base_dir, mmap_arrays)
+    def __init__(
+        self,
+        base_dir: str | os.PathLike[str],
+        mmap_arrays: bool = False,
+        parquet_frames: bool = False,
+    ) -> None:
+        super().__init__(base_dir, mmap_arrays, parquet_frames)
         self.unkept: dict[Path, Any] = {}
 
     def handle_output(self, context: OutputContext, obj: Any) -> None:
@@ -307,7 +320,14 @@ class InstanceFilesIOManager(FilesystemIOManager):
 def _build(init_context: Any) -> FilesystemIOManager:
     config = init_context.resource_config
     base_dir = config.get("base_dir") or init_context.instance.storage_dir
-    return FilesystemIOManager(base_dir, mmap_arrays=bool(config.get("mmap_arrays")))
+    return FilesystemIOManager(base_dir, **_options(config))
+
+
+def _options(config: Any) -> dict[str, bool]:
+    return {
+        "mmap_arrays": bool(config.get("mmap_arrays")),
+        "parquet_frames": bool(config.get("parquet_frames")),
+    }
 
 
 _CONFIG = {
@@ -316,6 +336,11 @@ _CONFIG = {
         bool,
         default_value=False,
         description="Load stored numpy arrays memory-mapped, read-only.",
+    ),
+    "parquet_frames": Field(
+        bool,
+        default_value=False,
+        description="Store DataFrames as Parquet (needs pyarrow) instead of pickle.",
     ),
 }
 
@@ -335,7 +360,7 @@ versioned_filesystem_io_manager = IOManagerDefinition(
 def _build_instance_files(init_context: Any) -> InstanceFilesIOManager:
     config = init_context.resource_config
     base_dir = config.get("base_dir") or init_context.instance.storage_dir
-    return InstanceFilesIOManager(base_dir, mmap_arrays=bool(config.get("mmap_arrays")))
+    return InstanceFilesIOManager(base_dir, **_options(config))
 
 
 instance_files_io_manager = IOManagerDefinition(

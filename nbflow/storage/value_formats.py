@@ -1,8 +1,9 @@
 """How a stored value is written: the format chosen for its type, and streaming it in and out.
 
 - a plain numpy array (no Python objects in it): ``.npy`` (see :mod:`nbflow.storage.array_format`);
-- a pandas DataFrame that Parquet gives back unchanged, when pyarrow is installed: Parquet
-  (see :mod:`nbflow.storage.frame_format`);
+- a pandas DataFrame that Parquet gives back unchanged, when asked for (``parquet_frames``)
+  and pyarrow is installed: Parquet (see :mod:`nbflow.storage.frame_format`); pickle by
+  default, which is faster for numeric frames (``bench/io.py``);
 - anything else: pickle (protocol 5), streamed into the file and out of it.
 
 The choice is made by type, looked up without importing numpy, pandas or pyarrow; a value of
@@ -27,15 +28,19 @@ STREAMED_FORMATS = frozenset({PICKLE, NPY})
 """Formats read front to back from the open file (Parquet is read by random access)."""
 
 
-def choose_format(obj: object) -> tuple[str, str | None]:
+def choose_format(obj: object, parquet_frames: bool = False) -> tuple[str, str | None]:
     """The format ``obj`` is stored in, and why it is pickled when its type has another.
+
+    Args:
+        obj: the value.
+        parquet_frames: store DataFrames as Parquet where it gives them back unchanged.
 
     Returns:
         ``(format, reason)``; ``reason`` is ``None`` unless a DataFrame falls back to pickle.
     """
     if is_plain_array(obj):
         return NPY, None
-    if is_frame(obj):
+    if parquet_frames and is_frame(obj):
         problem = parquet_problem(obj)
         return (PICKLE, f"not stored as Parquet: {problem}") if problem else (PARQUET, None)
     return PICKLE, None

@@ -35,10 +35,12 @@ if TYPE_CHECKING:
     from pathlib import Path
 
 
-def store(tmp_path: Path, value: Any, **options: Any) -> tuple[Any, dict[str, Any]]:
+def store(
+    tmp_path: Path, value: Any, parquet_frames: bool = False, **options: Any
+) -> tuple[Any, dict[str, Any]]:
     """Store ``value`` and load it back (with a fresh manager); return it and its record."""
     context = OutputContext(step_key="step", name="result", version="v1")
-    writer = FilesystemIOManager(tmp_path)
+    writer = FilesystemIOManager(tmp_path, parquet_frames=parquet_frames)
     writer.handle_output(context, value)
     writer.record_manifest("step", "result", {"version": "v1"})
     manifest = json.loads((tmp_path / "step" / "result" / "v1.manifest.json").read_text())
@@ -140,7 +142,7 @@ FRAMES = {
 
 @pytest.mark.parametrize("frame", list(FRAMES.values()), ids=list(FRAMES))
 def test_frames_are_stored_as_parquet_and_come_back_equal(tmp_path: Path, frame: Any) -> None:
-    loaded, record = store(tmp_path, frame)
+    loaded, record = store(tmp_path, frame, parquet_frames=True)
 
     assert record["format"] == "parquet"
     assert "reason" not in record
@@ -171,13 +173,22 @@ def test_frames_parquet_would_change_are_pickled_with_the_reason(
     tmp_path: Path, case: tuple[Any, str]
 ) -> None:
     frame, reason = case
-    loaded, record = store(tmp_path, frame)
+    loaded, record = store(tmp_path, frame, parquet_frames=True)
 
     assert record["format"] == "pickle"
     assert record["reason"].startswith("not stored as Parquet: ")
     assert re.search(reason, record["reason"])
     assert_frame_equal(loaded, frame, check_exact=True)
     assert loaded.attrs == frame.attrs
+
+
+@pytest.mark.parametrize("frame", list(FRAMES.values())[:3], ids=list(FRAMES)[:3])
+def test_frames_are_pickled_unless_parquet_is_asked_for(tmp_path: Path, frame: Any) -> None:
+    loaded, record = store(tmp_path, frame)
+
+    assert record["format"] == "pickle"
+    assert "reason" not in record
+    assert_frame_equal(loaded, frame, check_exact=True)
 
 
 def test_other_values_are_pickled_without_a_reason(tmp_path: Path) -> None:
@@ -213,7 +224,8 @@ def test_a_memoized_job_passes_frames_and_arrays_through_files(tmp_path: Path) -
     def pipeline() -> None:
         combine(frame(), array())
 
-    run_config = {"resources": {"io_manager": {"config": {"base_dir": str(tmp_path / "v")}}}}
+    files = {"base_dir": str(tmp_path / "v"), "parquet_frames": True}
+    run_config = {"resources": {"io_manager": {"config": files}}}
     instance = Instance.local(tmp_path / "home")
     first = pipeline.execute_in_process(run_config=run_config, instance=instance)
     second = pipeline.execute_in_process(run_config=run_config, instance=instance)
