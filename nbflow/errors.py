@@ -264,6 +264,18 @@ class OutputNotFoundError(StorageError, LookupError):
     """An output that should be stored is not there."""
 
 
+class CorruptOutputError(StorageError):
+    """A stored output is damaged: emptied, truncated or changed since it was written."""
+
+    @classmethod
+    def build(cls, what: str, path: str, problem: str, moved_to: str) -> CorruptOutputError:
+        return cls(
+            f"Stored output {what} at {path} is damaged: {problem}. It was not loaded; the "
+            f"file was moved aside to {moved_to}, and the step that produced it will be "
+            "recomputed.\nFix: run the job again (a memoized run recomputes that step)."
+        )
+
+
 class UnsafeStorageKeyError(StorageError, ValueError):
     """A storage key would escape its storage folder."""
 

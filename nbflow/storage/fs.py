@@ -1,7 +1,25 @@
-"""Filesystem IO managers: each output pickled to its own file, written atomically.
+"""Filesystem IO managers: each output streamed to its own file, written atomically.
 
 Versioned outputs live at ``<base_dir>/<step_key>/<output_name>/<version>``; unversioned
 ones at ``<base_dir>/<run_id>/<step_key>/<output_name>``.
+
+Formats. Plain numpy arrays are stored as ``.npy``, pandas DataFrames that Parquet gives back
+unchanged as Parquet (when pyarrow is installed), anything else as a pickle; values stream
+into the file and out of it (see :mod:`nbflow.storage.value_formats`). With the config
+``mmap_arrays: true`` stored arrays load memory-mapped and read-only.
+
+Integrity. Every file ends with a record of its format, size and xxh3-128 checksum, written in
+the same atomic write as the value (see :mod:`nbflow.storage.stored_record`); the version
+manifest of the output gets a copy. ``has_output`` accepts a file only when that record is
+whole and matches the file's size; loading checks the checksum while the value streams in and
+returns nothing from a damaged file: it is moved aside (``*.corrupt``) and
+:class:`~nbflow.errors.CorruptOutputError` says its step will be recomputed. A memory-mapped
+array is checked in full the first time this process maps that file.
+
+Durability. A value is flushed to disk before it is published; its manifest is written after
+it, without a flush of its own: a manifest lost in a machine crash only costs the next run a
+recomputation, never a wrong value. Temporary files left by killed writers are removed on the
+first write to their folder, once they are an hour old and unlocked.
 
 ``instance_files_io_manager`` is the default IO manager of memoized runs and asset jobs on a
 persistent instance: the same files in the instance's storage folder, except that a value
@@ -13,9 +31,9 @@ from __future__ import annotations
 
 import json
 import os
-import pickle
+from collections import OrderedDict
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from nbflow.config import Field, Noneable
 from nbflow.definitions.io_manager import (
@@ -24,9 +42,21 @@ from nbflow.definitions.io_manager import (
     MemoizableIOManager,
     OutputContext,
 )
-from nbflow.errors import OutputNotFoundError, UnsafeStorageKeyError
+from nbflow.errors import CorruptOutputError, OutputNotFoundError, UnsafeStorageKeyError
 from nbflow.storage._atomic import atomic_write_bytes
+from nbflow.storage.array_format import NPY, map_array
+from nbflow.storage.checksum_io import HashingReader, HashingWriter
+from nbflow.storage.frame_format import PARQUET, read_frame
+from nbflow.storage.local_files import (
+    move_aside,
+    open_for_reading,
+    remove,
+    remove_stale_temporaries,
+    write_atomically,
+)
 from nbflow.storage.not_kept import forget_not_kept, not_kept_reason, note_not_kept
+from nbflow.storage.stored_record import StoredRecord, is_whole_plain_pickle, read_record
+from nbflow.storage.value_formats import PICKLE, choose_format, read_value, write_value
 
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
@@ -52,16 +82,59 @@ def safe_join(base: Path, parts: Sequence[str]) -> Path:
 
 
 class FilesystemIOManager(MemoizableIOManager):
-    """Pickles each output to a file under ``base_dir``; memoizable by version."""
+    """Stores each output in a file under ``base_dir``; memoizable by version.
 
-    def __init__(self, base_dir: str | os.PathLike[str]) -> None:
+    Args:
+        base_dir: the storage folder.
+        mmap_arrays: load stored numpy arrays memory-mapped, read-only.
+        parquet_frames: store DataFrames as Parquet (where it gives them back unchanged)
+            instead of pickle; smaller files, slower for numeric frames.
+    """
+
+    def __init__(
+        self,
+        base_dir: str | os.PathLike[str],
+        mmap_arrays: bool = False,
+        parquet_frames: bool = False,
+    ) -> None:
         self.base_dir = Path(base_dir)
+        self.mmap_arrays = mmap_arrays
+        self.parquet_frames = parquet_frames
+        self._cleaned: set[Path] = set()  # folders whose stale temporaries were removed
+        self._records: OrderedDict[tuple[str, str, str], StoredRecord] = OrderedDict()
+        self._mapped: dict[tuple[Path, int, int, int], str] = {}  # checked mapped files
 
     def path_for(self, context: OutputContext) -> Path:
         return safe_join(self.base_dir, context.get_identifier())
 
     def handle_output(self, context: OutputContext, obj: Any) -> None:
-        atomic_write_bytes(self.path_for(context), pickle.dumps(obj, protocol=5))
+        self._remember(context, self.write_value(self.path_for(context), obj))
+
+    def write_value(self, path: Path, obj: object) -> StoredRecord:
+        """Store ``obj`` at ``path`` in the format its type calls for; return its record.
+
+        A DataFrame that pyarrow fails to write is pickled instead (the reason is recorded).
+        """
+        folder = path.parent
+        if folder not in self._cleaned:
+            remove_stale_temporaries(folder)
+            self._cleaned.add(folder)
+        value_format, reason = choose_format(obj, self.parquet_frames)
+        try:
+            return _write(path, obj, value_format, reason)
+        except Exception as exc:
+            if value_format != PARQUET:
+                raise
+            reason = f"not stored as Parquet: pyarrow failed ({type(exc).__name__}: {exc})"
+            return _write(path, obj, PICKLE, reason)
+
+    def _remember(self, context: OutputContext, record: StoredRecord) -> None:
+        """Keep the record of a versioned output for its manifest, written after it."""
+        if context.version is None:
+            return
+        self._records[(context.step_key, context.name, context.version)] = record
+        while len(self._records) > _PENDING_RECORDS:
+            self._records.popitem(last=False)
 
     def load_input(self, context: InputContext) -> Any:
         upstream = context.upstream_output
@@ -71,23 +144,84 @@ class FilesystemIOManager(MemoizableIOManager):
             )
         path = self.path_for(upstream)
         try:
-            data = path.read_bytes()
-        except FileNotFoundError:
+            handle = open_for_reading(path)
+        except (FileNotFoundError, IsADirectoryError):
             raise OutputNotFoundError(
                 f"Output {upstream.step_key}.{upstream.name} is not stored at {path}. "
                 "Fix: run the upstream step first (or the whole job)."
             ) from None
-        return pickle.loads(data)
+        with handle:
+            return self._read(handle, path, f"{upstream.step_key}.{upstream.name}")
+
+    def _read(self, handle: IO[bytes], path: Path, what: str) -> Any:
+        """The value in the open file ``handle``, checked against its record."""
+        size = handle.seek(0, os.SEEK_END)
+        record = read_record(handle, size)
+        if isinstance(record, str):
+            if not is_whole_plain_pickle(handle, size):
+                raise _damaged(what, path, record)
+            return _read_plain_pickle(handle, size, path, what)
+        handle.seek(0)
+        if record.format == PARQUET or (record.format == NPY and self.mmap_arrays):
+            self._check_whole(handle, path, what, record)
+            if record.format == NPY:
+                return map_array(path)
+            return read_frame(path, record.size)
+        source = HashingReader(handle, record.size)
+        try:
+            value = read_value(record.format, source)
+        except Exception as exc:
+            if source.finish() != record.checksum:
+                raise _damaged(what, path, _MISMATCH) from exc
+            raise
+        if source.finish() != record.checksum:
+            raise _damaged(what, path, _MISMATCH)
+        return value
+
+    def _check_whole(self, handle: IO[bytes], path: Path, what: str, record: StoredRecord) -> None:
+        """Check the checksum of a file read by random access, before it is read (once per
+        process and file, for memory-mapped arrays)."""
+        identity = os.fstat(handle.fileno())
+        key = (path, identity.st_ino, identity.st_mtime_ns, identity.st_size)
+        if self._mapped.get(key) == record.checksum:
+            return
+        if HashingReader(handle, record.size).finish() != record.checksum:
+            raise _damaged(what, path, _MISMATCH)
+        if record.format == NPY:
+            self._mapped[key] = record.checksum
 
     def has_output(self, context: OutputContext) -> bool:
-        return self.path_for(context).is_file()
+        """Whether the output is stored whole: its file ends with a record that matches it."""
+        return self.stored_record(self.path_for(context)) is not None
+
+    def stored_record(self, path: Path) -> StoredRecord | None:
+        """The record of the value stored at ``path``; ``None`` if none is stored whole."""
+        try:
+            handle = open_for_reading(path)
+        except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
+            return None
+        with handle:
+            size = handle.seek(0, os.SEEK_END)
+            record = read_record(handle, size)
+            if isinstance(record, str) and is_whole_plain_pickle(handle, size):
+                return StoredRecord(PICKLE, size, "", "written without nbflow's record")
+        return record if isinstance(record, StoredRecord) else None
 
     def record_manifest(self, step_key: str, output_name: str, manifest: Mapping[str, Any]) -> None:
-        """Write ``<version>.manifest.json`` beside the value, and ``.latest.json``."""
+        """Write ``<version>.manifest.json`` beside the value, and ``.latest.json``.
+
+        The manifest gets the value's stored record (format, size, checksum) when this
+        manager stored it. Neither file is flushed to disk on its own (see the module doc).
+        """
         folder = safe_join(self.base_dir, [step_key, output_name])
+        name = f"{manifest['version']}.manifest.json"
+        path = safe_join(folder, [name])
+        record = self._records.pop((step_key, output_name, str(manifest["version"])), None)
+        if record is not None:
+            manifest = {**manifest, STORED_KEY: record.to_json()}
         data = json.dumps(manifest, sort_keys=True).encode()
-        atomic_write_bytes(safe_join(folder, [f"{manifest['version']}.manifest.json"]), data)
-        atomic_write_bytes(folder / _LATEST, data)
+        atomic_write_bytes(path, data, durable=False)
+        atomic_write_bytes(folder / _LATEST, data, durable=False)
 
     def latest_manifest(self, step_key: str, output_name: str) -> Mapping[str, Any] | None:
         return _read_manifest(safe_join(self.base_dir, [step_key, output_name, _LATEST]))
@@ -97,6 +231,41 @@ class FilesystemIOManager(MemoizableIOManager):
     ) -> Mapping[str, Any] | None:
         name = f"{version}.manifest.json"
         return _read_manifest(safe_join(self.base_dir, [step_key, output_name, name]))
+
+
+STORED_KEY = "stored"
+"""Manifest key of the stored value's record: ``format``, ``size``, ``xxh3_128``, ``reason``."""
+
+_PENDING_RECORDS = 4096
+_MISMATCH = "its checksum does not match the one recorded when it was written"
+
+
+def _write(path: Path, obj: object, value_format: str, reason: str | None) -> StoredRecord:
+    with write_atomically(path) as handle:
+        sink = HashingWriter(handle)
+        write_value(value_format, obj, sink)
+        record = StoredRecord(value_format, sink.size, sink.hexdigest(), reason)
+        handle.write(record.encode())
+    return record
+
+
+def _read_plain_pickle(handle: IO[bytes], size: int, path: Path, what: str) -> Any:
+    """A pickle written by another program: loaded unchecked, but whole or not at all."""
+    handle.seek(0)
+    source = HashingReader(handle, size)
+    try:
+        value = read_value(PICKLE, source)
+    except Exception as exc:
+        raise _damaged(what, path, f"it does not unpickle ({type(exc).__name__})") from exc
+    if source.left:
+        raise _damaged(what, path, "it holds more than one pickle")
+    return value
+
+
+def _damaged(what: str, path: Path, problem: str) -> CorruptOutputError:
+    """Move the damaged file at ``path`` aside, and the error that says so."""
+    aside = move_aside(path)
+    return CorruptOutputError.build(what, os.fspath(path), problem, os.fspath(aside))
 
 
 def _read_manifest(path: Path) -> Mapping[str, Any] | None:
@@ -112,22 +281,29 @@ class InstanceFilesIOManager(FilesystemIOManager):
     value serves the downstream steps of its own run from memory, is not written, and its
     step runs again next time (the user is warned once)."""
 
-    def __init__(self, base_dir: str | os.PathLike[str]) -> None:
-        super().__init__(base_dir)
+    def __init__(
+        self,
+        base_dir: str | os.PathLike[str],
+        mmap_arrays: bool = False,
+        parquet_frames: bool = False,
+    ) -> None:
+        super().__init__(base_dir, mmap_arrays, parquet_frames)
         self.unkept: dict[Path, Any] = {}
 
     def handle_output(self, context: OutputContext, obj: Any) -> None:
         path = self.path_for(context)
         try:
-            data = pickle.dumps(obj, protocol=5)
+            record = self.write_value(path, obj)
+        except OSError:
+            raise
         except Exception as exc:  # anything pickle raises: the value cannot be kept
-            path.unlink(missing_ok=True)  # an older value must not stand in for this one
+            remove(path)  # an older value must not stand in for this one
             self.unkept[path] = obj
             slot = ("files", os.fspath(self.base_dir), context.step_key, context.name)
             note_not_kept(context, ("files", os.fspath(path)), slot, exc)
             return
+        self._remember(context, record)
         self.unkept.pop(path, None)
-        atomic_write_bytes(path, data)
         forget_not_kept(("files", os.fspath(path)))
 
     def load_input(self, context: InputContext) -> Any:
@@ -142,11 +318,31 @@ class InstanceFilesIOManager(FilesystemIOManager):
 
 
 def _build(init_context: Any) -> FilesystemIOManager:
-    base_dir = init_context.resource_config.get("base_dir")
-    return FilesystemIOManager(base_dir or init_context.instance.storage_dir)
+    config = init_context.resource_config
+    base_dir = config.get("base_dir") or init_context.instance.storage_dir
+    return FilesystemIOManager(base_dir, **_options(config))
 
 
-_CONFIG = {"base_dir": Field(Noneable(str), default_value=None, description="Storage folder.")}
+def _options(config: Any) -> dict[str, bool]:
+    return {
+        "mmap_arrays": bool(config.get("mmap_arrays")),
+        "parquet_frames": bool(config.get("parquet_frames")),
+    }
+
+
+_CONFIG = {
+    "base_dir": Field(Noneable(str), default_value=None, description="Storage folder."),
+    "mmap_arrays": Field(
+        bool,
+        default_value=False,
+        description="Load stored numpy arrays memory-mapped, read-only.",
+    ),
+    "parquet_frames": Field(
+        bool,
+        default_value=False,
+        description="Store DataFrames as Parquet (needs pyarrow) instead of pickle.",
+    ),
+}
 
 fs_io_manager = IOManagerDefinition(
     _build,
@@ -162,8 +358,9 @@ versioned_filesystem_io_manager = IOManagerDefinition(
 
 
 def _build_instance_files(init_context: Any) -> InstanceFilesIOManager:
-    base_dir = init_context.resource_config.get("base_dir")
-    return InstanceFilesIOManager(base_dir or init_context.instance.storage_dir)
+    config = init_context.resource_config
+    base_dir = config.get("base_dir") or init_context.instance.storage_dir
+    return InstanceFilesIOManager(base_dir, **_options(config))
 
 
 instance_files_io_manager = IOManagerDefinition(

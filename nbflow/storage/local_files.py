@@ -1,0 +1,158 @@
+"""The file operations of stored values, on the local disk.
+
+Writing goes through a temporary file beside the target, flushed to disk and renamed over the
+target (publishing it); reading opens the published file. Sizes, moving a damaged file aside,
+and removing the temporaries of writers that were killed complete the set. The filesystem IO
+managers use nothing else, so another file system plugs in here.
+
+A writer holds an exclusive advisory lock on its temporary file while it writes, so a cleaner
+can tell a temporary file in use from one a killed writer left behind.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import secrets
+import stat
+import time
+from typing import IO, TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+    from pathlib import Path
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - Windows: temporaries are judged by age alone
+    fcntl = None  # type: ignore[assignment]
+
+TEMPORARY_SUFFIX = ".tmp"
+"""Temporary files are named ``.<target name>.<random>.tmp``."""
+
+STALE_AFTER_SECONDS = 3600.0
+"""A temporary file untouched for this long, and not locked, was left by a killed writer."""
+
+CORRUPT_SUFFIX = ".corrupt"
+"""A stored file found damaged is renamed to ``<name>.corrupt``, out of every reader's way."""
+
+
+def _create_temporary(path: Path) -> tuple[int, Path]:
+    """A new, empty ``.tmp`` file beside ``path``; mode 0o666 less the umask, like ``open()``."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+    while True:
+        tmp = path.with_name(f".{path.name}.{secrets.token_hex(8)}{TEMPORARY_SUFFIX}")
+        try:
+            return os.open(tmp, flags, 0o666), tmp
+        except FileExistsError:
+            continue
+
+
+def _try_lock(fd: int) -> bool:
+    """Take the exclusive advisory lock of ``fd`` without waiting; ``False`` if another holds it."""
+    if fcntl is None:  # pragma: no cover - Windows
+        return True
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    return True
+
+
+@contextlib.contextmanager
+def write_atomically(path: Path, *, durable: bool = True) -> Iterator[IO[bytes]]:
+    """Open a temporary file beside ``path`` for writing; publish it as ``path`` on success.
+
+    A process killed mid-write leaves at most a ``.tmp`` file that no reader looks at; two
+    writers of the same path each rename a complete file, so the last one wins whole. On an
+    exception the temporary file is removed and ``path`` keeps its old content.
+
+    Args:
+        path: the file to publish.
+        durable: flush the data to disk (``fsync``) before the rename, so that a machine crash
+            cannot leave a truncated file under ``path``. Records whose loss after a crash is
+            harmless (they are checked, or only explain) skip it.
+
+    Yields:
+        The open temporary file.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = _create_temporary(path)
+    try:
+        _try_lock(fd)  # a fresh file: nobody else can hold its lock
+        with os.fdopen(fd, "wb") as handle:
+            yield handle
+            handle.flush()
+            if durable:
+                os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+
+
+def open_for_reading(path: Path) -> IO[bytes]:
+    """Open a published file for reading (``FileNotFoundError`` if there is none)."""
+    return open(path, "rb")
+
+
+def file_size(path: Path) -> int | None:
+    """The size of the regular file at ``path`` in bytes; ``None`` if there is none."""
+    try:
+        found = os.stat(path)
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+    return found.st_size if stat.S_ISREG(found.st_mode) else None
+
+
+def remove(path: Path) -> None:
+    """Remove the file at ``path``, if there is one."""
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(path)
+
+
+def move_aside(path: Path) -> Path:
+    """Rename a damaged file to ``<name>.corrupt`` (replacing an older one); return that path."""
+    aside = path.with_name(path.name + CORRUPT_SUFFIX)
+    with contextlib.suppress(FileNotFoundError):
+        os.replace(path, aside)
+    return aside
+
+
+def remove_stale_temporaries(
+    folder: Path, older_than: float = STALE_AFTER_SECONDS, now: float | None = None
+) -> list[Path]:
+    """Remove the temporary files in ``folder`` that killed writers left behind.
+
+    A temporary file is stale when it was not modified for ``older_than`` seconds and no
+    process holds its lock (a live writer does, however slow it is).
+
+    Returns:
+        The files removed.
+    """
+    deadline = (time.time() if now is None else now) - older_than
+    removed: list[Path] = []
+    try:
+        entries = list(os.scandir(folder))
+    except (FileNotFoundError, NotADirectoryError):
+        return removed
+    for entry in entries:
+        name = entry.name
+        if not (name.startswith(".") and name.endswith(TEMPORARY_SUFFIX)):
+            continue
+        try:
+            if entry.stat(follow_symlinks=False).st_mtime > deadline:
+                continue
+            fd = os.open(entry.path, os.O_RDONLY)
+        except OSError:
+            continue
+        try:
+            if _try_lock(fd):
+                os.unlink(entry.path)
+                removed.append(folder / name)
+        except FileNotFoundError:
+            pass
+        finally:
+            os.close(fd)
+    return removed
