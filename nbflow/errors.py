@@ -280,6 +280,19 @@ class UnsafeStorageKeyError(StorageError, ValueError):
     """A storage key would escape its storage folder."""
 
 
+class StorageUrlError(StorageError, ValueError):
+    """A storage folder was given as a URL (``s3://...``), which local-file storage cannot use."""
+
+    @classmethod
+    def build(cls, base_dir: str) -> StorageUrlError:
+        return cls(
+            f"base_dir {base_dir!r} is a URL, but the filesystem IO managers store in local "
+            "folders only: it would be read as a folder named after the URL. Nothing was "
+            "stored.\nFix: give a local folder (e.g. base_dir: /data/nbflow), or a folder "
+            "where the remote storage is mounted."
+        )
+
+
 class OutOfProcessStorageError(StorageError, TypeError):
     """An executor that runs steps in other processes was given an in-memory IO manager."""
 

@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections import OrderedDict
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
@@ -42,7 +43,12 @@ from nbflow.definitions.io_manager import (
     MemoizableIOManager,
     OutputContext,
 )
-from nbflow.errors import CorruptOutputError, OutputNotFoundError, UnsafeStorageKeyError
+from nbflow.errors import (
+    CorruptOutputError,
+    OutputNotFoundError,
+    StorageUrlError,
+    UnsafeStorageKeyError,
+)
 from nbflow.storage._atomic import atomic_write_bytes
 from nbflow.storage.array_format import NPY, map_array
 from nbflow.storage.checksum_io import HashingReader, HashingWriter
@@ -63,6 +69,8 @@ if TYPE_CHECKING:
 
 
 _LATEST = ".latest.json"
+_URL = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://")
+"""``scheme://``: a URL (s3://, gs://, memory://, file://), not a local folder."""
 
 
 def safe_join(base: Path, parts: Sequence[str]) -> Path:
@@ -97,6 +105,8 @@ class FilesystemIOManager(MemoizableIOManager):
         mmap_arrays: bool = False,
         parquet_frames: bool = False,
     ) -> None:
+        if _URL.match(os.fspath(base_dir)):
+            raise StorageUrlError.build(os.fspath(base_dir))
         self.base_dir = Path(base_dir)
         self.mmap_arrays = mmap_arrays
         self.parquet_frames = parquet_frames
