@@ -83,7 +83,7 @@ class ReadyQueue:
     def done(self, step: Step, ok: bool) -> None:
         """Mark ``step`` finished; release its downstream steps (blocked if it did not succeed)."""
         self._finished.add(step.key)
-        if ok:
+        if ok and self._run.plan.dynamic.outputs_of(step):  # only dynamic steps expand
             self._expand(step)
         for down in self._run.plan.downstream[step.key]:
             if not ok:
