@@ -271,23 +271,8 @@ class JobDefinition:
         """
         # The one import of a higher layer from definitions, made at call time (declared in
         # pyproject's import-linter layers contract): running a job is execution's business.
-        from nbflow.definitions.partitioned_config import partition_run_config
         from nbflow.execution.engine.run import execute_in_process
-        from nbflow.execution.entry_arguments import check_run_arguments
 
-        check_run_arguments(
-            "execute_in_process",
-            run_config=run_config,
-            instance=instance,
-            partition_key=partition_key,
-            raise_on_error=raise_on_error,
-            op_selection=op_selection,
-            run_id=run_id,
-            input_values=input_values,
-            tags=tags,
-            resources=resources,
-        )
-        run_config, tags = partition_run_config(self, partition_key, run_config, tags)
         return execute_in_process(
             self,
             run_config=run_config,

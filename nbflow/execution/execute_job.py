@@ -15,6 +15,7 @@ from nbflow.definitions.job import JobDefinition
 from nbflow.definitions.partitioned_config import partition_run_config
 from nbflow.definitions.redefinition import current_job
 from nbflow.errors import InvalidArgumentError, InvalidDefinitionError, ReconstructionError
+from nbflow.execution.engine.entry_arguments import check_run_arguments
 from nbflow.execution.engine.executor import load_executor
 from nbflow.execution.engine.run import (
     PARTITION_TAG,
@@ -25,7 +26,6 @@ from nbflow.execution.engine.run import (
 )
 from nbflow.execution.engine.run_config import resolve_run_config
 from nbflow.execution.engine.timeouts import check_step_limits, parse_timeout
-from nbflow.execution.entry_arguments import check_run_arguments
 from nbflow.execution.executors.main_reimport import note_main_reimport
 from nbflow.execution.executors.out_of_process import OutOfProcessExecutor
 from nbflow.execution.executors.reconstruct import (

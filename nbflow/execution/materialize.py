@@ -11,8 +11,8 @@ from nbflow.definitions.asset_key import AssetKey
 from nbflow.definitions.resource import ResourceDefinition, as_resource_definition
 from nbflow.definitions.specs import DEFAULT_IO_MANAGER_KEY, DEFAULT_OUTPUT
 from nbflow.errors import InvalidArgumentError, InvalidDefinitionError, did_you_mean
+from nbflow.execution.engine.entry_arguments import check_run_arguments, selection_problems
 from nbflow.execution.engine.run import execute_in_process
-from nbflow.execution.entry_arguments import check_run_arguments, selection_problems
 from nbflow.storage.fs import instance_files_io_manager
 from nbflow.storage.memory import mem_io_manager
 

@@ -16,6 +16,7 @@ import uuid
 from typing import TYPE_CHECKING, Any
 
 from nbflow.definitions.executor import in_process_executor
+from nbflow.definitions.partitioned_config import partition_run_config
 from nbflow.definitions.redefinition import current_job
 from nbflow.definitions.resource import ResourceDefinition, as_resource_definition
 from nbflow.definitions.specs import DEFAULT_IO_MANAGER_KEY
@@ -27,6 +28,7 @@ from nbflow.errors import (
     ResourceInitError,
 )
 from nbflow.events import ErrorInfo, EventType, LogMessageData, StepFailureData, StepSkippedData
+from nbflow.execution.engine.entry_arguments import check_run_arguments
 from nbflow.execution.engine.executor import CANCELED_REASON
 from nbflow.execution.engine.in_process import InProcessExecutor
 from nbflow.execution.engine.io_contexts import IOScope
@@ -420,8 +422,25 @@ def execute_in_process(
     resources: Mapping[str, Any] | None = None,
 ) -> ExecuteInProcessResult:
     """Run ``job_def`` in this process (see ``JobDefinition``); values are kept in memory,
-    or in the instance's storage folder when it is persistent and the run memoized."""
+    or in the instance's storage folder when it is persistent and the run memoized.
+
+    Raises:
+        InvalidArgumentError: an argument has the wrong type or form (before anything runs).
+    """
+    check_run_arguments(
+        "execute_in_process",
+        run_config=run_config,
+        instance=instance,
+        partition_key=partition_key,
+        raise_on_error=raise_on_error,
+        op_selection=op_selection,
+        run_id=run_id,
+        input_values=input_values,
+        tags=tags,
+        resources=resources,
+    )
     job_def = current_job(job_def)  # ops, graphs and resources redefined since it was built
+    run_config, tags = partition_run_config(job_def, partition_key, run_config, tags)
     instance = instance or Instance.ephemeral()
     run_tags = merge_tags(job_def, tags)
     memoized = memoization_enabled(job_def, run_tags)
