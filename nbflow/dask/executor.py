@@ -39,7 +39,7 @@ from nbflow.execution.executors.main_reimport import ReimportWatch
 from nbflow.execution.executors.out_of_process import OutOfProcessExecutor, stop_canceled_step
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator, Mapping
+    from collections.abc import Callable, Iterator, Mapping
     from types import ModuleType
 
     from nbflow.definitions.job import JobDefinition
@@ -305,18 +305,16 @@ class DaskExecutor(OutOfProcessExecutor):
         while not finished.empty():
             for step, ok in self._handle(run, finished.get(), futures, distributed):
                 queue.done(step, ok)
-        ended = sorted(futures.values(), key=lambda s: s.index)
-        if futures:
-            how = self._end_tasks(client, list(futures))
-            for step in ended:
-                error = StepTimeoutError.build(
-                    step.key, self._deadline.seconds, "execute_job(timeout=...)", how
-                )
-                run.fail_step(step.key, str(error).splitlines()[0], error, user_failure=False)
-                queue.done(step, ok=False)
-        futures.clear()
-        queue.skip_unfinished(TIMED_OUT_REASON)
-        raise RunTimeoutError.build(run.job_name, self._deadline.seconds, [s.key for s in ended])
+        seconds = self._deadline.seconds
+        how = self._end_tasks(client, list(futures)) if futures else ""
+        ended = _fail_running(
+            run,
+            queue,
+            futures,
+            lambda key: StepTimeoutError.build(key, seconds, "execute_job(timeout=...)", how),
+            TIMED_OUT_REASON,
+        )
+        raise RunTimeoutError.build(run.job_name, seconds, ended)
 
     def _check_workers_start(
         self, run: RunContext, client: Any, queue: ReadyQueue, futures: dict[Any, Step]
@@ -328,11 +326,7 @@ class DaskExecutor(OutOfProcessExecutor):
         error = DaskMainReimportError.build(script)
         if futures:
             client.cancel(list(futures))
-        for step in sorted(futures.values(), key=lambda s: s.index):
-            run.fail_step(step.key, str(error).splitlines()[0], error, user_failure=False)
-            queue.done(step, ok=False)
-        futures.clear()
-        queue.skip_unfinished(NO_WORKER_REASON)
+        _fail_running(run, queue, futures, lambda _key: error, NO_WORKER_REASON)
         raise error
 
     def _cancel(
@@ -430,3 +424,22 @@ class DaskExecutor(OutOfProcessExecutor):
             user_failure=False,
         )
         return False
+
+
+def _fail_running(
+    run: RunContext,
+    queue: ReadyQueue,
+    futures: dict[Any, Step],
+    error_for: Callable[[str], Exception],
+    skip_reason: str,
+) -> list[str]:
+    """Fail every step still running with ``error_for(step_key)``, forget their futures and
+    skip the steps not started; returns the failed step keys in plan order."""
+    ended = sorted(futures.values(), key=lambda s: s.index)
+    for step in ended:
+        error = error_for(step.key)
+        run.fail_step(step.key, str(error).splitlines()[0], error, user_failure=False)
+        queue.done(step, ok=False)
+    futures.clear()
+    queue.skip_unfinished(skip_reason)
+    return [step.key for step in ended]
