@@ -291,13 +291,8 @@ class InstanceFilesIOManager(FilesystemIOManager):
     value serves the downstream steps of its own run from memory, is not written, and its
     step runs again next time (the user is warned once)."""
 
-    def __init__(
-        self,
-        base_dir: str | os.PathLike[str],
-        mmap_arrays: bool = False,
-        parquet_frames: bool = False,
-    ) -> None:
-        super().__init__(base_dir, mmap_arrays, parquet_frames)
+    def __init__(self, base_dir: str | os.PathLike[str], **options: bool) -> None:
+        super().__init__(base_dir, **options)
         self.unkept: dict[Path, Any] = {}
 
     def handle_output(self, context: OutputContext, obj: Any) -> None:
