@@ -90,13 +90,14 @@ class RedefinitionError(DefinitionError):
     ) -> RedefinitionError:
         where = f" ({job_location})" if job_location else ""
         code = "cell" if in_cell else "code"
+        unique = list(dict.fromkeys(problems))
         return cls(
             f"Job {job_name!r} was not run: definitions it uses changed after it was built, and "
-            f"it cannot be rebuilt with the current ones:\n{_bullets(problems)}\n"
+            f"it cannot be rebuilt with the current ones:\n{_bullets(unique)}\n"
             f"Fix: re-run the {code} that builds {job_name!r}{where}, changed to fit the new "
             "definitions if needed; or restore the previous definitions.",
             job_name,
-            problems,
+            unique,
         )
 
 

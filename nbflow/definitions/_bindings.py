@@ -65,7 +65,13 @@ def follow(definition: Any, label: str | None = None) -> Followed | None:
         return None
     label = label or f"{what} {definition.name!r}"
     bound = top.__globals__.get(top.__name__, MISSING)
-    same = bound if function_of(bound, kind) is top else definition  # an asset, with_tags...
+    now = function_of(bound, kind)
+    if now is top:
+        same = bound  # the name holds it, as an asset, an alias, with_tags...
+    elif getattr(now, "__code__", None) is top.__code__:
+        return None  # the same code made both: definitions made in a loop, not a redefinition
+    else:
+        same = definition
     return Followed(definition, top, top.__globals__, top.__name__, kind, label, same)
 
 

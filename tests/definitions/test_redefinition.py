@@ -467,3 +467,64 @@ def test_a_name_rebound_to_another_definition_is_not_taken_for_a_redefinition(
         r"'faster'\), which is not a redefinition of it",
     ):
         cells["pipeline"].execute_in_process()
+
+
+LOOP_OF_ASSETS = """
+from nbflow import asset, materialize_to_memory
+
+NUMBERS = []
+for i in range(3):
+    @asset(name=f"number_{i}")
+    def number():
+        return 10
+
+    NUMBERS.append(number)
+"""
+
+
+def test_definitions_made_in_a_loop_are_not_taken_for_redefinitions_of_each_other(
+    cells: Cells,
+) -> None:
+    cells.run(LOOP_OF_ASSETS)
+    result = cells["materialize_to_memory"](cells["NUMBERS"])
+    assert [result.asset_value(f"number_{i}") for i in range(3)] == [10, 10, 10]
+
+
+def test_a_loop_run_again_with_changed_code_is_followed(cells: Cells) -> None:
+    cells.run(
+        """
+        from nbflow import job, op
+
+        STEPS = []
+        for i in range(3):
+            @op(name=f"step_{i}")
+            def step():
+                return 1
+
+            STEPS.append(step)
+
+        @job
+        def fan():
+            for s in STEPS:
+                s()
+        """
+    )
+    assert cells["fan"].execute_in_process().output_for_node("step_2") == 1
+    cells.run(
+        """
+        for i in range(3):
+            @op(name=f"step_{i}")
+            def step():
+                return 2
+
+            STEPS[i] = step
+        """
+    )
+    assert cells["fan"].execute_in_process().output_for_node("step_2") == 2
+
+
+def test_a_redefinition_problem_is_listed_once() -> None:
+    twice = ["op 'scale' changed", "op 'scale' changed"]
+    error = RedefinitionError.build("pipeline", twice, None, True)
+    assert error.problems == ["op 'scale' changed"]
+    assert str(error).count("op 'scale' changed") == 1
