@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from nbflow.definitions.asset import AssetsDefinition
@@ -34,10 +35,14 @@ class AssetLayer:
         return self.sources_by_input.get((step_key, input_name))
 
     def node_for(self, key: AssetKey) -> str | None:
-        for node, node_key in self.keys_by_node.items():
-            if node_key == key:
-                return node
-        return None
+        return self._nodes_by_key.get(key)
+
+    @cached_property
+    def _nodes_by_key(self) -> dict[AssetKey, str]:
+        found: dict[AssetKey, str] = {}
+        for node, key in self.keys_by_node.items():
+            found.setdefault(key, node)
+        return found
 
 
 def split_assets(

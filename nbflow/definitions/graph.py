@@ -377,8 +377,9 @@ def _build_nodes(
 ) -> dict[str, Node]:
     invocations = [k if isinstance(k, NodeInvocation) else NodeInvocation(k) for k in dependencies]
     aliased = {inv.name for inv in invocations if inv.alias}
+    named = {inv.node_name for inv in invocations}
     for name in defs:
-        if name not in aliased and all(inv.node_name != name for inv in invocations):
+        if name not in aliased and name not in named:
             invocations.append(NodeInvocation(name))
     nodes: dict[str, Node] = {}
     for inv in invocations:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from nbflow import DependencyDefinition, GraphDefinition, In, NodeInvocation, op
 from nbflow.execution.engine.plan import build_plan
 
-LENGTH = 5_000
+LENGTH = 20_000
 
 
 @op
