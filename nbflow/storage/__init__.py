@@ -4,6 +4,7 @@ from typing import TYPE_CHECKING, Any
 
 from nbflow.storage.fs import FilesystemIOManager, fs_io_manager, versioned_filesystem_io_manager
 from nbflow.storage.instance import InMemoryRunStorage, Instance, RunStorage
+from nbflow.storage.kept_values import MemoryUsage, memory_usage, set_memory_budget
 from nbflow.storage.memory import InMemoryIOManager, clear_memoized_values, mem_io_manager
 from nbflow.storage.run import Run, RunStatus
 from nbflow.storage.runs_filter import RunsFilter
@@ -28,6 +29,7 @@ __all__ = [
     "InMemoryIOManager",
     "InMemoryRunStorage",
     "Instance",
+    "MemoryUsage",
     "Run",
     "RunStatus",
     "RunStorage",
@@ -37,5 +39,7 @@ __all__ = [
     "clear_memoized_values",
     "fs_io_manager",
     "mem_io_manager",
+    "memory_usage",
+    "set_memory_budget",
     "versioned_filesystem_io_manager",
 ]

@@ -3,7 +3,9 @@
 Plain outputs belong to one run and are handed on as they are (no copy). *Lasting* outputs,
 versioned ones (memoized runs) and assets, are kept for the life of the process, so
 re-running a job in a notebook reuses what did not change and a later selection can read
-the assets it depends on; the newest ``MAX_VERSIONS_PER_OUTPUT`` of each are kept.
+the assets it depends on: the newest ``MAX_VERSIONS_PER_OUTPUT`` of each, within a byte
+budget, least recently used evicted first (:mod:`nbflow.storage.kept_values`). A run holds on
+to the values it wrote or found, so eviction never takes one it still needs.
 
 Isolation. A lasting value is kept frozen (:mod:`nbflow.storage.frozen`: pickled bytes,
 protocol 5, large buffers copied out of band) and every read unpickles a new copy, so a
@@ -26,9 +28,7 @@ an explicit version do not see each other's values; the same op in two jobs stil
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any
 
 from nbflow.definitions.io_manager import (
     InputContext,
@@ -38,6 +38,7 @@ from nbflow.definitions.io_manager import (
 )
 from nbflow.errors import OutputNotFoundError
 from nbflow.storage.frozen import FrozenValue, freeze
+from nbflow.storage.kept_values import KEPT, Identifier, Slot
 from nbflow.storage.manifests import PROCESS_MANIFESTS
 from nbflow.storage.namespace import NO_NAMESPACE, op_namespace
 from nbflow.storage.not_kept import (
@@ -45,6 +46,7 @@ from nbflow.storage.not_kept import (
     forget_not_kept,
     not_kept_reason,
     note_not_kept,
+    note_too_large,
 )
 
 if TYPE_CHECKING:
@@ -52,22 +54,10 @@ if TYPE_CHECKING:
 
     from nbflow.storage.manifests import ManifestStore
 
-MAX_VERSIONS_PER_OUTPUT: Final = 16
-
-Slot = tuple[str, str, str]
-"""(op namespace, step key or ``"asset"``, output name or asset key)."""
-
-Identifier = tuple[str, ...]
-
-_lock = threading.Lock()
-_kept: OrderedDict[Slot, OrderedDict[Identifier, FrozenValue]] = OrderedDict()
-"""Frozen lasting values; slots in the order they were last written to."""
-
 
 def clear_memoized_values() -> None:
     """Forget every versioned value and asset (and their manifests) kept in this process."""
-    with _lock:
-        _kept.clear()
+    KEPT.clear()
     PROCESS_MANIFESTS.clear()
     clear_not_kept()
 
@@ -87,35 +77,14 @@ def _address(slot: Slot, identifier: Identifier) -> tuple[str, ...]:
     return ("memory", *slot, "\0", *identifier)
 
 
-def _keep(slot: Slot, identifier: Identifier, frozen: FrozenValue) -> None:
-    with _lock:
-        kept = _kept.setdefault(slot, OrderedDict())
-        _kept.move_to_end(slot)
-        kept[identifier] = frozen
-        kept.move_to_end(identifier)
-        while len(kept) > MAX_VERSIONS_PER_OUTPUT:
-            kept.popitem(last=False)
-
-
-def _drop(slot: Slot, identifier: Identifier) -> None:
-    with _lock:
-        kept = _kept.get(slot)
-        if kept is not None:
-            kept.pop(identifier, None)
-
-
 def _find(context: OutputContext) -> tuple[Slot, FrozenValue | None]:
     """The kept value of ``context``'s output; a source asset (no op) is found in any op's
-    namespace, the most recently written first."""
+    namespace, the most recently used first."""
     slot = _slot(context)
     identifier = tuple(context.get_identifier())
-    with _lock:
-        versions = _kept.get(slot)
-        found = versions.get(identifier) if versions is not None else None
-        if found is None and context.asset_key is not None and slot[0] == NO_NAMESPACE:
-            for other in reversed(_kept):
-                if other[1:] == slot[1:] and identifier in _kept[other]:
-                    return other, _kept[other][identifier]
+    found = KEPT.get(slot, identifier)
+    if found is None and context.asset_key is not None and slot[0] == NO_NAMESPACE:
+        found = KEPT.find_elsewhere(slot, identifier)
     return slot, found
 
 
@@ -125,7 +94,9 @@ class InMemoryIOManager(MemoizableIOManager):
     def __init__(self) -> None:
         self.values: dict[tuple[str, str], Any] = {}
         self.unkept: dict[tuple[Slot, Identifier], Any] = {}
-        """Lasting values pickle could not store: for the run that made them only."""
+        """Lasting values the store could not keep: for the run that made them only."""
+        self.held: dict[tuple[Slot, Identifier], FrozenValue] = {}
+        """Lasting values this run wrote or found: still readable if the store evicts them."""
 
     def handle_output(self, context: OutputContext, obj: Any) -> None:
         if not _lasting(context):
@@ -133,16 +104,34 @@ class InMemoryIOManager(MemoizableIOManager):
             return
         slot = _slot(context)
         identifier = tuple(context.get_identifier())
+        address = _address(slot, identifier)
         try:
             frozen = freeze(obj)
         except Exception as exc:  # anything pickle raises: the value cannot be kept
-            _drop(slot, identifier)
+            KEPT.drop(slot, identifier)
             self.unkept[(slot, identifier)] = obj
-            note_not_kept(context, _address(slot, identifier), ("memory", *slot), exc)
+            note_not_kept(context, address, ("memory", *slot), exc)
             return
         self.unkept.pop((slot, identifier), None)
-        _keep(slot, identifier, frozen)
-        forget_not_kept(_address(slot, identifier))
+        self.held[(slot, identifier)] = frozen
+        if KEPT.fits(frozen):
+            KEPT.keep(slot, identifier, frozen)
+            forget_not_kept(address)
+        else:
+            KEPT.drop(slot, identifier)
+            note_too_large(context, address, ("memory", *slot), frozen.nbytes, KEPT.budget)
+
+    def _held_or_kept(self, context: OutputContext) -> tuple[Slot, FrozenValue | None]:
+        """This run's value of ``context``'s output, held or found in the store (and held)."""
+        slot = _slot(context)
+        identifier = tuple(context.get_identifier())
+        held = self.held.get((slot, identifier))
+        if held is not None:
+            return slot, held
+        slot, frozen = _find(context)
+        if frozen is not None:
+            self.held[(slot, identifier)] = frozen
+        return slot, frozen
 
     def load_input(self, context: InputContext) -> Any:
         upstream = context.upstream_output
@@ -163,12 +152,13 @@ class InMemoryIOManager(MemoizableIOManager):
             unkept = (_slot(upstream), identifier)
             if unkept in self.unkept:
                 return self.unkept[unkept]
-            slot, frozen = _find(upstream)
+            slot, frozen = self._held_or_kept(upstream)
             if frozen is not None:
                 try:
                     return frozen.thaw()
                 except Exception as exc:
-                    _drop(slot, identifier)
+                    KEPT.drop(slot, identifier)
+                    self.held.pop((slot, identifier), None)
                     raise OutputNotFoundError(
                         f"{what} (version {upstream.version}) is kept in memory but could "
                         f"not be unpickled: {type(exc).__name__}: {exc}. It is forgotten "
@@ -176,14 +166,15 @@ class InMemoryIOManager(MemoizableIOManager):
                     ) from exc
         raise OutputNotFoundError(
             f"{what} (version {upstream.version}) is not in memory. In-memory values last "
-            "only as long as this Python process. Fix: run the upstream step again, or use "
+            "only as long as this Python process (and within its memory budget, see "
+            "nbflow.storage.memory_usage()). Fix: run the upstream step again, or use "
             "fs_io_manager to keep values on disk."
         )
 
     def has_output(self, context: OutputContext) -> bool:
         if not _lasting(context):
             return False
-        return _find(context)[1] is not None
+        return self._held_or_kept(context)[1] is not None
 
     def missing_reason(self, context: OutputContext) -> str | None:
         """Why a lasting output is not kept, when this process tried and could not."""

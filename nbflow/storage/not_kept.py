@@ -1,8 +1,9 @@
-"""Values a lasting store could not pickle: used by their own run only, and why.
+"""Values a lasting store could not keep: used by their own run only, and why.
 
 Stores that keep values between runs pickle them. A value pickle cannot store (a generator,
 a lock, an open connection) still reaches the downstream steps of the run that produced
-it, but it is not kept, so its step runs again next time. The user is told once per step
+it, but it is not kept, so its step runs again next time; so does a value larger than the
+in-memory store's whole budget. The user is told once per step
 output and process (a :class:`~nbflow.errors.ValueNotKeptWarning`), and ``list_versions``
 gives the reason for as long as the process lives.
 """
@@ -37,21 +38,42 @@ def note_not_kept(
 ) -> None:
     """Remember why the value at ``address`` was not kept; warn once per ``output_slot``."""
     problem = f"{type(exc).__name__}: {exc}"
+    _note(
+        address,
+        output_slot,
+        f"value not kept between runs: pickle cannot store it ({problem})",
+        f"{_what(context)} could not be pickled ({problem}), so it is not kept "
+        "between runs: the downstream steps of this run get it, but step "
+        f"{context.step_key!r} runs again on every memoized run. Fix: return data "
+        "pickle can store (e.g. a list instead of a generator; open connections "
+        "and locks in a resource), or ignore this if the step is cheap.",
+    )
+
+
+def note_too_large(
+    context: OutputContext, address: Address, output_slot: Address, nbytes: int, budget: int
+) -> None:
+    """Remember that the value at ``address`` is larger than the whole memory budget."""
+    _note(
+        address,
+        output_slot,
+        f"value not kept between runs: its {nbytes:,} bytes exceed the memory budget of "
+        f"{budget:,} bytes",
+        f"{_what(context)} takes {nbytes:,} bytes, more than the whole memory budget of "
+        f"{budget:,} bytes, so it is not kept between runs: the downstream steps of this run "
+        f"get it, but step {context.step_key!r} runs again on every memoized run. Fix: raise "
+        "the budget (nbflow.storage.set_memory_budget('8GB') or NBFLOW_MEMORY_BUDGET), or "
+        "keep such values on disk with fs_io_manager.",
+    )
+
+
+def _note(address: Address, output_slot: Address, reason: str, warning: str) -> None:
     with _lock:
-        _reasons[address] = f"value not kept between runs: pickle cannot store it ({problem})"
+        _reasons[address] = reason
         first = output_slot not in _warned
         _warned.add(output_slot)
     if first:
-        warnings.warn(
-            ValueNotKeptWarning(
-                f"{_what(context)} could not be pickled ({problem}), so it is not kept "
-                "between runs: the downstream steps of this run get it, but step "
-                f"{context.step_key!r} runs again on every memoized run. Fix: return data "
-                "pickle can store (e.g. a list instead of a generator; open connections "
-                "and locks in a resource), or ignore this if the step is cheap."
-            ),
-            stacklevel=2,
-        )
+        warnings.warn(ValueNotKeptWarning(warning), stacklevel=3)
 
 
 def forget_not_kept(address: Address) -> None:

@@ -384,7 +384,7 @@ def test_failed_run_keeps_what_succeeded(call_log: list[str]) -> None:
 
 
 def test_in_memory_store_keeps_the_newest_versions_per_output(call_log: list[str]) -> None:
-    from nbflow.storage.memory import MAX_VERSIONS_PER_OUTPUT
+    from nbflow.storage.kept_values import MAX_VERSIONS_PER_OUTPUT
 
     chain = chain_job(call_log)
     for n in range(MAX_VERSIONS_PER_OUTPUT + 1):
