@@ -7,6 +7,7 @@ from nbflow.storage.instance import InMemoryRunStorage, Instance, RunStorage
 from nbflow.storage.memory import InMemoryIOManager, clear_memoized_values, mem_io_manager
 from nbflow.storage.run import Run, RunStatus
 from nbflow.storage.runs_filter import RunsFilter
+from nbflow.storage.url_io_manager import UrlIOManager
 
 if TYPE_CHECKING:
     from nbflow.storage.sqlite import SqliteManifestStore, SqliteRunStorage
@@ -34,6 +35,7 @@ __all__ = [
     "RunsFilter",
     "SqliteManifestStore",
     "SqliteRunStorage",
+    "UrlIOManager",
     "clear_memoized_values",
     "fs_io_manager",
     "mem_io_manager",
