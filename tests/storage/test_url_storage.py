@@ -381,3 +381,33 @@ def test_fsspec_is_imported_only_when_a_url_is_used(tmp_path: Path) -> None:
         [sys.executable, "-c", probe, str(tmp_path)], capture_output=True, text=True, check=True
     )
     assert done.stdout.strip() == "[] ['fsspec']", done.stdout + done.stderr
+
+
+def test_the_instance_files_io_manager_at_a_url_keeps_an_unpicklable_value_in_memory(
+    memory_url: str, tmp_path: Path
+) -> None:
+    calls: list[str] = []
+
+    @op(version="1")
+    def lines() -> Any:
+        calls.append("lines")
+        return (n for n in range(3))  # pickle cannot store a generator
+
+    @op(version="1")
+    def total(numbers: Any) -> int:
+        return sum(numbers)
+
+    @job(tags={MEMOIZED_RUN_TAG: "true"})
+    def summing() -> None:
+        total(lines())
+
+    config = storage_config(memory_url)
+    instance = Instance.local(tmp_path / "home")
+    with pytest.warns(Warning, match="not kept between runs"):
+        result = summing.execute_in_process(run_config=config, instance=instance)
+
+    assert result.success and result.output_for_node("total") == 3
+    fs, root = fsspec.url_to_fs(memory_url)
+    stored = [p.removeprefix(root) for p in fs.find(root)]
+    assert any(p.startswith("/total/result/") for p in stored)
+    assert not any(p.startswith("/lines/result/") and not p.endswith(".json") for p in stored)
