@@ -282,15 +282,38 @@ class UnsafeStorageKeyError(StorageError, ValueError):
 
 
 class StorageUrlError(StorageError, ValueError):
-    """A storage folder was given as a URL (``s3://...``), which local-file storage cannot use."""
+    """A storage folder was given as a URL (``s3://...``) to a store of local folders."""
 
     @classmethod
     def build(cls, base_dir: str) -> StorageUrlError:
         return cls(
-            f"base_dir {base_dir!r} is a URL, but the filesystem IO managers store in local "
-            "folders only: it would be read as a folder named after the URL. Nothing was "
-            "stored.\nFix: give a local folder (e.g. base_dir: /data/nbflow), or a folder "
-            "where the remote storage is mounted."
+            f"base_dir {base_dir!r} is a URL, but FilesystemIOManager stores in local folders "
+            "only: it would be read as a folder named after the URL. Nothing was stored.\n"
+            "Fix: use UrlIOManager(base_dir) for a URL (fs_io_manager and "
+            "versioned_filesystem_io_manager choose it for a URL base_dir), or give a local "
+            "folder."
+        )
+
+
+class StorageBackendError(StorageError, ImportError):
+    """A storage URL's scheme has no usable fsspec backend (not installed, or unknown)."""
+
+    @classmethod
+    def build(cls, base_dir: str, problem: str, package: str) -> StorageBackendError:
+        return cls(
+            f"base_dir {base_dir!r} is stored through fsspec, but its backend cannot be "
+            f"loaded: {problem}. Nothing ran and nothing was stored.\n"
+            f'Fix: pip install "{package}" (in every environment that runs steps), or give '
+            "a local folder."
+        )
+
+    @classmethod
+    def unknown(cls, base_dir: str, protocol: str) -> StorageBackendError:
+        return cls(
+            f"base_dir {base_dir!r} has the scheme {protocol!r}, which fsspec does not know "
+            "(no installed package registers it). Nothing ran and nothing was stored.\n"
+            "Fix: check the URL's spelling (s3://, gs://, memory://, file:// ...), or install "
+            "the fsspec backend that provides that scheme."
         )
 
 

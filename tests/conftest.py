@@ -1,4 +1,5 @@
-"""Shared fixtures: a call log that proves what ran and in which order, and a fresh instance.
+"""Shared fixtures: a call log that proves what ran and in which order, a fresh instance, and
+a real S3 server (``moto_s3``, ``s3_base_dir``: see ``tests/fixtures/s3_server.py``).
 
 ``tests/fixtures`` goes on ``sys.path`` here, so that tests and the step processes they
 start import its job modules (``mp_jobs``, ``live_jobs`` …) by name.
@@ -16,6 +17,10 @@ from nbflow import Instance
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 if str(FIXTURES) not in sys.path:
     sys.path.insert(0, str(FIXTURES))
+
+from s3_server import moto_s3, s3_base_dir  # noqa: E402  (a real S3 server, for any test)
+
+__all__ = ["moto_s3", "s3_base_dir"]
 
 
 @pytest.fixture

@@ -8,6 +8,7 @@ from nbflow.storage.kept_values import MemoryUsage, memory_usage, set_memory_bud
 from nbflow.storage.memory import InMemoryIOManager, clear_memoized_values, mem_io_manager
 from nbflow.storage.run import Run, RunStatus
 from nbflow.storage.runs_filter import RunsFilter
+from nbflow.storage.url_io_manager import UrlIOManager
 
 if TYPE_CHECKING:
     from nbflow.storage.sqlite import SqliteManifestStore, SqliteRunStorage
@@ -36,6 +37,7 @@ __all__ = [
     "RunsFilter",
     "SqliteManifestStore",
     "SqliteRunStorage",
+    "UrlIOManager",
     "clear_memoized_values",
     "fs_io_manager",
     "mem_io_manager",

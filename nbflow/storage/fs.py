@@ -21,6 +21,9 @@ it, without a flush of its own: a manifest lost in a machine crash only costs th
 recomputation, never a wrong value. Temporary files left by killed writers are removed on the
 first write to their folder, once they are an hour old and unlocked.
 
+A URL ``base_dir`` (``s3://``, ``gs://``, ``memory://``, ``file://`` ...) is stored through fsspec
+with the same layout, records and manifests (see :mod:`nbflow.storage.url_io_manager`).
+
 ``instance_files_io_manager`` is the default IO manager of memoized runs and asset jobs on a
 persistent instance: the same files in the instance's storage folder, except that a value
 pickle cannot store serves its own run from memory instead of failing the step (see
@@ -31,10 +34,9 @@ from __future__ import annotations
 
 import json
 import os
-import re
 from collections import OrderedDict
-from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any
+from pathlib import Path, PurePath
+from typing import IO, TYPE_CHECKING, Any, TypeVar
 
 from nbflow.config import Field, Noneable
 from nbflow.definitions.io_manager import (
@@ -62,18 +64,20 @@ from nbflow.storage.local_files import (
 )
 from nbflow.storage.not_kept import forget_not_kept, not_kept_reason, note_not_kept
 from nbflow.storage.stored_record import StoredRecord, is_whole_plain_pickle, read_record
+from nbflow.storage.url_files import is_url
 from nbflow.storage.value_formats import PICKLE, choose_format, read_value, write_value
 
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
 
+    from nbflow.storage.url_io_manager import InstanceUrlIOManager, UrlIOManager
+
+_P = TypeVar("_P", bound=PurePath)
 
 _LATEST = ".latest.json"
-_URL = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://")
-"""``scheme://``: a URL (s3://, gs://, memory://, file://), not a local folder."""
 
 
-def safe_join(base: Path, parts: Sequence[str]) -> Path:
+def safe_join(base: _P, parts: Sequence[str]) -> _P:
     """``base / parts...``, refusing any part that could leave ``base``."""
     bad = [
         p
@@ -105,7 +109,7 @@ class FilesystemIOManager(MemoizableIOManager):
         mmap_arrays: bool = False,
         parquet_frames: bool = False,
     ) -> None:
-        if _URL.match(os.fspath(base_dir)):
+        if is_url(os.fspath(base_dir)):
             raise StorageUrlError.build(os.fspath(base_dir))
         self.base_dir = Path(base_dir)
         self.mmap_arrays = mmap_arrays
@@ -322,10 +326,18 @@ class InstanceFilesIOManager(FilesystemIOManager):
         return not_kept_reason(("files", os.fspath(self.path_for(context))))
 
 
-def _build(init_context: Any) -> FilesystemIOManager:
+def _build(init_context: Any) -> FilesystemIOManager | UrlIOManager:
     config = init_context.resource_config
     base_dir = config.get("base_dir") or init_context.instance.storage_dir
+    if is_url(base_dir):  # fsspec storage, in its own module: loaded only for a URL
+        from nbflow.storage.url_io_manager import UrlIOManager
+
+        return UrlIOManager(base_dir, storage_options=_storage_options(config), **_options(config))
     return FilesystemIOManager(base_dir, **_options(config))
+
+
+def _storage_options(config: Any) -> dict[str, Any]:
+    return dict(config.get("storage_options") or {})
 
 
 def _options(config: Any) -> dict[str, bool]:
@@ -347,6 +359,12 @@ _CONFIG = {
         default_value=False,
         description="Store DataFrames as Parquet (needs pyarrow) instead of pickle.",
     ),
+    "storage_options": Field(
+        Noneable(dict),
+        default_value=None,
+        description="Options of the fsspec file system when base_dir is a URL (endpoint_url, "
+        "key, secret, anon...).",
+    ),
 }
 
 fs_io_manager = IOManagerDefinition(
@@ -362,9 +380,14 @@ versioned_filesystem_io_manager = IOManagerDefinition(
 )
 
 
-def _build_instance_files(init_context: Any) -> InstanceFilesIOManager:
+def _build_instance_files(init_context: Any) -> InstanceFilesIOManager | InstanceUrlIOManager:
     config = init_context.resource_config
     base_dir = config.get("base_dir") or init_context.instance.storage_dir
+    if is_url(base_dir):
+        from nbflow.storage.url_io_manager import InstanceUrlIOManager
+
+        options = _options(config)
+        return InstanceUrlIOManager(base_dir, storage_options=_storage_options(config), **options)
     return InstanceFilesIOManager(base_dir, **_options(config))
 
 
