@@ -1,11 +1,13 @@
 """Jobs defined in notebook cells, run in other processes (multiprocess and Dask executors).
 
 :func:`reconstructable` writes a snapshot module of the cells' definitions (see
-:mod:`nbflow.notebook.snapshot`) and points at it with ``build_reconstructable_job``. Importing
-this module also registers it with ``execute_job``: in a Jupyter kernel, a job defined in cells
-and run by an executor that starts other processes travels as its snapshot. When a job cannot
-be snapshotted, ``execute_job`` sends it by value with cloudpickle, as for any job, and says so
-once with a one-line note on stderr (no traceback).
+:mod:`nbflow.notebook.snapshot`) and points at it with ``build_reconstructable_job``; the pointer
+carries the module's text, so a process that cannot read the file (a Dask worker on another
+machine) makes the module from memory. Importing this module also registers it with
+``execute_job``: in a Jupyter kernel, a job defined in cells and run by an executor that starts
+other processes travels as its snapshot. When a job cannot be snapshotted, ``execute_job``
+sends it by value with cloudpickle, as for any job, and says so once with a one-line note on
+stderr (no traceback).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from typing import TYPE_CHECKING
 
 from nbflow.definitions.job import JobDefinition
 from nbflow.definitions.redefinition import current_job
+from nbflow.execution.executors.module_source import ModuleSource
 from nbflow.execution.executors.reconstruct import (
     ReconstructableJob,
     build_reconstructable_job,
@@ -42,6 +45,9 @@ def reconstructable(
     ``nbflow_snapshot_<hash>.py`` (named by a hash of its text, so the same definitions give
     the same module in any kernel session and cell order), and the pointer is
     ``build_reconstructable_job(module, "build_job", reconstructor_working_directory=folder)``.
+    The pointer also carries the module's text (``module_source``): step processes and Dask
+    workers make the module from it in memory, so workers on other machines, which cannot
+    read this folder, rebuild the job too.
     Jobs (and functions returning jobs) defined in importable modules get
     ``nbflow.reconstructable(job)``.
 
@@ -68,6 +74,7 @@ def reconstructable(
         snapshot.module_name,
         snapshot.function,
         reconstructor_working_directory=os.fspath(path.parent),
+        module_source=ModuleSource.of(snapshot.module_name, snapshot.text),
     )
 
 

@@ -27,6 +27,8 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Iterator, Mapping, Sequence
     from types import ModuleType
 
+    from nbflow.execution.executors.module_source import ModuleSource
+
 _state = threading.local()
 
 
@@ -51,7 +53,9 @@ class ReconstructableJob:
 
     ``attribute`` names a ``JobDefinition`` or a function that returns one when called with
     ``args`` and ``kwargs`` (JSON values). ``working_directory`` is put on ``sys.path`` first.
-    Build it with :func:`reconstructable` or :func:`build_reconstructable_job`.
+    With ``module_source`` (the text of module ``module_name``), the module is made from that
+    text in memory instead: nothing is read from disk, so the process may be on another
+    machine. Build it with :func:`reconstructable` or :func:`build_reconstructable_job`.
     """
 
     attribute: str
@@ -62,6 +66,17 @@ class ReconstructableJob:
     working_directory: str | None = None
     op_selection: tuple[str, ...] | None = None
     """Set by :meth:`get_subset`: the rebuilt job is that subset of the job."""
+    module_source: ModuleSource | None = None
+    """The text of ``module_name``, sent along for processes that cannot read its file."""
+
+    def __post_init__(self) -> None:
+        source = self.module_source
+        if source is not None and source.module_name != self.module_name:
+            raise ReconstructionError(
+                f"A ReconstructableJob for module {self.module_name!r} was given the source "
+                f"of module {source.module_name!r}. Fix: pass ModuleSource.of(module_name, "
+                "text) for the module it names."
+            )
 
     def get_subset(self, *, op_selection: Sequence[str] | None = None) -> ReconstructableJob:
         """A pointer to the subset of this job that ``op_selection`` selects (see
@@ -113,6 +128,16 @@ class ReconstructableJob:
         return current_job(value).get_subset(op_selection=self.op_selection)
 
     def _import(self) -> ModuleType:
+        if self.module_source is not None:
+            try:
+                return self.module_source.install()
+            except Exception as exc:
+                raise ReconstructionError(
+                    f"Cannot rebuild job {self.describe()!r}: running the source of module "
+                    f"{self.module_name!r} sent with it raised {type(exc).__name__}: {exc}. "
+                    "Fix: make sure the modules it imports are installed here (same "
+                    "libraries and versions as where the job was defined)."
+                ) from exc
         directory = self.working_directory
         if directory and directory not in sys.path:
             sys.path.insert(0, directory)
@@ -352,6 +377,7 @@ def build_reconstructable_job(
     reconstructable_args: Sequence[Any] | None = None,
     reconstructable_kwargs: Mapping[str, Any] | None = None,
     reconstructor_working_directory: str | None = None,
+    module_source: ModuleSource | None = None,
 ) -> ReconstructableJob:
     """Name your own way to rebuild a job: ``module.function(*args, **kwargs)``.
 
@@ -365,6 +391,8 @@ def build_reconstructable_job(
         reconstructable_kwargs: keyword arguments; JSON-serializable values only.
         reconstructor_working_directory: folder put on ``sys.path`` before importing
             (default: the current working directory).
+        module_source: the module's text (``ModuleSource.of(name, text)``): other
+            processes make the module from it and read nothing from disk.
 
     Raises:
         ReconstructionError: an argument is not JSON-serializable (named in the message).
@@ -385,4 +413,5 @@ def build_reconstructable_job(
         args=args,
         kwargs=kwargs,
         working_directory=reconstructor_working_directory or os.getcwd(),
+        module_source=module_source,
     )
