@@ -1,16 +1,27 @@
 """Filesystem IO managers against the floor of hand-written pickle files, on local disk.
 
-Sides alternate within one run; medians of ``REPEATS``. Rows (one JSON object each):
+The floor of storing is ``pickle.dump`` of each value into its own file + ``fsync``; of
+loading, ``pickle.load`` from the open file. Rows (one JSON object each), then one line per
+budget saying whether it is met:
 
 - ``store`` / ``load``: one value (a 1e7-row, 3-column DataFrame; a 200 MB float array)
-  through ``FilesystemIOManager`` vs ``pickle.dump`` + fsync / ``pickle.load`` from the open
-  file, and the peak extra memory of each (ru_maxrss delta, in a child process);
-- ``job``: first run and fully cached re-run of a memoized 3-op job passing both values;
-- ``small_ops``: a memoized first run of a chain of 200 small ops vs one pickle.dump +
+  through ``FilesystemIOManager`` against the floor, timed in one warm process;
+- ``memory``: the peak extra memory of storing and of loading each value (resident-set
+  high-water mark, reset just before the call, in a fresh child process per measurement);
+  a load's extra memory includes the loaded value itself;
+- ``job``: first run and fully cached re-run of a memoized 3-op job passing both values,
+  against the floor (the three outputs pickled to files with fsync) and ``joblib.Memory``
+  caching the same three functions (when joblib is installed);
+- ``small_ops``: a memoized first run of a chain of 200 small ops against one pickle.dump +
   fsync per step;
-- ``parquet``: DataFrame round trip and size as Parquet vs pickle.
+- ``parquet``: a DataFrame stored and loaded by ``FilesystemIOManager`` as Parquet
+  (``parquet_frames``) against as pickle: time and size on disk.
 
-Run: ``python bench/io.py [repeats]``. ``joblib.Memory`` is compared only if installed.
+Every comparison alternates the sides, and which side goes first, after one warm-up round
+of each (on a virtual machine, memory touched for the first time costs far more than memory
+used before, so a fixed order favours the side that runs second); figures are medians.
+
+Run: ``python bench/io.py [repeats]`` (default 5).
 """
 
 from __future__ import annotations
@@ -25,11 +36,21 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 ROWS = 10_000_000
 ARRAY_BYTES = 200 * 1024 * 1024
-REPEATS = int(sys.argv[1]) if len(sys.argv) > 1 else 3
+REPEATS = int(sys.argv[1]) if len(sys.argv) > 1 else 5
+
+BUDGETS = {
+    "first_run_ratio": 1.3,
+    "small_ops_ratio": 1.5,
+    "load_ratio": 1.2,
+    "extra_memory_per_payload": 1.1,
+}
 
 
 def make_frame() -> Any:
@@ -48,6 +69,14 @@ def make_array() -> Any:
     return np.random.default_rng(1).random(ARRAY_BYTES // 8)
 
 
+def make_value(kind: str) -> Any:
+    return make_frame() if kind == "frame" else make_array()
+
+
+def payload_bytes(kind: str) -> int:
+    return ROWS * (8 + 8 + 4) if kind == "frame" else ARRAY_BYTES
+
+
 def floor_store(path: Path, value: Any) -> None:
     with open(path, "wb") as handle:
         pickle.dump(value, handle, protocol=5)
@@ -60,140 +89,256 @@ def floor_load(path: Path) -> Any:
         return pickle.load(handle)
 
 
-def nbflow_store(base: Path, value: Any) -> None:
-    from nbflow import OutputContext
-    from nbflow.storage import FilesystemIOManager
-
-    FilesystemIOManager(base).handle_output(_ctx(OutputContext), value)
-
-
-def nbflow_load(base: Path) -> Any:
-    from nbflow import InputContext, OutputContext
-    from nbflow.storage import FilesystemIOManager
-
-    context = InputContext(name="x", step_key="d", upstream_output=_ctx(OutputContext))
-    return FilesystemIOManager(base).load_input(context)
-
-
 def _ctx(cls: Any) -> Any:
     return cls(step_key="value", name="result", version="v1")
 
 
+def nbflow_store(base: Path, value: Any, **options: Any) -> None:
+    from nbflow import OutputContext
+    from nbflow.storage import FilesystemIOManager
+
+    FilesystemIOManager(base, **options).handle_output(_ctx(OutputContext), value)
+
+
+def nbflow_load(base: Path, **options: Any) -> Any:
+    from nbflow import InputContext, OutputContext
+    from nbflow.storage import FilesystemIOManager
+
+    context = InputContext(name="x", step_key="d", upstream_output=_ctx(OutputContext))
+    return FilesystemIOManager(base, **options).load_input(context)
+
+
+def alternate(sides: dict[str, Callable[[], float]], repeats: int = REPEATS) -> dict[str, float]:
+    """Median seconds of each side: one warm-up call each, then ``repeats`` rounds, the
+    order of the sides reversed every other round."""
+    names = list(sides)
+    for name in names:
+        sides[name]()
+    times: dict[str, list[float]] = {name: [] for name in names}
+    for round_ in range(repeats):
+        for name in names if round_ % 2 == 0 else reversed(names):
+            times[name].append(sides[name]())
+    return {name: statistics.median(found) for name, found in times.items()}
+
+
+def timed(fn: Callable[[], Any], after: Callable[[], Any] | None = None) -> Callable[[], float]:
+    """A side that times ``fn`` and then runs ``after`` (untimed clean-up)."""
+
+    def side() -> float:
+        start = time.perf_counter()
+        fn()
+        elapsed = time.perf_counter() - start
+        if after is not None:
+            after()
+        return elapsed
+
+    return side
+
+
+def bench_values(folder: Path) -> list[dict[str, Any]]:
+    import nbflow.storage  # noqa: F401  (imported before anything is timed)
+
+    rows = []
+    for kind in ("frame", "array"):
+        rows += _bench_kind(folder, kind)
+    return rows
+
+
+def _bench_kind(folder: Path, kind: str) -> list[dict[str, Any]]:
+    held = [make_value(kind)]
+    floor_path, store_dir = folder / "floor.pkl", folder / "store"
+    stored = alternate(
+        {
+            "floor": timed(lambda: floor_store(floor_path, held[0]), floor_path.unlink),
+            "nbflow": timed(
+                lambda: nbflow_store(store_dir, held[0]), lambda: shutil.rmtree(store_dir)
+            ),
+        }
+    )
+    floor_store(floor_path, held[0])
+    nbflow_store(store_dir, held[0])
+    held.clear()
+    loaded = alternate(
+        {
+            "floor": timed(lambda: floor_load(floor_path)),
+            "nbflow": timed(lambda: nbflow_load(store_dir)),
+        }
+    )
+    floor_path.unlink()
+    shutil.rmtree(store_dir)
+    return [
+        {
+            "row": what,
+            "value": kind,
+            "payload_mb": round(payload_bytes(kind) / 1e6, 1),
+            "floor_s": round(found["floor"], 4),
+            "nbflow_s": round(found["nbflow"], 4),
+            "ratio": round(found["nbflow"] / found["floor"], 2),
+        }
+        for what, found in (("store", stored), ("load", loaded))
+    ]
+
+
 CHILD = """
-import gc, importlib.util, resource, time
+import gc, importlib.util, json
 from pathlib import Path
 spec = importlib.util.spec_from_file_location("io_bench", {bench!r})
 bench = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(bench)
-value = bench.make_frame() if {kind!r} == "frame" else bench.make_array()
-side, what, target = {side!r}, {what!r}, {target!r}
+import nbflow.storage
+side, what, target = {side!r}, {what!r}, Path({target!r})
+value = bench.make_value({kind!r})
 store = bench.floor_store if side == "floor" else bench.nbflow_store
 if what == "load":
-    store(Path(target), value)
+    store(target, value)
     del value
+    load = bench.floor_load if side == "floor" else bench.nbflow_load
 gc.collect()
-before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-start = time.perf_counter()
+before = bench.reset_peak()
 if what == "store":
-    store(Path(target), value)
+    store(target, value)
 else:
-    loaded = bench.floor_load(Path(target)) if side == "floor" else bench.nbflow_load(Path(target))
-elapsed = time.perf_counter() - start
-after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-print(elapsed, (after - before) * 1024)
+    loaded = load(target)
+print(json.dumps(bench.peak_kb() - before))
 """
 
 
-def child_measure(kind: str, side: str, what: str, folder: Path) -> tuple[float, int]:
-    target = folder / ("floor.pkl" if side == "floor" else "store")
-    code = CHILD.format(
-        bench=str(Path(__file__)), kind=kind, side=side, what=what, target=str(target)
-    )
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    elapsed, extra = done.stdout.split()
-    shutil.rmtree(folder / "store", ignore_errors=True)
-    (folder / "floor.pkl").unlink(missing_ok=True)
-    return float(elapsed), int(extra)
+def _status_kb(field: str) -> int:
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    raise RuntimeError(f"no {field} in /proc/self/status")
 
 
-def payload_bytes(kind: str) -> int:
-    return ROWS * (8 + 8 + 4) if kind == "frame" else ARRAY_BYTES
+def reset_peak() -> int:
+    """Reset this process's resident-set high-water mark (Linux); return the current RSS in KB."""
+    with open("/proc/self/clear_refs", "w") as clear:
+        clear.write("5")
+    return _status_kb("VmRSS")
 
 
-def bench_values(folder: Path) -> list[dict[str, Any]]:
+def peak_kb() -> int:
+    """The resident-set high-water mark since the last :func:`reset_peak`, in KB."""
+    return _status_kb("VmHWM")
+
+
+def bench_memory(folder: Path) -> list[dict[str, Any]]:
     rows = []
     for kind in ("frame", "array"):
         for what in ("store", "load"):
-            times: dict[str, list[float]] = {"floor": [], "nbflow": []}
-            memory: dict[str, list[int]] = {"floor": [], "nbflow": []}
-            for _ in range(REPEATS):
-                for side in ("floor", "nbflow"):
-                    elapsed, extra = child_measure(kind, side, what, folder)
-                    times[side].append(elapsed)
-                    memory[side].append(extra)
-            floor, ours = statistics.median(times["floor"]), statistics.median(times["nbflow"])
-            extra = statistics.median(memory["nbflow"])
+            extra: dict[str, int] = {}
+            for side in ("floor", "nbflow"):
+                target = folder / ("floor.pkl" if side == "floor" else "store")
+                code = CHILD.format(
+                    bench=str(Path(__file__)), kind=kind, side=side, what=what, target=str(target)
+                )
+                done = subprocess.run(
+                    [sys.executable, "-c", code], capture_output=True, text=True, check=True
+                )
+                extra[side] = int(json.loads(done.stdout)) * 1024
+                shutil.rmtree(folder / "store", ignore_errors=True)
+                (folder / "floor.pkl").unlink(missing_ok=True)
             rows.append(
                 {
-                    "row": what,
+                    "row": "memory",
+                    "what": what,
                     "value": kind,
-                    "floor_s": round(floor, 4),
-                    "nbflow_s": round(ours, 4),
-                    "ratio": round(ours / floor, 2),
                     "payload_mb": round(payload_bytes(kind) / 1e6, 1),
-                    "floor_extra_mb": round(statistics.median(memory["floor"]) / 1e6, 1),
-                    "nbflow_extra_mb": round(extra / 1e6, 1),
-                    "nbflow_extra_per_payload": round(extra / payload_bytes(kind), 2),
+                    "floor_extra_mb": round(extra["floor"] / 1e6, 1),
+                    "nbflow_extra_mb": round(extra["nbflow"] / 1e6, 1),
+                    "nbflow_extra_per_payload": round(extra["nbflow"] / payload_bytes(kind), 2),
                 }
             )
     return rows
 
 
-def bench_job(folder: Path) -> dict[str, Any]:
+def bench_job(folder: Path) -> dict[str, Any]:  # noqa: C901, PLR0915
     from nbflow import Instance, SourceHashVersionStrategy, job, op
 
     frame, array = make_frame(), make_array()
 
-    @op
-    def load_frame() -> Any:
+    def frame_value() -> Any:
         return frame
 
-    @op
-    def load_array() -> Any:
+    def array_value() -> Any:
         return array
 
-    @op
-    def combine(load_frame: Any, load_array: Any) -> float:
+    def combined(load_frame: Any, load_array: Any) -> float:
         return float(load_frame["a"].iloc[0] + load_array[0])
+
+    load_frame = op(name="load_frame")(frame_value)
+    load_array = op(name="load_array")(array_value)
+    combine = op(name="combine")(combined)
 
     @job(version_strategy=SourceHashVersionStrategy())
     def three() -> None:
         combine(load_frame(), load_array())
 
-    first, cached, floor = [], [], []
-    for i in range(REPEATS):
-        home = folder / f"home{i}"
+    homes = iter(range(10**6))
+    cached_times: list[float] = []
+
+    def nbflow_first() -> float:
+        home = folder / f"home{next(homes)}"
         start = time.perf_counter()
-        three.execute_in_process(instance=Instance.local(home))
-        first.append(time.perf_counter() - start)
+        assert three.execute_in_process(instance=Instance.local(home)).success
+        first = time.perf_counter() - start
         start = time.perf_counter()
-        three.execute_in_process(instance=Instance.local(home))
-        cached.append(time.perf_counter() - start)
-        shutil.rmtree(home)
-        start = time.perf_counter()
-        floor_store(folder / "f1", frame)
-        floor_store(folder / "f2", array)
-        floor_store(folder / "f3", float(frame["a"].iloc[0] + array[0]))
-        floor.append(time.perf_counter() - start)
-        for name in ("f1", "f2", "f3"):
-            (folder / name).unlink()
-    return {
+        assert three.execute_in_process(instance=Instance.local(home)).success
+        cached_times.append(time.perf_counter() - start)
+        clean()
+        return first
+
+    def floor() -> None:
+        floor_store(folder / "f1", frame_value())
+        floor_store(folder / "f2", array_value())
+        floor_store(folder / "f3", combined(frame, array))
+
+    def clean() -> None:
+        for path in folder.iterdir():
+            shutil.rmtree(path) if path.is_dir() else path.unlink()
+
+    sides = {"floor": timed(floor, clean), "nbflow": nbflow_first}
+    joblib_cached: list[float] = []
+    try:
+        import joblib
+    except ImportError:
+        joblib = None
+    if joblib is not None:
+        locations = iter(range(10**6))
+
+        def joblib_first() -> float:
+            memory = joblib.Memory(folder / f"joblib{next(locations)}", verbose=0)
+            steps = [memory.cache(fn) for fn in (frame_value, array_value, combined)]
+
+            def run() -> None:
+                steps[2](steps[0](), steps[1]())
+
+            start = time.perf_counter()
+            run()
+            first = time.perf_counter() - start
+            start = time.perf_counter()
+            run()
+            joblib_cached.append(time.perf_counter() - start)
+            clean()
+            return first
+
+        sides["joblib"] = joblib_first
+    found = alternate(sides)
+    row: dict[str, Any] = {
         "row": "job",
-        "floor_s": round(statistics.median(floor), 4),
-        "first_run_s": round(statistics.median(first), 4),
-        "first_run_ratio": round(statistics.median(first) / statistics.median(floor), 2),
-        "cached_rerun_s": round(statistics.median(cached), 4),
+        "floor_s": round(found["floor"], 4),
+        "first_run_s": round(found["nbflow"], 4),
+        "first_run_ratio": round(found["nbflow"] / found["floor"], 2),
+        "cached_rerun_s": round(statistics.median(cached_times[1:]), 4),
     }
+    if joblib is not None:
+        row |= {
+            "joblib_first_run_s": round(found["joblib"], 4),
+            "joblib_first_run_ratio": round(found["joblib"] / found["floor"], 2),
+            "joblib_cached_rerun_s": round(statistics.median(joblib_cached[1:]), 4),
+        }
+    return row
 
 
 def bench_small_ops(folder: Path, n: int = 200) -> dict[str, Any]:
@@ -218,67 +363,103 @@ def bench_small_ops(folder: Path, n: int = 200) -> dict[str, Any]:
         for one in ops[1:]:
             value = one(value)
 
-    ours, floor = [], []
-    for i in range(REPEATS):
-        home = folder / f"small{i}"
-        start = time.perf_counter()
-        assert chain.execute_in_process(instance=Instance.local(home)).success
-        ours.append(time.perf_counter() - start)
-        shutil.rmtree(home)
-        start = time.perf_counter()
+    homes = iter(range(10**6))
+
+    def nbflow_run() -> None:
+        assert chain.execute_in_process(instance=Instance.local(folder / f"small{next(homes)}"))
+
+    def floor() -> None:
         for k in range(n):
             floor_store(folder / f"s{k}", k)
-        floor.append(time.perf_counter() - start)
-        for k in range(n):
-            (folder / f"s{k}").unlink()
+
+    def clean() -> None:
+        for path in folder.iterdir():
+            shutil.rmtree(path) if path.is_dir() else path.unlink()
+
+    found = alternate({"floor": timed(floor, clean), "nbflow": timed(nbflow_run, clean)})
     return {
         "row": "small_ops",
         "ops": n,
-        "floor_s": round(statistics.median(floor), 4),
-        "nbflow_s": round(statistics.median(ours), 4),
-        "ratio": round(statistics.median(ours) / statistics.median(floor), 2),
+        "floor_s": round(found["floor"], 4),
+        "nbflow_s": round(found["nbflow"], 4),
+        "ratio": round(found["nbflow"] / found["floor"], 2),
     }
 
 
 def bench_parquet(folder: Path) -> dict[str, Any]:
-    from nbflow.storage.checksum_io import HashingWriter
-    from nbflow.storage.frame_format import read_frame, write_frame
-
     frame = make_frame()
-    pq_times, pk_times = [], []
-    for _ in range(REPEATS):
-        start = time.perf_counter()
-        with open(folder / "p.parquet", "wb") as handle:
-            sink = HashingWriter(handle)
-            write_frame(frame, sink)
-        read_frame(folder / "p.parquet", sink.size)
-        pq_times.append(time.perf_counter() - start)
-        start = time.perf_counter()
-        floor_store(folder / "p.pkl", frame)
-        floor_load(folder / "p.pkl")
-        pk_times.append(time.perf_counter() - start)
-    row = {
+    sizes: dict[str, int] = {}
+
+    def round_trip(name: str, parquet: bool) -> Callable[[], float]:
+        base = folder / name
+
+        def run() -> None:
+            nbflow_store(base, frame, parquet_frames=parquet)
+            nbflow_load(base, parquet_frames=parquet)
+
+        def clean() -> None:
+            sizes[name] = sum(p.stat().st_size for p in base.rglob("*") if p.is_file())
+            shutil.rmtree(base)
+
+        return timed(run, clean)
+
+    found = alternate(
+        {"parquet": round_trip("parquet", True), "pickle": round_trip("pickle", False)}
+    )
+    return {
         "row": "parquet",
-        "parquet_round_trip_s": round(statistics.median(pq_times), 4),
-        "pickle_round_trip_s": round(statistics.median(pk_times), 4),
-        "parquet_mb": round((folder / "p.parquet").stat().st_size / 1e6, 1),
-        "pickle_mb": round((folder / "p.pkl").stat().st_size / 1e6, 1),
+        "parquet_round_trip_s": round(found["parquet"], 4),
+        "pickle_round_trip_s": round(found["pickle"], 4),
+        "parquet_mb": round(sizes["parquet"] / 1e6, 1),
+        "pickle_mb": round(sizes["pickle"] / 1e6, 1),
     }
-    return row
+
+
+def budget_lines(rows: list[dict[str, Any]]) -> list[str]:
+    """One line per budget: the figures and whether it is met."""
+    lines = []
+
+    def line(what: str, found: float, limit: float, unit: str = "x") -> None:
+        verdict = "met" if found <= limit else "NOT met"
+        lines.append(f"budget: {what}: {found}{unit} (<= {limit}{unit}) {verdict}")
+
+    for row in rows:
+        if row["row"] == "job":
+            line("3-op job first run / floor", row["first_run_ratio"], BUDGETS["first_run_ratio"])
+        elif row["row"] == "small_ops":
+            line("200 small ops memoized / floor", row["ratio"], BUDGETS["small_ops_ratio"])
+        elif row["row"] == "load":
+            limit = BUDGETS["load_ratio"]
+            line(f"load {row['value']} / pickle.load", row["ratio"], limit)
+        elif row["row"] == "memory":
+            limit = BUDGETS["extra_memory_per_payload"]
+            found = row["nbflow_extra_per_payload"]
+            line(f"peak extra memory, {row['what']} {row['value']} / payload", found, limit)
+        elif row["row"] == "parquet":
+            faster = row["parquet_round_trip_s"] <= row["pickle_round_trip_s"]
+            smaller = row["parquet_mb"] < row["pickle_mb"]
+            lines.append(
+                f"budget: Parquet round trip {row['parquet_round_trip_s']} s vs pickle "
+                f"{row['pickle_round_trip_s']} s ({'met' if faster else 'NOT met'}: at least as "
+                f"fast); {row['parquet_mb']} MB vs {row['pickle_mb']} MB "
+                f"({'met' if smaller else 'NOT met'}: smaller)"
+            )
+    return lines
 
 
 def main() -> None:
     folder = Path(tempfile.mkdtemp(prefix="nbflow-io-bench-", dir=os.environ.get("BENCH_DIR")))
+    rows: list[dict[str, Any]] = []
     try:
-        for row in bench_values(folder):
-            print(json.dumps(row), flush=True)
-        print(json.dumps(bench_job(folder)), flush=True)
-        print(json.dumps(bench_small_ops(folder)), flush=True)
-        print(json.dumps(bench_parquet(folder)), flush=True)
-        try:
-            import joblib  # noqa: F401
-        except ImportError:
-            print(json.dumps({"row": "joblib", "skipped": "joblib is not installed"}))
+        for bench in (bench_values, bench_memory):
+            for row in bench(folder):
+                rows.append(row)
+                print(json.dumps(row), flush=True)
+        for single in (bench_job, bench_small_ops, bench_parquet):
+            rows.append(single(folder))
+            print(json.dumps(rows[-1]), flush=True)
+        for line in budget_lines(rows):
+            print(line)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
 

@@ -172,6 +172,18 @@ class MemoizableIOManager(IOManager):
         """Whether a value for the output ``context`` describes (version included) is stored."""
 
 
+def writes_through(manager: object) -> bool:
+    """Whether a value ``manager`` just stored may reach its consumers in the same process
+    directly, without ``load_input``.
+
+    A manager says so with a true ``write_through`` attribute: its ``load_input`` gives back
+    a value equal to the one it was handed, so reading the file back would only cost time and
+    memory. Consumers then receive the very object the producer returned, as with in-memory
+    IO. Other managers (by default) always have ``load_input`` called.
+    """
+    return getattr(manager, "write_through", False) is True
+
+
 def is_memoizable(manager: object) -> bool:
     """Whether ``manager`` can answer ``has_output`` (subclass or duck-typed)."""
     return isinstance(manager, MemoizableIOManager) or callable(

@@ -36,7 +36,7 @@ import json
 import os
 from collections import OrderedDict
 from pathlib import Path, PurePath
-from typing import IO, TYPE_CHECKING, Any, TypeVar
+from typing import IO, TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from nbflow.config import Field, Noneable
 from nbflow.definitions.io_manager import (
@@ -101,7 +101,18 @@ class FilesystemIOManager(MemoizableIOManager):
         mmap_arrays: load stored numpy arrays memory-mapped, read-only.
         parquet_frames: store DataFrames as Parquet (where it gives them back unchanged)
             instead of pickle; smaller files, slower for numeric frames.
+
+    Write-through: in the process that stored a value, a run hands it to its consumers
+    directly instead of reading the file back (``write_through``). A subclass that overrides
+    ``load_input`` turns this off, unless it sets ``write_through = True`` itself.
     """
+
+    write_through: ClassVar[bool] = True
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "load_input" in vars(cls) and "write_through" not in vars(cls):
+            cls.write_through = False
 
     def __init__(
         self,
@@ -294,6 +305,8 @@ class InstanceFilesIOManager(FilesystemIOManager):
     """A :class:`FilesystemIOManager` that never fails on a value pickle cannot store: that
     value serves the downstream steps of its own run from memory, is not written, and its
     step runs again next time (the user is warned once)."""
+
+    write_through: ClassVar[bool] = True
 
     def __init__(self, base_dir: str | os.PathLike[str], **options: bool) -> None:
         super().__init__(base_dir, **options)

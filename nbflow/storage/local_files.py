@@ -38,7 +38,10 @@ CORRUPT_SUFFIX = ".corrupt"
 
 
 def _create_temporary(path: Path) -> tuple[int, Path]:
-    """A new, empty ``.tmp`` file beside ``path``; mode 0o666 less the umask, like ``open()``."""
+    """A new, empty ``.tmp`` file beside ``path``; mode 0o666 less the umask, like ``open()``.
+
+    The folder is created only when the file cannot be (one system call per write otherwise).
+    """
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
     while True:
         tmp = path.with_name(f".{path.name}.{secrets.token_hex(8)}{TEMPORARY_SUFFIX}")
@@ -46,6 +49,9 @@ def _create_temporary(path: Path) -> tuple[int, Path]:
             return os.open(tmp, flags, 0o666), tmp
         except FileExistsError:
             continue
+        except FileNotFoundError:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            return os.open(tmp, flags, 0o666), tmp
 
 
 def _try_lock(fd: int) -> bool:
@@ -76,7 +82,6 @@ def write_atomically(path: Path, *, durable: bool = True) -> Iterator[IO[bytes]]
     Yields:
         The open temporary file.
     """
-    path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = _create_temporary(path)
     try:
         _try_lock(fd)  # a fresh file: nobody else can hold its lock

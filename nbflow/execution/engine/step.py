@@ -11,6 +11,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from nbflow.definitions.dynamic import DynamicOutput
+from nbflow.definitions.io_manager import writes_through
 from nbflow.definitions.op import check_value_type
 from nbflow.definitions.specs import NO_VALUE, Output
 from nbflow.definitions.user_events import AssetMaterialization, AssetObservation, ExpectationResult
@@ -41,6 +42,7 @@ from nbflow.execution.engine.dynamic_outputs import (
     version_element,
 )
 from nbflow.execution.engine.io_contexts import IOScope
+from nbflow.execution.engine.result import NOT_IN_MEMORY
 from nbflow.execution.engine.run_config import unwrap_input_value
 from nbflow.storage.manifests import VALUE_FINGERPRINT_KEY, manifest_store_for
 from nbflow.versioning.output_fingerprint import output_fingerprint
@@ -132,9 +134,19 @@ def _input_value(run: RunContext, step: Step, step_input: StepInput) -> Any:
 
 def _load(run: RunContext, step: Step, step_input: StepInput, up_key: str, up_out: str) -> Any:
     scope = IOScope.of_run(run)
-    upstream = scope.output(up_key, up_out, run.versions.get((up_key, up_out)))
     manager_key = scope.io_manager_key(up_key, up_out)
     input_name = step_input.name
+    produced = run.outputs.get((up_key, up_out), NOT_IN_MEMORY)
+    if produced is not NOT_IN_MEMORY and writes_through(run.resources[manager_key]):
+        run.emit(
+            EventType.LOADED_INPUT,
+            step.key,
+            f"Loaded input {input_name!r} from {up_key}.{up_out} in memory, as this process "
+            f"stored it with {manager_key!r}",
+            IOManagerData(input_name, manager_key),
+        )
+        return produced
+    upstream = scope.output(up_key, up_out, run.versions.get((up_key, up_out)))
     context = scope.input(step.key, input_name, upstream, metadata=step_input.spec.metadata)
     value = run.resources[manager_key].load_input(context)
     run.emit(
