@@ -23,12 +23,15 @@ from typing import TYPE_CHECKING, Any
 
 from nbflow.definitions.redefinition import current_job
 from nbflow.errors import MissingVersionError
+from nbflow.execution.engine.memo import memoization_enabled
 from nbflow.execution.engine.plan import build_plan
 from nbflow.execution.engine.result import ExecuteInProcessResult
+from nbflow.execution.engine.run import validate_run_config
 from nbflow.execution.views.graph_dot import style_for
 from nbflow.execution.views.list_versions import STORED, list_versions
 from nbflow.notebook._result_rows import result_rows
 from nbflow.notebook.durations import human_duration
+from nbflow.notebook.run_names import what_runs
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -37,9 +40,10 @@ if TYPE_CHECKING:
 
 RUNS = "runs"
 REUSED = "is reused from storage"
-NOT_VERSIONED = (
-    "the job has no versions, so nothing is stored for reuse and every step runs each time "
-    "(give the ops a version=... or the job a version_strategy to memoize it)"
+NOT_MEMOIZED = (
+    "the job is not memoized, so nothing is reused and every step runs each time "
+    "(give the job a version_strategy, or run it with the tag MEMOIZED_RUN_TAG='true' and "
+    "ops that have a version)"
 )
 
 
@@ -136,15 +140,22 @@ def _planned(
     run_config: Mapping[str, Any] | None,
     instance: Instance | None,
     resources: Mapping[str, Any] | None,
+    tags: Mapping[str, str] | None,
 ) -> Explanation:
     job = current_job(job)
     plan = build_plan(job)
-    title = f"What a run of job {job.name!r} would do"
+    title = f"What a run of {what_runs(job)} would do"
+    every = tuple(ExplainedStep(key, RUNS, (), _after(plan, key)) for key in plan.steps)
+    not_memoized = Explanation(
+        title, every, f"In all: {_plural(len(every), 'run')}; {NOT_MEMOIZED}."
+    )
+    if not memoization_enabled(job, {**job.tags, **(tags or {})}):
+        validate_run_config(job, run_config)  # a bad config is said all the same
+        return not_memoized
     try:
         rows = list_versions(job, run_config, instance, resources)
     except MissingVersionError:
-        every = tuple(ExplainedStep(key, RUNS, (), _after(plan, key)) for key in plan.steps)
-        return Explanation(title, every, f"In all: {_plural(len(every), 'run')}; {NOT_VERSIONED}.")
+        return not_memoized
     by_step: dict[str, list[Any]] = {}
     for row in rows:
         by_step.setdefault(row.step_output.rpartition(".")[0], []).append(row)
@@ -178,7 +189,7 @@ _DONE = {
 
 
 def _finished(result: ExecuteInProcessResult, instance: Instance | None) -> Explanation:
-    title = f"What run {result.run_id[:8]} of job {result.job_def.name!r} did"
+    title = f"What run {result.run_id[:8]} of {what_runs(result.job_def)} did"
     steps: list[ExplainedStep] = []
     for row in result_rows(result, instance):
         reasons: list[str] = []
@@ -216,6 +227,7 @@ def explain(
     run_config: Mapping[str, Any] | None = None,
     instance: Instance | None = None,
     resources: Mapping[str, Any] | None = None,
+    tags: Mapping[str, str] | None = None,
 ) -> Explanation:
     """Tell, step by step, what a run of ``job`` would do — or what a finished run did.
 
@@ -230,6 +242,7 @@ def explain(
         instance: where earlier runs stored their outputs and history (default: values
             memoized in this process).
         resources: extra resources, as for ``version_table``.
+        tags: the run's tags (``MEMOIZED_RUN_TAG`` turns memoization on or off).
 
     Returns:
         An :class:`Explanation` (``print`` it, or let the notebook show it).
@@ -239,7 +252,7 @@ def explain(
     """
     if isinstance(job, ExecuteInProcessResult):
         return _finished(job, instance)
-    return _planned(job, run_config, instance, resources)
+    return _planned(job, run_config, instance, resources, tags)
 
 
 __all__ = ["ExplainedStep", "Explanation", "explain"]

@@ -13,6 +13,7 @@ from nbflow.execution.views.graph_dot import style_for
 from nbflow.notebook._result_rows import result_rows
 from nbflow.notebook.dag import MAX_NODES, DagDisplay, inline_svg
 from nbflow.notebook.durations import human_duration
+from nbflow.notebook.run_names import asset_names, what_runs
 from nbflow.notebook.step_tracebacks import step_tracebacks_html
 from nbflow.storage.run import RunStatus
 
@@ -36,6 +37,12 @@ def _duration(ms: float | None, saved_ms: float | None = None) -> str:
     return human_duration(ms)
 
 
+def _of(result: ExecuteInProcessResult) -> str:
+    if asset_names(result.job_def) is None:
+        return f"job <code>{escape(result.job_def.name)}</code>"
+    return escape(what_runs(result.job_def))
+
+
 def result_html(
     result: ExecuteInProcessResult, *, max_nodes: int | None = MAX_NODES, engine: str | None = None
 ) -> str:
@@ -49,9 +56,8 @@ def result_html(
     if result.run.status is RunStatus.CANCELED:
         state = "canceled"
     headline = (
-        f"<b>Run {escape(result.run_id[:8])}</b> of job <code>{escape(result.job_def.name)}"
-        f"</code> {_pill(state)} &nbsp;{len(rows)} steps: "
-        + ", ".join(f"{n} {escape(s)}" for s, n in counts.items())
+        f"<b>Run {escape(result.run_id[:8])}</b> of {_of(result)} {_pill(state)} "
+        f"&nbsp;{len(rows)} steps: " + ", ".join(f"{n} {escape(s)}" for s, n in counts.items())
     )
     cell = 'style="text-align:left;padding:2px 10px 2px 0;vertical-align:top"'
     body = []
