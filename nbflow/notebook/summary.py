@@ -110,6 +110,9 @@ class ResultDisplay:
     def __repr__(self) -> str:
         try:
             lines = [repr(self.result)]
+            if asset_names(self.result.job_def) is not None:  # not the job nbflow made for them
+                status = "success" if self.result.success else "failure"
+                lines = [f"Run {self.result.run_id[:8]} of {_of(self.result)}: {status}"]
             for row in result_rows(self.result):
                 lines.append(
                     f"  {row.step}  {row.status}  {_duration(row.duration_ms, row.saved_ms)}"

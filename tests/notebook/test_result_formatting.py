@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
 import nbflow.notebook as nbn
-from nbflow import Instance, SourceHashVersionStrategy, job, op
+from nbflow import Instance, SourceHashVersionStrategy, asset, job, materialize_to_memory, op
 from nbflow.notebook import _time_saved
 from nbflow.notebook.durations import human_duration
 from nbflow.storage import clear_memoized_values
@@ -109,3 +110,21 @@ def test_the_summary_table_says_what_a_memoized_step_saved() -> None:
 
     assert f"(saved {human_duration(took['total'])})" in html
     assert "<th" in html and ">Note</th>" in html
+
+
+def test_assets_run_without_a_job_are_named_by_their_assets() -> None:
+    @asset
+    def numbers() -> list[int]:
+        return [1, 2]
+
+    @asset
+    def summed(numbers: list[int]) -> int:
+        return sum(numbers)
+
+    result = materialize_to_memory([numbers, summed])
+
+    html = re.sub(r"<svg.*?</svg>", "", nbn.result_html(result), flags=re.S)
+    assert "of assets numbers, summed" in html or "of assets summed, numbers" in html
+    assert "materialize" not in html
+    assert "materialize" not in repr(nbn.show_result(result))
+    assert "materialize" not in str(nbn.explain(result))
