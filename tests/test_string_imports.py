@@ -62,6 +62,8 @@ ALLOWED = {
     ("nbflow.notebook", "nbflow.notebook.summary"),
     ("nbflow.notebook", "nbflow.notebook.tables"),
     ("nbflow.notebook", "nbflow.notebook.why"),
+    ("nbflow.notebook", "nbflow.notebook.error_display"),
+    ("nbflow.notebook", "nbflow.notebook.explain"),
     # A cache key named after the module whose objects it caches, not an import.
     ("nbflow.versioning.strategy", "nbflow.versioning.code_walk"),
 }

@@ -5,6 +5,12 @@ run again, with a diff of the code that changed. Names load their submodule on f
 ``nbn.show_graph`` does not import pandas. ``%load_ext nbflow.notebook`` makes jobs, graphs
 and run results display richly.
 
+Errors: in IPython (a Jupyter kernel), importing this package makes nbflow's errors show as
+the user's own frames (cell and line) and the message with its fix, nbflow's frames left out;
+``nbn.show_tracebacks(True)`` (or ``%tb`` for the last one) shows them in full. See
+:mod:`nbflow.notebook.error_display`. ``nbn.explain(job)`` tells step by step what a run does
+and why (what runs, what is reused from storage).
+
 Run history: ``nbn.runs()`` lists recent runs as a DataFrame and ``nbn.show_run(run_id)``
 shows one run's DAG, timeline, steps, logs and tracebacks.
 
@@ -16,11 +22,26 @@ notebook ``yield_result`` hands values back (``read_results`` reads them from a 
 from __future__ import annotations
 
 import importlib
+import sys
 from typing import TYPE_CHECKING, Any
 
 from nbflow.notebook import _cell_location
 
 _cell_location.register()  # messages about redefined ops name the cell ("Cell In[5]")
+
+
+def _register_error_display() -> None:
+    """In a running IPython shell, show nbflow's errors short (see ``error_display``)."""
+    ipython = sys.modules.get("IPython")
+    get_ipython = getattr(ipython, "get_ipython", None)
+    shell = get_ipython() if callable(get_ipython) else None
+    if shell is not None:
+        from nbflow.notebook import error_display
+
+        error_display.register(shell)
+
+
+_register_error_display()
 
 _LAZY = {
     "DagDisplay": "nbflow.notebook.dag",
@@ -29,6 +50,9 @@ _LAZY = {
     "render": "nbflow.notebook.dag",
     "show_graph": "nbflow.notebook.dag",
     "summarize": "nbflow.notebook._summarize",
+    "show_tracebacks": "nbflow.notebook.error_display",
+    "Explanation": "nbflow.notebook.explain",
+    "explain": "nbflow.notebook.explain",
     "ResultDisplay": "nbflow.notebook.summary",
     "result_html": "nbflow.notebook.summary",
     "show_result": "nbflow.notebook.summary",
@@ -81,6 +105,8 @@ if TYPE_CHECKING:
     from nbflow.notebook.code_version import notebook_code_version
     from nbflow.notebook.config_form import ConfigForm, config_form
     from nbflow.notebook.dag import DagDisplay, Drawing, draw_svg, render, show_graph
+    from nbflow.notebook.error_display import show_tracebacks
+    from nbflow.notebook.explain import Explanation, explain
     from nbflow.notebook.live import LiveRun, LiveView, run, start
     from nbflow.notebook.notebook_op import NotebookOpDefinition, define_notebook_op
     from nbflow.notebook.param_sweep import SweepResult, SweepRow, parameter_grid, sweep
@@ -128,6 +154,7 @@ __all__ = [
     "ConfigForm",
     "DagDisplay",
     "Drawing",
+    "Explanation",
     "GraphView",
     "LiveRun",
     "LiveView",
@@ -145,6 +172,7 @@ __all__ = [
     "config_form",
     "define_notebook_op",
     "draw_svg",
+    "explain",
     "graph_view",
     "load_ipython_extension",
     "notebook_code_version",
@@ -161,6 +189,7 @@ __all__ = [
     "show_graph",
     "show_result",
     "show_run",
+    "show_tracebacks",
     "snapshot_job",
     "start",
     "summarize",

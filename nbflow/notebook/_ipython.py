@@ -17,7 +17,7 @@ from typing import Any
 from nbflow.definitions.graph import GraphDefinition
 from nbflow.definitions.job import JobDefinition
 from nbflow.execution.engine.result import ExecuteInProcessResult
-from nbflow.notebook import _cell_location
+from nbflow.notebook import _cell_location, error_display
 
 SVG = "image/svg+xml"
 HTML = "text/html"
@@ -51,9 +51,11 @@ _REGISTERED: tuple[tuple[str, type, Any], ...] = (
 
 
 def load_ipython_extension(ipython: Any) -> None:
-    """Register nbflow's display formatters with ``ipython`` (an ``InteractiveShell``), and
-    let messages about redefined ops name cells (``Cell In[5], line 1``)."""
+    """Register nbflow's display formatters with ``ipython`` (an ``InteractiveShell``), let
+    messages about redefined ops name cells (``Cell In[5], line 1``) and show nbflow's errors
+    short (:mod:`nbflow.notebook.error_display`)."""
     _cell_location.register()
+    error_display.register(ipython)
     formatters = ipython.display_formatter.formatters
     for mimetype, cls, function in _REGISTERED:
         formatters[mimetype].for_type(cls, function)
@@ -61,6 +63,7 @@ def load_ipython_extension(ipython: Any) -> None:
 
 def unload_ipython_extension(ipython: Any) -> None:
     """Remove what :func:`load_ipython_extension` registered."""
+    error_display.unregister(ipython)
     formatters = ipython.display_formatter.formatters
     for mimetype, cls, _ in _REGISTERED:
         formatters[mimetype].type_printers.pop(cls, None)

@@ -6,7 +6,8 @@ field's description is its tooltip. As values change, the run config is checked 
 ``validate_run_config`` and every problem is listed under the form, and next to its field.
 The Run button is enabled while the config is valid; it runs the job in the background
 with the live view (:func:`nbflow.notebook.start`) shown below the form, with a Cancel
-button.
+button. Once the run ends, its outputs are listed under the view (see
+:mod:`nbflow.notebook.run_outputs`), with how to get them in code: ``form.result()``.
 
 Examples:
     >>> import nbflow.notebook as nbn
@@ -51,6 +52,8 @@ from nbflow.notebook._form_fields import (
 )
 from nbflow.notebook._live_target import as_assets, job_of
 from nbflow.notebook.live import LiveRun, start_in_widget
+from nbflow.notebook.run_names import asset_names, what_runs
+from nbflow.notebook.run_outputs import outputs_html
 
 if TYPE_CHECKING:
     from nbflow.definitions.job import JobDefinition
@@ -62,6 +65,12 @@ SECTIONS = ("ops", "resources", "loggers")
 _SKIPPED_OP_KEYS = ("outputs",)
 _MISSING = re.compile(r"^missing required field '([^']+)'")
 _INDENT = "0 0 0 18px"
+
+
+def _title(job: JobDefinition) -> str:
+    if asset_names(job) is None:
+        return f"<code>{escape(job.name)}</code>"
+    return escape(what_runs(job))
 
 
 def _copied(config: Mapping[str, Any]) -> dict[str, Any]:
@@ -112,7 +121,8 @@ class ConfigForm:
         widget: the whole form (an ``ipywidgets.VBox``); displaying the form shows it.
         problems_html: the ``HTML`` widget that lists the problems.
         run_button: runs the job with the config (disabled while the config is invalid).
-        output: where the live view of the last run appears.
+        output: where the live view of the last run appears, then (once it ended) its
+            outputs.
         last_run: the :class:`LiveRun` of the last click (``None`` before).
     """
 
@@ -147,7 +157,7 @@ class ConfigForm:
         self.run_button.on_click(lambda _: self.run())
         self.output = widgets.VBox([])
         title = widgets.HTML(
-            value=f"<b>Run config for <code>{escape(self.job.name)}</code></b>"
+            value=f"<b>Run config for {_title(self.job)}</b>"
             + ("" if self.leaves else " — the job has nothing to configure")
         )
         self.widget = widgets.VBox(
@@ -326,7 +336,16 @@ class ConfigForm:
         self.output.children = (box,)
         self._update_button()
         live.add_done_callback(lambda _: self._update_button())
+        live.add_done_callback(self._show_outputs)
         return live
+
+    def _show_outputs(self, live: LiveRun) -> None:
+        """Under the finished run's view: its outputs, and how to get the result in code."""
+        if live is not self.last_run:
+            return
+        shown = widgets.HTML(value=outputs_html(live.result, live.error))
+        shown.add_class("nbflow-form-outputs")
+        self.output.children = (*self.output.children[:1], shown)
 
     def result(self, timeout: float | None = None) -> ExecuteInProcessResult | None:
         """The result of the last run, waiting for it (``None`` when nothing was run)."""
@@ -340,7 +359,8 @@ class ConfigForm:
     def __repr__(self) -> str:
         count = len(self.problems)
         state = "valid" if self.valid else f"{count} problem{'s' if count != 1 else ''}"
-        return f"<ConfigForm {self.job.name}: {len(self.leaves)} fields, {state}>"
+        name = self.job.name if asset_names(self.job) is None else what_runs(self.job)
+        return f"<ConfigForm {name}: {len(self.leaves)} fields, {state}>"
 
 
 def config_form(

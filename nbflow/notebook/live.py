@@ -2,10 +2,12 @@
 
 :func:`run` runs a job (graph, reconstructable job or list of assets) and shows, updated as
 its events arrive, the DAG with each step's status (running, succeeded, failed, memoized,
-skipped), a progress bar such as ``5/12 steps · 2 running · 1 memoized`` and, under the DAG,
+skipped), a progress bar of the finished steps such as ``5/12 steps done · 2 running · 1 memoized``
+and, under the DAG,
 each step's last 20 ``context.log`` lines with their level (and, for runs in step processes,
 what the step printed; see :mod:`nbflow.notebook.step_logs`). When the run ends
-the display is replaced by its final state: the progress bar, the coloured DAG and the
+the display is replaced by its final state (``succeeded``, ``failed``, ``canceled``, or
+``invalid config`` when the run config does not fit): the progress bar, the coloured DAG and the
 summary table of :func:`nbflow.notebook.show_result` (with failed steps' tracebacks) and the
 log panel. It is one output updated in place
 (``display(..., display_id=True)`` then ``update``), so a saved notebook keeps the final state
@@ -41,11 +43,11 @@ from __future__ import annotations
 import threading
 import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from html import escape
 from typing import TYPE_CHECKING, Any, Protocol
 
-from nbflow.errors import MissingExtraError
+from nbflow.errors import MissingExtraError, RunConfigValidationError
 
 try:
     from IPython.core.interactiveshell import InteractiveShell
@@ -73,6 +75,7 @@ from nbflow.notebook.dag import MAX_NODES, describe, draw_svg, inline_svg
 from nbflow.notebook.step_logs import step_logs_html
 from nbflow.notebook.summary import ResultDisplay, result_html
 from nbflow.storage.instance import Instance
+from nbflow.storage.run import RunStatus
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping, Sequence
@@ -91,7 +94,9 @@ DRAW_SHARE = 4.0
 """After a redraw that took ``t`` seconds, the next one waits at least ``DRAW_SHARE * t``."""
 
 _DONE = (SUCCEEDED, MEMOIZED, SKIPPED, FAILED)
-_BAR_ORDER = (SUCCEEDED, MEMOIZED, SKIPPED, FAILED, RUNNING)
+_BAR_ORDER = _DONE  # the bar fills with finished steps only; running ones are counted apart
+INVALID_CONFIG = "invalid config"
+"""The final state of a run whose run config did not fit (nothing ran)."""
 _RUN_END = {
     EventType.RUN_SUCCESS: "succeeded",
     EventType.RUN_FAILURE: "failed",
@@ -104,6 +109,7 @@ _STATE_STYLE = {
     "canceled": SKIPPED,
     "succeeded": SUCCEEDED,
     "failed": FAILED,
+    INVALID_CONFIG: FAILED,
 }
 
 
@@ -171,7 +177,7 @@ class Progress:
     """Where a run is: the DAG with statuses, the run's state, when it started and ended."""
 
     view: GraphView
-    state: str = "starting"  # running, canceling, succeeded, failed, canceled
+    state: str = "starting"  # running, canceling, succeeded, failed, canceled, invalid config
     started: float | None = None
     ended: float | None = None
 
@@ -276,9 +282,10 @@ class LiveView:
         return counts
 
     def progress_text(self, counts: Mapping[str, int]) -> str:
-        """``5/12 steps · 2 running · 1 memoized``."""
+        """``5/12 steps done · 2 running · 1 memoized``: finished steps, then the running ones
+        and how many of the finished were memoized, skipped or failed."""
         done = sum(counts.get(s, 0) for s in _DONE)
-        parts = [f"{done}/{self._total} steps"]
+        parts = [f"{done}/{self._total} steps done"]
         parts += [f"{counts[s]} {s}" for s in (RUNNING, *_DONE[1:]) if counts.get(s)]
         return " · ".join(parts)
 
@@ -342,11 +349,19 @@ class LiveView:
     def final_bundle(
         self, result: ExecuteInProcessResult | None, error: BaseException | None
     ) -> dict[str, str]:
-        """The finished run: progress bar, then the result's summary and DAG (or the error)."""
+        """The finished run: progress bar, then the result's summary and DAG (or the error).
+
+        It always ends in a final state: the run's (succeeded, failed, canceled), else
+        ``invalid config`` when the run config did not fit, or ``failed`` for any other
+        error raised before or during the run.
+        """
         progress, states = self.progress(), self._states
         if result is not None and len(result.all_events) != self._folded:
             states = StepStates()
             progress = self._fold(Progress(self.view), result.all_events, states)
+        if progress.state not in _RUN_END.values():
+            state = _error_state(error) if result is None else _RUN_END[_end_of(result)]
+            progress = replace(progress, state=state, ended=progress.ended or time.time())
         counts = self.counts(progress.view)
         head = self.progress_html(progress, counts)
         if result is not None:
@@ -360,11 +375,13 @@ class LiveView:
                 text = repr(result)
         else:
             message = f"{type(error).__name__}: {error}" if error is not None else "no result"
+            if isinstance(error, KeyboardInterrupt):
+                message = "the run was interrupted before it ended"
             body = (
                 '<pre style="white-space:pre-wrap;color:#7f1d1d;background:#fee2e2;'
                 f'padding:6px;margin:4px 0">{escape(message)}</pre>{self._dag_html(progress.view)}'
             )
-            text = f"{self.view.title}: {message}\n{describe(progress.view)}"
+            text = f"{self.view.title} ({progress.state}): {message}\n{describe(progress.view)}"
         logs = step_logs_html(states.seen(), progress.started)
         html = f'<div class="nbflow-live nbflow-live-final">{head}{body}{logs}</div>'
         return {"text/html": html, "text/plain": text}
@@ -403,6 +420,22 @@ class LiveView:
             else:
                 self.surface.show(bundle, final=True)
                 self.updates += 1
+
+
+def _end_of(result: ExecuteInProcessResult) -> EventType:
+    """How ``result``'s run ended, as the event that says so."""
+    if result.run.status is RunStatus.CANCELED:
+        return EventType.RUN_CANCELED
+    return EventType.RUN_SUCCESS if result.success else EventType.RUN_FAILURE
+
+
+def _error_state(error: BaseException | None) -> str:
+    """The final state shown for a run that raised ``error`` (or returned no result)."""
+    if isinstance(error, RunConfigValidationError):
+        return INVALID_CONFIG
+    if isinstance(error, KeyboardInterrupt):
+        return "canceled"
+    return "failed"
 
 
 # --- the run ---------------------------------------------------------------------------------
@@ -759,4 +792,4 @@ def start_in_widget(
     return live, box
 
 
-__all__ = ["DRAW_SHARE", "INTERVAL", "LiveRun", "LiveView", "run", "start"]
+__all__ = ["DRAW_SHARE", "INTERVAL", "INVALID_CONFIG", "LiveRun", "LiveView", "run", "start"]

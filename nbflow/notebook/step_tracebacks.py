@@ -2,7 +2,8 @@
 
 A failed step shows its traceback as
 :func:`~nbflow.execution.views.user_traceback.user_traceback` cuts it (the filter the CLI
-uses too): nbflow's own frames are left out, so it ends on the user's line with its source.
+uses too): nbflow's own frames are left out, so it ends on the user's line with its source;
+code of notebook cells is named as IPython names it (``Cell In[5], line 3``).
 The result view (``result_html``, hence ``nbn.run``'s final state) shows it under the table.
 """
 
@@ -13,6 +14,7 @@ from typing import TYPE_CHECKING
 
 from nbflow.execution.engine.step_states import StepState
 from nbflow.execution.views.user_traceback import user_traceback
+from nbflow.notebook.error_display import name_cells
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -42,6 +44,7 @@ def step_tracebacks_html(records: Iterable[StepRecord]) -> str:
             continue
         key = escape(record.step_key)
         text = user_traceback(error.traceback, _SEE_ALL) if error.traceback else str(error)
+        text = name_cells(text)
         blocks.append(
             f'<details open class="nbflow-traceback" data-step="{key}"><summary><code>{key}'
             f"</code> failed: {escape(str(error))}</summary>"

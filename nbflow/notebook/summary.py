@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING, Any
 from nbflow.execution.views.graph_dot import style_for
 from nbflow.notebook._result_rows import result_rows
 from nbflow.notebook.dag import MAX_NODES, DagDisplay, inline_svg
+from nbflow.notebook.durations import human_duration
+from nbflow.notebook.run_names import asset_names, what_runs
 from nbflow.notebook.step_tracebacks import step_tracebacks_html
 from nbflow.storage.run import RunStatus
 
@@ -29,10 +31,16 @@ def _pill(status: str) -> str:
     )
 
 
-def _duration(ms: float | None) -> str:
-    if ms is None:
-        return ""
-    return f"{ms / 1000:.2f} s" if ms >= 1000 else f"{ms:.1f} ms"
+def _duration(ms: float | None, saved_ms: float | None = None) -> str:
+    if saved_ms is not None:
+        return f"{human_duration(ms)} (saved {human_duration(saved_ms)})".lstrip()
+    return human_duration(ms)
+
+
+def _of(result: ExecuteInProcessResult) -> str:
+    if asset_names(result.job_def) is None:
+        return f"job <code>{escape(result.job_def.name)}</code>"
+    return escape(what_runs(result.job_def))
 
 
 def result_html(
@@ -48,9 +56,8 @@ def result_html(
     if result.run.status is RunStatus.CANCELED:
         state = "canceled"
     headline = (
-        f"<b>Run {escape(result.run_id[:8])}</b> of job <code>{escape(result.job_def.name)}"
-        f"</code> {_pill(state)} &nbsp;{len(rows)} steps: "
-        + ", ".join(f"{n} {escape(s)}" for s, n in counts.items())
+        f"<b>Run {escape(result.run_id[:8])}</b> of {_of(result)} {_pill(state)} "
+        f"&nbsp;{len(rows)} steps: " + ", ".join(f"{n} {escape(s)}" for s, n in counts.items())
     )
     cell = 'style="text-align:left;padding:2px 10px 2px 0;vertical-align:top"'
     body = []
@@ -60,12 +67,13 @@ def result_html(
         detail = escape(row.detail[:300] if row.status in ("failed", "skipped") else row.note)
         body.append(
             f"<tr><td {cell}><code>{escape(row.step)}</code></td><td {cell}>{_pill(row.status)}"
-            f"</td><td {cell}>{_duration(row.duration_ms)}</td><td {cell}>"
+            f"</td><td {cell}>{_duration(row.duration_ms, row.saved_ms)}</td><td {cell}>"
             f'{"yes" if row.memoized else ""}</td><td {cell} title="{escape(row.version or "")}">'
             f"<code>{escape(version)}</code></td><td {cell}>{detail}</td></tr>"
         )
     heads = "".join(
-        f"<th {cell}>{h}</th>" for h in ("Step", "Status", "Duration", "Memoized", "Version", "")
+        f"<th {cell}>{h}</th>"
+        for h in ("Step", "Status", "Duration", "Memoized", "Version", "Note")
     )
     table = (
         '<table style="border-collapse:collapse;font-size:12px">'
@@ -102,8 +110,13 @@ class ResultDisplay:
     def __repr__(self) -> str:
         try:
             lines = [repr(self.result)]
+            if asset_names(self.result.job_def) is not None:  # not the job nbflow made for them
+                status = "success" if self.result.success else "failure"
+                lines = [f"Run {self.result.run_id[:8]} of {_of(self.result)}: {status}"]
             for row in result_rows(self.result):
-                lines.append(f"  {row.step}  {row.status}  {_duration(row.duration_ms)}")
+                lines.append(
+                    f"  {row.step}  {row.status}  {_duration(row.duration_ms, row.saved_ms)}"
+                )
             return "\n".join(lines)
         except Exception:
             return "<ResultDisplay>"

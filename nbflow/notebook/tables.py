@@ -2,7 +2,8 @@
 
 :func:`version_table` is the seed's ``list_versions`` table, plus the reasons;
 :func:`compare_configs` puts two run configs side by side (which step outputs change);
-:func:`result_frame` is one row per step of a finished run. Each returns a DataFrame
+:func:`result_frame` is one row per step of a finished run (durations in human units, the time
+a memoized step saved). Each returns a DataFrame
 subclass that displays as a styled table in a notebook and is a plain DataFrame otherwise.
 """
 
@@ -25,6 +26,7 @@ from nbflow.execution.engine.run_config import resolve_run_config
 from nbflow.execution.views.graph_dot import style_for
 from nbflow.execution.views.list_versions import list_versions
 from nbflow.notebook._result_rows import result_rows
+from nbflow.notebook.durations import human_duration
 from nbflow.versioning import explain
 
 if TYPE_CHECKING:
@@ -35,7 +37,7 @@ if TYPE_CHECKING:
     from nbflow.versioning import VersionParts
 
 VERSION_COLUMNS = ("Step Output", "Version", "Status of Output", "Reasons")
-RESULT_COLUMNS = ("step", "status", "duration_ms", "memoized", "version")
+RESULT_COLUMNS = ("step", "status", "duration", "time_saved", "memoized", "version", "note")
 _SHORT = 12
 
 
@@ -204,22 +206,34 @@ def compare_configs(
     return table
 
 
-def result_frame(result: ExecuteInProcessResult) -> ResultFrame:
-    """One row per step of ``result``: step, status, duration_ms, memoized, version.
+def result_frame(result: ExecuteInProcessResult, instance: Instance | None = None) -> ResultFrame:
+    """One row per step of ``result``: step, status, duration, time_saved, memoized, version,
+    note.
 
     ``status`` is ``succeeded``, ``failed``, ``skipped``, ``memoized`` or ``not run``;
-    ``version`` is set for memoized runs (``name=version, ...`` when a step has several
-    outputs). The frame's ``detail`` column says why a step failed or was skipped.
+    ``duration`` reads in human units (``175 ms``, ``2.3 s``; the numbers are in
+    ``result.step_summaries()``); ``time_saved`` is, for a memoized step, how long the run
+    that stored the reused value took to compute it (known for runs shown in this process,
+    or found in ``instance``'s run history); ``version`` is set for memoized runs
+    (``name=version, ...`` when a step has several outputs); ``note`` says why a step failed
+    or was skipped, how many attempts it took, or that a memoized step reused its stored
+    value.
+
+    Args:
+        result: a finished run.
+        instance: a persistent instance whose history holds the runs that stored the values
+            (e.g. ``Instance.get()``); not needed for runs made in this process.
     """
-    rows = result_rows(result)
+    rows = result_rows(result, instance)
     return ResultFrame(
         {
             "step": [r.step for r in rows],
             "status": [r.status for r in rows],
-            "duration_ms": [r.duration_ms for r in rows],
+            "duration": [human_duration(r.duration_ms) for r in rows],
+            "time_saved": [human_duration(r.saved_ms) for r in rows],
             "memoized": [r.memoized for r in rows],
             "version": [r.version for r in rows],
-            "detail": [r.detail for r in rows],
+            "note": [r.note for r in rows],
         },
-        columns=[*RESULT_COLUMNS, "detail"],
+        columns=list(RESULT_COLUMNS),
     )

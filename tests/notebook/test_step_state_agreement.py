@@ -85,9 +85,7 @@ def test_a_retried_step_and_one_out_of_retries_read_the_same_everywhere(tmp_path
     summaries = {s.step_key: (s.status, s.detail) for s in result.step_summaries()}
     shown = {key: (cells[0], cells[2]) for key, cells in runs_show(home, result.run_id).items()}
     frame = nbn.result_frame(result)
-    framed = dict(
-        zip(frame["step"], zip(frame["status"], frame["detail"], strict=True), strict=True)
-    )
+    framed = dict(zip(frame["step"], zip(frame["status"], frame["note"], strict=True), strict=True))
     nodes = {n.key: n for n in graph_view(result).nodes}
 
     assert summaries == EXPECTED

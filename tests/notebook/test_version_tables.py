@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import re
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
@@ -176,15 +177,17 @@ class TestResultFrame:
         assert list(frame.columns) == [
             "step",
             "status",
-            "duration_ms",
+            "duration",
+            "time_saved",
             "memoized",
             "version",
-            "detail",
+            "note",
         ]
         assert list(frame["step"]) == ["emit_dog", "emit_tree", "emit_sentence"]
         assert list(frame["status"]) == ["memoized", "succeeded", "succeeded"]
         assert list(frame["memoized"]) == [True, False, False]
-        assert frame["duration_ms"][1] >= 0
+        assert re.fullmatch(r"\d+(\.\d)? ms", frame["duration"][1])
+        assert frame["note"][0] == "stored value reused"
         dog_version = nbn.result_frame(first)["version"][0]
         assert frame["version"][0] == dog_version and len(dog_version) == 40
         assert frame["version"][1] != nbn.result_frame(first)["version"][1]
@@ -209,7 +212,7 @@ class TestResultFrame:
         frame = nbn.result_frame(failing.execute_in_process(raise_on_error=False))
 
         assert list(frame["status"]) == ["succeeded", "failed", "skipped"]
-        assert "missing column" in frame["detail"][1]
+        assert "missing column" in frame["note"][1]
         assert frame["version"].isna().all()
         html = frame._repr_html_()
         assert html is not None and STATUS_STYLES["failed"].fill in html

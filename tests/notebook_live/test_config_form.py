@@ -213,11 +213,16 @@ def test_the_run_button_runs_the_job_with_the_live_view_below() -> None:
     assert result.success
     assert result.output_for_node("greet")["config"]["tags"] == ["a", "b"]
     assert result.output_for_node("greet")["database"]["url"] == "sqlite://"
-    (box,) = form.output.children
+    wait_for(lambda: len(form.output.children) == 2)
+    box, outputs = form.output.children
     cancel, view = box.children
     assert isinstance(view, widgets.HTML)
     wait_for(lambda: "nbflow-live-final" in view.value)
     assert "2/2 steps" in view.value and "<table" in view.value and "<svg" in view.value
+    # the answer is on screen: the last step's value, and how to get the result in code
+    assert "<b>Outputs</b>" in outputs.value and "<code>no_config</code>" in outputs.value
+    assert "<code>greet</code></td><td><code>{&#x27;config&#x27;" in outputs.value
+    assert "form.result()" in outputs.value
     assert cancel.layout.display == "none"  # no Cancel once the run has ended
     wait_for(lambda: not form.run_button.disabled)
     assert form.run_button.description == "Run"

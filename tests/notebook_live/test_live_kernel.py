@@ -72,3 +72,38 @@ def test_the_saved_notebook_keeps_the_final_dag_and_summary(tmp_path: Path) -> N
     assert views[0].data["text/plain"].startswith("<ExecuteInProcessResult doubling")
     assert run_cell[-1].output_type == "execute_result"
     assert run_cell[-1].data["text/plain"] == "'got 4'"
+
+
+BAD_CONFIG_CELLS = [
+    CELLS[0],
+    "nbn.run(doubling, {'ops': {'fetchh': {'config': {'n': 1}}}})",
+]
+
+
+def test_a_bad_config_shows_a_short_error_and_the_view_ends_as_invalid_config(
+    tmp_path: Path,
+) -> None:
+    notebook = nbformat.v4.new_notebook()
+    notebook.cells = [nbformat.v4.new_code_cell(source) for source in BAD_CONFIG_CELLS]
+    client = NotebookClient(
+        notebook,
+        kernel_name="python3",
+        timeout=120,
+        allow_errors=True,
+        resources={"metadata": {"path": str(tmp_path)}},
+    )
+    client.execute(env={k: v for k, v in os.environ.items() if k != "PYTEST_CURRENT_TEST"})
+    path = tmp_path / "executed.ipynb"
+    nbformat.write(notebook, path)
+    outputs = nbformat.read(path, as_version=4).cells[1].outputs
+
+    (view,) = [o for o in outputs if o.output_type == "display_data"]
+    html = view.data["text/html"]
+    assert "nbflow-live-final" in html and ">invalid config<" in html
+    assert "starting" not in html and "interrupt the kernel" not in html
+    (error,) = [o for o in outputs if o.output_type == "error"]
+    assert error.ename == "RunConfigValidationError"
+    shown = "\n".join(error.traceback)
+    assert "Cell In[2], line 1" in shown and "Fix" in shown
+    assert "/nbflow/" not in shown  # no frame of nbflow's own files
+    assert len(error.traceback) < 12  # short: the cell, the message, the note

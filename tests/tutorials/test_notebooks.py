@@ -169,6 +169,11 @@ def test_02_memoization(notebooks_copy: Path) -> None:
     cutoff = text(nb, "cutoff = my_job.execute_in_process")
     assert "upstream 'emit_tree' re-ran; its value is unchanged" in cutoff
 
+    # teaching mode: the next california run told step by step
+    told = text(nb, "nbn.explain(my_job, california)")
+    assert "What a run of job 'my_job' would do, step by step" in told
+    assert "emit_dog" in told and "is reused from storage" in told and "runs" in told
+
 
 def text(nb: Any, source_part: str) -> str:
     """What the cell showed, with HTML entities read back as characters."""
