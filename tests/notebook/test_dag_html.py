@@ -88,7 +88,9 @@ def test_focus_keeps_what_lies_within_depth_up_and_down() -> None:
 
 
 def test_only_failed_keeps_the_failed_and_skipped_steps() -> None:
-    view = show_graph(line.execute_in_process()).view.with_statuses({"report": "failed", "archive": "skipped"})
+    view = show_graph(line.execute_in_process()).view.with_statuses(
+        {"report": "failed", "archive": "skipped"}
+    )
 
     shown = show_graph(view, only="failed").shown
 
