@@ -1,8 +1,9 @@
 """DAG drawing: building the view and the DOT text, and each engine of the drawing chain.
 
-A 500-op DAG (a layered "mesh": each op reads two ops of earlier layers) and the 500-op
+A 500- and a 1,000-op DAG (a layered "mesh": each op reads two ops of earlier layers) and the 500-op
 chain and fan of ``workloads.py``. Prints one JSON object per measurement, best of the
-repetitions. Budgets: view + DOT well under 50 ms; a drawing with ``dot`` at most 1 s.
+repetitions. Budgets: view + DOT well under 50 ms; a drawing with ``dot`` at most 1 s;
+showing a 1,000-step job inline (summarised) at most 1 s with ``dot``, 0.3 s built-in.
 Run: ``python bench/render.py``.
 """
 
@@ -22,7 +23,7 @@ from workloads import add, chain, fan, source
 
 from nbflow import DependencyDefinition, GraphDefinition, JobDefinition, NodeInvocation
 from nbflow.execution import graph_view, to_dot
-from nbflow.notebook import draw_svg, summarize
+from nbflow.notebook import draw_svg, show_graph, summarize
 
 
 def mesh(n: int, width: int = 12, seed: int = 7) -> JobDefinition:
@@ -62,7 +63,8 @@ def main() -> None:
         engines.insert(0, "dot")
     if importlib.util.find_spec("pygraphviz") is not None:
         engines.insert(-1, "pygraphviz")
-    for shape, job in (("mesh", mesh(500)), ("chain", chain(499)), ("fan", fan(250))):
+    shapes = [("mesh", mesh(n)) for n in (500, 1000)] + [("chain", chain(499)), ("fan", fan(250))]
+    for shape, job in shapes:
         steps = len(list(job.graph_def.iter_ops()))
         view = graph_view(job)
         emit("graph_view", shape, best_of(lambda: graph_view(job), 7), steps=steps)  # noqa: B023
@@ -76,6 +78,11 @@ def main() -> None:
             seconds = best_of(lambda: draw_svg(view, engine), 3 if engine != "builtin" else 7)  # noqa: B023
             emit(f"draw {engine}", shape, seconds, steps=steps, svg_kb=len(drawing.svg) // 1024)
         shown = summarize(view, 200)
+        for engine in engines:
+            display = show_graph(job, engine=engine)
+            seconds = best_of(lambda: show_graph(job, engine=engine)._repr_mimebundle_(), 3)  # noqa: B023
+            emit(f"show_graph {engine}, inline", shape, seconds, steps=steps)
+            assert "text/html" in display._repr_mimebundle_()
         for engine in engines:
             seconds = best_of(lambda: draw_svg(shown, engine), 3)  # noqa: B023
             emit(f"draw {engine}, summarised", shape, seconds, nodes=len(shown.nodes))

@@ -841,6 +841,41 @@ class RenderError(NbflowError, ValueError):
         )
 
 
+class GraphFilterError(NbflowError, ValueError):
+    """``show_graph``'s ``focus``, ``depth`` or ``only`` names no part of the graph."""
+
+    @classmethod
+    def unknown_focus(cls, name: str, keys: Sequence[str]) -> GraphFilterError:
+        return cls(
+            f"Cannot focus the graph on {name!r}: no step has that name.{did_you_mean(name, keys)}"
+            f"\nSteps: {', '.join(keys[:12])}{' …' if len(keys) > 12 else ''}.\n"
+            'Fix: pass a step key or op name, e.g. show_graph(job, focus="scale", depth=2).'
+        )
+
+    @classmethod
+    def ambiguous_focus(cls, name: str, keys: Sequence[str]) -> GraphFilterError:
+        return cls(
+            f"Cannot focus the graph on {name!r}: {len(keys)} steps have that name "
+            f"({', '.join(keys[:6])}).\nFix: pass the full step key, e.g. focus={keys[0]!r}."
+        )
+
+    @classmethod
+    def bad_depth(cls, depth: object) -> GraphFilterError:
+        return cls(
+            f"Cannot show the graph with depth={depth!r}: expected a whole number of steps, "
+            "0 or more, or None for everything up and down.\n"
+            'Fix: show_graph(job, focus="scale", depth=2).'
+        )
+
+    @classmethod
+    def unknown_only(cls, only: str, known: Sequence[str]) -> GraphFilterError:
+        return cls(
+            f"Cannot show only {only!r}: expected one of {', '.join(repr(k) for k in known)}."
+            f"{did_you_mean(str(only), known)}\n"
+            'Fix: show_graph(job, only="changed") for the steps a memoized run would re-run.'
+        )
+
+
 class LiveRunError(NbflowError, ValueError):
     """``nbflow.notebook.run`` / ``config_form`` got something they cannot run, or a bad option."""
 

@@ -44,6 +44,7 @@ _MARKED_PATHS: tuple[tuple[str, str], ...] = (
     ("notebook_ops/", "kernel"),
     ("tutorials/test_notebooks.py", "kernel"),
     ("tutorials/test_browser.py", "browser"),
+    ("notebook_browser/", "browser"),
     ("tutorials/test_binder.py", "binder"),
     ("dask/", "dask"),
     ("tutorials/test_notebooks.py::test_05_scaling", "dask"),

@@ -5,9 +5,15 @@ Drawing goes down a chain and never fails: the Graphviz ``dot`` program, else py
 drawing carries a one-line note; nothing is ever printed to stderr. Set
 ``NBFLOW_RENDERER`` to ``pygraphviz`` or ``builtin`` to start the chain further down.
 
+Inline, a DAG is HTML (:mod:`nbflow.notebook.dag_html`): the SVG fitted to the output's width,
+zoomable, pannable and searchable, with a legend of the statuses shown; the plain SVG stays in
+the output as the ``image/svg+xml`` fallback.
+
 Examples:
     >>> import nbflow.notebook as nbn
     >>> nbn.show_graph(my_job)                      # displays inline
+    >>> nbn.show_graph(my_job, focus="scale", depth=2)  # scale, 2 steps up and down
+    >>> nbn.show_graph(my_job, only="changed")      # what a memoized run would re-run
     >>> nbn.render(result, "run.svg")               # statuses of a finished run
     >>> nbn.render(my_job, "dot")                   # the DOT source, as text
 """
@@ -29,6 +35,8 @@ from nbflow.execution.views.graph_dot import to_dot
 from nbflow.execution.views.graph_view import GraphView, graph_view
 from nbflow.execution.views.svg_layout import layout_svg
 from nbflow.notebook._summarize import summarize
+from nbflow.notebook.dag_filters import NEEDS_VERSIONS, around, check_only, only_statuses
+from nbflow.notebook.dag_html import dag_html
 
 if TYPE_CHECKING:
     from collections.abc import Iterator, Mapping
@@ -62,7 +70,8 @@ def draw_svg(view: GraphView, engine: str | None = None) -> Drawing:
     """
     start = _start(engine)
     problems: list[str] = []
-    source = _dot_source(view, problems)
+    # a wide, shallow graph reads better left to right
+    source = _dot_source(view, problems, wide_rankdir(view) or "TB")
     if source is not None and start == "dot":
         data = _with_dot(source, "svg", problems)
         if data is not None:
@@ -91,9 +100,30 @@ def _start(engine: str | None) -> str:
     return chosen if chosen in ENGINES else "dot"
 
 
-def _dot_source(view: GraphView, problems: list[str]) -> str | None:
+WIDE_RATIO = 2.5  # nodes in the widest layer per layer before a graph is drawn left to right
+
+
+def wide_rankdir(view: GraphView) -> str | None:
+    """``"LR"`` when ``view`` is much wider than deep (say a fan of 60 ops from one source):
+    drawn top to bottom it would be a thin strip; ``None`` otherwise."""
+    if len(view.nodes) < 12:
+        return None
+    index = {n.key: i for i, n in enumerate(view.nodes)}
+    layer = [0] * len(view.nodes)
+    for _ in range(2):  # nodes come in topological order; a second pass covers the rest
+        for edge in view.edges:
+            s, t = index.get(edge.source), index.get(edge.target)
+            if s is not None and t is not None and layer[t] <= layer[s]:
+                layer[t] = layer[s] + 1
+    widths: dict[int, int] = {}
+    for n in layer:
+        widths[n] = widths.get(n, 0) + 1
+    return "LR" if max(widths.values()) > WIDE_RATIO * len(widths) else None
+
+
+def _dot_source(view: GraphView, problems: list[str], rankdir: str = "TB") -> str | None:
     try:
-        return to_dot(view)
+        return to_dot(view, rankdir)
     except Exception as exc:
         problems.append(f"could not write DOT ({type(exc).__name__}: {exc})")
         return None
@@ -236,14 +266,17 @@ def describe(view: GraphView, note: str = "") -> str:
 
 
 class DagDisplay:
-    """A DAG shown inline: SVG (``image/svg+xml``) plus a ``text/plain`` account.
+    """A DAG shown inline: HTML (``text/html``: the SVG inline, fitted to the output's width,
+    zoomable, searchable, with a legend), the SVG alone (``image/svg+xml``, the fallback) and
+    a ``text/plain`` account.
 
     Made by :func:`show_graph`. The view is built at once, so a wrong argument raises where it
     is passed; drawing happens when the notebook displays it and never raises.
 
     Attributes:
         view: the full :class:`GraphView`.
-        shown: the view drawn, summarised when it has more than ``max_nodes`` nodes.
+        shown: the view drawn: cut to ``focus`` / ``only`` if asked, and summarised when it
+            has more than ``max_nodes`` nodes.
     """
 
     def __init__(
@@ -257,7 +290,15 @@ class DagDisplay:
         title: str | None = None,
         max_nodes: int | None = MAX_NODES,
         engine: str | None = None,
+        focus: str | None = None,
+        depth: int | None = None,
+        only: str | None = None,
     ) -> None:
+        check_only(only)
+        if only in NEEDS_VERSIONS and not isinstance(obj, GraphView | DagDisplay):
+            from nbflow.execution.engine.result import ExecuteInProcessResult
+
+            with_versions = with_versions or not isinstance(obj, ExecuteInProcessResult)
         self.view = as_view(
             obj,
             run_config,
@@ -266,7 +307,12 @@ class DagDisplay:
             resources=resources,
             title=title,
         )
-        self.shown = summarize(self.view, max_nodes) if max_nodes else self.view
+        part = self.view
+        if focus is not None:
+            part = around(part, focus, depth)
+        if only is not None:
+            part = only_statuses(part, only)
+        self.shown = summarize(part, max_nodes) if max_nodes else part
         self.engine = engine
         self._drawing: Drawing | None = None
 
@@ -285,6 +331,12 @@ class DagDisplay:
     def svg(self) -> str:
         return self.drawing().svg
 
+    def html(self, *, interactive: bool = True) -> str:
+        """The inline HTML: the drawing fitted to the output, with its legend (and, with
+        ``interactive``, the zoom/pan/search script)."""
+        drawing = self.drawing()
+        return dag_html(drawing.svg, self.shown, drawing.note, interactive=interactive)
+
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str]:
         bundle: dict[str, str] = {}
         note = ""
@@ -292,8 +344,9 @@ class DagDisplay:
             drawing = self.drawing()
             bundle["image/svg+xml"] = drawing.svg
             note = drawing.note
+            bundle["text/html"] = self.html()
         except Exception as exc:
-            note = f"(could not draw the graph: {type(exc).__name__})"
+            note = note or f"(could not draw the graph: {type(exc).__name__})"
         try:
             bundle["text/plain"] = describe(self.shown, note)
         except Exception:
@@ -323,8 +376,15 @@ def show_graph(
     title: str | None = None,
     max_nodes: int | None = MAX_NODES,
     engine: str | None = None,
+    focus: str | None = None,
+    depth: int | None = None,
+    only: str | None = None,
 ) -> DagDisplay:
     """The DAG of a job, graph, asset list, plan or run result, displayed inline.
+
+    Inline it fits the output's width; the ``+``, ``-`` and ``Fit`` buttons, Ctrl + wheel
+    and dragging zoom and pan, the search box highlights steps by name, hovering shows a
+    step's details, and a legend lists the statuses shown.
 
     Args:
         obj: what to draw; a result shows each step's outcome.
@@ -336,6 +396,15 @@ def show_graph(
         max_nodes: bigger graphs are summarised (nested graphs and chains collapsed);
             ``None`` draws everything.
         engine: where to start the drawing chain (``dot``, ``pygraphviz``, ``builtin``).
+        focus: draw only this step (a step key or op name) and its neighbourhood.
+        depth: with ``focus``, how many steps up and down to keep (``None``: all).
+        only: ``"changed"`` (the steps whose stored output is out of date, so a memoized
+            run re-runs them; for a run, those that ran), ``"runs"`` (every step that runs
+            or ran) or ``"failed"`` (failed and skipped steps). For a job, ``"changed"`` and
+            ``"runs"`` look the versions up (``with_versions``).
+
+    Raises:
+        GraphFilterError: ``focus`` names no step (or several), a bad ``depth`` or ``only``.
     """
     return DagDisplay(
         obj,
@@ -346,6 +415,9 @@ def show_graph(
         title=title,
         max_nodes=max_nodes,
         engine=engine,
+        focus=focus,
+        depth=depth,
+        only=only,
     )
 
 

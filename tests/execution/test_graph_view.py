@@ -383,7 +383,7 @@ class TestDot:
     def test_a_note_becomes_the_graph_label(self) -> None:
         view = GraphView("t", (NodeView("a", "a"),), (), note="Summarised: 3 steps")
 
-        assert 'label="Summarised: 3 steps"; labelloc=b;' in to_dot(view)
+        assert 'label="Summarised: 3 steps"; labelloc=t;' in to_dot(view), "the note at the top"
 
     def test_assets_are_square_and_source_assets_dashed(self) -> None:
         view = GraphView(

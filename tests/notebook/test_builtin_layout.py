@@ -105,7 +105,7 @@ class TestLayout:
         root = parse(layout_svg(view, caption="caption <with> & marks"))
 
         texts = ["".join(t.itertext()) for t in root.iter(f"{NS}text")]
-        assert texts == ["<b>&amp;</b>", "caption <with> & marks"]
+        assert texts == ["caption <with> & marks", "<b>&amp;</b>"], "the caption comes first"
         titles = ["".join(t.itertext()) for t in root.iter(f"{NS}title")]
         assert titles == ['a <"weird"> & title', "ansi [31mred[0m & <tag>\npending"]
 
@@ -205,6 +205,83 @@ class TestLayout:
         assert all(h == NODE_H for _, _, _, h in placed.values())
 
 
+def cluster_boxes(svg: str) -> dict[str, tuple[float, float, float, float, float, float]]:
+    """Cluster label → its box (x0, y0, x1, y1) and where its label's text starts (x, y)."""
+    found = {}
+    for group in parse(svg).iter(f"{NS}g"):
+        if group.get("class") == "cluster":
+            rect, text = group.find(f"{NS}rect"), group.find(f"{NS}text")
+            assert rect is not None and text is not None and text.text
+            x, y, w, h = (float(rect.get(k, "0")) for k in ("x", "y", "width", "height"))
+            found[text.text] = (
+                x,
+                y,
+                x + w,
+                y + h,
+                float(text.get("x", 0)),
+                float(text.get("y", 0)),
+            )
+    return found
+
+
+def nested_branches(branches: int) -> GraphView:
+    """A source feeding ``branches`` nested graphs side by side; every second one holds a
+    graph of its own; all of them feed one sink. Labels get longer than their contents."""
+    nodes = [NodeView("start", "start")]
+    edges = []
+    clusters = []
+    for b in range(branches):
+        outer = f"branch_{b}"
+        clusters.append(ClusterView(outer, f"{outer} (a_rather_long_graph_name_{b})"))
+        inner_nodes = chain(2 + b % 3, f"{outer}.op", outer)
+        if b % 2:
+            clusters.append(ClusterView(f"{outer}.inner", f"inner_{b} (sub)", outer))
+            inner_nodes[1:1] = chain(2, f"{outer}.inner.op", f"{outer}.inner")
+        nodes += inner_nodes
+        keys = [n.key for n in inner_nodes]
+        edges += [EdgeView("start", keys[0]), *links(keys), EdgeView(keys[-1], "end")]
+        if b % 3 == 1:  # a cross link to the branch before: these two stack
+            edges.append(EdgeView(f"branch_{b - 1}.op0", keys[-1]))
+    nodes.append(NodeView("end", "end"))
+    return GraphView("branches", tuple(nodes), tuple(edges), tuple(clusters))
+
+
+class TestNestedGraphBoxes:
+    @pytest.mark.parametrize("branches", [3, 4, 7, 10])
+    def test_boxes_never_overlap_unless_nested_and_hold_their_nodes_and_labels(
+        self, branches: int
+    ) -> None:
+        view = nested_branches(branches)
+        svg = layout_svg(view)
+
+        found = cluster_boxes(svg)
+        placed = boxes(svg)
+        by_label = {c.label: c.key for c in view.clusters}
+        assert set(found) == set(by_label)
+        keyed = {by_label[label]: box for label, box in found.items()}
+        for (a, box_a), (b, box_b) in itertools.combinations(keyed.items(), 2):
+            nested = a.startswith(b + ".") or b.startswith(a + ".")
+            apart = (
+                box_a[2] <= box_b[0]
+                or box_b[2] <= box_a[0]
+                or box_a[3] <= box_b[1]
+                or box_b[3] <= box_a[1]
+            )
+            assert nested or apart, f"{a} and {b} overlap: {box_a} {box_b}"
+        for label, (x0, y0, x1, y1, tx, ty) in found.items():
+            width = len(label) * 6.8  # the layout's estimate for 12px type, above 11px's
+            assert x0 < tx and tx + width <= x1 and y0 < ty - 10 and ty < y1, label
+        for node in view.nodes:
+            x, y, w, h = placed[node.key]
+            for key, (x0, y0, x1, y1, _, ty) in keyed.items():
+                holds = node.cluster is not None and (
+                    node.cluster == key or node.cluster.startswith(key + ".")
+                )
+                inside = x0 < x and x + w < x1 and ty < y and y + h < y1
+                apart = x + w <= x0 or x1 <= x or y + h <= y0 or y1 <= y
+                assert (holds and inside) or (not holds and apart), (node.key, key)
+
+
 class TestSummarize:
     def test_small_graphs_are_left_alone(self) -> None:
         assert summarize(DIAMOND, 10) is DIAMOND
@@ -292,3 +369,53 @@ class TestSummarize:
     )
     def test_a_group_shows_its_most_urgent_status(self, statuses: list[str], shown: str) -> None:
         assert group_status(statuses) == shown
+
+
+class TestSummarizedCounts:
+    def test_a_chain_of_collapsed_graphs_counts_every_step_it_holds(self) -> None:
+        nodes, clusters = [], []
+        for g in range(30):
+            clusters.append(ClusterView(f"g{g}", f"g{g}"))
+            nodes += chain(5, f"g{g}.op", f"g{g}")
+        view = GraphView(
+            "graphs", tuple(nodes), tuple(links([n.key for n in nodes])), tuple(clusters)
+        )
+
+        small = summarize(view, 20)
+
+        assert [(n.label, n.size) for n in small.nodes] == [("g0 … g29 (150 steps)", 150)]
+        assert small.nodes[0].tooltip.startswith("150 steps: 150 pending\ng0 (5 steps)\n")
+
+    def test_a_fan_of_chains_becomes_one_node_counting_all_their_steps(self) -> None:
+        nodes = [NodeView("source", "source")]
+        edges = []
+        for c in range(60):
+            branch = chain(5, f"c{c}_")
+            nodes += branch
+            edges += [EdgeView("source", branch[0].key), *links([n.key for n in branch])]
+        view = GraphView("fan", tuple(nodes), tuple(edges))
+
+        small = summarize(view, 50)
+
+        assert [n.label for n in small.nodes] == [
+            "source",
+            "c0_0 … c0_4 (60 branches, 300 steps)",
+        ]
+        assert small.nodes[1].size == 300
+        assert [(e.source, e.target) for e in small.edges] == [("source", small.nodes[1].key)]
+        assert small.note == (
+            "Summarised: 301 steps shown as 2 nodes "
+            "(chains collapsed, parallel branches collapsed)."
+        )
+
+    def test_the_stand_in_node_counts_the_steps_of_the_groups_it_replaces(self) -> None:
+        nodes, clusters = [], []
+        for g in range(300):
+            clusters.append(ClusterView(f"g{g}", f"g{g}"))
+            nodes += chain(2, f"g{g}.op", f"g{g}")
+        view = GraphView("wide", tuple(nodes), (), tuple(clusters))
+
+        small = summarize(view, 200)
+
+        assert small.nodes[-1].label == "… 202 more steps"
+        assert sum(n.size for n in small.nodes) == 600

@@ -226,10 +226,10 @@ class TestChain:
 
 
 class TestDisplay:
-    def test_the_mime_bundle_has_svg_and_text(self) -> None:
+    def test_the_mime_bundle_has_html_svg_and_text(self) -> None:
         bundle = show_graph(pipeline)._repr_mimebundle_()
 
-        assert set(bundle) == {"image/svg+xml", "text/plain"}
+        assert set(bundle) == {"text/html", "image/svg+xml", "text/plain"}
         assert bundle["image/svg+xml"].lstrip().startswith("<?xml")
         assert bundle["text/plain"].splitlines()[:2] == [
             "pipeline: 4 nodes (4 pending)",

@@ -242,8 +242,8 @@ def test_quickstart_runs_in_jupyterlab_and_the_config_form_runs_the_job(tmp_path
             expect(page.locator(".jp-OutputArea-output", has_text="'top': 3")).to_have_count(1)
             page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']")
 
-            # the job's DAG (image/svg+xml) and the run summaries' inline SVG drawings
-            assert page.locator(".jp-RenderedSVG").count() >= 1
+            # the job's DAG (inline HTML with its SVG) and the run summaries' SVG drawings
+            assert page.locator(".nbflow-dag-view svg").count() >= 1
             assert page.locator(".jp-OutputArea-output svg").count() >= 2
             live = page.locator(".jp-OutputArea-output .nbflow-live")
             expect(live).to_have_count(1)

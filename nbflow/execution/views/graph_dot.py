@@ -85,7 +85,7 @@ def to_dot(view: GraphView, rankdir: str = "TB") -> str:
         attrs = f" [tooltip={quote(edge.tooltip)}]" if edge.tooltip else ""
         lines.append(f"  {quote(edge.source)} -> {quote(edge.target)}{attrs};")
     if view.note:
-        lines.append(f"  label={quote(view.note)}; labelloc=b; fontsize=9;")
+        lines.append(f"  label={quote(view.note)}; labelloc=t; labeljust=l; fontsize=14;")
     lines.append("}")
     return "\n".join(lines) + "\n"
 

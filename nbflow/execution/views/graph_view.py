@@ -63,6 +63,7 @@ class NodeView:
         tooltip: details shown on hover: the op, reasons to recompute, duration, the error.
         duration_ms: how long the step took, when it ran.
         cluster: the key of the innermost nested graph holding the step, or ``None``.
+        size: how many steps the node stands for (more than one for a summarised group).
     """
 
     key: str
@@ -72,6 +73,7 @@ class NodeView:
     tooltip: str = ""
     duration_ms: float | None = None
     cluster: str | None = None
+    size: int = 1
 
 
 @dataclass(frozen=True, slots=True)

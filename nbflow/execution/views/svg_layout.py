@@ -2,8 +2,9 @@
 (the notebook's last resort) and for self-contained run reports.
 
 Layers are longest paths from the sources; the order inside each layer comes from a few
-barycenter sweeps (down, then up), then nodes of one nested graph are kept side by side so
-its box can be drawn around them. Nodes are rounded rectangles coloured by status, edges
+barycenter sweeps (down, then up). Each nested graph is laid out on its own and placed as
+one block in its parent's layers, so the boxes of nested graphs never overlap and each
+label sits inside its box. Nodes are rounded rectangles coloured by status, edges
 are curves with arrowheads, tooltips are SVG ``<title>`` elements. Standard library only.
 """
 
@@ -26,41 +27,59 @@ CHAR_W = 6.8  # average width of a 12px sans-serif character
 MIN_W = 56.0
 MAX_LABEL = 40
 SWEEPS = 4
-_SIDE = 8.0  # cluster padding per nesting level, left, right and bottom
-_TOP = 19.0  # cluster padding per nesting level on top, where its label goes
+GAP_X = 18.0  # between neighbours in a layer
+GAP_Y = 30.0  # between layers
+MARGIN = 16.0
+_SIDE = 10.0  # a nested graph's padding, left, right and bottom
+_TOP = 22.0  # a nested graph's padding on top, where its label goes
 _BAD_XML = dict.fromkeys(c for c in range(32) if c not in (9, 10, 13))
 
 
 @dataclass
 class _Layout:
-    layer: list[int]
-    rows: list[list[int]] = field(default_factory=list)
-    x: list[float] = field(default_factory=list)  # left edge
-    y: list[float] = field(default_factory=list)  # top edge
-    width: list[float] = field(default_factory=list)
+    """Where everything goes, in absolute coordinates (before the caption's shift)."""
+
+    x: list[float]  # left edge of each node
+    y: list[float]  # top edge of each node
+    width: list[float]
     boxes: list[tuple[str, float, float, float, float]] = field(default_factory=list)
     size: tuple[float, float] = (0.0, 0.0)
+    # the top-level rows, for edges that go round what lies between: the row of each
+    # top-level node (-1 inside a nested graph), each row's top and bottom, and the
+    # horizontal spans taken in each row (nodes and nested-graph boxes alike)
+    row_of: list[int] = field(default_factory=list)
+    row_y: list[tuple[float, float]] = field(default_factory=list)
+    row_spans: list[list[tuple[float, float]]] = field(default_factory=list)
+
+
+@dataclass
+class _Block:
+    """A nested graph (or the whole graph) laid out on its own: its size and, relative to
+    its top-left corner, where its nodes and inner boxes go."""
+
+    width: float
+    height: float
+    at: dict[int, tuple[float, float]] = field(default_factory=dict)
+    boxes: list[tuple[str, float, float, float, float]] = field(default_factory=list)
+    rows: list[tuple[float, float, list[tuple[float, float]], list[int]]] = field(
+        default_factory=list
+    )
+
+
+CAPTION_LINE = 17.0  # the caption's line height (13px type)
 
 
 def layout_svg(view: GraphView, caption: str = "") -> str:
-    """The SVG drawing of ``view``; ``caption`` is written in small type under the graph."""
+    """The SVG drawing of ``view``; ``caption`` is written in readable type above the graph."""
     keys = [n.key for n in view.nodes]
     index = {k: i for i, k in enumerate(keys)}
-    succs: list[list[int]] = [[] for _ in keys]
-    preds: list[list[int]] = [[] for _ in keys]
     edges: list[tuple[int, int, str]] = []
     for edge in view.edges:
         s, t = index.get(edge.source), index.get(edge.target)
         if s is None or t is None or s == t:
             continue
         edges.append((s, t, edge.tooltip))
-        if t not in succs[s]:
-            succs[s].append(t)
-            preds[t].append(s)
-    layers = _layers(len(keys), succs, preds)
-    ancestors = [_ancestors(n.cluster) for n in view.nodes]
-    rows = _order(layers, succs, preds, ancestors)
-    layout = _place(view, rows, ancestors, layers)
+    layout = _place(view, edges)
     return _write(view, layout, edges, caption)
 
 
@@ -94,13 +113,8 @@ def _ancestors(cluster: str | None) -> list[str]:
     return [".".join(parts[: i + 1]) for i in range(len(parts))]
 
 
-# Barycentre sweeps with their two small closures; splitting them apart hides the shared state.
-def _order(  # noqa: C901
-    layer: list[int],
-    succs: list[list[int]],
-    preds: list[list[int]],
-    ancestors: list[list[str]],
-) -> list[list[int]]:
+def _order(layer: list[int], succs: list[list[int]], preds: list[list[int]]) -> list[list[int]]:
+    """The items of each layer, left to right, after a few barycentre sweeps."""
     rows: list[list[int]] = [[] for _ in range(max(layer, default=-1) + 1)]
     for v, n in enumerate(layer):
         rows[n].append(v)
@@ -110,29 +124,19 @@ def _order(  # noqa: C901
         for i, v in enumerate(row):
             pos[v] = (i + 0.5) / len(row)
 
+    def key(v: int, neighbours: list[list[int]]) -> tuple[float, float]:
+        near = neighbours[v]
+        return (sum(pos[u] for u in near) / len(near) if near else pos[v], pos[v])
+
     for row in rows:
         settle(row)
-
-    def sweep(row: list[int], neighbours: list[list[int]]) -> None:
-        def key(v: int) -> tuple[float, float]:
-            near = neighbours[v]
-            return (sum(pos[u] for u in near) / len(near) if near else pos[v], pos[v])
-
-        row.sort(key=key)
-        settle(row)
-
     for _ in range(SWEEPS):
         for row in rows[1:]:
-            sweep(row, preds)
+            row.sort(key=lambda v: key(v, preds))
+            settle(row)
         for row in reversed(rows[:-1]):
-            sweep(row, succs)
-    totals: dict[str, list[float]] = {}
-    for v, chain in enumerate(ancestors):
-        for cluster in chain:
-            totals.setdefault(cluster, []).append(pos[v])
-    mean = {c: sum(p) / len(p) for c, p in totals.items()}
-    for row in rows:
-        row.sort(key=lambda v: (*((mean[c], c) for c in ancestors[v]), (pos[v], "")))
+            row.sort(key=lambda v: key(v, succs))
+            settle(row)
     return rows
 
 
@@ -140,63 +144,113 @@ def _label(text: str) -> str:
     return text if len(text) <= MAX_LABEL else text[: MAX_LABEL - 1] + "…"
 
 
-def _place(
-    view: GraphView, rows: list[list[int]], ancestors: list[list[str]], layer: list[int]
-) -> _Layout:
-    depth = max((len(a) for a in ancestors), default=0)
-    margin = 16.0 + _SIDE * depth
-    gap_y = 30.0 + (_SIDE + _TOP) * depth
-    layout = _Layout(layer=layer, rows=rows)
-    layout.width = [max(MIN_W, CHAR_W * len(_label(n.label)) + 24.0) for n in view.nodes]
-    layout.x = [0.0] * len(view.nodes)
-    top = 16.0 + _TOP * depth
-    layout.y = [top + n * (NODE_H + gap_y) for n in layer]
-    spans: list[float] = []
-    for row in rows:
-        cursor = 0.0
-        for i, v in enumerate(row):
-            if i:
-                differ = set(ancestors[row[i - 1]]) ^ set(ancestors[v])
-                cursor += 18.0 + 14.0 * len(differ)
-            layout.x[v] = cursor
-            cursor += layout.width[v]
-        spans.append(cursor)
-    widest = max(spans, default=0.0)
-    for row, span in zip(rows, spans, strict=True):
-        shift = margin + (widest - span) / 2
-        for v in row:
-            layout.x[v] += shift
-    layout.boxes = _boxes(view, layout, ancestors)
-    right = max((layout.x[v] + layout.width[v] for v in range(len(layer))), default=0.0)
-    bottom = max((layout.y[v] + NODE_H for v in range(len(layer))), default=0.0)
-    for _, _x0, _y0, x1, y1 in layout.boxes:
-        right, bottom = max(right, x1), max(bottom, y1)
-    layout.size = (max(right + margin, 120.0), bottom + margin)
+def _place(view: GraphView, edges: list[tuple[int, int, str]]) -> _Layout:
+    """Every nested graph is laid out as a block of its own (its nodes and inner blocks in
+    layers), then placed as one item in its parent's layers: boxes never overlap."""
+    blocks = _Blocks(view, edges)
+    whole = blocks.block(None)
+    count = len(view.nodes)
+    layout = _Layout(
+        x=[whole.at[v][0] + MARGIN for v in range(count)],
+        y=[whole.at[v][1] + MARGIN for v in range(count)],
+        width=blocks.widths,
+        boxes=[
+            (n, x0 + MARGIN, y0 + MARGIN, x1 + MARGIN, y1 + MARGIN)
+            for n, x0, y0, x1, y1 in whole.boxes
+        ],
+        size=(max(whole.width + 2 * MARGIN, 120.0), whole.height + 2 * MARGIN),
+        row_of=[-1] * count,
+    )
+    for n, (top_y, bottom_y, taken, nodes) in enumerate(whole.rows):
+        layout.row_y.append((top_y + MARGIN, bottom_y + MARGIN))
+        layout.row_spans.append([(a + MARGIN, b + MARGIN) for a, b in taken])
+        for v in nodes:
+            layout.row_of[v] = n
     return layout
 
 
-def _boxes(
-    view: GraphView, layout: _Layout, ancestors: list[list[str]]
-) -> list[tuple[str, float, float, float, float]]:
-    members: dict[str, list[int]] = {}
-    for v, chain in enumerate(ancestors):
-        for cluster in chain:
-            members.setdefault(cluster, []).append(v)
-    labels = {c.key: c.label for c in view.clusters}
-    nesting: dict[str, int] = {}
-    for cluster in sorted(members, key=lambda c: -c.count(".")):
-        inner = [nesting[c] for c in nesting if c.startswith(cluster + ".")]
-        nesting[cluster] = 1 + max(inner, default=0)
-    boxes = []
-    for cluster in sorted(members, key=lambda c: c.count(".")):
-        vs = members[cluster]
-        pad = _SIDE * nesting[cluster]
-        x0 = min(layout.x[v] for v in vs) - pad
-        x1 = max(layout.x[v] + layout.width[v] for v in vs) + pad
-        y0 = min(layout.y[v] for v in vs) - _TOP * nesting[cluster]
-        y1 = max(layout.y[v] + NODE_H for v in vs) + pad
-        boxes.append((labels.get(cluster, cluster.rsplit(".", 1)[-1]), x0, y0, x1, y1))
-    return boxes
+class _Blocks:
+    """The tree of nested graphs, and each one's layout as a block."""
+
+    def __init__(self, view: GraphView, edges: list[tuple[int, int, str]]) -> None:
+        chains = [_ancestors(n.cluster) for n in view.nodes]
+        self.widths = [max(MIN_W, CHAR_W * len(_label(n.label)) + 24.0) for n in view.nodes]
+        self.labels = {c.key: c.label for c in view.clusters}
+        self.members: dict[str | None, list[int]] = {}
+        self.children: dict[str | None, list[str]] = {}
+        for v, chain in enumerate(chains):
+            self.members.setdefault(chain[-1] if chain else None, []).append(v)
+            for depth, cluster in enumerate(chain):
+                siblings = self.children.setdefault(chain[depth - 1] if depth else None, [])
+                if cluster not in siblings:
+                    siblings.append(cluster)
+        # every edge belongs to the innermost nested graph holding both its ends
+        self.links: dict[str | None, list[tuple[int | str, int | str]]] = {}
+        for s, t, _ in edges:
+            a, b = chains[s], chains[t]
+            common = 0
+            while common < min(len(a), len(b)) and a[common] == b[common]:
+                common += 1
+            source: int | str = a[common] if len(a) > common else s
+            target: int | str = b[common] if len(b) > common else t
+            self.links.setdefault(a[common - 1] if common else None, []).append((source, target))
+
+    def _rows(self, key: str | None, items: list[int | str]) -> list[list[int]]:
+        position = {item: i for i, item in enumerate(items)}
+        succs: list[list[int]] = [[] for _ in items]
+        preds: list[list[int]] = [[] for _ in items]
+        for source, target in self.links.get(key, ()):
+            s, t = position[source], position[target]
+            if s != t and t not in succs[s]:
+                succs[s].append(t)
+                preds[t].append(s)
+        return _order(_layers(len(items), succs, preds), succs, preds)
+
+    def _title(self, key: str) -> str:
+        return self.labels.get(key, key.rsplit(".", 1)[-1])
+
+    def block(self, key: str | None) -> _Block:
+        """``key``'s nested graph (``None``: the whole graph) laid out on its own."""
+        items: list[int | str] = [*self.children.get(key, ()), *self.members.get(key, ())]
+        inner = {c: self.block(c) for c in self.children.get(key, ())}
+        sizes = [
+            (inner[i].width, inner[i].height) if isinstance(i, str) else (self.widths[i], NODE_H)
+            for i in items
+        ]
+        rows = self._rows(key, items)
+        spans = [sum(sizes[i][0] for i in row) + GAP_X * (len(row) - 1) for row in rows]
+        side, top, title = 0.0, 0.0, 0.0
+        if key is not None:
+            side, top = _SIDE, _TOP
+            title = CHAR_W * len(_label(self._title(key))) + 16.0
+        inside = max([*spans, title - 2 * side, 0.0])
+        result = _Block(width=inside + 2 * side, height=0.0)
+        y = top
+        for row, span in zip(rows, spans, strict=True):
+            x = side + (inside - span) / 2
+            tall = max(sizes[i][1] for i in row)
+            taken: list[tuple[float, float]] = []
+            nodes: list[int] = []
+            for i in row:
+                item = items[i]
+                if isinstance(item, str):
+                    _put(result, inner[item], self._title(item), x, y)
+                else:
+                    result.at[item] = (x, y + (tall - NODE_H) / 2)
+                    nodes.append(item)
+                taken.append((x, x + sizes[i][0]))
+                x += sizes[i][0] + GAP_X
+            result.rows.append((y, y + tall, taken, nodes))
+            y += tall + GAP_Y
+        result.height = (y - GAP_Y if rows else y) + side
+        return result
+
+
+def _put(outer: _Block, inner: _Block, label: str, x: float, y: float) -> None:
+    """Place ``inner`` (with its box labelled ``label``) at ``(x, y)`` in ``outer``."""
+    outer.boxes.append((label, x, y, x + inner.width, y + inner.height))
+    outer.boxes += [(n, x + x0, y + y0, x + x1, y + y1) for n, x0, y0, x1, y1 in inner.boxes]
+    outer.at.update({v: (x + vx, y + vy) for v, (vx, vy) in inner.at.items()})
 
 
 def _edge_path(
@@ -204,19 +258,15 @@ def _edge_path(
 ) -> tuple[str, float]:
     """A curve from ``s`` down to ``t``, and its rightmost x.
 
-    Edges over several layers go round the nodes between them, on the right.
+    Edges over several top-level layers go round what lies between them, on the right.
     """
-    first, last = layout.layer[s] + 1, layout.layer[t] - 1
+    first, last = layout.row_of[s] + 1, layout.row_of[t] - 1
     detour = None
-    if first <= last:
+    if layout.row_of[s] >= 0 and layout.row_of[t] >= 0 and first <= last:
         hit = []
         for n in range(first, last + 1):
             at = x1 + (x2 - x1) * (n - first + 1) / (last - first + 2)  # the straight line here
-            hit += [
-                layout.x[v] + layout.width[v]
-                for v in layout.rows[n]
-                if layout.x[v] - 8 <= at <= layout.x[v] + layout.width[v] + 8
-            ]
+            hit += [right for left, right in layout.row_spans[n] if left - 8 <= at <= right + 8]
         detour = max(hit) + 12.0 if hit else None
     if detour is None:
         bend = max(20.0, abs(y2 - y1) / 2)
@@ -225,8 +275,7 @@ def _edge_path(
             f"{x2:.1f},{y2 - 1:.1f}"
         )
         return straight, max(x1, x2)
-    top = layout.y[layout.rows[first][0]]
-    bottom = layout.y[layout.rows[last][0]] + NODE_H
+    top, bottom = layout.row_y[first][0], layout.row_y[last][1]
     a, b = (top - y1) / 2, (y2 - bottom) / 2
     around = (
         f"M{x1:.1f},{y1:.1f} C{x1:.1f},{y1 + a:.1f} {detour:.1f},{top - a:.1f} "
@@ -259,8 +308,9 @@ def _write(
         paths.append((path, tip))
         layout.size = (max(layout.size[0], right + 16.0), layout.size[1])
     width, height = layout.size
-    lines = textwrap.wrap(caption, max(40, int(width / 6.0))) if caption else []
-    height += 14.0 * len(lines)
+    lines = textwrap.wrap(caption, max(40, int(width / 7.0))) if caption else []
+    shift = CAPTION_LINE * len(lines) + (6.0 if lines else 0.0)
+    height += shift
     marker = f"nbflow-arrow-{zlib.crc32(view.title.encode('utf-8', 'replace')) & 0xFFFFFF:06x}"
     out = [
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{width:.0f}pt" height="{height:.0f}pt" '
@@ -270,8 +320,16 @@ def _write(
         f'<defs><marker id="{marker}" viewBox="0 0 8 8" refX="8" refY="4" markerWidth="7" '
         'markerHeight="7" orient="auto"><path d="M0,0 L8,4 L0,8 z" fill="#6b7280"/></marker>'
         "</defs>",
-        f'<rect x="0" y="0" width="{width:.1f}" height="{height:.1f}" fill="white"/>',
+        f'<rect class="background" x="0" y="0" width="{width:.1f}" height="{height:.1f}" '
+        'fill="white"/>',
     ]
+    for i, line in enumerate(lines):
+        out.append(
+            f'<text class="caption" x="8" y="{12.0 + CAPTION_LINE * i:.1f}" font-size="13" '
+            f'fill="#374151">{_text(line)}</text>'
+        )
+    if shift:
+        out.append(f'<g transform="translate(0,{shift:.1f})">')
     for label, x0, y0, x1, y1 in layout.boxes:
         out.append(
             f'<g class="cluster"><title>{_text(label)}</title><rect x="{x0:.1f}" y="{y0:.1f}" '
@@ -303,11 +361,7 @@ def _write(
             f'<text x="{x + w / 2:.1f}" y="{y + NODE_H / 2 + 4:.1f}" text-anchor="middle" '
             f'font-size="12" fill="{style.text}">{_text(_label(node.label))}</text></g>'
         )
-    top = layout.size[1]
-    for i, line in enumerate(lines):
-        out.append(
-            f'<text class="caption" x="8" y="{top + 14.0 * i:.1f}" font-size="10" '
-            f'fill="#6b7280">{_text(line)}</text>'
-        )
+    if shift:
+        out.append("</g>")
     out.append("</svg>")
     return "\n".join(out)
