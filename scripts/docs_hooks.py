@@ -1,6 +1,6 @@
 """mkdocs hooks (``hooks:`` in ``mkdocs.yml``): pages the docs site takes from elsewhere.
 
-- the six tutorials of ``notebooks/`` appear as ``tutorials/*.ipynb`` (mkdocs-jupyter renders
+- the six tutorials of ``notebooks/`` appear as ``notebooks/*.ipynb`` (mkdocs-jupyter renders
   them without running them), so the notebooks keep one home;
 - ``cli.md``, the CLI reference, is made at build time by running every command's ``--help``
   (``scripts/cli_reference.py``), so it always matches the installed command line;
@@ -34,7 +34,12 @@ def _script(name: str) -> Any:
 def on_files(files: Files, config: Any) -> Files:
     for notebook in sorted(TUTORIALS.glob("[0-9][0-9]-*.ipynb")):
         files.append(
-            File.generated(config, f"tutorials/{notebook.name}", abs_src_path=str(notebook))
+            File(
+                f"notebooks/{notebook.name}",
+                src_dir=str(ROOT),
+                dest_dir=config["site_dir"],
+                use_directory_urls=config["use_directory_urls"],
+            )
         )
     files.append(File.generated(config, "cli.md", content=_script("cli_reference").reference()))
     api_pages = _script("api_pages")
