@@ -803,7 +803,7 @@ class MissingExtraError(NbflowError, ImportError):
     def build(cls, package: str, extra: str) -> MissingExtraError:
         return cls(
             f"This feature needs {package!r}, which is not installed.\n"
-            f'Fix: pip install "nbflow[{extra}]"'
+            f'Fix: pip install "nbflowkit[{extra}]"'
         )
 
 
@@ -837,7 +837,7 @@ class RenderError(NbflowError, ValueError):
             "Cannot write a PNG: it needs Graphviz, and neither the `dot` program nor pygraphviz "
             "is available (the built-in layout only writes SVG).\n"
             "Fix: install Graphviz (apt-get install graphviz, brew install graphviz, conda install "
-            'graphviz) or pip install "nbflow[graphviz]"; or write an SVG instead.'
+            'graphviz) or pip install "nbflowkit[graphviz]"; or write an SVG instead.'
         )
 
 
@@ -970,4 +970,28 @@ class RunNotFoundError(RunHistoryError, LookupError):
             f"No run with id {run_id!r} (or an id starting with it) in {where}. "
             "Fix: copy an id from `nbflow runs list` or nbflow.notebook.runs(), or read the "
             "instance the run was recorded in (NBFLOW_HOME, or instance=Instance.local(path))."
+        )
+
+
+# --- project scaffolding ---------------------------------------------------------------------
+
+
+class ProjectDirectoryError(NbflowError, FileExistsError):
+    """``nbflow new DIR`` (``nbflow.scaffold.create_project``) was given a folder it cannot use."""
+
+    @classmethod
+    def not_empty(cls, directory: str, entries: Sequence[str]) -> ProjectDirectoryError:
+        """``entries``: a few of the names already in ``directory``."""
+        listed = ", ".join(entries[:5]) + (", ..." if len(entries) > 5 else "")
+        return cls(
+            f"Cannot create a project in {directory!r}: the folder is not empty ({listed}). "
+            "A new project is written only into a new or empty folder, so that nothing of "
+            "yours is overwritten.\nFix: give a new folder name, e.g. `nbflow new my-project`."
+        )
+
+    @classmethod
+    def not_a_folder(cls, directory: str) -> ProjectDirectoryError:
+        return cls(
+            f"Cannot create a project in {directory!r}: it is a file, not a folder.\n"
+            "Fix: give the name of a new folder."
         )

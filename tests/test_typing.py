@@ -37,13 +37,13 @@ def _build_wheel(work: Path) -> Path:
     shutil.copytree(
         REPO / "nbflow", source / "nbflow", ignore=shutil.ignore_patterns("__pycache__")
     )
-    for name in ("pyproject.toml", "README.md"):
+    for name in ("pyproject.toml", "README.md", "LICENSE"):
         shutil.copy2(REPO / name, source / name)
     command = [sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet", "-w", str(work)]
     if _can_build_offline():
         command.append("--no-build-isolation")
     subprocess.run([*command, str(source)], check=True, capture_output=True, text=True)
-    (wheel,) = work.glob("nbflow-*.whl")
+    (wheel,) = work.glob("nbflowkit-*.whl")
     return wheel
 
 

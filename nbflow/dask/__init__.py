@@ -1,4 +1,4 @@
-"""Run a job's steps on a Dask cluster: ``nbflow.dask.dask_executor`` (extra ``nbflow[dask]``).
+"""Run a job's steps on a Dask cluster: ``nbflow.dask.dask_executor`` (extra ``nbflowkit[dask]``).
 
 Importing this package does not import dask; the executor imports ``dask.distributed`` when
 a run starts and says how to install it when it is missing.

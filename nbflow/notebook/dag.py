@@ -1,7 +1,7 @@
 """Draw a job's DAG: inline in a notebook (:func:`show_graph`) or to a file (:func:`render`).
 
 Drawing goes down a chain and never fails: the Graphviz ``dot`` program, else pygraphviz
-(``pip install "nbflow[graphviz]"``), else nbflow's built-in layered layout. A degraded
+(``pip install "nbflowkit[graphviz]"``), else nbflow's built-in layered layout. A degraded
 drawing carries a one-line note; nothing is ever printed to stderr. Set
 ``NBFLOW_RENDERER`` to ``pygraphviz`` or ``builtin`` to start the chain further down.
 
@@ -84,7 +84,8 @@ def draw_svg(view: GraphView, engine: str | None = None) -> Drawing:
     if start != "builtin":
         note = (
             f"Simple layout: {'; '.join(problems)}. For a better drawing install Graphviz "
-            '(apt-get install graphviz, brew install graphviz) or pip install "nbflow[graphviz]".'
+            "(apt-get install graphviz, brew install graphviz) or "
+            'pip install "nbflowkit[graphviz]".'
         )
     caption = " ".join(t for t in (view.note, note) if t)
     try:

@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 
 PARQUET = "parquet"
 
-PARQUET_EXTRA_HINT = 'pip install "nbflow[parquet]"'
+PARQUET_EXTRA_HINT = 'pip install "nbflowkit[parquet]"'
 
 # dtype kinds pyarrow returns unchanged: bool, signed/unsigned int, float, datetime, timedelta.
 _NUMPY_KINDS = frozenset("biufMm")

@@ -42,7 +42,7 @@ ONE_UPLOAD_PROTOCOLS = frozenset({"s3", "s3a", "gs", "gcs"})
 """Schemes whose files publish when their upload completes (streamed, no temporary key)."""
 
 _LOCAL_PROTOCOLS = frozenset({"file", "local"})
-_EXTRAS = {"s3": "nbflow[s3]", "s3a": "nbflow[s3]"}
+_EXTRAS = {"s3": "nbflowkit[s3]", "s3a": "nbflowkit[s3]"}
 
 
 def is_url(base_dir: str | os.PathLike[str]) -> bool:

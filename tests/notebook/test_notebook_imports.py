@@ -53,7 +53,7 @@ def test_without_pandas_the_tables_say_which_extra_to_install() -> None:
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
 
     assert done.stdout.startswith("MissingExtraError | This feature needs 'pandas'")
-    assert 'Fix: pip install "nbflow[notebook]"' in done.stdout
+    assert 'Fix: pip install "nbflowkit[notebook]"' in done.stdout
 
 
 def test_unknown_names_are_attribute_errors() -> None:

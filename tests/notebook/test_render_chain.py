@@ -333,7 +333,7 @@ class TestRender:
 
         message = str(caught.value)
         assert "neither the `dot` program nor pygraphviz is available" in message
-        assert 'pip install "nbflow[graphviz]"' in message
+        assert 'pip install "nbflowkit[graphviz]"' in message
         assert not (tmp_path / "dag.png").exists()
 
     @pytest.mark.usefixtures("no_dot", "no_pygraphviz")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
+import tomllib
 from typing import TYPE_CHECKING
 
 from tests.tutorials.conftest import ROOT, TUTORIALS
@@ -42,13 +43,36 @@ def test_sections_other_engineers_wrote_are_still_there() -> None:
         assert f"\n## {heading}\n" in README, heading
 
 
-def test_every_tutorial_is_linked_and_every_local_link_exists() -> None:
+REPO_URLS = (
+    "https://github.com/nbflow/nbflow/blob/main/",
+    "https://github.com/nbflow/nbflow/tree/main/",
+    "https://raw.githubusercontent.com/nbflow/nbflow/main/",
+)
+
+
+def link_targets() -> list[str]:
+    return re.findall(r"\]\(([^)#\s]+)", README) + re.findall(r'src="([^"]+)"', README)
+
+
+def test_every_link_is_absolute_so_the_readme_renders_on_a_package_index() -> None:
+    relative = [target for target in link_targets() if not target.startswith("https://")]
+    assert relative == [], f"relative links break on the package index page: {relative}"
+
+
+def test_every_tutorial_is_linked_and_every_link_into_the_repository_exists() -> None:
     for path in TUTORIALS:
-        assert f"(notebooks/{path.name})" in README, f"{path.name} is not linked"
-    for target in re.findall(r"\]\(((?!https?:)[^)#]+)\)", README) + re.findall(
-        r'src="([^"]+)"', README
-    ):
-        assert (ROOT / target).exists(), f"the README links to {target}, which does not exist"
+        assert f"/notebooks/{path.name})" in README, f"{path.name} is not linked"
+    for target in link_targets():
+        for prefix in REPO_URLS:
+            if target.startswith(prefix):
+                path = target.removeprefix(prefix)
+                assert (ROOT / path).exists(), f"the README links to {path}, which does not exist"
+
+
+def test_the_picture_is_the_checked_in_one() -> None:
+    assert 'src="https://raw.githubusercontent.com/nbflow/nbflow/main/docs/quickstart-dag.svg"' in (
+        README
+    )
 
 
 def test_the_binder_badge_opens_the_quick_start() -> None:
@@ -60,6 +84,8 @@ def test_the_binder_badge_opens_the_quick_start() -> None:
         r"https://mybinder\.org/v2/gh/[\w.-]+/[\w.-]+/HEAD\?urlpath=lab/tree/notebooks/01-quickstart\.ipynb",
         badge.group(2),
     ), badge.group(2)
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    assert badge.group(2) == project["urls"]["Binder"]
 
 
 def test_the_first_job_memoization_and_assets_examples_run(tmp_path: Path) -> None:
@@ -114,3 +140,17 @@ def test_the_picture_is_what_the_script_draws(tmp_path: Path) -> None:
             assert (
                 f"<title>{op_name}</title>" in drawn and f"<title>{op_name}</title>" in checked_in
             )
+
+
+def test_no_placeholder_is_left_in_the_repository() -> None:
+    placeholder = "YOUR" + "-ORG"
+    listed = subprocess.run(
+        ["git", "ls-files"], cwd=ROOT, capture_output=True, text=True, check=True
+    ).stdout.split()
+    found = [
+        name
+        for name in listed
+        if (ROOT / name).is_file()
+        and placeholder in (ROOT / name).read_text(encoding="utf-8", errors="replace")
+    ]
+    assert found == [], f"placeholder org left in {found}"
