@@ -1,0 +1,1 @@
+"""Example jobs shipped with nbflow, run with ``nbflow example NAME``."""
