@@ -70,13 +70,14 @@ def parse_op_selection(texts: Sequence[str]) -> list[str] | None:
     return queries or None
 
 
-def _run(args: SimpleNamespace, job_def: JobDefinition, attribute: str, run_id: str) -> Any:
+def _run(
+    args: SimpleNamespace, job_def: JobDefinition, attribute: str, instance: Instance, run_id: str
+) -> Any:
     """Run the job: in this process for the in-process executor, else with ``execute_job``
     and the job's executor (or ``--executor``), steps rebuilding it from the same file."""
     run_config = load_run_config(args.config, args.config_json)
     tags = parse_tags(args.tags)
     op_selection = parse_op_selection(args.op_selection)
-    instance = Instance.get()
     executor = args.executor or job_def.executor_def.name
     if executor == "in_process":
         return job_def.execute_in_process(
@@ -109,7 +110,7 @@ def cmd_job_execute(args: SimpleNamespace) -> int:
     instance.add_event_listener(run_id, display)
     try:
         with display:
-            result = _run(args, job_def, attribute, run_id)
+            result = _run(args, job_def, attribute, instance, run_id)
     except KeyboardInterrupt:
         print(
             f"Run {run_id} of job {job_def.name!r} canceled (Ctrl-C); recorded as CANCELED.",
