@@ -8,6 +8,8 @@ import sys
 from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any
 
+import click
+
 from nbflow.cli.command_error import CommandError
 from nbflow.cli.interrupt import INTERRUPTED_EXIT_CODE
 from nbflow.errors import NbflowError
@@ -59,14 +61,19 @@ def invoke(
 
     A :class:`CommandError` or :class:`NbflowError` is printed as one ``error: ...`` line
     (exit code 2); Ctrl-C prints one line (exit code 130). ``records_runs=False``: the
-    command touches no run history, so no line says where it is.
+    command touches no run history, so no line says where it is. A non-zero code ends the
+    command through click (``click.exceptions.Exit``), so it is the process's exit code
+    however click runs.
     """
     args = SimpleNamespace(handler=handler, records_runs=records_runs, **values)
     try:
-        return run_command(args)
+        code = run_command(args)
     except (CommandError, NbflowError) as exc:
         print(f"error: {exc}", file=sys.stderr)
-        return 2
+        code = 2
     except KeyboardInterrupt:
         print("Interrupted (Ctrl-C).", file=sys.stderr)
-        return INTERRUPTED_EXIT_CODE
+        code = INTERRUPTED_EXIT_CODE
+    if code:
+        raise click.exceptions.Exit(code)
+    return code

@@ -69,7 +69,7 @@ def _load_module(file: str | None, module: str | None) -> Any:
             _run_user_code(lambda: loader.exec_module(mod), file)
         except ModuleNotFoundError as exc:
             raise CommandError(
-                f"{_failing_line(exc, file)}: loading {file} failed: it imports {exc.name!r}, "
+                f"{_at(exc)}Loading {file} failed: it imports {exc.name!r}, "
                 "which is not installed and not beside the file. Fix: install it, or put "
                 f"{exc.name}.py next to {path.name}."
             ) from None
@@ -79,9 +79,7 @@ def _load_module(file: str | None, module: str | None) -> Any:
     try:
         return _run_user_code(lambda: importlib.import_module(module), module)
     except ModuleNotFoundError as exc:
-        raise CommandError(
-            f"{_failing_line(exc, module)}: cannot import module {module!r}: {exc}."
-        ) from None
+        raise CommandError(f"{_at(exc)}Cannot import module {module!r}: {exc}.") from None
 
 
 def _run_user_code(load: Any, where: str) -> Any:
@@ -98,20 +96,26 @@ def _run_user_code(load: Any, where: str) -> Any:
         ) from None
     except Exception as exc:
         raise CommandError(
-            f"{_failing_line(exc, where)}: loading {where} failed: {type(exc).__name__}: "
+            f"{_at(exc)}Loading {where} failed: {type(exc).__name__}: "
             f"{_one_line(exc)}. Fix the error in that file."
         ) from None
 
 
-def _failing_line(exc: BaseException, where: str) -> str:
+def _failing_line(exc: BaseException) -> str | None:
     """``file:line`` of the deepest traceback frame in the user's code (not in nbflow, the
-    standard library or installed packages), else ``where``."""
-    place = where
+    standard library or installed packages), else ``None``."""
+    place = None
     for frame, line in traceback.walk_tb(exc.__traceback__):
         filename = frame.f_code.co_filename
         if not filename.startswith("<") and not filename.startswith(_NOT_USER_CODE):
             place = f"{filename}:{line}"
     return place
+
+
+def _at(exc: BaseException) -> str:
+    """``"<file>:<line>: "`` of :func:`_failing_line`, or nothing."""
+    place = _failing_line(exc)
+    return f"{place}: " if place else ""
 
 
 def _one_line(exc: BaseException) -> str:

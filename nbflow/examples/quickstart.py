@@ -1,7 +1,6 @@
 """The quick-start job: word counts of a text (``nbflow example quickstart``)."""
 
 from collections import Counter
-
 from typing import Any
 
 from nbflow import Field, job, op
