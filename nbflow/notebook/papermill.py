@@ -81,11 +81,10 @@ def notebook_parameters(notebook_path: Path) -> list[dict[str, Any]] | None:
     ``name``, ``inferred_type_name``, ``default`` (source text) and ``help`` (the comment);
     ``None`` when no cell is tagged ``parameters``."""
     from papermill.inspection import inspect_notebook
-    from papermill.utils import any_tagged_cell
 
     with notebook_path.open(encoding="utf-8") as handle:
         nb = nbformat.read(handle, as_version=4)  # type: ignore[no-untyped-call]
-    if not any_tagged_cell(nb, "parameters"):
+    if not any("parameters" in cell.get("metadata", {}).get("tags", ()) for cell in nb.cells):
         return None
     return list(inspect_notebook(str(notebook_path)).values())
 
