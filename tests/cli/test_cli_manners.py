@@ -277,7 +277,7 @@ def test_the_jobs_own_executor_runs_steps_in_other_processes(folder: Path) -> No
     )
     assert done.returncode == 0, done.stderr
     seen = pids.read_text().split()
-    assert len(seen) == 2 and str(os.getpid()) not in seen
+    assert len(set(seen)) == 2  # each step in a process of its own
     assert "again: succeeded" in done.stdout
 
     pids.unlink()
