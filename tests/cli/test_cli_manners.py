@@ -56,6 +56,18 @@ def elsewhere():
 
 
 @op
+def on_a_dask_worker():
+    from distributed import get_worker
+
+    return get_worker().address  # raises ValueError outside a Dask worker
+
+
+@job
+def dasky():
+    on_a_dask_worker()
+
+
+@op
 def which(context):
     print(f"PARTITION={context.partition_key}")
 
@@ -156,7 +168,7 @@ def test_job_list_names_jobs_and_points_at_assets(folder: Path) -> None:
     code, out, _ = run("job", "list", "-f", "jobs.py")
     assert code == 0
     rows = {line.split("|")[1].strip(): line for line in out.splitlines() if line.startswith("| ")}
-    assert set(rows) == {"Job", "counting", "elsewhere", "colours"}
+    assert set(rows) == {"Job", "counting", "elsewhere", "dasky", "colours"}
     assert "multiprocess" in rows["elsewhere"] and "counts made items" in rows["counting"]
 
     code, out, _ = run("job", "list", "-f", "assets.py")
@@ -295,6 +307,17 @@ def test_the_jobs_own_executor_runs_steps_in_other_processes(folder: Path) -> No
     )
     assert done.returncode == 0, done.stderr
     assert len(set(pids.read_text().split())) == 1
+
+
+@pytest.mark.dask
+def test_executor_option_runs_the_steps_on_dask(folder: Path) -> None:
+    done = nbflow_process(folder, "job", "execute", "-f", "jobs.py", "-j", "dasky", "-q")
+    assert done.returncode == 1  # the job's own executor: step processes, not Dask workers
+    done = nbflow_process(
+        folder, "job", "execute", "-f", "jobs.py", "-j", "dasky", "-q", "--executor", "dask"
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "on_a_dask_worker | succeeded" in done.stdout
 
 
 def test_new_project_runs_with_job_execute_and_example_quickstart_runs(tmp_path: Path) -> None:
