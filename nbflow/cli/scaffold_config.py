@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from nbflow.cli.loading import load_job
 from nbflow.cli.options import check_where
 from nbflow.config import Field, Permissive, Selector, Shape, as_field
+from nbflow.config.types import AnyType
 from nbflow.definitions.config_mapping import ConfigMapping
 from nbflow.execution.engine.plan import build_plan
 from nbflow.execution.engine.run import in_process_resource_defs
@@ -57,16 +58,25 @@ def _is_group(field: Field) -> bool:
     )
 
 
-def _lines(shape: Shape | Permissive, depth: int, in_op: bool) -> list[str]:
+def _is_output_config(name: str, field: Field) -> bool:
+    """An op's ``outputs`` entry (any config, rarely given): left out of the skeleton."""
+    return name == "outputs" and isinstance(field.config_type, AnyType) and not field.is_required
+
+
+def _lines(shape: Shape | Permissive, depth: int) -> list[str]:
     lines: list[str] = []
     pad = _INDENT * depth
     for name, field in shape.fields.items():
-        if field is UNDECLARED_OP_CONFIG or (in_op and name == "outputs"):
+        if field is UNDECLARED_OP_CONFIG or _is_output_config(name, field):
             continue
         if _is_group(field):
             assert isinstance(field.config_type, (Shape, Permissive))
-            inner = _lines(field.config_type, depth + 1, in_op=depth == 1 and not in_op)
-            if inner:
+            inner = _lines(field.config_type, depth + 1)
+            if all(line.lstrip().startswith("#") for line in inner):
+                # nothing to give here: the group stays commented out, or a YAML null
+                # would stand where a mapping is expected
+                lines += [f"{pad}# {name}:", *inner] if inner else []
+            else:
                 lines += [f"{pad}{name}:", *inner]
             continue
         if field.has_default_value:
@@ -81,8 +91,7 @@ def _lines(shape: Shape | Permissive, depth: int, in_op: bool) -> list[str]:
 def scaffold_yaml(job_def: JobDefinition) -> str:
     """The YAML run-config skeleton of ``job_def`` (see the module docstring)."""
     schema = job_config_schema(job_def)
-    mapped = isinstance(job_def.config, ConfigMapping)
-    body = _lines(schema, 0, in_op=mapped)
+    body = _lines(schema, 0)
     header = f"# Run config of job {job_def.name!r}: fill in the REQUIRED fields."
     if not body:
         return f"# Job {job_def.name!r} has nothing to configure.\n{{}}\n"

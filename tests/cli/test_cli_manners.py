@@ -249,6 +249,15 @@ def test_scaffold_config_fills_defaults_and_marks_required_fields(folder: Path) 
     assert "      label:  # REQUIRED String: what to call it" in lines
     assert yaml.safe_load(out) == {"ops": {"make": {"config": {"n": 2, "label": None}}}}
 
+    # filled in, the skeleton is the job's run config
+    (folder / "run.yaml").write_text(out.replace("label:", "label: x"))
+    code, out, err = run(
+        "job", "execute", "-f", "jobs.py", "-j", "counting", "--executor", "in_process",
+        "-c", "run.yaml",
+    )  # fmt: skip
+    assert code == 0, err
+    assert "COUNT=2" in out
+
 
 def test_asset_materialize_select_runs_the_selected_assets(folder: Path) -> None:
     code, out, err = run("asset", "materialize", "-f", "assets.py")
