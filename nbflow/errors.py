@@ -6,6 +6,7 @@ Families follow the phases of a run: definition, config, versioning, storage, ex
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -770,9 +771,10 @@ class NotebookRunError(ExecutionError):
         where = "while starting or talking to its kernel"
         if cell_index is not None:
             count = f", In [{exec_count}]" if exec_count is not None else ""
-            first = next((line.strip() for line in source.splitlines() if line.strip()), "")
-            shown = f": {first[:60]!r}" if first else ""
-            where = f"in cell {cell_index}{count}{shown}"
+            number, line = _failing_line(source, traceback, exec_count)
+            at = f", line {number}" if number is not None else ""
+            shown = f": {line[:60]!r}" if line else ""
+            where = f"in cell {cell_index}{count}{at}{shown}"
         return cls(
             f"Notebook {notebook_path!r} failed {where} with {ename}: {evalue}\n"
             f"The executed notebook, with the traceback, is at {output_path!r}.\n"
@@ -787,6 +789,24 @@ class NotebookRunError(ExecutionError):
             traceback=traceback,
             source=source,
         )
+
+
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+_CELL_FRAME = re.compile(r"Cell In\s*\[(\d*)\],\s*line (\d+)")
+
+
+def _failing_line(
+    source: str, traceback: Sequence[str], exec_count: int | None
+) -> tuple[int | None, str]:
+    """The number and text of the failing cell's line that raised, read from the kernel's
+    traceback (IPython's ``Cell In[n], line k`` frames); else no number and the cell's
+    first line."""
+    lines = source.splitlines()
+    for match in _CELL_FRAME.finditer(_ANSI.sub("", "\n".join(traceback))):
+        count, number = match.group(1), int(match.group(2))
+        if (exec_count is None or count == str(exec_count)) and 1 <= number <= len(lines):
+            return number, lines[number - 1].strip()
+    return None, next((line.strip() for line in lines if line.strip()), "")
 
 
 def _rebuild_notebook_run_error(message: str, fields: dict[str, object]) -> NotebookRunError:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-HEAVY = ("pandas", "graphviz", "ipywidgets", "IPython", "papermill", "nbformat")
+HEAVY = ("pandas", "graphviz", "ipywidgets", "IPython", "papermill", "nbformat", "click")
 REPO = Path(__file__).resolve().parents[1]
 
 

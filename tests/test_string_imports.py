@@ -24,6 +24,7 @@ _NAME = re.compile(r"nbflow(\.[A-Za-z_]\w*)+(:[A-Za-z_][\w.]*)?")
 # (module whose source names it, module named): every string import of an nbflow module.
 ALLOWED = {
     (ENTRY_POINT, "nbflow.cli"),
+    ("nbflow.cli.project_commands", "nbflow.examples"),  # the examples' files, as resources
     ("nbflow", "nbflow.definitions.input_manager"),  # lazy export of input managers
     ("nbflow", "nbflow.definitions.dynamic"),  # lazy export of DynamicOut, DynamicOutput
     ("nbflow", "nbflow.execution"),

@@ -2,19 +2,28 @@
 
 from __future__ import annotations
 
-import argparse
 import importlib
 import importlib.util
 import json
+import os
 import sys
+import sysconfig
+import traceback
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from nbflow.cli.command_error import CommandError
 from nbflow.config.merge import deep_merge
+from nbflow.definitions.asset import AssetsDefinition
 from nbflow.definitions.job import JobDefinition
 from nbflow.errors import NbflowError, did_you_mean
+
+_NOT_USER_CODE = tuple(
+    {str(Path(__file__).resolve().parents[1])}
+    | {sysconfig.get_path(name) for name in ("stdlib", "platstdlib", "purelib", "platlib")}
+)
+"""Folders whose frames are not the user's: nbflow's, the standard library, installed packages."""
 
 
 def _add_user_folder(folder: Path) -> None:
@@ -26,6 +35,23 @@ def _add_user_folder(folder: Path) -> None:
     entry = str(folder.resolve())
     if entry not in sys.path:
         sys.path.append(entry)
+
+
+_loaded: dict[str, Any] = {}
+"""Modules this process loaded for a command, by absolute file path or module name: a job
+rebuilt in this process (:mod:`nbflow.cli.job_pointer`) does not run the user's file again."""
+
+
+def load_module(file: str | None, module: str | None) -> Any:
+    """The module of a ``-f FILE`` or ``-m MODULE`` option, loaded once per process.
+
+    Raises:
+        CommandError: the file is missing, or importing it fails (one line: file, line, error).
+    """
+    key = os.path.abspath(file) if file else str(module)
+    if key not in _loaded:
+        _loaded[key] = _load_module(file, module)
+    return _loaded[key]
 
 
 def _load_module(file: str | None, module: str | None) -> Any:
@@ -43,8 +69,9 @@ def _load_module(file: str | None, module: str | None) -> Any:
             _run_user_code(lambda: loader.exec_module(mod), file)
         except ModuleNotFoundError as exc:
             raise CommandError(
-                f"Loading {file} failed: it imports {exc.name!r}, which is not installed and not "
-                f"beside the file. Fix: install it, or put {exc.name}.py next to {path.name}."
+                f"{_at(exc)}Loading {file} failed: it imports {exc.name!r}, "
+                "which is not installed and not beside the file. Fix: install it, or put "
+                f"{exc.name}.py next to {path.name}."
             ) from None
         return mod
     assert module is not None
@@ -52,22 +79,43 @@ def _load_module(file: str | None, module: str | None) -> Any:
     try:
         return _run_user_code(lambda: importlib.import_module(module), module)
     except ModuleNotFoundError as exc:
-        raise CommandError(f"Cannot import module {module!r}: {exc}.") from None
+        raise CommandError(f"{_at(exc)}Cannot import module {module!r}: {exc}.") from None
 
 
 def _run_user_code(load: Any, where: str) -> Any:
-    """Import user code; a failure there becomes one line naming the file and the error."""
+    """Import user code; a failure there becomes one line naming the file, the line and the
+    error (the deepest line of the user's code the traceback passes through)."""
     try:
         return load()
     except (ModuleNotFoundError, NbflowError):
         raise
     except SyntaxError as exc:
-        raise CommandError(f"{where} has a syntax error at line {exc.lineno}: {exc.msg}.") from None
+        place = f"{exc.filename or where}:{exc.lineno}" if exc.lineno else where
+        raise CommandError(
+            f"{place}: syntax error: {exc.msg}. Fix the error in that file."
+        ) from None
     except Exception as exc:
         raise CommandError(
-            f"Loading {where} failed: {type(exc).__name__}: {_one_line(exc)}. "
-            "Fix the error in that file."
+            f"{_at(exc)}Loading {where} failed: {type(exc).__name__}: "
+            f"{_one_line(exc)}. Fix the error in that file."
         ) from None
+
+
+def _failing_line(exc: BaseException) -> str | None:
+    """``file:line`` of the deepest traceback frame in the user's code (not in nbflow, the
+    standard library or installed packages), else ``None``."""
+    place = None
+    for frame, line in traceback.walk_tb(exc.__traceback__):
+        filename = frame.f_code.co_filename
+        if not filename.startswith("<") and not filename.startswith(_NOT_USER_CODE):
+            place = f"{filename}:{line}"
+    return place
+
+
+def _at(exc: BaseException) -> str:
+    """``"<file>:<line>: "`` of :func:`_failing_line`, or nothing."""
+    place = _failing_line(exc)
+    return f"{place}: " if place else ""
 
 
 def _one_line(exc: BaseException) -> str:
@@ -80,10 +128,26 @@ def _one_line(exc: BaseException) -> str:
     return first if len(first) <= 300 else first[:299] + "…"
 
 
+def jobs_in(mod: Any) -> dict[str, tuple[str, JobDefinition]]:
+    """The jobs a module defines at its top level: job name -> (attribute, job)."""
+    return {
+        value.name: (attribute, value)
+        for attribute, value in vars(mod).items()
+        if isinstance(value, JobDefinition)
+    }
+
+
 def load_job(file: str | None, module: str | None, job_name: str | None) -> JobDefinition:
     """Find the job to run in a file or module: the one named, or the only one there."""
-    mod = _load_module(file, module)
-    jobs = {v.name: v for v in vars(mod).values() if isinstance(v, JobDefinition)}
+    return load_job_attribute(file, module, job_name)[1]
+
+
+def load_job_attribute(
+    file: str | None, module: str | None, job_name: str | None
+) -> tuple[str, JobDefinition]:
+    """The job :func:`load_job` finds, with the top-level name it is bound to."""
+    mod = load_module(file, module)
+    jobs = jobs_in(mod)
     where = file or module
     if job_name is not None:
         if job_name not in jobs:
@@ -92,6 +156,12 @@ def load_job(file: str | None, module: str | None, job_name: str | None) -> JobD
                 f"Jobs there: {sorted(jobs) or 'none'}."
             )
         return jobs[job_name]
+    if not jobs and any(isinstance(v, AssetsDefinition) for v in vars(mod).values()):
+        raise CommandError(
+            f"{where} has no jobs, only assets. Fix: materialize them with "
+            f"`nbflow asset materialize {'-f' if file else '-m'} {where} --select KEYS`, or "
+            "define a job of them with define_asset_job(...)."
+        )
     if len(jobs) != 1:
         raise CommandError(
             f"{where} has {len(jobs) or 'no'} jobs{': ' + ', '.join(sorted(jobs)) if jobs else ''}."
@@ -100,8 +170,27 @@ def load_job(file: str | None, module: str | None, job_name: str | None) -> JobD
     return next(iter(jobs.values()))
 
 
-def load_run_config(paths: Sequence[str]) -> dict[str, Any]:
-    """Merge YAML run-config files, later files winning."""
+def parse_config_json(text: str | None) -> dict[str, Any]:
+    """The run config of ``--config-json`` (a JSON object), ``{}`` when not given."""
+    if not text:
+        return {}
+    try:
+        config = json.loads(text)
+    except (ValueError, RecursionError) as exc:
+        raise CommandError(
+            f"--config-json is not valid JSON: {str(exc)[:200]}. "
+            'Fix: a JSON object, e.g. \'{"ops": {"my_op": {"config": {"n": 3}}}}\'.'
+        ) from None
+    if not isinstance(config, dict):
+        raise CommandError(
+            f"--config-json must be a JSON object (a mapping), got {type(config).__name__}. "
+            'Fix: e.g. \'{"ops": {"my_op": {"config": {"n": 3}}}}\'.'
+        )
+    return config
+
+
+def load_run_config(paths: Sequence[str], config_json: str | None = None) -> dict[str, Any]:
+    """Merge YAML run-config files, later files winning, then ``--config-json`` over them."""
     import yaml
 
     config: dict[str, Any] = {}
@@ -128,7 +217,7 @@ def load_run_config(paths: Sequence[str]) -> dict[str, Any]:
         if not isinstance(loaded, Mapping):
             raise CommandError(f"Config file {path} must hold a mapping at the top level.")
         config = deep_merge(config, loaded)
-    return config
+    return deep_merge(config, parse_config_json(config_json))
 
 
 def parse_tags(text: str | None) -> dict[str, str]:
@@ -152,24 +241,3 @@ def parse_tags(text: str | None) -> dict[str, str]:
             'hold a JSON object or list. Fix: e.g. \'{"a": "1"}\'.'
         )
     return {str(k): v if isinstance(v, str) else json.dumps(v) for k, v in tags.items()}
-
-
-def target_args(parser: argparse.ArgumentParser) -> None:
-    where = parser.add_mutually_exclusive_group(required=True)
-    where.add_argument("-f", "--python-file", dest="file", help="Python file defining the job")
-    where.add_argument("-m", "--module-name", dest="module", help="module defining the job")
-    parser.add_argument("-j", "--job", help="job name (needed when several are defined)")
-    parser.add_argument(
-        "-c", "--config", action="append", default=[], help="run-config YAML (repeatable)"
-    )
-    parser.add_argument("--mode", help=argparse.SUPPRESS)  # accepted for legacy command lines
-
-
-def positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, got {text!r}")
-    return value

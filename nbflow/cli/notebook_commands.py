@@ -11,14 +11,19 @@ import time
 import warnings
 from typing import TYPE_CHECKING, Any
 
+import click
+
 from nbflow.cli.command_error import CommandError
-from nbflow.cli.loading import positive_int
+from nbflow.cli.command_tree import CommandGroup
+from nbflow.cli.invocation import invoke
+from nbflow.cli.notebook_parameters import GridCommand, parameter_files, print_notebook_help
+from nbflow.cli.options import PositiveInt
 from nbflow.errors import NbflowError, NbflowWarning
 from nbflow.execution.views.table import format_table
 
 if TYPE_CHECKING:
-    import argparse
     from collections.abc import Iterator, Mapping, Sequence
+    from types import SimpleNamespace
 
     from nbflow.notebook.param_sweep import SweepRow
 
@@ -82,10 +87,15 @@ def _grid_parameters(entries: Sequence[Sequence[str]]) -> dict[str, list[Any]]:
     return grid
 
 
-def cmd_notebook_run(args: argparse.Namespace) -> int:
+def cmd_notebook_run(args: SimpleNamespace) -> int:
     from nbflow.notebook.runner import run_notebook
 
-    parameters = _single_parameters(args.parameters)
+    if args.help_notebook:
+        return print_notebook_help(args.notebook)
+    parameters = {
+        **parameter_files(args.parameters_file, args.parameters_yaml),
+        **_single_parameters(args.parameters),
+    }
     _say(
         f"Running {args.notebook}" + (f" with {_parameters_text(parameters)}" if parameters else "")
     )
@@ -93,7 +103,12 @@ def cmd_notebook_run(args: argparse.Namespace) -> int:
     try:
         with _warnings_as_lines():
             run = run_notebook(
-                args.notebook, parameters, output_path=args.output, kernel_name=args.kernel
+                args.notebook,
+                parameters,
+                output_path=args.output,
+                kernel_name=args.kernel,
+                cwd=args.cwd,
+                execution_timeout=args.execution_timeout,
             )
     except NbflowError:
         _say(f"Notebook {args.notebook} failed after {time.perf_counter() - started:.2f} s")
@@ -114,7 +129,7 @@ def _say_point(row: SweepRow) -> None:
     _say(f"  {_parameters_text(row.parameters)}: {row.status}{took}{error}")
 
 
-def cmd_notebook_sweep(args: argparse.Namespace) -> int:
+def cmd_notebook_sweep(args: SimpleNamespace) -> int:
     from nbflow.notebook.param_sweep import sweep
 
     grid = _grid_parameters(args.parameters)
@@ -133,57 +148,93 @@ def cmd_notebook_sweep(args: argparse.Namespace) -> int:
     return 0 if result.success else 1
 
 
-def add_notebook_commands(groups: Any) -> None:
-    """Register ``nbflow notebook run|sweep``."""
-    notebook_parser = groups.add_parser("notebook", help="run parameterized notebooks")
-    cmds = notebook_parser.add_subparsers(dest="command", required=True)
-    values_hint = "values are read as JSON when they parse (3, 1.5, true, [1, 2]), else as text"
+_VALUES_HINT = "values are read as JSON when they parse (3, 1.5, true, [1, 2]), else as text"
+_NOTEBOOK = click.argument("notebook", metavar="NB.ipynb")
+_KERNEL = click.option("-k", "--kernel", help="Jupyter kernel name (default python3)")
 
-    run = cmds.add_parser("run", help="run a notebook once, with parameters")
-    run.add_argument("notebook", metavar="NB.ipynb", help="the notebook to run")
-    run.add_argument(
+
+def _add_run(notebooks: click.Group) -> None:
+    @notebooks.command("run", help="Run a notebook once, with parameters.")
+    @_NOTEBOOK
+    @click.option(
         "-p",
         "--parameter",
-        dest="parameters",
+        "parameters",
         nargs=2,
-        action="append",
-        default=[],
-        metavar=("KEY", "VALUE"),
-        help=f"a parameter (repeatable); {values_hint}",
+        multiple=True,
+        metavar="KEY VALUE",
+        help=f"a parameter (repeatable; wins over -f and -y); {_VALUES_HINT}",
     )
-    run.add_argument(
+    @click.option(
+        "-f",
+        "--parameters-file",
+        multiple=True,
+        metavar="PARAMS.yaml",
+        help="parameters from a YAML file (repeatable; later ones win)",
+    )
+    @click.option(
+        "-y",
+        "--parameters-yaml",
+        multiple=True,
+        metavar="YAML",
+        help="parameters as a YAML mapping, e.g. '{x: 1, name: a}' (repeatable; over -f)",
+    )
+    @click.option(
         "-o",
         "--output",
         metavar="OUT.ipynb",
         help="the executed notebook (default: in notebooks/runs under $NBFLOW_HOME or ./.nbflow)",
     )
-    run.add_argument("-k", "--kernel", help="Jupyter kernel name (default python3)")
-    run.set_defaults(handler=cmd_notebook_run)
+    @_KERNEL
+    @click.option(
+        "--cwd",
+        type=click.Path(exists=True, file_okay=False),
+        help="the folder the kernel starts in (default: the notebook's folder)",
+    )
+    @click.option(
+        "--execution-timeout",
+        type=click.FloatRange(min=0, min_open=True),
+        metavar="SECONDS",
+        help="seconds each cell may run before the run fails (default: no limit)",
+    )
+    @click.option(
+        "--help-notebook",
+        is_flag=True,
+        help="list the notebook's parameters (names, types, defaults, comments) and exit",
+    )
+    def run(**values: Any) -> int:
+        return invoke(cmd_notebook_run, **values)
 
-    grid = cmds.add_parser(
-        "sweep", help="run a notebook for every combination of parameter values, in parallel"
+
+def add_notebook_commands(root: click.Group) -> None:
+    """Register ``nbflow notebook run|sweep``."""
+
+    @root.group("notebook", cls=CommandGroup, help="Run parameterized notebooks.")
+    def notebooks() -> None:
+        pass
+
+    _add_run(notebooks)
+
+    @notebooks.command(
+        "sweep",
+        cls=GridCommand,
+        help="Run a notebook for every combination of parameter values, in parallel.\n\n"
+        "Give each parameter and the values to try with -p KEY VALUE... (repeatable), "
+        f"e.g. -p x 1 2 3; {_VALUES_HINT}.",
     )
-    grid.add_argument("notebook", metavar="NB.ipynb", help="the notebook to run")
-    grid.add_argument(
-        "-p",
-        "--parameter",
-        dest="parameters",
-        nargs="+",
-        action="append",
-        default=[],
-        metavar="KEY|VALUE",
-        help=f"a parameter and the values to try, e.g. -p x 1 2 3 (repeatable); {values_hint}",
-    )
-    grid.add_argument(
+    @_NOTEBOOK
+    @click.option(
         "--max-concurrent",
-        type=positive_int,
+        type=PositiveInt(),
         default=2,
         help="notebooks running at once, each in its own process (default 2)",
     )
-    grid.add_argument(
+    @click.option(
         "--output-dir",
         help="where executed notebooks are kept and looked up (default: notebooks/sweeps "
         "under $NBFLOW_HOME or ./.nbflow)",
     )
-    grid.add_argument("-k", "--kernel", help="Jupyter kernel name (default python3)")
-    grid.set_defaults(handler=cmd_notebook_sweep)
+    @_KERNEL
+    @click.pass_context
+    def sweep_command(ctx: click.Context, /, **values: Any) -> int:
+        return invoke(cmd_notebook_sweep, parameters=GridCommand.grid(ctx), **values)

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+import click
+
+from nbflow.cli.invocation import invoke
 from nbflow.execution.views.run_report import RunReport
 from nbflow.storage.instance import Instance
 
 if TYPE_CHECKING:
-    import argparse
+    from types import SimpleNamespace
 
 
-def cmd_runs_report(args: argparse.Namespace) -> int:
+def cmd_runs_report(args: SimpleNamespace) -> int:
     report = RunReport.of_run(Instance.get(), args.run_id)
     path = args.output or f"run-{report.run.run_id[:8]}.html"
     written = report.write(path)
@@ -19,19 +22,21 @@ def cmd_runs_report(args: argparse.Namespace) -> int:
     return 0
 
 
-def add_report_command(runs_cmds: Any) -> None:
+def add_report_command(runs: click.Group) -> None:
     """Register ``nbflow runs report`` in the ``runs`` command group."""
-    report = runs_cmds.add_parser(
+
+    @runs.command(
         "report",
-        help="write one run as an HTML page (DAG, timeline, steps, logs, tracebacks); "
-        "it opens offline",
+        help="Write one run as an HTML page (DAG, timeline, steps, logs, tracebacks); "
+        "it opens offline.",
     )
-    report.add_argument("run_id", metavar="RUN_ID", help="a run id, or a unique prefix of one")
-    report.add_argument(
+    @click.argument("run_id", metavar="RUN_ID")
+    @click.option(
         "-o",
         "--output",
         metavar="PATH",
         default=None,
         help="the file to write (default: run-<id>.html in the current folder)",
     )
-    report.set_defaults(handler=cmd_runs_report)
+    def report(**values: Any) -> int:
+        return invoke(cmd_runs_report, **values)

@@ -6,13 +6,10 @@ import json
 from typing import TYPE_CHECKING, Any
 
 from nbflow.cli.command_error import CommandError
-from nbflow.cli.loading import positive_int
-from nbflow.cli.report_command import add_report_command
 from nbflow.cli.run_details import step_details
 from nbflow.cli.run_json import run_record
 from nbflow.cli.run_lookup import find_run as find_run
 from nbflow.cli.run_lookup import history_file
-from nbflow.cli.run_removal import add_removal_commands
 from nbflow.cli.time_text import format_time, run_duration
 from nbflow.events import Event, StepFailureData
 from nbflow.execution.engine.step_states import StepRecord, StepState, StepStates
@@ -24,8 +21,10 @@ from nbflow.storage.run import RunStatus
 from nbflow.storage.runs_filter import RunsFilter
 
 if TYPE_CHECKING:
-    import argparse
     from collections.abc import Sequence
+    from types import SimpleNamespace
+
+    import click
 
 
 def _where(instance: Instance) -> str:
@@ -50,7 +49,7 @@ def parse_statuses(texts: Sequence[str]) -> tuple[RunStatus, ...]:
     return tuple(statuses)
 
 
-def cmd_runs_list(args: argparse.Namespace) -> int:
+def cmd_runs_list(args: SimpleNamespace) -> int:
     instance = Instance.get()
     filters = RunsFilter(job_name=args.job, statuses=parse_statuses(args.status))
     runs = instance.get_runs(limit=args.limit + 1, filters=filters)
@@ -111,7 +110,7 @@ def _elapsed(record: StepRecord) -> str:
     return "" if elapsed is None else format_seconds(elapsed / 1000)
 
 
-def cmd_runs_show(args: argparse.Namespace) -> int:
+def cmd_runs_show(args: SimpleNamespace) -> int:
     instance = Instance.get()
     run = find_run(instance, args.run_id)
     events = instance.get_events(run.run_id)
@@ -144,43 +143,58 @@ def cmd_runs_show(args: argparse.Namespace) -> int:
     return 0
 
 
-def add_run_commands(groups: Any) -> None:
-    """Register ``nbflow runs list|show|delete|wipe``."""
-    runs_parser = groups.add_parser(
-        "runs", help=f"inspect the recorded runs (in ${HOME_ENV_VAR}, else ./.nbflow)"
+def add_run_commands(root: click.Group) -> None:
+    """Register ``nbflow runs list|show|report|delete|wipe``."""
+    import click
+
+    from nbflow.cli.command_tree import CommandGroup
+    from nbflow.cli.invocation import invoke
+    from nbflow.cli.options import PositiveInt
+    from nbflow.cli.report_command import add_report_command
+    from nbflow.cli.run_removal import add_removal_commands
+
+    @root.group(
+        "runs",
+        cls=CommandGroup,
+        help=f"Inspect the recorded runs (in ${HOME_ENV_VAR}, else ./.nbflow).",
     )
-    runs_cmds = runs_parser.add_subparsers(dest="command", required=True)
-    listing = runs_cmds.add_parser(
-        "list", help="the newest runs first (a run whose process died shows as ABANDONED)"
+    def runs() -> None:
+        pass
+
+    @runs.command(
+        "list", help="The newest runs first (a run whose process died shows as ABANDONED)."
     )
-    listing.add_argument(
-        "--limit", type=positive_int, default=20, help="how many runs to show (default 20)"
+    @click.option(
+        "--limit", type=PositiveInt(), default=20, help="how many runs to show (default 20)"
     )
-    listing.add_argument("--job", metavar="NAME", help="only the runs of this job")
-    listing.add_argument(
+    @click.option("--job", metavar="NAME", help="only the runs of this job")
+    @click.option(
         "--status",
-        action="append",
-        default=[],
+        multiple=True,
         metavar="STATUS",
         help="only runs in this status (any case; repeatable, or comma-separated): "
         + ", ".join(s.value for s in RunStatus),
     )
-    listing.add_argument(
+    @click.option(
         "--json",
-        action="store_true",
+        is_flag=True,
         help="one JSON object per run and line: id, job, status, start, end, duration, "
         "steps_run, steps_memoized, steps_failed",
     )
-    listing.set_defaults(handler=cmd_runs_list)
-    show = runs_cmds.add_parser(
-        "show", help="one run: how each step ended, its logs, and the tracebacks of failures"
+    def listing(**values: Any) -> int:
+        return invoke(cmd_runs_list, **values)
+
+    @runs.command(
+        "show", help="One run: how each step ended, its logs, and the tracebacks of failures."
     )
-    show.add_argument("run_id", metavar="RUN_ID", help="a run id, or a unique prefix of one")
-    show.add_argument(
+    @click.argument("run_id", metavar="RUN_ID")
+    @click.option(
         "--full-traceback",
-        action="store_true",
+        is_flag=True,
         help="show nbflow's frames in tracebacks too (by default only your code's)",
     )
-    show.set_defaults(handler=cmd_runs_show)
-    add_report_command(runs_cmds)
-    add_removal_commands(runs_cmds)
+    def show(**values: Any) -> int:
+        return invoke(cmd_runs_show, **values)
+
+    add_report_command(runs)
+    add_removal_commands(runs)

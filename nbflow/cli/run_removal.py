@@ -5,8 +5,11 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING, Any
 
+import click
+
 from nbflow.cli.command_error import CommandError
 from nbflow.cli.duration_text import parse_duration
+from nbflow.cli.invocation import invoke
 from nbflow.cli.run_lookup import find_run
 from nbflow.cli.time_text import format_time
 from nbflow.storage.instance import Instance
@@ -14,10 +17,10 @@ from nbflow.storage.run import RunStatus
 from nbflow.storage.runs_filter import RunsFilter
 
 if TYPE_CHECKING:
-    import argparse
+    from types import SimpleNamespace
 
 
-def cmd_runs_delete(args: argparse.Namespace) -> int:
+def cmd_runs_delete(args: SimpleNamespace) -> int:
     instance = Instance.get()
     run = find_run(instance, args.run_id)
     if run.status is RunStatus.STARTED and not args.force:
@@ -34,7 +37,7 @@ def cmd_runs_delete(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_runs_wipe(args: argparse.Namespace) -> int:
+def cmd_runs_wipe(args: SimpleNamespace) -> int:
     seconds = parse_duration(args.older_than, "--older-than")
     cutoff = time.time() - seconds
     instance = Instance.get()
@@ -56,24 +59,24 @@ def cmd_runs_wipe(args: argparse.Namespace) -> int:
     return 0
 
 
-def add_removal_commands(runs_cmds: Any) -> None:
+def add_removal_commands(runs: click.Group) -> None:
     """Register ``nbflow runs delete|wipe`` under ``nbflow runs``."""
-    delete = runs_cmds.add_parser(
-        "delete", help="forget one run and its events (its stored outputs stay)"
+
+    @runs.command("delete", help="Forget one run and its events (its stored outputs stay).")
+    @click.argument("run_id", metavar="RUN_ID")
+    @click.option("--force", is_flag=True, help="delete it even if it is still marked STARTED")
+    def delete(**values: Any) -> int:
+        return invoke(cmd_runs_delete, **values)
+
+    @runs.command(
+        "wipe", help="Forget the runs recorded before a time (their stored outputs stay)."
     )
-    delete.add_argument("run_id", metavar="RUN_ID", help="a run id, or a unique prefix of one")
-    delete.add_argument(
-        "--force", action="store_true", help="delete it even if it is still marked STARTED"
-    )
-    delete.set_defaults(handler=cmd_runs_delete)
-    wipe = runs_cmds.add_parser(
-        "wipe", help="forget the runs recorded before a time (their stored outputs stay)"
-    )
-    wipe.add_argument(
+    @click.option(
         "--older-than",
         required=True,
         metavar="DURATION",
         help="delete runs recorded longer ago than this, e.g. 30m, 12h, 7d, 2w, 1d12h",
     )
-    wipe.add_argument("--force", action="store_true", help="delete runs still marked STARTED too")
-    wipe.set_defaults(handler=cmd_runs_wipe)
+    @click.option("--force", is_flag=True, help="delete runs still marked STARTED too")
+    def wipe(**values: Any) -> int:
+        return invoke(cmd_runs_wipe, **values)

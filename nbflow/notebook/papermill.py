@@ -76,6 +76,19 @@ def kernel_record(kernel_name: str) -> dict[str, Any]:
     }
 
 
+def notebook_parameters(notebook_path: Path) -> list[dict[str, Any]] | None:
+    """The parameters the notebook's ``parameters`` cell declares, as papermill infers them:
+    ``name``, ``inferred_type_name``, ``default`` (source text) and ``help`` (the comment);
+    ``None`` when no cell is tagged ``parameters``."""
+    from papermill.inspection import inspect_notebook
+
+    with notebook_path.open(encoding="utf-8") as handle:
+        nb = nbformat.read(handle, as_version=4)  # type: ignore[no-untyped-call]
+    if not any("parameters" in cell.get("metadata", {}).get("tags", ()) for cell in nb.cells):
+        return None
+    return list(inspect_notebook(str(notebook_path)).values())
+
+
 def execute(
     nb: Any,
     *,
@@ -83,10 +96,13 @@ def execute(
     output_path: Path,
     kernel: Mapping[str, Any],
     extra_metadata: Mapping[str, Any] | None = None,
+    cwd: Path | None = None,
+    execution_timeout: float | None = None,
 ) -> Any:
     """Run the parameterized node ``nb`` with ``kernel``; write it to ``output_path``.
 
-    The kernel starts in the notebook's folder, so relative paths in it work as in Jupyter.
+    The kernel starts in ``cwd``, by default the notebook's folder, so relative paths in it
+    work as in Jupyter. ``execution_timeout``: seconds a cell may run (none: no limit).
 
     Returns:
         The executed notebook node.
@@ -101,7 +117,12 @@ def execute(
         tempfile.TemporaryDirectory(prefix="nbflow-kernel-") as sockets_dir,
     ):
         manager = kernel_manager_class(kernel_log, sockets_dir)
-        return _execute(nb, notebook_path, output_path, kernel, kernel_log, manager)
+        options = {
+            "resources": {"metadata": {"path": str(cwd or notebook_path.parent)}},
+            "execution_timeout": execution_timeout,
+            "kernel_manager_class": manager,
+        }
+        return _execute(nb, notebook_path, output_path, kernel, kernel_log, options)
 
 
 def _execute(
@@ -110,16 +131,11 @@ def _execute(
     output_path: Path,
     kernel: Mapping[str, Any],
     log: IO[bytes],
-    manager: type[Any],
+    options: Mapping[str, Any],
 ) -> Any:
     try:
         executed = papermill.execute_notebook(
-            nb,
-            str(output_path),
-            kernel_name=kernel["name"],
-            progress_bar=False,
-            resources={"metadata": {"path": str(notebook_path.parent)}},
-            kernel_manager_class=manager,
+            nb, str(output_path), kernel_name=kernel["name"], progress_bar=False, **options
         )
     except PapermillExecutionError as exc:
         _fix_input_path(None, output_path, notebook_path)

@@ -84,6 +84,8 @@ def run_notebook(
     kernel_name: str | None = None,
     *,
     warn: bool = True,
+    cwd: str | os.PathLike[str] | None = None,
+    execution_timeout: float | None = None,
 ) -> NotebookRun:
     """Run the notebook at ``path`` with ``parameters`` injected; keep the executed copy.
 
@@ -95,6 +97,9 @@ def run_notebook(
             ``<notebooks_home()>/runs/<name>-<parameters hash>.ipynb``.
         kernel_name: the Jupyter kernel; default ``"python3"``.
         warn: warn about a missing ``parameters`` cell or undeclared parameters.
+        cwd: the folder the kernel starts in; default the notebook's folder.
+        execution_timeout: seconds each cell may run; a slower cell fails the run with
+            ``NotebookRunError`` (default: no limit).
 
     Returns:
         A :class:`NotebookRun` with the yielded results and where the executed notebook is.
@@ -127,6 +132,8 @@ def run_notebook(
         output_path=target,
         kernel=kernel,
         extra_metadata={"code_version": code_version, "parameters": json_safe(params)},
+        cwd=None if cwd is None else Path(cwd).expanduser().absolute(),
+        execution_timeout=execution_timeout,
     )
     return NotebookRun(
         notebook_path=str(source),

@@ -95,7 +95,11 @@ def _assert_shown(shown: subprocess.CompletedProcess[str], *, printed: bool) -> 
 
 
 def test_in_process_logs_show_while_the_run_goes_and_in_its_history(folder: Path) -> None:
-    done = _run(folder, "-m", "nbflow", "job", "execute", "-f", "jobs.py", "-j", "logged")
+    done = _run(
+        folder,
+        *("-m", "nbflow", "job", "execute", "-f", "jobs.py", "-j", "logged"),
+        *("--executor", "in_process"),
+    )
     assert done.returncode == 1, done.stderr
     lines = done.stdout.splitlines()
     run_id = lines[0].split()[1]

@@ -106,7 +106,7 @@ def test_a_failing_cell_fails_the_step_with_a_notebook_run_error(tmp_path: Path)
     assert "ZeroDivisionError" in executed.read_text()
     assert json.loads(executed.read_text())["metadata"]["nbflow"]["kernel"]["name"] == "python3"
     assert str(err).startswith(
-        f"Notebook '{NOTEBOOKS / 'fails.ipynb'}' failed in cell 2, In [3]: "
+        f"Notebook '{NOTEBOOKS / 'fails.ipynb'}' failed in cell 2, In [3], line 1: "
         "'value = 10 / divisor' with ZeroDivisionError: division by zero\n"
         f"The executed notebook, with the traceback, is at '{executed}'."
     )
