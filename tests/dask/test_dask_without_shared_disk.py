@@ -3,8 +3,8 @@
 The client is a real Jupyter kernel running in its own folder (cwd, TMPDIR, nbflow home and
 snapshot folder all in it). The workers are ``dask worker`` processes started in another
 folder, with another TMPDIR, and a preload that refuses any read of the client's folder (the
-first test proves it refuses). Values go through the storage named by :func:`storage_base_dir`,
-the one place to point at another store (an S3 bucket) — never the client's folder.
+first test proves it refuses). Values go through the storage named by :func:`storage_base_dir`:
+a bucket on the tests' S3 server (moto) — never the client's folder.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ import os
 import subprocess
 import sys
 import time
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -25,6 +26,8 @@ from nbclient import NotebookClient
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
+    from s3_server import S3Server
+
 pytestmark = pytest.mark.kernel  # the client is a Jupyter kernel (the folder marks it dask)
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
@@ -32,11 +35,9 @@ PRELOAD = FIXTURES / "refuse_client_disk.py"
 STARTUP_SECONDS = 60
 
 
-def storage_base_dir(root: Path) -> str:
-    """Where the run keeps its values: a folder the client and the workers both reach."""
-    folder = root / "shared-storage"
-    folder.mkdir()
-    return str(folder)
+def storage_base_dir(server: S3Server) -> str:
+    """Where the run keeps its values: a bucket on the S3 server the client and workers reach."""
+    return f"s3://{server.bucket}/no-shared-disk-{uuid.uuid4().hex[:12]}"
 
 
 @dataclass
@@ -50,7 +51,7 @@ class Sides:
 
 
 @pytest.fixture(scope="module")
-def sides(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sides]:
+def sides(tmp_path_factory: pytest.TempPathFactory, moto_s3: S3Server) -> Iterator[Sides]:
     import dask
     import distributed
 
@@ -84,7 +85,7 @@ def sides(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sides]:
     try:
         with distributed.Client(cluster.scheduler_address, set_as_default=False) as client:
             client.wait_for_workers(2, timeout=STARTUP_SECONDS)
-        yield Sides(client_dir, workers_dir, cluster.scheduler_address, storage_base_dir(root))
+        yield Sides(client_dir, workers_dir, cluster.scheduler_address, storage_base_dir(moto_s3))
     finally:
         workers.terminate()
         try:
@@ -198,7 +199,7 @@ def refused(sides: Sides) -> list[str]:
 
 
 def test_a_notebook_job_runs_and_memoizes_on_workers_without_the_client_disk(
-    sides: Sides,
+    sides: Sides, moto_s3: S3Server
 ) -> None:
     started = time.perf_counter()
     refused_before = refused(sides)
@@ -214,6 +215,7 @@ def test_a_notebook_job_runs_and_memoizes_on_workers_without_the_client_disk(
     assert total["module"].startswith("nbflow_snapshot_")  # rebuilt from the snapshot's text
     assert again["success"] is True and again["started"] == []  # fully memoized
     assert again["total"] == total  # loaded from the shared storage
-    assert list(Path(sides.base_dir).iterdir())  # the values are there, not in the client
+    stored = moto_s3.filesystem().find(sides.base_dir)
+    assert any("/total/" in key for key in stored)  # the values are in the bucket
     assert refused(sides) == refused_before  # the workers never even tried the client's disk
     assert time.perf_counter() - started < 60
