@@ -1,6 +1,6 @@
 """The package as a user gets it: sdist and wheel built as a release does, the wheel installed
 into a fresh virtual environment (no system site-packages, no checkout on the path), then the
-shipped quick-start job and a project made by ``create_project`` run from another folder."""
+shipped quick-start job and a project made by ``nbflow new`` run from another folder."""
 
 from __future__ import annotations
 
@@ -105,6 +105,8 @@ def test_the_quick_start_runs_from_the_installed_wheel(
     assert shipped.is_relative_to(venv), "nbflow was not imported from the fresh venv"
     out = _run([venv / "bin" / "nbflow", "job", "execute", "-f", shipped], tmp_path, env)
     assert "of job 'word_stats': success" in out
+    out = _run([venv / "bin" / "nbflow", "example", "quickstart"], tmp_path, env)
+    assert "of job 'word_stats': success" in out
     out = _run(
         [python, "-m", "nbflow", "job", "execute", "-m", "nbflow.examples.quickstart"],
         tmp_path,
@@ -117,15 +119,7 @@ def test_a_new_project_runs_from_the_installed_wheel(
     fresh_venv: tuple[Path, dict[str, str]], tmp_path: Path
 ) -> None:
     venv, env = fresh_venv
-    _run(
-        [
-            venv / "bin" / "python",
-            "-c",
-            "from nbflow.scaffold import create_project; create_project('proj')",
-        ],
-        tmp_path,
-        env,
-    )
+    _run([venv / "bin" / "nbflow", "new", "proj"], tmp_path, env)
     project = tmp_path / "proj"
     command = [venv / "bin" / "nbflow", "job", "execute", "-f", "pipeline.py", "-c", "config.yaml"]
     first = _run(command, project, env)

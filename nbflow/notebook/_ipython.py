@@ -5,7 +5,8 @@ redefined later, see :mod:`nbflow.definitions.redefinition`); the extension make
 messages name cells.
 
 Registers formatters with IPython's display-formatter registry, so the core classes never
-learn about notebooks: jobs and graphs display as their DAG (``image/svg+xml``), run
+learn about notebooks: jobs and graphs display as their DAG (``text/html``: the drawing fitted
+to the output with its legend and zoom; ``image/svg+xml`` for viewers that show no HTML), run
 results as a summary table with the DAG (``text/html``). A formatter that fails returns
 ``None`` (IPython then shows the plain ``repr``); it never prints a traceback.
 """
@@ -33,6 +34,16 @@ def dag_svg(obj: Any) -> str | None:
         return None
 
 
+def dag_view_html(obj: Any) -> str | None:
+    """The inline HTML of a job's or graph's DAG, or ``None`` if it cannot be drawn."""
+    try:
+        from nbflow.notebook.dag import DagDisplay
+
+        return DagDisplay(obj).html()
+    except Exception:
+        return None
+
+
 def run_html(result: Any) -> str | None:
     """The HTML summary of a run result, or ``None`` if it cannot be made."""
     try:
@@ -46,6 +57,8 @@ def run_html(result: Any) -> str | None:
 _REGISTERED: tuple[tuple[str, type, Any], ...] = (
     (SVG, JobDefinition, dag_svg),
     (SVG, GraphDefinition, dag_svg),
+    (HTML, JobDefinition, dag_view_html),
+    (HTML, GraphDefinition, dag_view_html),
     (HTML, ExecuteInProcessResult, run_html),
 )
 

@@ -210,12 +210,6 @@ def _svg_text(data: bytes) -> str:
     return data.decode("utf-8", "replace")
 
 
-def inline_svg(svg: str) -> str:
-    """``svg`` without its XML prolog and doctype, ready to be embedded in HTML."""
-    start = svg.find("<svg")
-    return svg[start:] if start > 0 else svg
-
-
 def _placeholder(view: GraphView, why: str) -> str:
     from xml.sax.saxutils import escape
 

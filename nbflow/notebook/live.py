@@ -71,7 +71,8 @@ from nbflow.execution.views.graph_view import (
 )
 from nbflow.notebook._live_target import RunOptions, RunTarget, run_target
 from nbflow.notebook._summarize import summarize
-from nbflow.notebook.dag import MAX_NODES, describe, draw_svg, inline_svg
+from nbflow.notebook.dag_html import dag_html
+from nbflow.notebook.dag import MAX_NODES, describe, draw_svg
 from nbflow.notebook.step_logs import step_logs_html
 from nbflow.notebook.summary import ResultDisplay, result_html
 from nbflow.storage.instance import Instance
@@ -329,10 +330,7 @@ class LiveView:
             drawing = draw_svg(shown, self.engine)
         except Exception as exc:  # drawing never breaks the view
             return f'<div style="color:#6b7280">(DAG not drawn: {escape(type(exc).__name__)})</div>'
-        note = f'<div style="color:#6b7280;font-size:11px">{escape(drawing.note)}</div>'
-        return f'<div style="overflow:auto">{inline_svg(drawing.svg)}</div>' + (
-            note if drawing.note else ""
-        )
+        return dag_html(drawing.svg, shown, drawing.note, interactive=False)
 
     def bundle(self) -> dict[str, str]:
         """The current state as a display bundle (``text/html`` and ``text/plain``)."""

@@ -18,7 +18,7 @@ from nbflow.execution.views.graph_dot import style_for
 from nbflow.execution.views.graph_view import STORED, TO_BE_RECOMPUTED
 from nbflow.execution.views.memo_plan import UNKNOWN, plan_run, plan_view
 from nbflow.execution.views.seconds_text import format_seconds
-from nbflow.notebook.dag import MAX_NODES, DagDisplay, inline_svg
+from nbflow.notebook.dag import MAX_NODES, DagDisplay
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -120,11 +120,9 @@ class PlanDisplay:
 
     def _dag_html(self) -> str:
         try:
-            drawing = self.dag().drawing()
+            return self.dag().html()
         except Exception as exc:
             return f"{_SMALL}(DAG not drawn: {escape(type(exc).__name__)})</div>"
-        note = f"{_SMALL}{escape(drawing.note)}</div>" if drawing.note else ""
-        return f'<div style="margin-top:6px;overflow:auto">{inline_svg(drawing.svg)}</div>{note}'
 
     def _repr_html_(self) -> str | None:
         try:

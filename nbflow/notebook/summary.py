@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from nbflow.execution.views.graph_dot import style_for
 from nbflow.notebook._result_rows import result_rows
-from nbflow.notebook.dag import MAX_NODES, DagDisplay, inline_svg
+from nbflow.notebook.dag import MAX_NODES, DagDisplay
 from nbflow.notebook.durations import human_duration
 from nbflow.notebook.run_names import asset_names, what_runs
 from nbflow.notebook.step_tracebacks import step_tracebacks_html
@@ -83,9 +83,7 @@ def result_html(
     failures = step_tracebacks_html(states[row.step] for row in rows)
     small = '<div style="color:#6b7280;font-size:11px">'
     try:
-        drawing = DagDisplay(result, max_nodes=max_nodes, engine=engine).drawing()
-        note = f"{small}{escape(drawing.note)}</div>" if drawing.note else ""
-        dag = f'<div style="margin-top:6px;overflow:auto">{inline_svg(drawing.svg)}</div>{note}'
+        dag = DagDisplay(result, max_nodes=max_nodes, engine=engine).html()
     except Exception as exc:
         dag = f"{small}(DAG not drawn: {escape(type(exc).__name__)})</div>"
     return (

@@ -213,7 +213,7 @@ def test_in_memory_io_manager_is_refused_before_the_run() -> None:
 def test_a_missing_dask_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(sys.modules, "distributed", None)
     instance = Instance.ephemeral()
-    with pytest.raises(MissingExtraError, match=r'pip install "nbflow\[dask\]"'):
+    with pytest.raises(MissingExtraError, match=r'pip install "nbflowkit\[dask\]"'):
         execute_job(dask_job, instance=instance)
     assert instance.get_runs() == []
 

@@ -58,12 +58,14 @@ def shell() -> Shell:
     return ip
 
 
-def test_a_job_displays_as_svg_and_keeps_its_text(shell: Shell) -> None:
+def test_a_job_displays_as_its_fitted_dag_and_as_svg_and_keeps_its_text(shell: Shell) -> None:
     data, _ = shell.display_formatter.format(small)
 
-    assert set(data) == {"image/svg+xml", "text/plain"}
+    assert set(data) == {"text/html", "image/svg+xml", "text/plain"}
     assert data["text/plain"] == "<JobDefinition small>"
     ET.fromstring(data["image/svg+xml"].encode())
+    assert 'class="nbflow-dag-toolbar"' in data["text/html"]
+    assert "<svg" in data["text/html"] and "<?xml" not in data["text/html"]
 
 
 def test_a_graph_displays_as_svg(shell: Shell) -> None:
@@ -119,6 +121,8 @@ def test_the_formatters_cover_jobs_graphs_and_results() -> None:
     assert [(m, c.__name__) for m, c, _ in _ipython._REGISTERED] == [
         ("image/svg+xml", "JobDefinition"),
         ("image/svg+xml", "GraphDefinition"),
+        ("text/html", "JobDefinition"),
+        ("text/html", "GraphDefinition"),
         ("text/html", "ExecuteInProcessResult"),
     ]
 

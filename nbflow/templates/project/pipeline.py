@@ -1,7 +1,8 @@
 """The project's job: clean a list of readings, scale them and summarise them.
 
-Run it from this folder:
+Run it from this folder, on its default readings or on those of config.yaml:
 
+    nbflow job execute -f pipeline.py
     nbflow job execute -f pipeline.py -c config.yaml
 
 Run it twice: the second run finds every output stored with the same version and runs nothing
@@ -15,7 +16,13 @@ from __future__ import annotations
 from nbflow import Field, OpExecutionContext, SourceHashVersionStrategy, job, op
 
 
-@op(config_schema={"readings": Field([float], description="The raw measurements.")})
+@op(
+    config_schema={
+        "readings": Field(
+            [float], default_value=[0.5, 1.0, -1.0, 2.5], description="The raw measurements."
+        )
+    }
+)
 def load(context: OpExecutionContext) -> list[float]:
     """The raw readings, from run config."""
     readings: list[float] = context.op_config["readings"]
