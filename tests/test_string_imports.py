@@ -48,7 +48,7 @@ ALLOWED = {
     ("nbflow.notebook", "nbflow.execution.views.graph_view"),
     ("nbflow.notebook", "nbflow.notebook._summarize"),
     ("nbflow.notebook", "nbflow.notebook.code_version"),
-    ("nbflow.notebook", "nbflow.notebook.config_form"),
+    ("nbflow.notebook", "nbflow.notebook.config_form_widget"),
     ("nbflow.notebook", "nbflow.notebook.dag"),
     ("nbflow.notebook", "nbflow.notebook.live"),
     ("nbflow.notebook", "nbflow.notebook.notebook_op"),
@@ -62,9 +62,9 @@ ALLOWED = {
     ("nbflow.notebook", "nbflow.notebook.snapshot"),
     ("nbflow.notebook", "nbflow.notebook.summary"),
     ("nbflow.notebook", "nbflow.notebook.tables"),
-    ("nbflow.notebook", "nbflow.notebook.why"),
+    ("nbflow.notebook", "nbflow.notebook.rerun_reasons"),
     ("nbflow.notebook", "nbflow.notebook.error_display"),
-    ("nbflow.notebook", "nbflow.notebook.explain"),
+    ("nbflow.notebook", "nbflow.notebook.run_explanation"),
     # A cache key named after the module whose objects it caches, not an import.
     ("nbflow.versioning.strategy", "nbflow.versioning.code_walk"),
 }

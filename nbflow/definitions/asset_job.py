@@ -21,6 +21,10 @@ if TYPE_CHECKING:
     from nbflow.definitions.resource import ResourceDefinition
 
 
+MATERIALIZE_JOB_NAME = "materialize"
+"""The name of the job that ``materialize`` and ``materialize_to_memory`` build for their assets."""
+
+
 @dataclass(frozen=True)
 class AssetLayer:
     """Which asset each step produces, and which source asset feeds which input."""

@@ -6,7 +6,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from nbflow.definitions.asset import AssetsDefinition
-from nbflow.definitions.asset_job import build_asset_job, split_assets
+from nbflow.definitions.asset_job import MATERIALIZE_JOB_NAME, build_asset_job, split_assets
 from nbflow.definitions.asset_key import AssetKey
 from nbflow.definitions.resource import ResourceDefinition, as_resource_definition
 from nbflow.definitions.specs import DEFAULT_IO_MANAGER_KEY, DEFAULT_OUTPUT
@@ -23,8 +23,6 @@ if TYPE_CHECKING:
     from nbflow.versioning import VersionStrategy
 
 AssetSelection = Iterable[AssetsDefinition | AssetKey | str]
-
-MATERIALIZE_JOB_NAME = "materialize"
 
 
 def _io_manager_keys(

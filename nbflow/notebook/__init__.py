@@ -51,8 +51,8 @@ _LAZY = {
     "show_graph": "nbflow.notebook.dag",
     "summarize": "nbflow.notebook._summarize",
     "show_tracebacks": "nbflow.notebook.error_display",
-    "Explanation": "nbflow.notebook.explain",
-    "explain": "nbflow.notebook.explain",
+    "Explanation": "nbflow.notebook.run_explanation",
+    "explain": "nbflow.notebook.run_explanation",
     "ResultDisplay": "nbflow.notebook.summary",
     "result_html": "nbflow.notebook.summary",
     "show_result": "nbflow.notebook.summary",
@@ -61,8 +61,8 @@ _LAZY = {
     "version_table": "nbflow.notebook.tables",
     "PlanDisplay": "nbflow.notebook.plan_display",
     "plan": "nbflow.notebook.plan_display",
-    "Why": "nbflow.notebook.why",
-    "why": "nbflow.notebook.why",
+    "Why": "nbflow.notebook.rerun_reasons",
+    "why": "nbflow.notebook.rerun_reasons",
     "GraphView": "nbflow.execution.views.graph_view",
     "graph_view": "nbflow.execution.views.graph_view",
     "to_dot": "nbflow.execution.views.graph_dot",
@@ -90,8 +90,8 @@ _LAZY = {
     "LiveView": "nbflow.notebook.live",
     "run": "nbflow.notebook.live",
     "start": "nbflow.notebook.live",
-    "ConfigForm": "nbflow.notebook.config_form",
-    "config_form": "nbflow.notebook.config_form",
+    "ConfigForm": "nbflow.notebook.config_form_widget",
+    "config_form": "nbflow.notebook.config_form_widget",
     # the run history: recent runs, one run's report
     "runs": "nbflow.notebook.run_history",
     "RunDisplay": "nbflow.notebook.run_display",
@@ -103,23 +103,23 @@ if TYPE_CHECKING:
     from nbflow.execution.views.graph_view import GraphView, graph_view
     from nbflow.notebook._summarize import summarize
     from nbflow.notebook.code_version import notebook_code_version
-    from nbflow.notebook.config_form import ConfigForm, config_form
+    from nbflow.notebook.config_form_widget import ConfigForm, config_form
     from nbflow.notebook.dag import DagDisplay, Drawing, draw_svg, render, show_graph
     from nbflow.notebook.error_display import show_tracebacks
-    from nbflow.notebook.explain import Explanation, explain
     from nbflow.notebook.live import LiveRun, LiveView, run, start
     from nbflow.notebook.notebook_op import NotebookOpDefinition, define_notebook_op
     from nbflow.notebook.param_sweep import SweepResult, SweepRow, parameter_grid, sweep
     from nbflow.notebook.plan_display import PlanDisplay, plan
     from nbflow.notebook.reconstruct import reconstructable
+    from nbflow.notebook.rerun_reasons import Why, why
     from nbflow.notebook.results import RESULT_MIME, read_results, yield_result
     from nbflow.notebook.run_display import RunDisplay, show_run
+    from nbflow.notebook.run_explanation import Explanation, explain
     from nbflow.notebook.run_history import runs
     from nbflow.notebook.runner import NotebookRun, run_notebook
     from nbflow.notebook.snapshot import Snapshot, SnapshotError, snapshot_job, write_snapshot
     from nbflow.notebook.summary import ResultDisplay, result_html, show_result
     from nbflow.notebook.tables import compare_configs, result_frame, version_table
-    from nbflow.notebook.why import Why, why
 
 
 def __getattr__(name: str) -> Any:

@@ -71,8 +71,8 @@ from nbflow.execution.views.graph_view import (
 )
 from nbflow.notebook._live_target import RunOptions, RunTarget, run_target
 from nbflow.notebook._summarize import summarize
-from nbflow.notebook.dag_html import dag_html
 from nbflow.notebook.dag import MAX_NODES, describe, draw_svg
+from nbflow.notebook.dag_html import dag_html
 from nbflow.notebook.step_logs import step_logs_html
 from nbflow.notebook.summary import ResultDisplay, result_html
 from nbflow.storage.instance import Instance

@@ -1,6 +1,6 @@
 """A finished run's outputs for a person to read: the values its last steps produced.
 
-The config form (:mod:`nbflow.notebook.config_form`) shows them under the run's view once
+The config form (:mod:`nbflow.notebook.config_form_widget`) shows them under the run's view once
 the Run button's run ends, with the line of code that gets the whole result
 (``form.result()``), so the answer is on screen without another cell.
 """

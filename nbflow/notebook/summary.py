@@ -10,10 +10,10 @@ from html import escape
 from typing import TYPE_CHECKING, Any
 
 from nbflow.execution.views.graph_dot import style_for
+from nbflow.execution.views.run_names import asset_names, what_runs
 from nbflow.notebook._result_rows import result_rows
 from nbflow.notebook.dag import MAX_NODES, DagDisplay
 from nbflow.notebook.durations import human_duration
-from nbflow.notebook.run_names import asset_names, what_runs
 from nbflow.notebook.step_tracebacks import step_tracebacks_html
 from nbflow.storage.run import RunStatus
 

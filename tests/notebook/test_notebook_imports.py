@@ -70,3 +70,19 @@ def test_render_is_the_function_even_after_the_drawing_module_is_imported() -> N
 
     assert callable(nbn.render)
     assert nbn.render.__module__ == "nbflow.notebook.dag"
+
+
+def test_every_lazy_name_stays_what_it_names_after_all_submodules_are_imported() -> None:
+    """No submodule is named like a name of ``nbflow.notebook``: importing one (as a library
+    or a test may do first) would replace ``nbn.why`` by the module ``nbflow.notebook.why``."""
+    import importlib
+    import pkgutil
+
+    import nbflow.notebook as nbn
+
+    for info in pkgutil.iter_modules(nbn.__path__):
+        importlib.import_module(f"nbflow.notebook.{info.name}")
+    for name, module in nbn._LAZY.items():
+        value = getattr(nbn, name)
+        assert not isinstance(value, type(nbn)), f"nbn.{name} is a module"
+        assert value is getattr(importlib.import_module(module), name)

@@ -346,7 +346,9 @@ def test_a_scheme_whose_backend_is_missing_is_a_clear_error_before_any_step_runs
 def test_missing_fsspec_names_the_s3_extra(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(sys.modules, "fsspec", None)
 
-    with pytest.raises(StorageBackendError, match=r'(?s)fsspec is not installed.*"nbflowkit\[s3\]"'):
+    with pytest.raises(
+        StorageBackendError, match=r'(?s)fsspec is not installed.*"nbflowkit\[s3\]"'
+    ):
         UrlIOManager("s3://bucket/prefix")
 
 

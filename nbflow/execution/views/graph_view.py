@@ -29,6 +29,7 @@ from nbflow.execution.engine.plan import ExecutionPlan, Step, build_plan
 from nbflow.execution.engine.result import ExecuteInProcessResult
 from nbflow.execution.engine.step_states import StepRecord, StepState, StepStates
 from nbflow.execution.views.list_versions import list_versions
+from nbflow.execution.views.run_names import caption
 
 if TYPE_CHECKING:
     from nbflow.events import Event
@@ -181,10 +182,10 @@ def graph_view(
     """
     if isinstance(obj, ExecuteInProcessResult):
         plan = obj.plan  # the result's own plan keeps its op selection
-        view = _structure(plan, title or plan.job_def.name)
+        view = _structure(plan, title or caption(plan.job_def))
         return view.with_events(obj.all_events)
     plan = _plan_of(obj)
-    view = _structure(plan, title or plan.job_def.name)
+    view = _structure(plan, title or caption(plan.job_def))
     if with_versions:
         view = _with_versions(view, plan, run_config, instance, resources)
     return view

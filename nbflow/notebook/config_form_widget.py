@@ -39,6 +39,7 @@ from nbflow.definitions.redefinition import current_job
 from nbflow.execution.engine.plan import build_plan
 from nbflow.execution.engine.run import in_process_resource_defs, validate_run_config
 from nbflow.execution.engine.run_config import UNDECLARED_OP_CONFIG, run_config_schema
+from nbflow.execution.views.run_names import asset_names, what_runs
 from nbflow.notebook._form_fields import (
     LEFT_OUT,
     Group,
@@ -52,7 +53,6 @@ from nbflow.notebook._form_fields import (
 )
 from nbflow.notebook._live_target import as_assets, job_of
 from nbflow.notebook.live import LiveRun, start_in_widget
-from nbflow.notebook.run_names import asset_names, what_runs
 from nbflow.notebook.run_outputs import outputs_html
 
 if TYPE_CHECKING:

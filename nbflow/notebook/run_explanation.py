@@ -29,9 +29,9 @@ from nbflow.execution.engine.result import ExecuteInProcessResult
 from nbflow.execution.engine.run import validate_run_config
 from nbflow.execution.views.graph_dot import style_for
 from nbflow.execution.views.list_versions import STORED, list_versions
+from nbflow.execution.views.run_names import what_runs
 from nbflow.notebook._result_rows import result_rows
 from nbflow.notebook.durations import human_duration
-from nbflow.notebook.run_names import what_runs
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
