@@ -20,6 +20,7 @@ import contextlib
 import itertools
 import logging
 import os
+import time
 from queue import Empty, SimpleQueue
 from typing import TYPE_CHECKING, Any
 
@@ -51,6 +52,8 @@ if TYPE_CHECKING:
 POLL_SECONDS = 0.5
 """Longest wait for a step to finish before checking again (keeps Ctrl-C responsive)."""
 EXIT_TIMED_OUT = 75
+WORKER_GONE_SECONDS = 30.0
+"""How long to wait, after ending a worker, for the scheduler to drop it."""
 """Exit code of a Dask worker ended because its step ran past its time limit."""
 NO_WORKER_REASON = "a restarted Dask worker could not start"
 """The ``StepSkippedData.reason`` of steps left when workers re-import an unguarded script."""
@@ -272,6 +275,7 @@ class DaskExecutor(OutOfProcessExecutor):
             return "its Dask task was canceled; code already running on a worker may still finish"
         with contextlib.suppress(Exception):  # the worker is gone before it can answer
             client.run(os._exit, EXIT_TIMED_OUT, workers=workers, on_error="ignore")
+        _wait_until_gone(client, set(workers))
         return "its Dask worker was ended (the cluster starts a new one)"
 
     def _time_out_steps(
@@ -424,6 +428,21 @@ class DaskExecutor(OutOfProcessExecutor):
             user_failure=False,
         )
         return False
+
+
+def _wait_until_gone(client: Any, workers: set[str]) -> None:
+    """Return once the scheduler no longer lists ``workers`` (or after
+    :data:`WORKER_GONE_SECONDS`): a step submitted while an ended worker is still listed
+    could be sent to it, and its death would then be blamed on that innocent step."""
+    deadline = Deadline(WORKER_GONE_SECONDS)
+    while not deadline.passed:
+        try:
+            listed = set(client.scheduler_info()["workers"])
+        except Exception:
+            return
+        if not listed & workers:
+            return
+        time.sleep(0.05)
 
 
 def _fail_running(
