@@ -71,7 +71,8 @@ def draw_svg(view: GraphView, engine: str | None = None) -> Drawing:
     start = _start(engine)
     problems: list[str] = []
     # a wide, shallow graph reads better left to right
-    source = _dot_source(view, problems, wide_rankdir(view) or "TB")
+    rankdir = wide_rankdir(view) or "TB"
+    source = _dot_source(view, problems, rankdir)
     if source is not None and start == "dot":
         data = _with_dot(source, "svg", problems)
         if data is not None:
@@ -89,7 +90,7 @@ def draw_svg(view: GraphView, engine: str | None = None) -> Drawing:
         )
     caption = " ".join(t for t in (view.note, note) if t)
     try:
-        return Drawing(layout_svg(view, caption), "builtin", note)
+        return Drawing(layout_svg(view, caption, rankdir), "builtin", note)
     except Exception as exc:  # the last resort must not fail either
         return Drawing(_placeholder(view, f"{type(exc).__name__}: {exc}"), "none", note)
 

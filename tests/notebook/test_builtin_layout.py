@@ -73,6 +73,39 @@ class TestLayout:
         assert placed["top"][1] < placed["left"][1] == placed["right"][1] < placed["bottom"][1]
         assert placed["left"][0] + placed["left"][2] <= placed["right"][0], "no overlap"
 
+    def test_left_to_right_puts_layers_in_columns_and_a_wide_fan_in_one_column(self) -> None:
+        fan = [NodeView(f"transform_{i:02d}", f"transform_{i:02d}") for i in range(61)]
+        view = GraphView(
+            "fan",
+            (NodeView("load", "load"), *fan, NodeView("report", "report")),
+            (
+                *(EdgeView("load", n.key) for n in fan),
+                *(EdgeView(n.key, "report") for n in fan),
+            ),
+        )
+
+        svg = layout_svg(view, rankdir="LR")
+        placed = boxes(svg)
+
+        width = float(parse(svg).get("width", "0").removesuffix("pt"))
+        assert width < 500, "top to bottom, one row of 61 steps is about 7,000 px wide"
+        load, report = placed["load"], placed["report"]
+        for node in fan:
+            x, _, w, _ = placed[node.key]
+            assert load[0] + load[2] < x and x + w < report[0]
+        assert len({placed[n.key][0] for n in fan}) == 1
+        tops = sorted(placed[n.key][1] for n in fan)
+        assert all(b - a >= NODE_H for a, b in itertools.pairwise(tops)), "no overlap"
+        paths = [
+            path.get("d", "")
+            for group in parse(svg).iter(f"{NS}g")
+            if group.get("class") == "edge"
+            for path in group.iter(f"{NS}path")
+        ]
+        assert len(paths) == 122
+        starts = {tuple(round(float(v)) for v in d[1:].split(" ")[0].split(",")) for d in paths}
+        assert (round(load[0] + load[2]), round(load[1] + NODE_H / 2)) in starts
+
     def test_layers_follow_the_longest_path(self) -> None:
         view = GraphView(
             "skip",
@@ -247,12 +280,13 @@ def nested_branches(branches: int) -> GraphView:
 
 
 class TestNestedGraphBoxes:
+    @pytest.mark.parametrize("rankdir", ["TB", "LR"])
     @pytest.mark.parametrize("branches", [3, 4, 7, 10])
     def test_boxes_never_overlap_unless_nested_and_hold_their_nodes_and_labels(
-        self, branches: int
+        self, branches: int, rankdir: str
     ) -> None:
         view = nested_branches(branches)
-        svg = layout_svg(view)
+        svg = layout_svg(view, rankdir=rankdir)
 
         found = cluster_boxes(svg)
         placed = boxes(svg)

@@ -214,6 +214,24 @@ class TestChain:
         assert drawing.engine == engine
         assert drawing.note == "", "a chosen engine is not a degraded one"
 
+    @pytest.mark.parametrize("engine", ["dot", "builtin"])
+    def test_a_wide_fan_is_drawn_left_to_right_by_either_engine(self, engine: str) -> None:
+        from nbflow.execution.views.graph_view import EdgeView, GraphView, NodeView
+
+        fan = [NodeView(f"part_{i}", f"part_{i}") for i in range(40)]
+        view = GraphView(
+            "fan",
+            (NodeView("source", "source"), *fan),
+            tuple(EdgeView("source", n.key) for n in fan),
+        )
+
+        drawing = draw_svg(view, engine)
+
+        assert drawing.engine == engine
+        root = ET.fromstring(drawing.svg.encode())
+        width, height = (float(root.get(k, "0").removesuffix("pt")) for k in ("width", "height"))
+        assert height > 3 * width, (width, height)
+
     def test_the_pygraphviz_setting_skips_dot(self, monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.setenv("NBFLOW_RENDERER", "pygraphviz")
         monkeypatch.setitem(sys.modules, "pygraphviz", None)

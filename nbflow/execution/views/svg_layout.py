@@ -4,7 +4,8 @@
 Layers are longest paths from the sources; the order inside each layer comes from a few
 barycenter sweeps (down, then up). Each nested graph is laid out on its own and placed as
 one block in its parent's layers, so the boxes of nested graphs never overlap and each
-label sits inside its box. Nodes are rounded rectangles coloured by status, edges
+label sits inside its box. Layers go top to bottom, or left to right (``rankdir="LR"``, for
+graphs much wider than deep). Nodes are rounded rectangles coloured by status, edges
 are curves with arrowheads, tooltips are SVG ``<title>`` elements. Standard library only.
 """
 
@@ -29,6 +30,8 @@ MAX_LABEL = 40
 SWEEPS = 4
 GAP_X = 18.0  # between neighbours in a layer
 GAP_Y = 30.0  # between layers
+GAP_IN_COLUMN = 10.0  # between neighbours in a layer, left to right
+GAP_X_LAYERS = 44.0  # between layers, left to right
 MARGIN = 16.0
 _SIDE = 10.0  # a nested graph's padding, left, right and bottom
 _TOP = 22.0  # a nested graph's padding on top, where its label goes
@@ -69,8 +72,12 @@ class _Block:
 CAPTION_LINE = 17.0  # the caption's line height (13px type)
 
 
-def layout_svg(view: GraphView, caption: str = "") -> str:
-    """The SVG drawing of ``view``; ``caption`` is written in readable type above the graph."""
+def layout_svg(view: GraphView, caption: str = "", rankdir: str = "TB") -> str:
+    """The SVG drawing of ``view``; ``caption`` is written in readable type above the graph.
+
+    ``rankdir="LR"`` draws it left to right (for a graph much wider than deep, such as a fan
+    of many steps from one source, which top to bottom would be a thin strip).
+    """
     keys = [n.key for n in view.nodes]
     index = {k: i for i, k in enumerate(keys)}
     edges: list[tuple[int, int, str]] = []
@@ -79,8 +86,9 @@ def layout_svg(view: GraphView, caption: str = "") -> str:
         if s is None or t is None or s == t:
             continue
         edges.append((s, t, edge.tooltip))
-    layout = _place(view, edges)
-    return _write(view, layout, edges, caption)
+    lr = rankdir == "LR"
+    layout = _place(view, edges, lr)
+    return _write(view, layout, edges, caption, lr)
 
 
 def _layers(count: int, succs: list[list[int]], preds: list[list[int]]) -> list[int]:
@@ -144,10 +152,10 @@ def _label(text: str) -> str:
     return text if len(text) <= MAX_LABEL else text[: MAX_LABEL - 1] + "…"
 
 
-def _place(view: GraphView, edges: list[tuple[int, int, str]]) -> _Layout:
+def _place(view: GraphView, edges: list[tuple[int, int, str]], lr: bool = False) -> _Layout:
     """Every nested graph is laid out as a block of its own (its nodes and inner blocks in
     layers), then placed as one item in its parent's layers: boxes never overlap."""
-    blocks = _Blocks(view, edges)
+    blocks = _Blocks(view, edges, lr)
     whole = blocks.block(None)
     count = len(view.nodes)
     layout = _Layout(
@@ -172,7 +180,10 @@ def _place(view: GraphView, edges: list[tuple[int, int, str]]) -> _Layout:
 class _Blocks:
     """The tree of nested graphs, and each one's layout as a block."""
 
-    def __init__(self, view: GraphView, edges: list[tuple[int, int, str]]) -> None:
+    def __init__(
+        self, view: GraphView, edges: list[tuple[int, int, str]], lr: bool = False
+    ) -> None:
+        self.lr = lr
         chains = [_ancestors(n.cluster) for n in view.nodes]
         self.widths = [max(MIN_W, CHAR_W * len(_label(n.label)) + 24.0) for n in view.nodes]
         self.labels = {c.key: c.label for c in view.clusters}
@@ -210,39 +221,57 @@ class _Blocks:
         return self.labels.get(key, key.rsplit(".", 1)[-1])
 
     def block(self, key: str | None) -> _Block:
-        """``key``'s nested graph (``None``: the whole graph) laid out on its own."""
+        """``key``'s nested graph (``None``: the whole graph) laid out on its own.
+
+        Top to bottom, a layer is a row and its items go left to right; left to right
+        (``self.lr``), a layer is a column and its items go down. A nested graph's label sits
+        on its top edge either way.
+        """
+        lr = self.lr
         items: list[int | str] = [*self.children.get(key, ()), *self.members.get(key, ())]
         inner = {c: self.block(c) for c in self.children.get(key, ())}
-        sizes = [
+        sizes = [  # (width, height) of each item
             (inner[i].width, inner[i].height) if isinstance(i, str) else (self.widths[i], NODE_H)
             for i in items
         ]
+        along = [h if lr else w for w, h in sizes]  # the extent inside a layer
+        across = [w if lr else h for w, h in sizes]  # the extent from one layer to the next
+        gap_in, gap_between = (GAP_IN_COLUMN, GAP_X_LAYERS) if lr else (GAP_X, GAP_Y)
         rows = self._rows(key, items)
-        spans = [sum(sizes[i][0] for i in row) + GAP_X * (len(row) - 1) for row in rows]
+        spans = [sum(along[i] for i in row) + gap_in * (len(row) - 1) for row in rows]
         side, top, title = 0.0, 0.0, 0.0
         if key is not None:
             side, top = _SIDE, _TOP
             title = CHAR_W * len(_label(self._title(key))) + 16.0
-        inside = max([*spans, title - 2 * side, 0.0])
-        result = _Block(width=inside + 2 * side, height=0.0)
-        y = top
+        # padding before and after the items: inside a layer, then across the layers
+        in_start, across_start = (top, side) if lr else (side, top)
+        inside = max([*spans, 0.0 if lr else title - 2 * side, 0.0])
+        result = _Block(width=0.0, height=0.0)
+        offset = across_start
         for row, span in zip(rows, spans, strict=True):
-            x = side + (inside - span) / 2
-            tall = max(sizes[i][1] for i in row)
+            pos = in_start + (inside - span) / 2
+            thick = max(across[i] for i in row)
             taken: list[tuple[float, float]] = []
             nodes: list[int] = []
             for i in row:
                 item = items[i]
+                centred = offset + (thick - across[i]) / 2
+                x, y = (centred, pos) if lr else (pos, centred)
                 if isinstance(item, str):
                     _put(result, inner[item], self._title(item), x, y)
                 else:
-                    result.at[item] = (x, y + (tall - NODE_H) / 2)
+                    result.at[item] = (x, y)
                     nodes.append(item)
-                taken.append((x, x + sizes[i][0]))
-                x += sizes[i][0] + GAP_X
-            result.rows.append((y, y + tall, taken, nodes))
-            y += tall + GAP_Y
-        result.height = (y - GAP_Y if rows else y) + side
+                taken.append((pos, pos + along[i]))
+                pos += along[i] + gap_in
+            if not lr:  # edges that skip rows go round them (top to bottom only)
+                result.rows.append((offset, offset + thick, taken, nodes))
+            offset += thick + gap_between
+        length = (offset - gap_between if rows else offset) + side
+        breadth = in_start + inside + side
+        result.width, result.height = (length, breadth) if lr else (breadth, length)
+        if lr:
+            result.width = max(result.width, title)
         return result
 
 
@@ -297,11 +326,29 @@ def _attr(text: str) -> str:
     return quoteattr(_clean(text))
 
 
+def _sideways_path(layout: _Layout, s: int, t: int) -> str:
+    """A curve from the right side of ``s`` to the left side of ``t`` (left to right)."""
+    x1, y1 = layout.x[s] + layout.width[s], layout.y[s] + NODE_H / 2
+    x2, y2 = layout.x[t], layout.y[t] + NODE_H / 2
+    bend = max(16.0, abs(x2 - x1) / 2)
+    return (
+        f"M{x1:.1f},{y1:.1f} C{x1 + bend:.1f},{y1:.1f} {x2 - bend:.1f},{y2:.1f} "
+        f"{x2 - 1:.1f},{y2:.1f}"
+    )
+
+
 def _write(
-    view: GraphView, layout: _Layout, edges: list[tuple[int, int, str]], caption: str
+    view: GraphView,
+    layout: _Layout,
+    edges: list[tuple[int, int, str]],
+    caption: str,
+    lr: bool = False,
 ) -> str:
     paths = []
     for s, t, tip in edges:
+        if lr:
+            paths.append((_sideways_path(layout, s, t), tip))
+            continue
         x1 = layout.x[s] + layout.width[s] / 2
         x2 = layout.x[t] + layout.width[t] / 2
         path, right = _edge_path(layout, s, t, x1, layout.y[s] + NODE_H, x2, layout.y[t])
