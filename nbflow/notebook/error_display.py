@@ -6,6 +6,11 @@ frames of the user's code — their cell and line, named ``Cell In[5], line 3`` 
 names them — then the error's message, which says what happened and how to fix it.
 nbflow's own frames are left out and counted in a last line.
 
+An op's own error (a ``KeyError`` in the user's op, raised by ``execute_in_process`` or
+``nbn.run``) is shown the same way: the cell that ran the job, then the op's cell and line,
+with the engine's frames between them left out. Errors that never went through nbflow keep
+IPython's usual traceback.
+
 It is IPython's custom exception handler (``set_custom_exc``), installed on
 ``import nbflow.notebook`` inside IPython (a Jupyter kernel, the IPython terminal) and by
 ``%load_ext nbflow.notebook``. It is not installed over another custom handler.
@@ -17,11 +22,13 @@ error's in full.
 
 from __future__ import annotations
 
+import os
 import re
 import sys
 import traceback
 from typing import TYPE_CHECKING, Any
 
+import nbflow
 from nbflow.errors import NbflowError
 from nbflow.execution.views.user_traceback import user_traceback
 from nbflow.notebook._cell_location import CellLocations
@@ -32,6 +39,10 @@ if TYPE_CHECKING:
 HOW_TO_SEE_ALL = "nbn.show_tracebacks(True) or %tb shows them"
 """How the note on left-out frames says to see them."""
 
+HANDLED = (Exception,)
+"""The errors the handler sees: nbflow's own, and a user's raised through a run."""
+
+_NBFLOW_DIR = os.path.dirname(nbflow.__file__) + os.sep
 _FULL = {"on": False}
 _FILE_LINE = re.compile(r'File "(?P<path>[^"]+)", line (?P<line>\d+)')
 _cells = CellLocations()
@@ -85,7 +96,18 @@ def short_traceback(value: BaseException, tb: TracebackType | None) -> str:
     return name_cells(user_traceback("".join(lines), HOW_TO_SEE_ALL))
 
 
-def _wants_full(shell: Any) -> bool:
+def went_through_nbflow(tb: TracebackType | None) -> bool:
+    """Whether any frame of ``tb`` is nbflow's own code (an op's error raised by a run)."""
+    while tb is not None:
+        if tb.tb_frame.f_code.co_filename.startswith(_NBFLOW_DIR):
+            return True
+        tb = tb.tb_next
+    return False
+
+
+def _wants_full(shell: Any, value: BaseException, tb: TracebackType | None) -> bool:
+    if not isinstance(value, NbflowError) and not went_through_nbflow(tb):
+        return True  # not nbflow's business: IPython's usual traceback
     mode = getattr(getattr(shell, "InteractiveTB", None), "mode", "")
     return _FULL["on"] or mode == "Verbose"
 
@@ -97,7 +119,7 @@ def handle(
     tb: TracebackType | None,
     tb_offset: int | None = None,
 ) -> list[str]:
-    """IPython's custom exception handler for :class:`NbflowError` (see the module's notes).
+    """IPython's custom exception handler (see the module's notes).
 
     Shows the error (as an ``error`` output in a kernel) and returns its structured
     traceback. Keeps the error as the last one, so ``%tb`` shows it in full.
@@ -105,7 +127,7 @@ def handle(
     sys.last_type, sys.last_value, sys.last_traceback = etype, value, tb
     if sys.version_info >= (3, 12):  # pragma: no cover - depends on the interpreter
         sys.last_exc = value
-    if _wants_full(shell):
+    if _wants_full(shell, value, tb):
         stb: list[str] = shell.InteractiveTB.structured_traceback(
             etype, value, tb, tb_offset=tb_offset
         )
@@ -116,33 +138,35 @@ def handle(
 
 
 def register(shell: Any = None) -> bool:
-    """Install :func:`handle` for nbflow's errors in ``shell`` (the running IPython shell when
-    ``None``); idempotent. Returns whether it is installed (not when there is no shell, or
+    """Install :func:`handle` in ``shell`` (the running IPython shell when ``None``);
+    idempotent. Returns whether it is installed (not when there is no shell, or
     another custom handler is).
     """
     shell = shell if shell is not None else _shell()
     if shell is None or not hasattr(shell, "set_custom_exc"):
         return False
     current = tuple(getattr(shell, "custom_exceptions", ()) or ())
-    if current == (NbflowError,):
+    if current == HANDLED:
         return True
     if current:
         return False  # someone else's handler stays
-    shell.set_custom_exc((NbflowError,), handle)
+    shell.set_custom_exc(HANDLED, handle)
     return True
 
 
 def unregister(shell: Any) -> None:
     """Remove the handler :func:`register` installed (another one is left alone)."""
-    if tuple(getattr(shell, "custom_exceptions", ()) or ()) == (NbflowError,):
+    if tuple(getattr(shell, "custom_exceptions", ()) or ()) == HANDLED:
         shell.set_custom_exc((), None)
 
 
 __all__ = [
+    "HANDLED",
     "HOW_TO_SEE_ALL",
     "handle",
     "name_cells",
     "register",
     "short_traceback",
     "show_tracebacks",
+    "went_through_nbflow",
 ]

@@ -97,6 +97,32 @@ def test_an_op_error_raised_from_a_run_shows_the_op_line_in_its_cell() -> None:
     assert nbflow_frames(shown) == []
 
 
+def test_an_op_error_raised_by_a_run_shows_the_users_frames_without_the_engines() -> None:
+    (shown,) = run_shell(
+        """cell('pair.execute_in_process({"ops": {"first": {"config": {"n": 1}}}})')"""
+    )
+
+    assert "Cell In[2], line 1" in shown and "pair.execute_in_process(" in shown
+    assert re.search(r"Cell In\[1\], line \d+, in second\n    raise KeyError", shown)
+    assert "KeyError: 'missing column'" in shown
+    assert "nbflow frames left out; nbn.show_tracebacks(True) or %tb shows them" in shown
+    assert nbflow_frames(shown) == []
+
+
+def test_an_error_that_never_went_through_nbflow_keeps_ipythons_traceback() -> None:
+    _, ours, _, plain = run_shell(
+        """
+        cell('def f():\\n    return {}["k"]')
+        cell('f()')
+        cell('get_ipython().set_custom_exc((), None)')
+        cell('f()')
+        """
+    )
+
+    assert "KeyError" in ours and "left out" not in ours
+    assert ours.replace("In[3]", "In[?]") == plain.replace("In[5]", "In[?]")
+
+
 def test_a_custom_handler_someone_else_installed_is_left_alone() -> None:
     (shown,) = run_shell(
         """
@@ -121,8 +147,7 @@ def test_the_handler_is_installed_by_the_import_or_the_extension(load: str) -> N
         "from IPython.core.interactiveshell import InteractiveShell\n"
         "shell = InteractiveShell.instance()\n"
         f"shell.run_cell({load!r})\n"
-        "from nbflow.errors import NbflowError\n"
-        "print(shell.custom_exceptions == (NbflowError,))\n"
+        "print(shell.custom_exceptions == (Exception,))\n"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip().endswith("True")
