@@ -113,6 +113,28 @@ def test_a_frame_stored_with_pyarrows_default_settings_still_loads(
     assert_frame_equal(loaded, frame, check_exact=True)
 
 
+def test_float_columns_go_to_arrow_unscanned_and_come_back_exactly(tmp_path: Path) -> None:
+    grid = np.array([[0.5, np.nan, -0.0], [np.inf, 2.0, np.nan]] * 50)
+    frame = pd.DataFrame(grid, columns=["a", "b", "c"], copy=False)  # strided column views
+    frame["f32"] = np.array([np.nan, 1.5] * 50, dtype="float32")
+    frame["f16"] = np.array([1.0, np.nan] * 50, dtype="float16")
+    frame["n"] = pd.array([1.5, None] * 50, dtype="Float64")
+    frame.index = pd.Index(np.linspace(0, 1, 100), name="a")  # an index named like a column
+
+    table = frame_format.frame_to_table(frame)
+    loaded, _ = store(tmp_path, frame)
+
+    reference = pa.Table.from_pandas(frame)
+    assert table.schema.equals(reference.schema)
+    assert table.schema.pandas_metadata == reference.schema.pandas_metadata
+    assert table.column("a").null_count == 0  # NaN kept as a value, not made a null
+    assert_frame_equal(table.to_pandas(), frame, check_exact=True)
+    assert_frame_equal(loaded, frame, check_exact=True)
+    assert np.array_equal(
+        loaded["a"].to_numpy().view("int64"), frame["a"].to_numpy().view("int64")
+    )  # bit for bit, NaN and -0.0 included
+
+
 def test_a_loaded_frame_can_be_changed_in_place(tmp_path: Path) -> None:
     frame = pd.DataFrame({"a": np.arange(100.0), "b": np.arange(100)})
     loaded, _ = store(tmp_path, frame)
