@@ -6,8 +6,9 @@ time of storing a numeric frame: a dictionary is built for every column and thro
 when the values turn out to be mostly distinct. The choices here, measured with
 ``bench/io.py`` (a 1e7-row float64/int64/float32 frame) and on single columns:
 
-- floats: ``BYTE_STREAM_SPLIT`` (the bytes of each value split into streams, so the exponent
-  bytes compress well); random float64 shrinks by ~12 %, float32 by ~11 %;
+- float32 and float64: ``BYTE_STREAM_SPLIT`` (the bytes of each value split into streams,
+  so the exponent bytes compress well); random float64 shrinks by ~12 %, float32 by ~11 %
+  (float16 keeps the dictionary: older readers have no ``BYTE_STREAM_SPLIT`` for it);
 - integers, timestamps, durations, dates and times: ``DELTA_BINARY_PACKED`` (differences
   bit-packed); a sorted or evenly spaced column shrinks to almost nothing, random 64-bit
   integers stay their size;

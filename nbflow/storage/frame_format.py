@@ -133,10 +133,11 @@ def frame_to_table(frame: Any) -> Any:
     """``pyarrow.Table.from_pandas(frame)``, without its scan of float columns for NaN.
 
     ``from_pandas`` turns every NaN into a null, which costs a pass over each float column
-    and a validity bitmap (~30 ms per 1e7 float64 values here, about a quarter of encoding
-    them). Here numpy float columns go in as they are, NaN kept as a value: they are handed
-    to ``from_pandas`` viewed as integers of the same width (no scan, no copy), then put back
-    with their own type and pandas metadata, so reading gives the same frame either way.
+    and a validity bitmap (~30 ms per 1e7 values here, a third of encoding them). Here numpy
+    float columns go in as they are, NaN kept as a value: they are handed to ``from_pandas``
+    viewed as integers of the same width (no scan, no copy), then put back with their own
+    type and pandas metadata, so reading gives the same frame either way. ``frame`` is one
+    :func:`parquet_problem` accepts (unique string column names).
     """
     pyarrow = importlib.import_module("pyarrow")
     floats = [
