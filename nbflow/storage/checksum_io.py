@@ -49,6 +49,10 @@ class HashingWriter:
     def tell(self) -> int:
         return self.size
 
+    def fileno(self) -> int:
+        """The descriptor of the file written to (an error when the sink has none)."""
+        return int(self._sink.fileno())
+
     def flush(self) -> None:
         """Nothing to do: the file is flushed once, when it is published."""
 

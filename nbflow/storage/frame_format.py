@@ -10,8 +10,12 @@ builds a frame from a stored file.
 from __future__ import annotations
 
 import importlib
+import json
 import sys
 from typing import TYPE_CHECKING, Any
+
+from nbflow.storage.flush_ahead import FlushAhead
+from nbflow.storage.frame_encodings import parquet_write_options
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -22,10 +26,17 @@ PARQUET = "parquet"
 
 PARQUET_EXTRA_HINT = 'pip install "nbflowkit[parquet]"'
 
-# dtype kinds pyarrow returns unchanged: bool, signed/unsigned int, float, datetime, timedelta.
+# numpy dtype kinds pyarrow returns unchanged: bool, signed/unsigned int, float, datetime,
+# timedelta (datetimes in seconds excepted, see ``_keeps``).
 _NUMPY_KINDS = frozenset("biufMm")
-# pandas' own dtypes that pyarrow returns unchanged (by their ``dtype.name`` prefix).
-_PANDAS_DTYPES = ("Int", "UInt", "Float", "boolean", "datetime64[", "str", "string")
+# pandas' nullable dtypes, which pyarrow returns unchanged (by their exact ``dtype.name``).
+_MASKED_DTYPES = frozenset(
+    [f"{sign}Int{bits}" for sign in ("", "U") for bits in (8, 16, 32, 64)]
+    + ["Float32", "Float64", "boolean"]
+)
+# Parquet has no timestamps in seconds: pyarrow stores them in milliseconds and gives
+# ``datetime64[ms]`` back.
+_UNKEPT_TIME_UNIT = "s"
 
 
 def is_frame(obj: object) -> bool:
@@ -58,7 +69,10 @@ def _columns_problem(frame: Any) -> str | None:
         return "its column names are not unique"
     for name, dtype in frame.dtypes.items():
         if not _keeps(dtype):
-            return f"column {name!r} has dtype {dtype}, which Parquet does not give back unchanged"
+            return (
+                f"column {name!r} has dtype {_named(dtype)}, which Parquet does not give back "
+                "unchanged"
+            )
     return None
 
 
@@ -69,32 +83,104 @@ def _index_problem(index: Any) -> str | None:
     levels = index.levels if isinstance(index, pandas.MultiIndex) else [index]
     for level in levels:
         if not _keeps(level.dtype):
-            return f"its index has dtype {level.dtype}, which Parquet does not give back unchanged"
+            return (
+                f"its index has dtype {_named(level.dtype)}, which Parquet does not give back "
+                "unchanged"
+            )
     if getattr(index, "freq", None) is not None:
         return "its index has a frequency, which Parquet does not keep"
     return None
 
 
 def _keeps(dtype: Any) -> bool:
-    kind = getattr(dtype, "kind", "O")
+    """Whether pyarrow gives a column of ``dtype`` back with the same dtype and values."""
+    pandas = sys.modules["pandas"]
     if type(dtype).__module__.startswith("numpy"):
-        return kind in _NUMPY_KINDS
-    return str(dtype.name).startswith(_PANDAS_DTYPES)
+        if dtype.kind == "M":
+            return bool(sys.modules["numpy"].datetime_data(dtype)[0] != _UNKEPT_TIME_UNIT)
+        return dtype.kind in _NUMPY_KINDS
+    if isinstance(dtype, pandas.DatetimeTZDtype):
+        return bool(dtype.unit != _UNKEPT_TIME_UNIT)
+    if isinstance(dtype, pandas.StringDtype):  # "str" and "string" both come back on pyarrow
+        return bool(dtype.storage == "pyarrow")
+    return not isinstance(dtype, pandas.ArrowDtype) and dtype.name in _MASKED_DTYPES
+
+
+def _named(dtype: Any) -> str:
+    """``dtype`` named so that the kinds that share a name tell apart (``"string[pyarrow]"``
+    names both a pandas string dtype, which Parquet keeps, and an ArrowDtype)."""
+    pandas = sys.modules["pandas"]
+    if isinstance(dtype, pandas.StringDtype):
+        return f"{dtype.name}[{dtype.storage}]"
+    if isinstance(dtype, pandas.ArrowDtype):
+        return f"{dtype} (pandas.ArrowDtype)"
+    return str(dtype)
 
 
 def write_frame(frame: Any, sink: HashingWriter) -> None:
-    """Write ``frame`` to ``sink`` as Parquet."""
-    pyarrow = importlib.import_module("pyarrow")
+    """Write ``frame`` to ``sink`` as Parquet, each column encoded as
+    :func:`~nbflow.storage.frame_encodings.parquet_write_options` chooses, the file flushed
+    to disk in the background while it is encoded (see :mod:`nbflow.storage.flush_ahead`)."""
     parquet = importlib.import_module("pyarrow.parquet")
-    table = pyarrow.Table.from_pandas(frame)
-    parquet.write_table(table, pyarrow.PythonFile(sink, mode="w"))
+    pyarrow = importlib.import_module("pyarrow")
+    table = frame_to_table(frame)
+    options = parquet_write_options(table)
+    with FlushAhead(sink) as target:
+        parquet.write_table(table, pyarrow.PythonFile(target, mode="w"), **options)
+
+
+def frame_to_table(frame: Any) -> Any:
+    """``pyarrow.Table.from_pandas(frame)``, without its scan of float columns for NaN.
+
+    ``from_pandas`` turns every NaN into a null, which costs a pass over each float column
+    and a validity bitmap (~30 ms per 1e7 values here, a third of encoding them). Here numpy
+    float columns go in as they are, NaN kept as a value: they are handed to ``from_pandas``
+    viewed as integers of the same width (no scan, no copy), then put back with their own
+    type and pandas metadata, so reading gives the same frame either way. ``frame`` is one
+    :func:`parquet_problem` accepts (unique string column names).
+    """
+    pyarrow = importlib.import_module("pyarrow")
+    floats = [
+        (i, dtype)
+        for i, dtype in enumerate(frame.dtypes)
+        if type(dtype).__module__.startswith("numpy") and dtype.kind == "f"
+    ]
+    if not floats:
+        return pyarrow.Table.from_pandas(frame)
+    pandas = sys.modules["pandas"]
+    shadow = frame.copy(deep=False)
+    for i, dtype in floats:  # a Series shares the memory; a bare array would be copied
+        same_bits = frame.iloc[:, i].to_numpy().view(f"int{dtype.itemsize * 8}")
+        shadow.isetitem(i, pandas.Series(same_bits, index=frame.index, copy=False))
+    table = pyarrow.Table.from_pandas(shadow)  # data columns first, in order, then the index
+    described = table.schema.pandas_metadata
+    for i, dtype in floats:
+        values = frame.iloc[:, i].to_numpy()
+        field = pyarrow.field(table.field(i).name, pyarrow.from_numpy_dtype(dtype))
+        table = table.set_column(i, field, pyarrow.array(values))
+        described["columns"][i].update(pandas_type=dtype.name, numpy_type=dtype.name)
+    return table.replace_schema_metadata(
+        {**table.schema.metadata, b"pandas": json.dumps(described).encode()}
+    )
 
 
 def read_frame(path: Path, size: int) -> Any:
     """The frame stored as Parquet in the first ``size`` bytes of ``path`` (memory-mapped
     while it is decoded, so the file is not copied into memory first)."""
     pyarrow = importlib.import_module("pyarrow")
-    parquet = importlib.import_module("pyarrow.parquet")
     with pyarrow.memory_map(str(path), "r") as mapped:
-        table = parquet.read_table(pyarrow.BufferReader(mapped.read_buffer(size)))
+        return frame_from_parquet(mapped.read_buffer(size))
+
+
+def frame_from_parquet(data: Any) -> Any:
+    """The frame stored as Parquet in ``data`` (bytes, or an Arrow buffer).
+
+    The file is read whole, one chunk per row group, and converted with a copy: pyarrow's
+    zero-copy conversion (``split_blocks``) was faster but hands out read-only columns, which
+    pandas cannot assign into.
+    """
+    pyarrow = importlib.import_module("pyarrow")
+    parquet = importlib.import_module("pyarrow.parquet")
+    with parquet.ParquetFile(pyarrow.BufferReader(data)) as stored:
+        table = stored.read()
     return table.to_pandas()

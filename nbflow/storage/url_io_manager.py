@@ -23,7 +23,6 @@ environment variables (``AWS_ENDPOINT_URL``, ``AWS_ACCESS_KEY_ID`` ...) apply as
 
 from __future__ import annotations
 
-import importlib
 import json
 import os
 from collections import OrderedDict
@@ -33,7 +32,7 @@ from typing import IO, TYPE_CHECKING, Any
 from nbflow.definitions.io_manager import InputContext, MemoizableIOManager, OutputContext
 from nbflow.errors import CorruptOutputError, OutputNotFoundError
 from nbflow.storage.checksum_io import HashingReader, HashingWriter
-from nbflow.storage.frame_format import PARQUET
+from nbflow.storage.frame_format import PARQUET, frame_from_parquet
 from nbflow.storage.fs import STORED_KEY, safe_join
 from nbflow.storage.not_kept import forget_not_kept, not_kept_reason, note_not_kept
 from nbflow.storage.stored_record import StoredRecord, is_whole_plain_pickle, read_record
@@ -163,7 +162,7 @@ class UrlIOManager(MemoizableIOManager):
             data = source.read()
             if source.finish() != record.checksum:
                 raise self._damaged(what, path, _MISMATCH)
-            return _frame_from_parquet(data)
+            return frame_from_parquet(data)
         try:
             value = read_value(record.format, source)
         except Exception as exc:
@@ -280,10 +279,3 @@ class InstanceUrlIOManager(UrlIOManager):
     def missing_reason(self, context: OutputContext) -> str | None:
         """Why an output is not stored, when this process tried and could not."""
         return not_kept_reason(("url", self.url_of(self.path_for(context))))
-
-
-def _frame_from_parquet(data: bytes) -> Any:
-    """The DataFrame stored as Parquet in ``data``."""
-    pyarrow = importlib.import_module("pyarrow")
-    parquet = importlib.import_module("pyarrow.parquet")
-    return parquet.read_table(pyarrow.BufferReader(data)).to_pandas()

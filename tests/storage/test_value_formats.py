@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pytest
 from pandas.testing import assert_frame_equal
 
@@ -164,6 +165,32 @@ FALLBACKS = {
         "frequency",
     ),
     "category": (pd.DataFrame({"c": pd.Categorical([1, 2, 1])}), "dtype category"),
+    "datetimes-in-seconds": (
+        pd.DataFrame({"d": np.array(["2020-01-01", "2021-06-30"], dtype="M8[s]")}),
+        r"column 'd' has dtype datetime64\[s\]",
+    ),
+    "zoned-datetimes-in-seconds": (
+        pd.DataFrame(
+            {"d": pd.DatetimeIndex(np.array(["2020-01-01"], dtype="M8[s]")).tz_localize("UTC")}
+        ),
+        r"dtype datetime64\[s, UTC\]",
+    ),
+    "index-in-seconds": (
+        pd.DataFrame({"a": [1]}, index=pd.DatetimeIndex(np.array(["2020-01-01"], dtype="M8[s]"))),
+        r"its index has dtype datetime64\[s\]",
+    ),
+    "python-strings": (
+        pd.DataFrame({"s": pd.array(["a", None], dtype="string[python]")}),
+        r"dtype string\[python\]",
+    ),
+    "arrow-dtype": (
+        pd.DataFrame({"s": pd.array(["a", None], dtype="large_string[pyarrow]")}),
+        r"dtype large_string\[pyarrow\]",
+    ),
+    "arrow-strings": (
+        pd.DataFrame({"s": pd.Series(["a", None], dtype=pd.ArrowDtype(pa.string()))}),
+        r"dtype string\[pyarrow\] \(pandas.ArrowDtype\)",
+    ),
 }
 FALLBACKS["attrs"][0].attrs["source"] = "sensor"
 
