@@ -9,7 +9,21 @@ from pathlib import Path
 
 import pytest
 
-HEAVY = ("pandas", "graphviz", "ipywidgets", "IPython", "papermill", "nbformat", "click")
+HEAVY = (
+    "pandas",
+    "numpy",
+    "pyarrow",
+    "graphviz",
+    "ipywidgets",
+    "IPython",
+    "papermill",
+    "nbformat",
+    "dask",
+    "distributed",
+    "fsspec",
+    "rich",
+    "click",
+)
 REPO = Path(__file__).resolve().parents[1]
 
 
