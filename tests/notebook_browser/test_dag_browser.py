@@ -1,12 +1,14 @@
 """An inline DAG in a real JupyterLab (headless Debian Chromium, Playwright): a 61-op DAG fits
 the output width, zoom and pan change its view, the legend lists the statuses shown, hovering
-a step shows its tooltip, and under JupyterLab Dark the DAG's background is dark.
+a step shows its tooltip, and under JupyterLab Dark the DAG's background is dark (in the DOM
+and in the screenshot's pixels).
 
 One JupyterLab server for every check; screenshots are kept in the test's folder.
 """
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 from typing import TYPE_CHECKING
@@ -63,6 +65,29 @@ def notebook() -> dict[str, object]:
     }
 
 
+MEAN_BRIGHTNESS = """async (src) => {
+    const image = new Image();
+    image.src = src;
+    await image.decode();
+    const canvas = document.createElement("canvas");
+    canvas.width = image.width;
+    canvas.height = image.height;
+    const context = canvas.getContext("2d");
+    context.drawImage(image, 0, 0);
+    const pixels = context.getImageData(0, 0, canvas.width, canvas.height).data;
+    let sum = 0;
+    for (let i = 0; i < pixels.length; i += 4) sum += (pixels[i] + pixels[i + 1] + pixels[i + 2]) / 3;
+    return sum / (pixels.length / 4);
+}"""
+
+
+def mean_brightness(page: Page, png: bytes) -> float:
+    """The mean brightness (0 black to 255 white) of a screenshot, decoded by the browser."""
+    return float(
+        page.evaluate(MEAN_BRIGHTNESS, "data:image/png;base64," + base64.b64encode(png).decode())
+    )
+
+
 def zoom_and_pan(page: Page, dag: Locator, svg: Locator, tmp_path: Path) -> None:
     """Zoom with the button, then with Ctrl + wheel, then pan by dragging; Fit resets."""
     from playwright.sync_api import expect
@@ -72,8 +97,10 @@ def zoom_and_pan(page: Page, dag: Locator, svg: Locator, tmp_path: Path) -> None
     dag.locator("button[data-act='in']").click()
     zoomed = svg.get_attribute("viewBox")
     assert zoomed != before
+    svg.scroll_into_view_if_needed()
     box = svg.bounding_box()
-    middle = (box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    # a point on the drawing inside the window (a tall drawing's middle may lie below it)
+    middle = (box["x"] + box["width"] / 2, box["y"] + min(box["height"] / 2, 150))
     page.mouse.move(*middle)
     page.keyboard.down("Control")
     page.mouse.wheel(0, -200)
@@ -112,6 +139,8 @@ def test_an_inline_dag_fits_zooms_pans_has_a_legend_tooltips_and_a_dark_theme(
             svg = dag.locator(".nbflow-dag-canvas svg")
             output = page.locator(".jp-OutputArea-output", has=dag)
             page.screenshot(path=str(tmp_path / "dag-fitted.png"))
+            light = mean_brightness(page, dag.screenshot(path=str(tmp_path / "dag-light.png")))
+            assert light > 180, light
 
             # fits the output's width
             assert svg.bounding_box()["width"] <= output.bounding_box()["width"] + 0.5
@@ -139,6 +168,8 @@ def test_an_inline_dag_fits_zooms_pans_has_a_legend_tooltips_and_a_dark_theme(
             channels = [int(c) for c in re.findall(r"\d+", background)[:3]]
             assert sum(channels) / 3 < 80, background
             page.screenshot(path=str(tmp_path / "dag-dark.png"))
+            dark = mean_brightness(page, dag.screenshot(path=str(tmp_path / "dag-dark-only.png")))
+            assert dark < 90, dark
         except BaseException:
             page.screenshot(path=str(tmp_path / "failure.png"))
             print(f"screenshot of the failure: {tmp_path / 'failure.png'}")
