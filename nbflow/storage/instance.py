@@ -17,7 +17,7 @@ from nbflow.storage.run_storage import InMemoryRunStorage as InMemoryRunStorage
 from nbflow.storage.run_storage import RunStorage as RunStorage
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterable
+    from collections.abc import Callable, Iterable, Sequence
 
     from nbflow.events import Event
     from nbflow.storage.manifests import ManifestStore
@@ -234,6 +234,25 @@ class Instance:
             )
         if self._listeners:
             self._tell_listeners(event)
+
+    def record_events(self, events: Sequence[Event]) -> None:
+        """:meth:`record_event` for several events of a running run, stored in one
+        transaction (on persistent instances), then handed to the listeners in order."""
+        try:
+            self.run_storage.store_events(events)
+        except Exception as exc:
+            _log.error(
+                "Could not record %d events of run %s (%s, first %s); the run goes on, its "
+                "stored history misses them.",
+                len(events),
+                events[0].run_id,
+                exc,
+                events[0].event_type.name,
+                exc_info=not isinstance(exc, StorageError),
+            )
+        if self._listeners:
+            for event in events:
+                self._tell_listeners(event)
 
     def store_events(self, events: Iterable[Event]) -> None:
         """Store several events at once (one transaction on persistent instances), then
