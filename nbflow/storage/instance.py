@@ -221,33 +221,28 @@ class Instance:
         """Like :meth:`handle_event`, for a running run: a failure to store ``event`` is
         logged (logger ``nbflow``, level ERROR) instead of raised, so it never hides the
         error of the user's own code, and the listeners still get the event."""
-        try:
-            self.run_storage.store_event(event)
-        except Exception as exc:
-            _log.error(
-                "Could not record the %s event of run %s (%s); the run goes on, its stored "
-                "history misses this event.",
-                event.event_type.name,
-                event.run_id,
-                exc,
-                exc_info=not isinstance(exc, StorageError),
-            )
-        if self._listeners:
-            self._tell_listeners(event)
+        self.record_events((event,))
 
     def record_events(self, events: Sequence[Event]) -> None:
         """:meth:`record_event` for several events of a running run, stored in one
         transaction (on persistent instances), then handed to the listeners in order."""
+        if not events:
+            return
         try:
-            self.run_storage.store_events(events)
+            if len(events) == 1:
+                self.run_storage.store_event(events[0])
+            else:
+                self.run_storage.store_events(events)
         except Exception as exc:
+            kinds = ", ".join(event.event_type.name for event in events)
             _log.error(
-                "Could not record %d events of run %s (%s, first %s); the run goes on, its "
-                "stored history misses them.",
-                len(events),
+                "Could not record the %s %s of run %s (%s); the run goes on, its stored "
+                "history misses %s.",
+                kinds,
+                "event" if len(events) == 1 else "events",
                 events[0].run_id,
                 exc,
-                events[0].event_type.name,
+                "this event" if len(events) == 1 else "these events",
                 exc_info=not isinstance(exc, StorageError),
             )
         if self._listeners:

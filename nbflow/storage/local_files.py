@@ -1,7 +1,10 @@
 """The file operations of stored values, on the local disk.
 
-Writing goes through a temporary file beside the target, flushed to disk and renamed over the
-target (publishing it); reading opens the published file. Sizes, moving a damaged file aside,
+Writing goes through a temporary file beside the target (or in a folder of temporaries on the
+same file system), flushed to disk and renamed over the target (publishing it); reading opens
+the published file. A published file's modification time is the exact time it was written
+(to the nanosecond where the system allows), not the file system's coarser clock, so the newest
+of several files written within one clock tick can be told. Sizes, moving a damaged file aside,
 and removing the temporaries of writers that were killed complete the set. The filesystem IO
 managers use nothing else, so another file system plugs in here.
 
@@ -37,21 +40,31 @@ CORRUPT_SUFFIX = ".corrupt"
 """A stored file found damaged is renamed to ``<name>.corrupt``, out of every reader's way."""
 
 
-def _create_temporary(path: Path) -> tuple[int, Path]:
-    """A new, empty ``.tmp`` file beside ``path``; mode 0o666 less the umask, like ``open()``.
+def _create_temporary(path: Path, folder: Path) -> tuple[int, Path]:
+    """A new, empty ``.tmp`` file for ``path`` in ``folder``; mode 0o666 less the umask, like
+    ``open()``.
 
-    The folder is created only when the file cannot be (one system call per write otherwise).
+    The folders are created only when the file cannot be (one system call per write otherwise).
     """
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
     while True:
-        tmp = path.with_name(f".{path.name}.{secrets.token_hex(8)}{TEMPORARY_SUFFIX}")
+        tmp = folder / f".{path.name}.{secrets.token_hex(8)}{TEMPORARY_SUFFIX}"
         try:
             return os.open(tmp, flags, 0o666), tmp
         except FileExistsError:
             continue
         except FileNotFoundError:
-            path.parent.mkdir(parents=True, exist_ok=True)
+            folder.mkdir(parents=True, exist_ok=True)
+            if folder != path.parent:
+                path.parent.mkdir(parents=True, exist_ok=True)
             return os.open(tmp, flags, 0o666), tmp
+
+
+def _stamp(fd: int) -> None:
+    """Set the modification time of ``fd`` to now, exactly (see the module doc)."""
+    if os.utime in os.supports_fd:
+        now = time.time_ns()
+        os.utime(fd, ns=(now, now))
 
 
 def _try_lock(fd: int) -> bool:
@@ -66,7 +79,9 @@ def _try_lock(fd: int) -> bool:
 
 
 @contextlib.contextmanager
-def write_atomically(path: Path, *, durable: bool = True) -> Iterator[IO[bytes]]:
+def write_atomically(
+    path: Path, *, durable: bool = True, temporaries: Path | None = None
+) -> Iterator[IO[bytes]]:
     """Open a temporary file beside ``path`` for writing; publish it as ``path`` on success.
 
     A process killed mid-write leaves at most a ``.tmp`` file that no reader looks at; two
@@ -78,16 +93,19 @@ def write_atomically(path: Path, *, durable: bool = True) -> Iterator[IO[bytes]]
         durable: flush the data to disk (``fsync``) before the rename, so that a machine crash
             cannot leave a truncated file under ``path``. Records whose loss after a crash is
             harmless (they are checked, or only explain) skip it.
+        temporaries: the folder of the temporary file, when not beside ``path``; it must be
+            on the same file system as ``path`` (a rename publishes the file).
 
     Yields:
         The open temporary file.
     """
-    fd, tmp = _create_temporary(path)
+    fd, tmp = _create_temporary(path, path.parent if temporaries is None else temporaries)
     try:
         _try_lock(fd)  # a fresh file: nobody else can hold its lock
         with os.fdopen(fd, "wb") as handle:
             yield handle
             handle.flush()
+            _stamp(handle.fileno())
             if durable:
                 os.fsync(handle.fileno())
         os.replace(tmp, path)
@@ -97,7 +115,7 @@ def write_atomically(path: Path, *, durable: bool = True) -> Iterator[IO[bytes]]
         raise
 
 
-def open_for_reading(path: Path) -> IO[bytes]:
+def open_for_reading(path: str | Path) -> IO[bytes]:
     """Open a published file for reading (``FileNotFoundError`` if there is none)."""
     return open(path, "rb")
 

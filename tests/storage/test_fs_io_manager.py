@@ -146,7 +146,7 @@ class TestLayout:
 
         manager.record_manifest("step", "result", {"version": "v1", "op_version": "1"})
 
-        assert files_under(tmp_path) == ["step/result/.latest.json", "step/result/v1.manifest.json"]
+        assert files_under(tmp_path) == ["step/result/v1.manifest.json"]
         assert json.loads((tmp_path / "step/result/v1.manifest.json").read_text()) == {
             "op_version": "1",
             "version": "v1",
@@ -158,7 +158,7 @@ class TestLayout:
     def test_unreadable_latest_manifest_is_none(self, tmp_path: Path, content: bytes) -> None:
         manager = FilesystemIOManager(tmp_path)
         manager.record_manifest("step", "result", {"version": "v1"})
-        (tmp_path / "step" / "result" / ".latest.json").write_bytes(content)
+        (tmp_path / "step" / "result" / "v1.manifest.json").write_bytes(content)
 
         assert manager.latest_manifest("step", "result") is None
 

@@ -2,12 +2,12 @@
 
 Storing events. While the step engine does its own work on a step (between the step's start
 and the call of the op, and from the op's return to the step's end) the events it emits are
-held and stored together, in one transaction of the run history (see :meth:`RunContext.holding_events`);
-code that may run long or log (an op's function, an IO manager loading an input, a hook, the
-wait before a retry) runs after the held events are stored, and its own events are stored as
-they come (:meth:`RunContext.user_code`). So a step stores its events in two transactions
-instead of one per event, and an event listener or another process reading the history sees
-a step start before its function runs.
+held and stored together, in one transaction of the run history
+(:meth:`RunContext.holding_events`); code that may run long or log (an op's function, an IO
+manager loading an input, a hook, the wait before a retry) runs after the held events are
+stored, and its own events are stored as they come (:meth:`RunContext.user_code`). So a step
+stores its events in two transactions instead of one per event, and an event listener or
+another process reading the history sees a step start before its function runs.
 
 A run going on in this process can be asked to stop with :func:`request_cancel` (from any
 thread). Executors look at ``RunContext.cancel_requested`` between steps: the in-process
