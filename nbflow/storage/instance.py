@@ -17,6 +17,7 @@ from nbflow.storage.run_storage import InMemoryRunStorage as InMemoryRunStorage
 from nbflow.storage.run_storage import RunStorage as RunStorage
 
 if TYPE_CHECKING:
+    import contextlib
     from collections.abc import Callable, Iterable, Sequence
 
     from nbflow.events import Event
@@ -248,6 +249,11 @@ class Instance:
         if self._listeners:
             for event in events:
                 self._tell_listeners(event)
+
+    def joining_writes(self) -> contextlib.AbstractContextManager[None]:
+        """Inside, version manifests recorded in this instance's run history wait to be
+        written with the next events (see ``RunStorage.joining_writes``)."""
+        return self.run_storage.joining_writes()
 
     def store_events(self, events: Iterable[Event]) -> None:
         """Store several events at once (one transaction on persistent instances), then

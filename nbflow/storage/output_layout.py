@@ -19,9 +19,9 @@ In a flat name ``%``, ``.`` and ``@`` in the output name and version are written
 the last ``.`` before it the output name: two step outputs never share a file.
 
 No file points to the latest manifest of a nested output (writing one cost a file per step):
-the latest is the newest manifest file of the output. Every published file is stamped with
-the exact time it was written (see :mod:`nbflow.storage.local_files`), so manifests written
-within one clock tick still order.
+the latest is the newest manifest file of the output. Manifest files are stamped with the exact
+time they were written (see :mod:`nbflow.storage.local_files`), so manifests written within one
+clock tick still order.
 """
 
 from __future__ import annotations
@@ -97,7 +97,7 @@ class NestedLayout:
         (a manifest lost in a machine crash costs a recomputation, never a wrong value)."""
         path = NestedLayout.value_path(self, step_key, output_name, str(manifest["version"]))
         data = json.dumps(manifest, sort_keys=True).encode()
-        atomic_write_bytes(Path(path + MANIFEST_SUFFIX), data, durable=False)
+        atomic_write_bytes(Path(path + MANIFEST_SUFFIX), data, durable=False, stamp=True)
 
     def manifest_for(
         self, step_key: str, output_name: str, version: str

@@ -152,16 +152,22 @@ class RunContext:
     @contextlib.contextmanager
     def holding_events(self) -> Iterator[None]:
         """Inside, the events emitted are held and stored together when it ends (or before
-        :meth:`user_code`). Nested use holds in the outer one."""
+        :meth:`user_code`), with the version manifests recorded meanwhile in the instance's
+        run history. Nested use holds in the outer one."""
         if self._held is not None:
             yield
             return
         with self._held_lock:
             self._held = []
         try:
-            yield
+            with self.instance.joining_writes():
+                try:
+                    yield
+                finally:
+                    self._store_held(keep_holding=False)
         finally:
-            self._store_held(keep_holding=False)
+            with self._held_lock:
+                self._held = None
 
     @contextlib.contextmanager
     def user_code(self) -> Iterator[None]:
