@@ -138,14 +138,23 @@ class FilesystemIOManager(MemoizableIOManager):
         return [self.path_for(context)]
 
     def handle_output(self, context: OutputContext, obj: Any) -> None:
-        self._remember(context, self.write_value(self.path_for(context), obj))
+        path = self.path_for(context)
+        self._remember(context, self.write_value(path, obj, self.temporaries_for(context, path)))
 
-    def write_value(self, path: Path, obj: object) -> StoredRecord:
+    def temporaries_for(self, context: OutputContext, path: Path) -> Path:
+        """The folder of the temporary file that becomes ``path``, the output of ``context``
+        (a flat store's versioned step outputs have a folder of their own)."""
+        if context.asset_key is None and context.version is not None:
+            return self.layout.temporaries(path)
+        return path.parent
+
+    def write_value(self, path: Path, obj: object, temporaries: Path | None = None) -> StoredRecord:
         """Store ``obj`` at ``path`` in the format its type calls for; return its record.
 
         A DataFrame that pyarrow fails to write is pickled instead (the reason is recorded).
+        The temporary file is made in ``temporaries`` (by default beside ``path``).
         """
-        temporaries = self.layout.temporaries(path)
+        temporaries = path.parent if temporaries is None else temporaries
         if temporaries not in self._cleaned:
             remove_stale_temporaries(temporaries)
             self._cleaned.add(temporaries)
@@ -314,7 +323,7 @@ class InstanceFilesIOManager(FilesystemIOManager):
     def handle_output(self, context: OutputContext, obj: Any) -> None:
         path = self.path_for(context)
         try:
-            record = self.write_value(path, obj)
+            record = self.write_value(path, obj, self.temporaries_for(context, path))
         except OSError:
             raise
         except Exception as exc:  # anything pickle raises: the value cannot be kept

@@ -49,7 +49,9 @@ no longer written."""
 FLAT_TEMPORARIES = ".tmp"
 """Folder of a flat store's temporary files (so cleaning them never lists the whole store)."""
 
-_NAME_MAX = 255
+_NAME_MAX = 255 - 40
+"""Longest flat name (bytes): a file name may have 255, and the temporary file that becomes
+it adds ``.``, ``.<pid>-<count>`` and ``.tmp`` (see :mod:`nbflow.storage.local_files`)."""
 _ESCAPES = str.maketrans({"%": "%25", ".": "%2E", "@": "%40"})
 
 
