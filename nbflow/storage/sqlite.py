@@ -390,7 +390,8 @@ class _Database:
     def write_joined(self, action: str, fn: Callable[[sqlite3.Connection], object]) -> None:
         """Run ``fn`` now in a transaction of its own, or, inside :meth:`joining_writes`, in
         the next transaction of this file (saving one: each costs tens of microseconds and
-        a few pages of the ``-wal`` file)."""
+        a few pages of the ``-wal`` file). Only for records whose loss is harmless (version
+        manifests): if that next transaction fails, they are lost with it."""
         self._after_fork()
         with self._lock:
             if self._joining:

@@ -1,13 +1,15 @@
 """``RunContext``: the state of one run that the step engine and executors share.
 
-Storing events. While the step engine does its own work on a step (between the step's start
-and the call of the op, and from the op's return to the step's end) the events it emits are
-held and stored together, in one transaction of the run history
-(:meth:`RunContext.holding_events`); code that may run long or log (an op's function, an IO
-manager loading an input, a hook, the wait before a retry) runs after the held events are
-stored, and its own events are stored as they come (:meth:`RunContext.user_code`). So a step
-stores its events in two transactions instead of one per event, and an event listener or
-another process reading the history sees a step start before its function runs.
+Storing events. While the engine does its own work (starting a step, loading inputs it holds
+in memory, storing outputs, ending the step, settling the next one) the events it emits are
+held, then stored together in one transaction of the run history, with the version manifests
+recorded meanwhile (:meth:`RunContext.holding_events`). Code that may run long or log (an
+op's function, an IO manager loading an input, a hook, the wait before a retry) runs only
+after the held events are stored, and its own events are stored as they come
+(:meth:`RunContext.user_code`). The in-process executor holds events across steps, so a
+chain stores one transaction per step (the previous step's end with the next one's start)
+instead of one per event; an event listener, or another process reading the history, sees a
+step start before its op runs.
 
 A run going on in this process can be asked to stop with :func:`request_cancel` (from any
 thread). Executors look at ``RunContext.cancel_requested`` between steps: the in-process
@@ -142,10 +144,10 @@ class RunContext:
                 return
         self.instance.record_event(event)
 
-    def _store_held(self, keep_holding: bool) -> None:
+    def _store_held(self) -> None:
+        """Store the held events (one transaction) and stop holding."""
         with self._held_lock:
-            held = self._held
-            self._held = [] if keep_holding else None
+            held, self._held = self._held, None
         if held:
             self.instance.record_events(held)
 
@@ -164,7 +166,7 @@ class RunContext:
                 try:
                     yield
                 finally:
-                    self._store_held(keep_holding=False)
+                    self._store_held()
         finally:
             with self._held_lock:
                 self._held = None
@@ -176,7 +178,7 @@ class RunContext:
         if self._held is None:
             yield
             return
-        self._store_held(keep_holding=False)
+        self._store_held()
         try:
             yield
         finally:
