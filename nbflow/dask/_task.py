@@ -14,12 +14,15 @@ from __future__ import annotations
 
 import contextlib
 import os
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from nbflow.events import Event, EventType
 from nbflow.execution.executors import _wire
 from nbflow.execution.executors.output_capture import run_step_request_captured
 from nbflow.execution.executors.step_request import decode_request, run_step_request
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
 
 REPORT_TIMEOUT_SECONDS = 10.0
 """Longest wait for the scheduler to take a step's final report."""
@@ -52,6 +55,9 @@ class TopicChannel:
 
     def failure(self, key: str, exc: BaseException) -> None:
         self._send(_wire.encode_failure(key, exc))
+
+    def manifest(self, step_key: str, output_name: str, manifest: Mapping[str, Any]) -> None:
+        self._send(_wire.encode_manifest(step_key, output_name, manifest))
 
     def finish(self, ok: bool) -> None:
         """Add the ``done`` message; publish every message, waiting for the scheduler."""

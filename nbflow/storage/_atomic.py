@@ -10,13 +10,21 @@ if TYPE_CHECKING:
     from pathlib import Path
 
 
-def atomic_write_bytes(path: Path, data: bytes, *, durable: bool = True) -> None:
+def atomic_write_bytes(
+    path: Path,
+    data: bytes,
+    *,
+    durable: bool = True,
+    temporaries: Path | None = None,
+    stamp: bool = False,
+) -> None:
     """Write ``data`` to ``path`` through a temporary file in the same folder and a rename.
 
     A process killed mid-write leaves at most a ``.tmp`` file that no reader looks at;
     two writers of the same path each rename a complete file, so the last one wins whole.
     The data is flushed to disk before the rename (unless ``durable`` is false), so a machine
-    crash cannot leave a truncated file under ``path`` either.
+    crash cannot leave a truncated file under ``path`` either. ``temporaries`` and ``stamp``:
+    see :func:`~nbflow.storage.local_files.write_atomically`.
     """
-    with write_atomically(path, durable=durable) as handle:
+    with write_atomically(path, durable=durable, temporaries=temporaries, stamp=stamp) as handle:
         handle.write(data)

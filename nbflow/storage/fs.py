@@ -1,7 +1,11 @@
 """Filesystem IO managers: each output streamed to its own file, written atomically.
 
-Versioned outputs live at ``<base_dir>/<step_key>/<output_name>/<version>``; unversioned
-ones at ``<base_dir>/<run_id>/<step_key>/<output_name>``.
+Versioned outputs live at ``<base_dir>/<step_key>/<output_name>/<version>``, their manifests
+beside them as ``<version>.manifest.json``; unversioned ones at
+``<base_dir>/<run_id>/<step_key>/<output_name>``. The instance's own storage folder (the
+default ``base_dir`` of a persistent instance) is flat instead:
+``<base_dir>/<step_key>.<output_name>@<version>``, manifests in the instance's run history
+(see :mod:`nbflow.storage.output_layout`).
 
 Formats. Plain numpy arrays are stored as ``.npy``, pandas DataFrames that Parquet gives back
 unchanged as Parquet (when pyarrow is installed), anything else as a pickle; values stream
@@ -17,8 +21,9 @@ returns nothing from a damaged file: it is moved aside (``*.corrupt``) and
 array is checked in full the first time this process maps that file.
 
 Durability. A value is flushed to disk before it is published; its manifest is written after
-it, without a flush of its own: a manifest lost in a machine crash only costs the next run a
-recomputation, never a wrong value. Temporary files left by killed writers are removed on the
+it, without a flush of its own (a file, or a row of the run history with ``synchronous=NORMAL``):
+a manifest lost in a machine crash only costs the next run a recomputation, never a wrong
+value. Temporary files left by killed writers are removed on the
 first write to their folder, once they are an hour old and unlocked.
 
 A URL ``base_dir`` (``s3://``, ``gs://``, ``memory://``, ``file://`` ...) is stored through fsspec
@@ -32,7 +37,6 @@ pickle cannot store serves its own run from memory instead of failing the step (
 
 from __future__ import annotations
 
-import json
 import os
 from collections import OrderedDict
 from pathlib import Path, PurePath
@@ -45,13 +49,7 @@ from nbflow.definitions.io_manager import (
     MemoizableIOManager,
     OutputContext,
 )
-from nbflow.errors import (
-    CorruptOutputError,
-    OutputNotFoundError,
-    StorageUrlError,
-    UnsafeStorageKeyError,
-)
-from nbflow.storage._atomic import atomic_write_bytes
+from nbflow.errors import CorruptOutputError, OutputNotFoundError, StorageUrlError
 from nbflow.storage.array_format import NPY, map_array
 from nbflow.storage.checksum_io import HashingReader, HashingWriter
 from nbflow.storage.frame_format import PARQUET, read_frame
@@ -62,7 +60,9 @@ from nbflow.storage.local_files import (
     remove_stale_temporaries,
     write_atomically,
 )
+from nbflow.storage.manifests import PROCESS_MANIFESTS
 from nbflow.storage.not_kept import forget_not_kept, not_kept_reason, note_not_kept
+from nbflow.storage.output_layout import FlatLayout, NestedLayout, check_parts
 from nbflow.storage.stored_record import StoredRecord, is_whole_plain_pickle, read_record
 from nbflow.storage.url_files import is_url
 from nbflow.storage.value_formats import PICKLE, choose_format, read_value, write_value
@@ -70,26 +70,15 @@ from nbflow.storage.value_formats import PICKLE, choose_format, read_value, writ
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
 
+    from nbflow.storage.manifests import ManifestStore
     from nbflow.storage.url_io_manager import InstanceUrlIOManager, UrlIOManager
 
 _P = TypeVar("_P", bound=PurePath)
 
-_LATEST = ".latest.json"
-
 
 def safe_join(base: _P, parts: Sequence[str]) -> _P:
     """``base / parts...``, refusing any part that could leave ``base``."""
-    bad = [
-        p
-        for p in parts
-        if not p or p in (".", "..") or "/" in p or "\\" in p or "\0" in p or os.path.isabs(p)
-    ]
-    if bad:
-        raise UnsafeStorageKeyError(
-            f"Storage key {list(parts)!r} has unsafe parts {bad!r}: a part may not be empty, "
-            "'.', '..', or contain a path separator. Fix: use plain names for steps, outputs "
-            "and asset keys."
-        )
+    check_parts(parts)
     return base.joinpath(*parts)
 
 
@@ -101,6 +90,9 @@ class FilesystemIOManager(MemoizableIOManager):
         mmap_arrays: load stored numpy arrays memory-mapped, read-only.
         parquet_frames: store DataFrames as Parquet (where it gives them back unchanged)
             instead of pickle; about half the size, about as fast (more CPU, less disk).
+        history: the manifest store of the instance whose own storage folder ``base_dir``
+            is (its run history): then the folder is laid out flat and manifests go to
+            ``history`` (see :mod:`nbflow.storage.output_layout`).
 
     Write-through: in the process that stored a value, a run hands it to its consumers
     directly instead of reading the file back (``write_through``). A subclass that overrides
@@ -119,10 +111,14 @@ class FilesystemIOManager(MemoizableIOManager):
         base_dir: str | os.PathLike[str],
         mmap_arrays: bool = False,
         parquet_frames: bool = False,
+        history: ManifestStore | None = None,
     ) -> None:
         if is_url(os.fspath(base_dir)):
             raise StorageUrlError.build(os.fspath(base_dir))
         self.base_dir = Path(base_dir)
+        self.layout = (
+            NestedLayout(self.base_dir) if history is None else FlatLayout(self.base_dir, history)
+        )
         self.mmap_arrays = mmap_arrays
         self.parquet_frames = parquet_frames
         self._cleaned: set[Path] = set()  # folders whose stale temporaries were removed
@@ -130,28 +126,46 @@ class FilesystemIOManager(MemoizableIOManager):
         self._mapped: dict[tuple[Path, int, int, int], str] = {}  # checked mapped files
 
     def path_for(self, context: OutputContext) -> Path:
+        """Where the output ``context`` describes is stored (or will be)."""
+        if context.asset_key is None and context.version is not None:
+            return Path(self.layout.value_path(context.step_key, context.name, context.version))
         return safe_join(self.base_dir, context.get_identifier())
 
-    def handle_output(self, context: OutputContext, obj: Any) -> None:
-        self._remember(context, self.write_value(self.path_for(context), obj))
+    def stored_paths(self, context: OutputContext) -> list[str] | list[Path]:
+        """Where the output ``context`` describes may be stored, in the order to look."""
+        if context.asset_key is None and context.version is not None:
+            return self.layout.value_paths(context.step_key, context.name, context.version)
+        return [self.path_for(context)]
 
-    def write_value(self, path: Path, obj: object) -> StoredRecord:
+    def handle_output(self, context: OutputContext, obj: Any) -> None:
+        path = self.path_for(context)
+        self._remember(context, self.write_value(path, obj, self.temporaries_for(context, path)))
+
+    def temporaries_for(self, context: OutputContext, path: Path) -> Path:
+        """The folder of the temporary file that becomes ``path``, the output of ``context``
+        (a flat store's versioned step outputs have a folder of their own)."""
+        if context.asset_key is None and context.version is not None:
+            return self.layout.temporaries(path)
+        return path.parent
+
+    def write_value(self, path: Path, obj: object, temporaries: Path | None = None) -> StoredRecord:
         """Store ``obj`` at ``path`` in the format its type calls for; return its record.
 
         A DataFrame that pyarrow fails to write is pickled instead (the reason is recorded).
+        The temporary file is made in ``temporaries`` (by default beside ``path``).
         """
-        folder = path.parent
-        if folder not in self._cleaned:
-            remove_stale_temporaries(folder)
-            self._cleaned.add(folder)
+        temporaries = path.parent if temporaries is None else temporaries
+        if temporaries not in self._cleaned:
+            remove_stale_temporaries(temporaries)
+            self._cleaned.add(temporaries)
         value_format, reason = choose_format(obj, self.parquet_frames)
         try:
-            return _write(path, obj, value_format, reason)
+            return _write(path, obj, value_format, reason, temporaries)
         except Exception as exc:
             if value_format != PARQUET:
                 raise
             reason = f"not stored as Parquet: pyarrow failed ({type(exc).__name__}: {exc})"
-            return _write(path, obj, PICKLE, reason)
+            return _write(path, obj, PICKLE, reason, temporaries)
 
     def _remember(self, context: OutputContext, record: StoredRecord) -> None:
         """Keep the record of a versioned output for its manifest, written after it."""
@@ -167,16 +181,17 @@ class FilesystemIOManager(MemoizableIOManager):
             raise OutputNotFoundError(
                 f"Input {context.step_key}.{context.name} has no upstream output to load."
             )
-        path = self.path_for(upstream)
-        try:
-            handle = open_for_reading(path)
-        except (FileNotFoundError, IsADirectoryError):
-            raise OutputNotFoundError(
-                f"Output {upstream.step_key}.{upstream.name} is not stored at {path}. "
-                "Fix: run the upstream step first (or the whole job)."
-            ) from None
-        with handle:
-            return self._read(handle, path, f"{upstream.step_key}.{upstream.name}")
+        for path in self.stored_paths(upstream):
+            try:
+                handle = open_for_reading(path)
+            except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
+                continue
+            with handle:
+                return self._read(handle, Path(path), f"{upstream.step_key}.{upstream.name}")
+        raise OutputNotFoundError(
+            f"Output {upstream.step_key}.{upstream.name} is not stored at "
+            f"{self.path_for(upstream)}. Fix: run the upstream step first (or the whole job)."
+        )
 
     def _read(self, handle: IO[bytes], path: Path, what: str) -> Any:
         """The value in the open file ``handle``, checked against its record."""
@@ -217,9 +232,9 @@ class FilesystemIOManager(MemoizableIOManager):
 
     def has_output(self, context: OutputContext) -> bool:
         """Whether the output is stored whole: its file ends with a record that matches it."""
-        return self.stored_record(self.path_for(context)) is not None
+        return any(self.stored_record(path) is not None for path in self.stored_paths(context))
 
-    def stored_record(self, path: Path) -> StoredRecord | None:
+    def stored_record(self, path: str | Path) -> StoredRecord | None:
         """The record of the value stored at ``path``; ``None`` if none is stored whole."""
         try:
             handle = open_for_reading(path)
@@ -233,29 +248,23 @@ class FilesystemIOManager(MemoizableIOManager):
         return record if isinstance(record, StoredRecord) else None
 
     def record_manifest(self, step_key: str, output_name: str, manifest: Mapping[str, Any]) -> None:
-        """Write ``<version>.manifest.json`` beside the value, and ``.latest.json``.
+        """Keep ``manifest`` once, where the layout keeps manifests; it becomes the latest.
 
         The manifest gets the value's stored record (format, size, checksum) when this
-        manager stored it. Neither file is flushed to disk on its own (see the module doc).
+        manager stored it. It is not flushed to disk on its own (see the module doc).
         """
-        folder = safe_join(self.base_dir, [step_key, output_name])
-        name = f"{manifest['version']}.manifest.json"
-        path = safe_join(folder, [name])
         record = self._records.pop((step_key, output_name, str(manifest["version"])), None)
         if record is not None:
             manifest = {**manifest, STORED_KEY: record.to_json()}
-        data = json.dumps(manifest, sort_keys=True).encode()
-        atomic_write_bytes(path, data, durable=False)
-        atomic_write_bytes(folder / _LATEST, data, durable=False)
+        self.layout.record_manifest(step_key, output_name, manifest)
 
     def latest_manifest(self, step_key: str, output_name: str) -> Mapping[str, Any] | None:
-        return _read_manifest(safe_join(self.base_dir, [step_key, output_name, _LATEST]))
+        return self.layout.latest_manifest(step_key, output_name)
 
     def manifest_for(
         self, step_key: str, output_name: str, version: str
     ) -> Mapping[str, Any] | None:
-        name = f"{version}.manifest.json"
-        return _read_manifest(safe_join(self.base_dir, [step_key, output_name, name]))
+        return self.layout.manifest_for(step_key, output_name, version)
 
 
 STORED_KEY = "stored"
@@ -265,8 +274,10 @@ _PENDING_RECORDS = 4096
 _MISMATCH = "its checksum does not match the one recorded when it was written"
 
 
-def _write(path: Path, obj: object, value_format: str, reason: str | None) -> StoredRecord:
-    with write_atomically(path) as handle:
+def _write(
+    path: Path, obj: object, value_format: str, reason: str | None, temporaries: Path
+) -> StoredRecord:
+    with write_atomically(path, temporaries=temporaries) as handle:
         sink = HashingWriter(handle)
         write_value(value_format, obj, sink)
         record = StoredRecord(value_format, sink.size, sink.hexdigest(), reason)
@@ -293,14 +304,6 @@ def _damaged(what: str, path: Path, problem: str) -> CorruptOutputError:
     return CorruptOutputError.build(what, os.fspath(path), problem, os.fspath(aside))
 
 
-def _read_manifest(path: Path) -> Mapping[str, Any] | None:
-    try:
-        loaded = json.loads(path.read_bytes())
-    except (FileNotFoundError, ValueError):
-        return None
-    return loaded if isinstance(loaded, dict) else None
-
-
 class InstanceFilesIOManager(FilesystemIOManager):
     """A :class:`FilesystemIOManager` that never fails on a value pickle cannot store: that
     value serves the downstream steps of its own run from memory, is not written, and its
@@ -308,18 +311,24 @@ class InstanceFilesIOManager(FilesystemIOManager):
 
     write_through: ClassVar[bool] = True
 
-    def __init__(self, base_dir: str | os.PathLike[str], **options: bool) -> None:
-        super().__init__(base_dir, **options)
+    def __init__(
+        self,
+        base_dir: str | os.PathLike[str],
+        history: ManifestStore | None = None,
+        **options: bool,
+    ) -> None:
+        super().__init__(base_dir, history=history, **options)
         self.unkept: dict[Path, Any] = {}
 
     def handle_output(self, context: OutputContext, obj: Any) -> None:
         path = self.path_for(context)
         try:
-            record = self.write_value(path, obj)
+            record = self.write_value(path, obj, self.temporaries_for(context, path))
         except OSError:
             raise
         except Exception as exc:  # anything pickle raises: the value cannot be kept
-            remove(path)  # an older value must not stand in for this one
+            for stored in self.stored_paths(context):
+                remove(Path(stored))  # an older value must not stand in for this one
             self.unkept[path] = obj
             slot = ("files", os.fspath(self.base_dir), context.step_key, context.name)
             note_not_kept(context, ("files", os.fspath(path)), slot, exc)
@@ -346,7 +355,18 @@ def _build(init_context: Any) -> FilesystemIOManager | UrlIOManager:
         from nbflow.storage.url_io_manager import UrlIOManager
 
         return UrlIOManager(base_dir, storage_options=_storage_options(config), **_options(config))
-    return FilesystemIOManager(base_dir, **_options(config))
+    history = _own_history(init_context, base_dir)
+    return FilesystemIOManager(base_dir, history=history, **_options(config))
+
+
+def _own_history(init_context: Any, base_dir: str) -> ManifestStore | None:
+    """The manifest store of the run history of the instance whose own storage folder
+    ``base_dir`` is, when that instance is persistent; else ``None`` (nested layout)."""
+    instance = getattr(init_context, "instance", None)
+    if instance is None or not instance.is_persistent or instance.manifests is PROCESS_MANIFESTS:
+        return None
+    own = os.path.abspath(instance.storage_dir) == os.path.abspath(base_dir)
+    return instance.manifests if own else None
 
 
 def _storage_options(config: Any) -> dict[str, Any]:
@@ -401,7 +421,8 @@ def _build_instance_files(init_context: Any) -> InstanceFilesIOManager | Instanc
 
         options = _options(config)
         return InstanceUrlIOManager(base_dir, storage_options=_storage_options(config), **options)
-    return InstanceFilesIOManager(base_dir, **_options(config))
+    history = _own_history(init_context, base_dir)
+    return InstanceFilesIOManager(base_dir, history, **_options(config))
 
 
 instance_files_io_manager = IOManagerDefinition(

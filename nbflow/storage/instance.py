@@ -17,7 +17,8 @@ from nbflow.storage.run_storage import InMemoryRunStorage as InMemoryRunStorage
 from nbflow.storage.run_storage import RunStorage as RunStorage
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterable
+    import contextlib
+    from collections.abc import Callable, Iterable, Sequence
 
     from nbflow.events import Event
     from nbflow.storage.manifests import ManifestStore
@@ -221,19 +222,38 @@ class Instance:
         """Like :meth:`handle_event`, for a running run: a failure to store ``event`` is
         logged (logger ``nbflow``, level ERROR) instead of raised, so it never hides the
         error of the user's own code, and the listeners still get the event."""
+        self.record_events((event,))
+
+    def record_events(self, events: Sequence[Event]) -> None:
+        """:meth:`record_event` for several events of a running run, stored in one
+        transaction (on persistent instances), then handed to the listeners in order."""
+        if not events:
+            return
         try:
-            self.run_storage.store_event(event)
+            if len(events) == 1:
+                self.run_storage.store_event(events[0])
+            else:
+                self.run_storage.store_events(events)
         except Exception as exc:
+            kinds = ", ".join(event.event_type.name for event in events)
             _log.error(
-                "Could not record the %s event of run %s (%s); the run goes on, its stored "
-                "history misses this event.",
-                event.event_type.name,
-                event.run_id,
+                "Could not record the %s %s of run %s (%s); the run goes on, its stored "
+                "history misses %s.",
+                kinds,
+                "event" if len(events) == 1 else "events",
+                events[0].run_id,
                 exc,
+                "this event" if len(events) == 1 else "these events",
                 exc_info=not isinstance(exc, StorageError),
             )
         if self._listeners:
-            self._tell_listeners(event)
+            for event in events:
+                self._tell_listeners(event)
+
+    def joining_writes(self) -> contextlib.AbstractContextManager[None]:
+        """Inside, version manifests recorded in this instance's run history wait to be
+        written with the next events (see ``RunStorage.joining_writes``)."""
+        return self.run_storage.joining_writes()
 
     def store_events(self, events: Iterable[Event]) -> None:
         """Store several events at once (one transaction on persistent instances), then

@@ -1,9 +1,13 @@
 """The file operations of stored values, on the local disk.
 
-Writing goes through a temporary file beside the target, flushed to disk and renamed over the
-target (publishing it); reading opens the published file. Sizes, moving a damaged file aside,
-and removing the temporaries of writers that were killed complete the set. The filesystem IO
-managers use nothing else, so another file system plugs in here.
+Writing goes through a temporary file beside the target (or in a folder of temporaries on the
+same file system), flushed to disk and renamed over the target (publishing it); reading opens
+the published file. A file written with ``stamp=True`` gets the exact time it was written as
+its modification time (to the nanosecond where the system allows), not the file system's
+coarser clock, so the newest of several files written within one clock tick can be told.
+Sizes, moving a damaged file aside, and removing the temporaries of writers that were killed
+complete the set. The filesystem IO managers use nothing else, so another file system plugs
+in here.
 
 A writer holds an exclusive advisory lock on its temporary file while it writes, so a cleaner
 can tell a temporary file in use from one a killed writer left behind.
@@ -12,8 +16,8 @@ can tell a temporary file in use from one a killed writer left behind.
 from __future__ import annotations
 
 import contextlib
+import itertools
 import os
-import secrets
 import stat
 import time
 from typing import IO, TYPE_CHECKING
@@ -28,7 +32,7 @@ except ImportError:  # pragma: no cover - Windows: temporaries are judged by age
     fcntl = None  # type: ignore[assignment]
 
 TEMPORARY_SUFFIX = ".tmp"
-"""Temporary files are named ``.<target name>.<random>.tmp``."""
+"""Temporary files are named ``.<target name>.<writer's pid>-<count>.tmp``."""
 
 STALE_AFTER_SECONDS = 3600.0
 """A temporary file untouched for this long, and not locked, was left by a killed writer."""
@@ -37,21 +41,51 @@ CORRUPT_SUFFIX = ".corrupt"
 """A stored file found damaged is renamed to ``<name>.corrupt``, out of every reader's way."""
 
 
-def _create_temporary(path: Path) -> tuple[int, Path]:
-    """A new, empty ``.tmp`` file beside ``path``; mode 0o666 less the umask, like ``open()``.
+class _Names:
+    """Names of this process's temporary files: its pid and a count, unique among live
+    writers without a system call (a name left by a dead process is skipped: ``O_EXCL``)."""
 
-    The folder is created only when the file cannot be (one system call per write otherwise).
+    def __init__(self) -> None:
+        self.reset()
+        if hasattr(os, "register_at_fork"):
+            os.register_at_fork(after_in_child=self.reset)
+
+    def reset(self) -> None:
+        self._prefix = f"{os.getpid()}-"
+        self._count = itertools.count()
+
+    def next(self) -> str:
+        return f"{self._prefix}{next(self._count)}"
+
+
+_NAMES = _Names()
+
+
+def _create_temporary(path: Path, folder: Path) -> tuple[int, Path]:
+    """A new, empty ``.tmp`` file for ``path`` in ``folder``; mode 0o666 less the umask, like
+    ``open()``.
+
+    The folders are created only when the file cannot be (one system call per write otherwise).
     """
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
     while True:
-        tmp = path.with_name(f".{path.name}.{secrets.token_hex(8)}{TEMPORARY_SUFFIX}")
+        tmp = folder / f".{path.name}.{_NAMES.next()}{TEMPORARY_SUFFIX}"
         try:
             return os.open(tmp, flags, 0o666), tmp
         except FileExistsError:
             continue
         except FileNotFoundError:
-            path.parent.mkdir(parents=True, exist_ok=True)
+            folder.mkdir(parents=True, exist_ok=True)
+            if folder != path.parent:
+                path.parent.mkdir(parents=True, exist_ok=True)
             return os.open(tmp, flags, 0o666), tmp
+
+
+def _stamp(fd: int) -> None:
+    """Set the modification time of ``fd`` to now, exactly (see the module doc)."""
+    if os.utime in os.supports_fd:
+        now = time.time_ns()
+        os.utime(fd, ns=(now, now))
 
 
 def _try_lock(fd: int) -> bool:
@@ -66,7 +100,9 @@ def _try_lock(fd: int) -> bool:
 
 
 @contextlib.contextmanager
-def write_atomically(path: Path, *, durable: bool = True) -> Iterator[IO[bytes]]:
+def write_atomically(
+    path: Path, *, durable: bool = True, temporaries: Path | None = None, stamp: bool = False
+) -> Iterator[IO[bytes]]:
     """Open a temporary file beside ``path`` for writing; publish it as ``path`` on success.
 
     A process killed mid-write leaves at most a ``.tmp`` file that no reader looks at; two
@@ -78,16 +114,22 @@ def write_atomically(path: Path, *, durable: bool = True) -> Iterator[IO[bytes]]
         durable: flush the data to disk (``fsync``) before the rename, so that a machine crash
             cannot leave a truncated file under ``path``. Records whose loss after a crash is
             harmless (they are checked, or only explain) skip it.
+        temporaries: the folder of the temporary file, when not beside ``path``; it must be
+            on the same file system as ``path`` (a rename publishes the file).
+        stamp: set the file's modification time to the exact time of writing (see the
+            module doc).
 
     Yields:
         The open temporary file.
     """
-    fd, tmp = _create_temporary(path)
+    fd, tmp = _create_temporary(path, path.parent if temporaries is None else temporaries)
     try:
         _try_lock(fd)  # a fresh file: nobody else can hold its lock
         with os.fdopen(fd, "wb") as handle:
             yield handle
             handle.flush()
+            if stamp:
+                _stamp(handle.fileno())
             if durable:
                 os.fsync(handle.fileno())
         os.replace(tmp, path)
@@ -97,7 +139,7 @@ def write_atomically(path: Path, *, durable: bool = True) -> Iterator[IO[bytes]]
         raise
 
 
-def open_for_reading(path: Path) -> IO[bytes]:
+def open_for_reading(path: str | Path) -> IO[bytes]:
     """Open a published file for reading (``FileNotFoundError`` if there is none)."""
     return open(path, "rb")
 

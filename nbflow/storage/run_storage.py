@@ -6,6 +6,7 @@ both build on this module, so neither has to import the other for a base class.
 
 from __future__ import annotations
 
+import contextlib
 import time
 from abc import ABC, abstractmethod
 from typing import TYPE_CHECKING
@@ -69,6 +70,11 @@ class RunStorage(ABC):
         """Store several events, in order (persistent storages write them in one go)."""
         for event in events:
             self.store_event(event)
+
+    def joining_writes(self) -> contextlib.AbstractContextManager[None]:
+        """Inside, other records this storage keeps with the events (version manifests of
+        its instance) may wait to be written with the next events."""
+        return contextlib.nullcontext()
 
     @abstractmethod
     def get_events(self, run_id: str) -> list[Event]: ...

@@ -138,7 +138,6 @@ class TestSeed002Walkthrough:
             folder = base_dir / step_key / output
             assert (folder / row.version).is_file()
             assert (folder / f"{row.version}.manifest.json").is_file()
-            assert (folder / ".latest.json").is_file()
 
     def test_back_to_california_returns_the_california_sentence(
         self, call_log: list[str], tmp_path: Path

@@ -131,8 +131,7 @@ def test_runs_of_another_job_with_the_same_step_keys_are_not_used(
 
 def stored_path(instance: Instance, step_output: str, n: int) -> Path:
     rows = {r.step_output: r for r in list_versions(sleepy, config(n), instance)}
-    step, _, output = step_output.rpartition(".")
-    return Path(instance.storage_dir) / step / output / rows[step_output].version
+    return Path(instance.storage_dir) / f"{step_output}@{rows[step_output].version}"
 
 
 def test_a_missing_output_reruns_its_step_but_not_the_steps_after_it(instance: Instance) -> None:

@@ -95,14 +95,10 @@ def test_a_second_process_finds_every_output_stored_by_the_first(tmp_path: Path)
         "numbers.result": "stored",
         "total.result": "stored",
     }
-    storage = home / "storage"
-    stored = files_under(storage)
-    for step in ("numbers", "total"):
-        version = versions[f"{step}.result"]
-        assert f"{step}/result/{version}" in stored
-        assert f"{step}/result/{version}.manifest.json" in stored
-    assert pickle.loads((storage / "numbers" / "result" / versions["numbers.result"]).read_bytes())
-    assert pickle.loads((storage / "total" / "result" / versions["total.result"]).read_bytes()) == 6
+    storage = home / "storage"  # flat: one file per output, manifests in runs.db
+    assert files_under(storage) == sorted(f"{k}@{v}" for k, v in versions.items())
+    assert pickle.loads((storage / f"numbers.result@{versions['numbers.result']}").read_bytes())
+    assert pickle.loads((storage / f"total.result@{versions['total.result']}").read_bytes()) == 6
 
     listed = run_script(tmp_path, "list", str(home))
     assert listed["versions"] == first["versions"]
@@ -164,7 +160,7 @@ def test_the_cli_stores_in_nbflow_home_and_sees_it_from_the_next_command(tmp_pat
         "numbers": "memoized",
         "total": "memoized",
     }
-    assert (home / "storage" / "total" / "result").is_dir()
+    assert list((home / "storage").glob("total.result@*"))
 
 
 # --- where values go when not to the instance's folder ------------------------------------------

@@ -231,7 +231,7 @@ def test_stored_files_get_the_permissions_of_a_plain_write(tmp_path: Path, umask
         os.umask(previous)
 
     modes = {p.name: p.stat().st_mode & 0o777 for p in (tmp_path / "big" / "result").iterdir()}
-    assert modes == dict.fromkeys(["v1", "v1.manifest.json", ".latest.json"], 0o666 & ~umask)
+    assert modes == dict.fromkeys(["v1", "v1.manifest.json"], 0o666 & ~umask)
 
 
 # --- concurrent writers of the same version ------------------------------------------------
@@ -282,7 +282,7 @@ def test_concurrent_writers_of_one_version_leave_one_complete_value(
     manager = FilesystemIOManager(base_dir)
     folder = base_dir / "shared" / "result"
     final = folder / "v1"
-    latest = folder / ".latest.json"
+    manifest = folder / "v1.manifest.json"
     go.touch()
 
     reads = 0
@@ -291,8 +291,8 @@ def test_concurrent_writers_of_one_version_leave_one_complete_value(
         if final.exists():  # every read sees a whole value, never a part
             seen.add(check_complete(pickle.loads(final.read_bytes())))
             reads += 1
-        if latest.exists():
-            assert json.loads(latest.read_bytes())["version"] == "v1"
+        if manifest.exists():  # and a whole manifest
+            assert json.loads(manifest.read_bytes())["version"] == "v1"
     errors = [p.communicate()[1] for p in processes]
 
     assert [p.returncode for p in processes] == [0] * WRITERS, errors
@@ -300,8 +300,8 @@ def test_concurrent_writers_of_one_version_leave_one_complete_value(
     assert check_complete(pickle.loads(final.read_bytes())) in range(WRITERS)
     assert reads > 0 and seen <= set(range(WRITERS))
     assert tmp_files(folder) == []  # every writer renamed or removed its temporary file
-    assert sorted(p.name for p in folder.iterdir()) == [".latest.json", "v1", "v1.manifest.json"]
-    assert json.loads(latest.read_bytes())["writer"] in range(WRITERS)
+    assert sorted(p.name for p in folder.iterdir()) == ["v1", "v1.manifest.json"]
+    assert manager.latest_manifest("shared", "result")["writer"] in range(WRITERS)
 
 
 # --- several processes run the same memoized job at once ---------------------------------------

@@ -28,6 +28,8 @@ from nbflow import (
 from nbflow.definitions.io_manager import MemoizableIOManager, is_memoizable
 from nbflow.errors import OutputNotFoundError, UnsafeStorageKeyError
 from nbflow.storage import FilesystemIOManager, InMemoryIOManager, clear_memoized_values
+from nbflow.storage.fs import InstanceFilesIOManager
+from nbflow.storage.sqlite import SqliteManifestStore
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -57,10 +59,17 @@ def files_under(root: Path) -> list[str]:
 # --- the contract every memoizable IO manager keeps ---------------------------------------------
 
 
-@pytest.fixture(params=["memory", "filesystem"], ids=["memory", "filesystem"])
+def flat_store(tmp_path: Path) -> FilesystemIOManager:
+    """An instance's own store: flat files, manifests in the run history."""
+    return InstanceFilesIOManager(tmp_path / "store", SqliteManifestStore(tmp_path / "runs.db"))
+
+
+@pytest.fixture(params=["memory", "filesystem", "flat"], ids=["memory", "filesystem", "flat"])
 def manager(request: pytest.FixtureRequest, tmp_path: Path) -> MemoizableIOManager:
     if request.param == "memory":
         return InMemoryIOManager()
+    if request.param == "flat":
+        return flat_store(tmp_path)
     return FilesystemIOManager(tmp_path / "store")
 
 
@@ -146,7 +155,7 @@ class TestLayout:
 
         manager.record_manifest("step", "result", {"version": "v1", "op_version": "1"})
 
-        assert files_under(tmp_path) == ["step/result/.latest.json", "step/result/v1.manifest.json"]
+        assert files_under(tmp_path) == ["step/result/v1.manifest.json"]
         assert json.loads((tmp_path / "step/result/v1.manifest.json").read_text()) == {
             "op_version": "1",
             "version": "v1",
@@ -158,9 +167,36 @@ class TestLayout:
     def test_unreadable_latest_manifest_is_none(self, tmp_path: Path, content: bytes) -> None:
         manager = FilesystemIOManager(tmp_path)
         manager.record_manifest("step", "result", {"version": "v1"})
-        (tmp_path / "step" / "result" / ".latest.json").write_bytes(content)
+        (tmp_path / "step" / "result" / "v1.manifest.json").write_bytes(content)
 
         assert manager.latest_manifest("step", "result") is None
+
+    def test_each_manifest_is_written_once_and_the_newest_is_the_latest(
+        self, tmp_path: Path
+    ) -> None:
+        manager = FilesystemIOManager(tmp_path)
+
+        for n in range(5):  # within one clock tick of the file system, most likely
+            manager.record_manifest("step", "result", {"version": f"v{n}"})
+        manager.record_manifest("step", "result", {"version": "v2", "again": True})
+
+        assert files_under(tmp_path) == [f"step/result/v{n}.manifest.json" for n in range(5)]
+        assert manager.latest_manifest("step", "result") == {"version": "v2", "again": True}
+        assert manager.manifest_for("step", "result", "v4") == {"version": "v4"}
+
+    def test_the_latest_pointer_of_nbflow_0_1_0_is_read_until_a_newer_manifest(
+        self, tmp_path: Path
+    ) -> None:
+        folder = tmp_path / "step" / "result"
+        folder.mkdir(parents=True)
+        for name, version in [("v1.manifest.json", "v1"), ("v2.manifest.json", "v2")]:
+            (folder / name).write_text(json.dumps({"version": version}))
+        (folder / ".latest.json").write_text(json.dumps({"version": "v1"}))  # v1 re-recorded
+        manager = FilesystemIOManager(tmp_path)
+
+        assert manager.latest_manifest("step", "result") == {"version": "v1"}
+        manager.record_manifest("step", "result", {"version": "v3"})
+        assert manager.latest_manifest("step", "result") == {"version": "v3"}
 
     def test_missing_file_names_its_path_and_the_fix(self, tmp_path: Path) -> None:
         manager = FilesystemIOManager(tmp_path)
@@ -255,12 +291,22 @@ def concrete(part: str, tmp_path: Path) -> str:
     return str(tmp_path / "outside") if part == ABSOLUTE else part
 
 
+def local_manager(layout: str, tmp_path: Path) -> FilesystemIOManager:
+    if layout == "flat":
+        return InstanceFilesIOManager(tmp_path / "base", SqliteManifestStore(tmp_path / "h.db"))
+    return FilesystemIOManager(tmp_path / "base")
+
+
+def files_but_history(root: Path) -> list[str]:
+    return [f for f in files_under(root) if not f.startswith("h.db")]
+
+
+@pytest.mark.parametrize("layout", ["nested", "flat"])
 @pytest.mark.parametrize(("where", "part"), UNSAFE_CASES)
 def test_unsafe_keys_are_refused_and_nothing_is_written(
-    tmp_path: Path, where: str, part: str
+    tmp_path: Path, where: str, part: str, layout: str
 ) -> None:
-    base_dir = tmp_path / "base"
-    manager = FilesystemIOManager(base_dir)
+    manager = local_manager(layout, tmp_path)
     keys: dict[str, Any] = {"step_key": "step", "name": "result", "version": "v1", "run_id": ""}
     if where == "run_id":
         keys["version"] = None
@@ -274,12 +320,13 @@ def test_unsafe_keys_are_refused_and_nothing_is_written(
     with pytest.raises(UnsafeStorageKeyError):
         manager.load_input(in_ctx(context))
 
-    assert files_under(tmp_path) == []
+    assert files_but_history(tmp_path) == []
 
 
+@pytest.mark.parametrize("layout", ["nested", "flat"])
 @pytest.mark.parametrize("part", UNSAFE_PARTS, ids=UNSAFE_IDS)
-def test_unsafe_manifest_keys_are_refused(tmp_path: Path, part: str) -> None:
-    manager = FilesystemIOManager(tmp_path / "base")
+def test_unsafe_manifest_keys_are_refused(tmp_path: Path, part: str, layout: str) -> None:
+    manager = local_manager(layout, tmp_path)
     part = concrete(part, tmp_path)
 
     with pytest.raises(UnsafeStorageKeyError):
@@ -289,19 +336,21 @@ def test_unsafe_manifest_keys_are_refused(tmp_path: Path, part: str) -> None:
     with pytest.raises(UnsafeStorageKeyError):
         manager.latest_manifest(part, "result")
 
-    assert files_under(tmp_path) == []
+    assert files_but_history(tmp_path) == []
+    assert SqliteManifestStore(tmp_path / "h.db").latest_manifest("step", part) is None
 
 
+@pytest.mark.parametrize("layout", ["nested", "flat"])
 @pytest.mark.parametrize(
     "version", ["../../escape", ABSOLUTE, "a/b"], ids=["dotdot", "absolute", "slash"]
 )
-def test_unsafe_version_in_a_manifest_is_refused(tmp_path: Path, version: str) -> None:
-    manager = FilesystemIOManager(tmp_path / "base")
+def test_unsafe_version_in_a_manifest_is_refused(tmp_path: Path, version: str, layout: str) -> None:
+    manager = local_manager(layout, tmp_path)
 
     with pytest.raises(UnsafeStorageKeyError):
         manager.record_manifest("step", "result", {"version": concrete(version, tmp_path)})
 
-    assert files_under(tmp_path) == []
+    assert files_but_history(tmp_path) == []
 
 
 @pytest.mark.parametrize("url", ["s3://bucket/prefix", "memory://x", "file:///tmp/x", "gs://b"])

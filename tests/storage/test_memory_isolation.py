@@ -246,14 +246,10 @@ def test_a_persistent_instance_keeps_a_value_pickle_cannot_store_for_its_run_onl
     assert call_log == ["handle", "handle"]
     assert memoized_steps(second) == {"use"}
     storage = tmp_path / "storage"
-    assert len(values_under(storage / "use" / "result")) == 1
-    assert values_under(storage / "handle" / "result") == []  # its manifest only
+    assert len(stored_values(storage, "use")) == 1
+    assert stored_values(storage, "handle") == []  # its manifest only, in the run history
 
 
-def values_under(folder: Path) -> list[str]:
-    """Stored values in ``folder``: files that are not manifests."""
-    return [
-        p.name
-        for p in folder.iterdir()
-        if not p.name.endswith(".manifest.json") and p.name != ".latest.json"
-    ]
+def stored_values(storage: Path, step: str) -> list[str]:
+    """The stored versions of ``step.result`` in an instance's (flat) store."""
+    return [p.name for p in storage.iterdir() if p.name.startswith(f"{step}.result@")]

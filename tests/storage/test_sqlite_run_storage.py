@@ -356,6 +356,34 @@ def test_manifests_keep_the_latest_per_step_output_and_persist(tmp_path: Path) -
     assert Instance.local(tmp_path).manifests.latest_manifest("b", "result") == {"version": "vb"}
 
 
+def committed_manifests(path: Path) -> list[str]:
+    """The manifest versions another connection (another process) sees in ``path``."""
+    with sqlite3.connect(path) as other:
+        return [row[0] for row in other.execute("SELECT version FROM manifests ORDER BY id")]
+
+
+def test_manifests_recorded_while_joining_are_written_with_the_next_events(
+    tmp_path: Path,
+) -> None:
+    storage = SqliteRunStorage(tmp_path / "runs.db")
+    storage.add_run(make_run("r"))
+    store = storage.manifests
+
+    with storage.joining_writes():
+        store.record_manifest("a", "result", {"version": "v1"})
+        assert committed_manifests(storage.path) == []  # waits for the events
+        storage.store_events([make_event("r", 1), make_event("r", 2)])
+        assert committed_manifests(storage.path) == ["v1"]
+        store.record_manifest("a", "result", {"version": "v2"})
+        assert store.latest_manifest("a", "result") == {"version": "v2"}  # reads see it
+        store.record_manifest("b", "result", {"version": "vb"})
+    assert committed_manifests(storage.path) == ["v1", "v2", "vb"]  # the rest at the end
+    assert [e.message for e in storage.get_events("r")] == ["event 1", "event 2"]
+
+    store.record_manifest("c", "result", {"version": "vc"})  # not joining: written at once
+    assert committed_manifests(storage.path)[-1] == "vc"
+
+
 # --- instances -----------------------------------------------------------------------------
 
 

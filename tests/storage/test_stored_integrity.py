@@ -191,7 +191,7 @@ def test_a_damaged_value_is_recomputed_by_the_next_memoized_run(
     instance = Instance.local(tmp_path / "home")
     assert pipeline.execute_in_process(instance=instance).success
     [row] = [r for r in list_versions(pipeline, instance=instance) if r.step_output.startswith("p")]
-    path = Path(instance.storage_dir) / "produce" / "result" / row.version
+    path = Path(instance.storage_dir) / f"produce.result@{row.version}"
     DAMAGE[damage](path)
     calls.clear()
 

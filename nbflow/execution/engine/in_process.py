@@ -18,10 +18,18 @@ class InProcessExecutor(Executor):
 
     Time limits are checked when a step returns (a running function cannot be stopped
     safely): a step past its limit fails, and a run past ``timeout`` starts no further step.
+
+    The engine's events are held across steps (see ``RunContext.holding_events``): the end of
+    one step and the start of the next are stored together, in one transaction, right before
+    the next op runs.
     """
 
     def execute(self, run: RunContext) -> None:
         check_step_limits(run.plan.steps.values())
+        with run.holding_events():
+            self._execute(run)
+
+    def _execute(self, run: RunContext) -> None:
         deadline = self.run_deadline()
         queue = ReadyQueue(run)
         halt_on_failure = run.raise_on_error

@@ -1,5 +1,16 @@
 """``RunContext``: the state of one run that the step engine and executors share.
 
+Storing events. While the engine does its own work (starting a step, loading inputs it holds
+in memory, storing outputs, ending the step, settling the next one) the events it emits are
+held, then stored together in one transaction of the run history, with the version manifests
+recorded meanwhile (:meth:`RunContext.holding_events`). Code that may run long or log (an
+op's function, an IO manager loading an input, a hook, the wait before a retry) runs only
+after the held events are stored, and its own events are stored as they come
+(:meth:`RunContext.user_code`). The in-process executor holds events across steps, so a
+chain stores one transaction per step (the previous step's end with the next one's start)
+instead of one per event; an event listener, or another process reading the history, sees a
+step start before its op runs.
+
 A run going on in this process can be asked to stop with :func:`request_cancel` (from any
 thread). Executors look at ``RunContext.cancel_requested`` between steps: the in-process
 executor stops before its next step, out-of-process executors stop launching steps and stop
@@ -75,7 +86,9 @@ class RunContext:
         self.pending_versions: set[str] = set()
         """Steps added by dynamic expansion (and their collectors), to version when settled."""
         self.failures: dict[str, BaseException] = {}
-        self._sinks = (self.events.append, self._note, instance.record_event, *sinks)
+        self._held: list[Event] | None = None  # events the engine holds (see holding_events)
+        self._held_lock = threading.Lock()
+        self._sinks = (self.events.append, self._note, self._store, *sinks)
         self._pid = os.getpid()
         self._cancel = threading.Event()
         self.canceled = False  # set by the executor once it has acted on a cancel request
@@ -121,6 +134,56 @@ class RunContext:
         for sink in self._sinks:
             sink(event)
         return event
+
+    def _store(self, event: Event) -> None:
+        """Store ``event`` in the run history now, or hold it while the engine holds events."""
+        with self._held_lock:
+            held = self._held
+            if held is not None:
+                held.append(event)
+                return
+        self.instance.record_event(event)
+
+    def _store_held(self) -> None:
+        """Store the held events (one transaction) and stop holding."""
+        with self._held_lock:
+            held, self._held = self._held, None
+        if held:
+            self.instance.record_events(held)
+
+    @contextlib.contextmanager
+    def holding_events(self) -> Iterator[None]:
+        """Inside, the events emitted are held and stored together when it ends (or before
+        :meth:`user_code`), with the version manifests recorded meanwhile in the instance's
+        run history. Nested use holds in the outer one."""
+        if self._held is not None:
+            yield
+            return
+        with self._held_lock:
+            self._held = []
+        try:
+            with self.instance.joining_writes():
+                try:
+                    yield
+                finally:
+                    self._store_held()
+        finally:
+            with self._held_lock:
+                self._held = None
+
+    @contextlib.contextmanager
+    def user_code(self) -> Iterator[None]:
+        """Around code that may run long or log: the events held so far are stored first,
+        and the events emitted inside are stored as they come."""
+        if self._held is None:
+            yield
+            return
+        self._store_held()
+        try:
+            yield
+        finally:
+            with self._held_lock:
+                self._held = []
 
     def forward(self, event: Event) -> None:
         """Hand an event made elsewhere (e.g. in a step process) to every sink, unchanged."""

@@ -8,6 +8,7 @@ and when steps run; they all call :func:`run_step`.
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from nbflow.definitions.dynamic import DynamicOutput
@@ -48,7 +49,7 @@ from nbflow.storage.manifests import VALUE_FINGERPRINT_KEY, manifest_store_for
 from nbflow.versioning.output_fingerprint import output_fingerprint
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator, Mapping
+    from collections.abc import Mapping
 
     from nbflow.definitions.op import OpDefinition
     from nbflow.execution.engine.plan import Step, StepInput
@@ -71,7 +72,8 @@ def _load_source_asset(run: RunContext, step: Step, step_input: StepInput) -> An
         scope.source_asset_output(source),
         metadata=step_input.spec.metadata,
     )
-    value = run.resources[source.io_manager_key].load_input(context)
+    with run.user_code():
+        value = run.resources[source.io_manager_key].load_input(context)
     run.emit(
         EventType.LOADED_INPUT,
         step.key,
@@ -97,7 +99,8 @@ def _load_with_input_manager(run: RunContext, step: Step, step_input: StepInput)
     given = run.config.input_values(step.key)
     if step_input.name in given:
         context.config = unwrap_input_value(given[step_input.name])
-    value = run.resources[key].load_input(context)
+    with run.user_code():
+        value = run.resources[key].load_input(context)
     run.emit(
         EventType.LOADED_INPUT,
         step.key,
@@ -148,7 +151,8 @@ def _load(run: RunContext, step: Step, step_input: StepInput, up_key: str, up_ou
         return produced
     upstream = scope.output(up_key, up_out, run.versions.get((up_key, up_out)))
     context = scope.input(step.key, input_name, upstream, metadata=step_input.spec.metadata)
-    value = run.resources[manager_key].load_input(context)
+    with run.user_code():
+        value = run.resources[manager_key].load_input(context)
     run.emit(
         EventType.LOADED_INPUT,
         step.key,
@@ -277,15 +281,36 @@ def _describe_user_event(event: Any) -> str:
     return f"{type(event).__name__} {event.asset_key.to_user_string()}"
 
 
+def _produced_by(run: RunContext, op_def: OpDefinition, result: Any) -> Iterator[Any]:
+    """:func:`_produced`, where a generator op's body (or an iterator the op returned) runs
+    as user code: the step's events so far are stored before each resumption."""
+    produced = _produced(op_def, result)
+    if not (op_def.is_generator or isinstance(result, Iterator)):
+        yield from produced
+        return
+    while True:
+        with run.user_code():
+            item = next(produced, _END)
+        if item is _END:
+            return
+        yield item
+
+
+_END = object()
+
+
 def _compute(run: RunContext, step: Step, context: OpExecutionContext) -> dict[str, Any]:
     op_def = step.op_def
     inputs = _load_inputs(run, step)
-    result = (
-        op_def.compute_fn(context, **inputs) if op_def.has_context else op_def.compute_fn(**inputs)
-    )
+    with run.user_code():
+        result = (
+            op_def.compute_fn(context, **inputs)
+            if op_def.has_context
+            else op_def.compute_fn(**inputs)
+        )
     done: dict[str, Any] = {}
     elements = DynamicElements(op_def)
-    for item in _produced(op_def, result):
+    for item in _produced_by(run, op_def, result):
         if isinstance(item, DynamicOutput):
             _flush_user_events(run, step, context)
             # an annotation describes the whole output, not one element: not checked
@@ -352,7 +377,8 @@ def _run_hooks(
             op_output_values=outputs,
         )
         try:
-            hook.hook_fn(context)
+            with run.user_code():
+                hook.hook_fn(context)
         except Exception as hook_exc:
             run.emit(
                 EventType.HOOK_ERRORED,
@@ -388,7 +414,15 @@ def run_step(run: RunContext, step: Step, limit: StepLimit | None = None) -> boo
 
     A step that returns after ``limit`` (counted from its first attempt) fails with
     :class:`StepTimeoutError`; in-process, it cannot be stopped before it returns.
+
+    The step's own events are held and stored together before its op runs, and again when it
+    ends, unless the executor holds them longer (see :meth:`RunContext.holding_events`).
     """
+    with run.holding_events():
+        return _run_attempts(run, step, limit)
+
+
+def _run_attempts(run: RunContext, step: Step, limit: StepLimit | None) -> bool:
     attempt = 0
     first_started = time.perf_counter()
     op_config = run.config.op_config(step.key)
@@ -418,7 +452,8 @@ def run_step(run: RunContext, step: Step, limit: StepLimit | None = None) -> boo
                     RetryData(attempt, wait, ErrorInfo.from_exception(exc)),
                 )
                 if wait:
-                    time.sleep(wait)
+                    with run.user_code():
+                        time.sleep(wait)
                 continue
             if isinstance(exc, RetryRequested) and run.retries_enabled:
                 exhausted = MaxRetriesExceededError.build(step.key, exc, attempt)

@@ -15,11 +15,14 @@ from __future__ import annotations
 
 import dataclasses
 import pickle
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from nbflow.errors import StepProcessError
 from nbflow.events import ErrorInfo, Event
 from nbflow.execution.executors import by_value
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
 
 Message = tuple[Any, ...]
 
@@ -49,6 +52,10 @@ def encode_failure(key: str, exc: BaseException) -> bytes:
     except Exception:
         blob = None
     return _dumps(("failure", key, info, blob))
+
+
+def encode_manifest(step_key: str, output_name: str, manifest: Mapping[str, Any]) -> bytes:
+    return _dumps(("manifest", step_key, output_name, dict(manifest)))
 
 
 def encode_done(ok: bool) -> bytes:

@@ -150,6 +150,9 @@ class OutOfProcessExecutor(Executor):
             elif event.event_type is EventType.LOG_MESSAGE and not keeps_log_message(run, event):
                 return None
             run.forward(event)
+        elif kind == "manifest":
+            _, key, name, manifest = message
+            run.instance.manifests.record_manifest(key, name, manifest)
         elif kind == "failure":
             _, key, info, blob = message
             run.record_failure(key, _wire.rebuild_failure(key, info, blob, where))

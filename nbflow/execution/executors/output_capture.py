@@ -24,7 +24,7 @@ from nbflow.events import CapturedOutputData, Event, EventType
 from nbflow.execution.executors.step_request import run_step_request
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Iterator, Mapping
 
     from nbflow.execution.executors.step_request import StepChannel, StepRequest
 
@@ -180,6 +180,9 @@ class _CapturingChannel:
 
     def failure(self, key: str, exc: BaseException) -> None:
         self._channel.failure(key, exc)
+
+    def manifest(self, step_key: str, output_name: str, manifest: Mapping[str, Any]) -> None:
+        self._channel.manifest(step_key, output_name, manifest)
 
 
 def run_step_request_captured(request: StepRequest, channel: StepChannel) -> bool:

@@ -18,7 +18,9 @@ from nbflow.execution.executors.output_capture import run_step_request_captured
 from nbflow.execution.executors.step_request import decode_request
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
     from multiprocessing.connection import Connection
+    from typing import Any
 
 EXIT_PARENT_GONE = 70
 """Exit code of a step process whose parent died while the step ran."""
@@ -35,6 +37,9 @@ class PipeChannel:
 
     def failure(self, key: str, exc: BaseException) -> None:
         self._conn.send_bytes(_wire.encode_failure(key, exc))
+
+    def manifest(self, step_key: str, output_name: str, manifest: Mapping[str, Any]) -> None:
+        self._conn.send_bytes(_wire.encode_manifest(step_key, output_name, manifest))
 
     def done(self, ok: bool) -> None:
         self._conn.send_bytes(_wire.encode_done(ok))

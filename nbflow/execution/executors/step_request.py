@@ -26,6 +26,7 @@ from nbflow.execution.engine.run_context import RunContext
 from nbflow.execution.engine.step import run_step
 from nbflow.execution.executors import by_value
 from nbflow.execution.executors.reconstruct import ReconstructableJob, loading_job
+from nbflow.execution.executors.reported_manifests import ReportedManifests
 from nbflow.execution.executors.step_log import channel_log
 from nbflow.storage.fs import fs_io_manager
 from nbflow.storage.instance import InMemoryRunStorage, Instance
@@ -53,6 +54,9 @@ class StepChannel(Protocol):
 
     def failure(self, key: str, exc: BaseException) -> None:
         """Report an exception the run must record under ``key`` (a step key)."""
+
+    def manifest(self, step_key: str, output_name: str, manifest: Mapping[str, Any]) -> None:
+        """Report a version manifest for the run's instance to keep."""
 
 
 @dataclass(frozen=True)
@@ -152,7 +156,11 @@ def _rebuild(request: StepRequest, channel: StepChannel) -> tuple[RunContext, St
     instance = Instance(
         InMemoryRunStorage(),
         root=Path(request.instance_root),
-        manifests=request.manifests or PROCESS_MANIFESTS,
+        manifests=(
+            PROCESS_MANIFESTS
+            if request.manifests is None
+            else ReportedManifests(channel, request.manifests)
+        ),
     )
     context = RunContext(
         plan=plan,
