@@ -230,10 +230,7 @@ class Instance:
         if not events:
             return
         try:
-            if len(events) == 1:
-                self.run_storage.store_event(events[0])
-            else:
-                self.run_storage.store_events(events)
+            self.run_storage.store_events(events)
         except Exception as exc:
             kinds = ", ".join(event.event_type.name for event in events)
             _log.error(
