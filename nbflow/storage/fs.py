@@ -350,11 +350,11 @@ class InstanceFilesIOManager(FilesystemIOManager):
 
 def _build(init_context: Any) -> FilesystemIOManager | UrlIOManager:
     config = init_context.resource_config
-    base_dir = config.get("base_dir") or init_context.instance.storage_dir
+    base_dir, storage_options = _where(init_context)
     if is_url(base_dir):  # fsspec storage, in its own module: loaded only for a URL
         from nbflow.storage.url_io_manager import UrlIOManager
 
-        return UrlIOManager(base_dir, storage_options=_storage_options(config), **_options(config))
+        return UrlIOManager(base_dir, storage_options=storage_options, **_options(config))
     history = _own_history(init_context, base_dir)
     return FilesystemIOManager(base_dir, history=history, **_options(config))
 
@@ -369,8 +369,15 @@ def _own_history(init_context: Any, base_dir: str) -> ManifestStore | None:
     return instance.manifests if own else None
 
 
-def _storage_options(config: Any) -> dict[str, Any]:
-    return dict(config.get("storage_options") or {})
+def _where(init_context: Any) -> tuple[str, dict[str, Any]]:
+    """The ``base_dir`` of the config, else the instance's storage; and the fsspec options
+    (the instance's for its own storage, overridden by the config's)."""
+    config = init_context.resource_config
+    own = dict(config.get("storage_options") or {})
+    if config.get("base_dir"):
+        return config["base_dir"], own
+    instance = init_context.instance
+    return instance.storage_dir, {**instance.storage_options, **own}
 
 
 def _options(config: Any) -> dict[str, bool]:
@@ -415,12 +422,12 @@ versioned_filesystem_io_manager = IOManagerDefinition(
 
 def _build_instance_files(init_context: Any) -> InstanceFilesIOManager | InstanceUrlIOManager:
     config = init_context.resource_config
-    base_dir = config.get("base_dir") or init_context.instance.storage_dir
+    base_dir, storage_options = _where(init_context)
     if is_url(base_dir):
         from nbflow.storage.url_io_manager import InstanceUrlIOManager
 
         options = _options(config)
-        return InstanceUrlIOManager(base_dir, storage_options=_storage_options(config), **options)
+        return InstanceUrlIOManager(base_dir, storage_options=storage_options, **options)
     history = _own_history(init_context, base_dir)
     return InstanceFilesIOManager(base_dir, history, **_options(config))
 

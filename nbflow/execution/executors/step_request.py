@@ -70,6 +70,8 @@ class StepRequest:
     run_config: Mapping[str, Any]
     version_parts: Mapping[tuple[str, str], VersionParts]
     instance_root: str
+    instance_storage: str
+    instance_storage_options: Mapping[str, Any]
     manifests: ManifestStore | None  # None: the other process's own in-memory store
     retries_enabled: bool
     partition_key: str | None = None
@@ -103,6 +105,8 @@ def build_step_request(run: RunContext, step: Step, job: JobPayload) -> StepRequ
         run_config=run.config.value,
         version_parts={k: v for k, v in run.version_parts.items() if k in wanted},
         instance_root=str(run.instance.root),
+        instance_storage=run.instance.storage_dir,
+        instance_storage_options=run.instance.storage_options,
         manifests=None if manifests is PROCESS_MANIFESTS else manifests,
         retries_enabled=run.retries_enabled,
         partition_key=run.partition_key,
@@ -156,6 +160,8 @@ def _rebuild(request: StepRequest, channel: StepChannel) -> tuple[RunContext, St
     instance = Instance(
         InMemoryRunStorage(),
         root=Path(request.instance_root),
+        storage=request.instance_storage,
+        storage_options=request.instance_storage_options,
         manifests=(
             PROCESS_MANIFESTS
             if request.manifests is None
