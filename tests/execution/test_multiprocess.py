@@ -57,6 +57,18 @@ def test_each_step_runs_in_its_own_fresh_process(tmp_path: Path) -> None:
     assert {e.pid for e in starts} == pids  # the events come from the step processes
 
 
+def test_steps_see_the_environment_and_folder_the_parent_has_now(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert execute_job(mp_jobs.surroundings_job).success  # the fork server runs from here on
+    monkeypatch.setenv("NBFLOW_TEST_SETTING", "set after the first run")
+    monkeypatch.chdir(tmp_path)
+
+    result = execute_job(mp_jobs.surroundings_job)
+
+    assert result.output_for_node("surroundings") == ["set after the first run", str(tmp_path)]
+
+
 def test_max_concurrent_is_never_exceeded(tmp_path: Path) -> None:
     result = execute_job(
         mp_jobs.sleepers(8, 0.15), run_config=mp_jobs.recorder_config(tmp_path, max_concurrent=2)

@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import multiprocessing
 import multiprocessing.connection
+import os
 import signal
 import sys
 import threading
@@ -318,7 +319,12 @@ class MultiprocessExecutor(OutOfProcessExecutor):
             reader, writer = self._context.Pipe(duplex=False)
             process = self._context.Process(
                 target=step_process_main,
-                args=((run.job_name, step.key, run.run_id), payload, writer),
+                args=(
+                    (run.job_name, step.key, run.run_id),
+                    payload,
+                    writer,
+                    (dict(os.environ), os.getcwd()),
+                ),
                 name=f"nbflow-step-{step.key}",
             )
             try:

@@ -6,6 +6,7 @@ the job from its request and streams every event back through a pipe as it happe
 
 from __future__ import annotations
 
+import contextlib
 import faulthandler
 import multiprocessing
 import os
@@ -58,11 +59,32 @@ def _exit_with_parent() -> None:
     threading.Thread(target=watch, name="nbflow-parent-watch", daemon=True).start()
 
 
-def step_process_main(header: tuple[str, str, str], payload: bytes, conn: Connection) -> None:
+def take_parent_surroundings(environment: Mapping[str, str], folder: str) -> None:
+    """Use the parent's current environment variables and working folder.
+
+    A process started from a fork server begins with the server's, as they were when that
+    server started; a variable set (or a folder changed to) in the parent after its first
+    multiprocess run must still reach its steps, as it would a spawned process.
+    """
+    if os.environ != environment:
+        os.environ.clear()
+        os.environ.update(environment)
+    with contextlib.suppress(OSError):  # the folder may be gone; the step decides what it needs
+        os.chdir(folder)
+
+
+def step_process_main(
+    header: tuple[str, str, str],
+    payload: bytes,
+    conn: Connection,
+    surroundings: tuple[Mapping[str, str], str],
+) -> None:
     """Entry point of a step process: run one step and report to the parent through ``conn``.
 
-    ``header`` is (job name, step key, run id), known before the payload is unpickled.
+    ``header`` is (job name, step key, run id), known before the payload is unpickled;
+    ``surroundings`` the parent's environment variables and working folder.
     """
+    take_parent_surroundings(*surroundings)
     _exit_with_parent()
     faulthandler.enable()
     job_name, step_key, run_id = header
