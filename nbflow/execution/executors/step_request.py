@@ -127,10 +127,25 @@ def decode_request(data: bytes) -> StepRequest:
     return request
 
 
+_last_loaded: tuple[bytes, JobDefinition] | None = None
+"""The job this process last unpickled, and its payload: a warm worker gets the same payload
+with every step of a run."""
+
+
 def load_job(job: JobPayload) -> JobDefinition:
-    """Rebuild the job from its payload (import by pointer, or unpickle by value)."""
+    """Rebuild the job from its payload (import by pointer, or unpickle by value; the same
+    pickled payload twice in a row is unpickled once)."""
+    global _last_loaded
     if isinstance(job, ReconstructableJob):
         return job.get_definition()
+    if _last_loaded is not None and _last_loaded[0] == job:
+        return _last_loaded[1]
+    loaded = _unpickle_job(job)
+    _last_loaded = (job, loaded)
+    return loaded
+
+
+def _unpickle_job(job: bytes) -> JobDefinition:
     with loading_job():
         try:
             loaded = pickle.loads(job)
