@@ -16,6 +16,9 @@ when the values turn out to be mostly distinct. The choices here, measured with
   distinct value in :data:`REPEATS_AT_LEAST`) keeps the dictionary, which packs it tighter;
 - strings and everything else: the dictionary (pyarrow falls back to plain encoding by itself
   when it grows too large, and dictionary + LZ4 measured best even for unique strings);
+- a column with no missing values is declared ``required`` (its values cannot be null): the
+  writer then keeps no definition levels for it, which halved the time of encoding a float
+  column (0.061 -> 0.027 s for 1e7 float64 values) and cut an integer column's by a fifth;
 - every column compressed with LZ4 (on these columns it decoded 1.3-2x faster than snappy
   and zstd level 1, and was within 3 % of zstd's size); no statistics (nbflow never filters
   a stored frame).
@@ -70,6 +73,17 @@ def parquet_write_options(table: Any) -> dict[str, Any]:
         "column_encoding": encodings,
         "write_statistics": False,
     }
+
+
+def required_where_complete(table: Any) -> Any:
+    """``table`` with every column that has no missing values declared not nullable (the
+    data is not copied)."""
+    pyarrow = importlib.import_module("pyarrow")
+    fields = [
+        field.with_nullable(False) if field.nullable and column.null_count == 0 else field
+        for field, column in zip(table.schema, table.columns, strict=True)
+    ]
+    return table.cast(pyarrow.schema(fields, metadata=table.schema.metadata))
 
 
 def _repeats(column: Any) -> bool:

@@ -15,7 +15,7 @@ import sys
 from typing import TYPE_CHECKING, Any
 
 from nbflow.storage.flush_ahead import FlushAhead
-from nbflow.storage.frame_encodings import parquet_write_options
+from nbflow.storage.frame_encodings import parquet_write_options, required_where_complete
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -123,7 +123,7 @@ def write_frame(frame: Any, sink: HashingWriter) -> None:
     to disk in the background while it is encoded (see :mod:`nbflow.storage.flush_ahead`)."""
     parquet = importlib.import_module("pyarrow.parquet")
     pyarrow = importlib.import_module("pyarrow")
-    table = frame_to_table(frame)
+    table = required_where_complete(frame_to_table(frame))
     options = parquet_write_options(table)
     with FlushAhead(sink) as target:
         parquet.write_table(table, pyarrow.PythonFile(target, mode="w"), **options)
