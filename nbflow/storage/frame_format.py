@@ -211,6 +211,7 @@ def _decoded_to_frame(table: Any) -> Any:
     """
     numpy = importlib.import_module("numpy")
     arrow_memory = _arrow_data(table)
+    handed: set[int] = set()
     frame = table.to_pandas(split_blocks=True)
     pandas = sys.modules["pandas"]
     for i, dtype in enumerate(frame.dtypes):
@@ -221,9 +222,12 @@ def _decoded_to_frame(table: Any) -> Any:
         if not isinstance(dtype, numpy.dtype):
             continue
         values = column.to_numpy()
-        arrow = arrow_memory.get(_address(values))
-        if arrow is None:  # converted into new memory: pandas owns it, writable
+        arrow = arrow_memory.pop(_address(values), None)  # popped: one column per buffer
+        if arrow is None:  # converted into new memory, which pandas owns (or handed over)
+            if values.size and _address(values) in handed:
+                frame.isetitem(i, column.copy())
             continue
+        handed.add(_address(values))
         writable = numpy.frombuffer(arrow[0], dtype=dtype, count=len(values), offset=arrow[1])
         if not (arrow[0].is_mutable and writable.flags.writeable):
             writable = values.copy()
