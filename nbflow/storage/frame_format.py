@@ -43,6 +43,12 @@ _MASKED_DTYPES = frozenset(
 _UNKEPT_TIME_UNIT = "s"
 
 
+WRITE_BUFFER = 1 << 20
+"""Bytes gathered before they are handed to the file: the encoder writes each page and page
+header on its own (~3000 writes, most of them tens of bytes, for ``bench/io.py``'s frame);
+gathered, storing that frame took ~0.01-0.025 s less (fewer system calls)."""
+
+
 def is_frame(obj: object) -> bool:
     """Whether ``obj`` is exactly a ``pandas.DataFrame`` (not a subclass)."""
     pandas = sys.modules.get("pandas")
@@ -131,7 +137,13 @@ def write_frame(frame: Any, sink: HashingWriter) -> None:
     table = required_where_complete(frame_to_table(frame))
     options = parquet_write_options(table)
     with FlushAhead(sink) as target:
-        parquet.write_table(table, pyarrow.PythonFile(target, mode="w"), **options)
+        buffered = pyarrow.BufferedOutputStream(
+            pyarrow.PythonFile(target, mode="w"), buffer_size=WRITE_BUFFER
+        )
+        try:
+            parquet.write_table(table, buffered, **options)
+        finally:
+            buffered.detach()  # writes what is buffered; never closes the sink
 
 
 def frame_to_table(frame: Any) -> Any:

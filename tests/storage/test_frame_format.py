@@ -153,6 +153,21 @@ def test_a_frame_stored_with_pyarrows_default_settings_still_loads(
     assert_frame_equal(loaded, frame, check_exact=True)
 
 
+def test_a_frame_pyarrow_fails_to_write_is_pickled_with_the_reason(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    frame = pd.DataFrame({"a": np.arange(ROWS, dtype="float64")})
+    monkeypatch.setattr(
+        frame_format, "parquet_write_options", lambda table: {"compression": "nope"}
+    )
+
+    loaded, record = store(tmp_path, frame)
+
+    assert record["format"] == "pickle"
+    assert record["reason"].startswith("not stored as Parquet: pyarrow failed (")
+    assert_frame_equal(loaded, frame, check_exact=True)
+
+
 def test_float_columns_go_to_arrow_unscanned_and_come_back_exactly(tmp_path: Path) -> None:
     grid = np.array([[0.5, np.nan, -0.0], [np.inf, 2.0, np.nan]] * 50)
     frame = pd.DataFrame(grid, columns=["a", "b", "c"], copy=False)  # strided column views
