@@ -14,7 +14,7 @@ when the values turn out to be mostly distinct. The choices here, measured with
 - a number column longer than a sample whose packing does not pay (a sample packed as above
   is not at least :data:`MIN_SAVING` smaller than its plain bytes) is stored ``PLAIN`` and
   uncompressed:
-  random floats shrink by only ~12 % (float64) and ~8 % (float32), random 64-bit integers
+  random floats shrink by only ~12 % (float64) and ~11 % (float32), random 64-bit integers
   not at all, and packing them cost 2-4x the CPU time of copying them (0.027 against
   0.013 s for 1e7 float64 values, 0.027 against 0.007 s for float32); on the bench frame
   the store got ~0.05 s of CPU cheaper for 14 MB more on disk;
