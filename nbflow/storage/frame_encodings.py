@@ -13,11 +13,10 @@ when the values turn out to be mostly distinct. The choices here, measured with
   bit-packed) with LZ4; a sorted or evenly spaced column shrinks to almost nothing;
 - a number column longer than a sample whose packing does not pay (a sample packed as above
   is not at least :data:`MIN_SAVING` smaller than its plain bytes) is stored ``PLAIN`` and
-  uncompressed:
-  random floats shrink by only ~12 % (float64) and ~11 % (float32), random 64-bit integers
-  not at all, and packing them cost 2-4x the CPU time of copying them (0.027 against
-  0.013 s for 1e7 float64 values, 0.027 against 0.007 s for float32); on the bench frame
-  the store got ~0.05 s of CPU cheaper for 14 MB more on disk;
+  uncompressed: random floats shrink by only ~12 % (float64) and ~11 % (float32), random
+  64-bit integers not at all, and packing them cost 2-4x the CPU time of copying them
+  (0.027 against 0.013 s for 1e7 float64 values, 0.027 against 0.007 s for float32); on the
+  bench frame the store got ~0.05 s of CPU cheaper for 14 MB more on disk;
 - a number column whose values repeat a lot (in a sample spread over the column, at most one
   distinct value in :data:`REPEATS_AT_LEAST`) keeps the dictionary, which packs it tighter;
 - strings and everything else: the dictionary (pyarrow falls back to plain encoding by itself

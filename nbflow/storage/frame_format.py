@@ -8,7 +8,7 @@ builds a frame from a stored file.
 
 Loading maps the file once (hashed, then decoded from the same pages) and hands the decoded
 number and datetime columns to pandas without copying them (see :func:`_decoded_to_frame`),
-so a load's peak memory is the frame, not the frame twice.
+so a load's peak memory is the frame and the mapped file, not the frame twice.
 """
 
 from __future__ import annotations
@@ -240,16 +240,19 @@ def _decoded_to_frame(table: Any) -> Any:
                 frame.isetitem(i, column.copy())
             continue
         handed.add(_address(values))
-        writable = numpy.frombuffer(arrow[0], dtype=dtype, count=len(values), offset=arrow[1])
-        if not (arrow[0].is_mutable and writable.flags.writeable):
+        buffer, offset, width = arrow
+        if buffer.is_mutable and dtype.itemsize == width and values.flags.c_contiguous:
+            writable = numpy.frombuffer(buffer, dtype=dtype, count=len(values), offset=offset)
+        else:
             writable = values.copy()
         frame.isetitem(i, pandas.Series(writable, index=frame.index, copy=False))
     return frame
 
 
-def _arrow_data(table: Any) -> dict[int, tuple[Any, int]]:
-    """The address of every chunk's values in ``table``: its data buffer and byte offset."""
-    found: dict[int, tuple[Any, int]] = {}
+def _arrow_data(table: Any) -> dict[int, tuple[Any, int, int]]:
+    """The address of every chunk's values in ``table``: its data buffer, byte offset and
+    value width."""
+    found: dict[int, tuple[Any, int, int]] = {}
     for column in table.columns:
         try:
             width = column.type.byte_width
@@ -261,7 +264,7 @@ def _arrow_data(table: Any) -> dict[int, tuple[Any, int]]:
             buffers = chunk.buffers()
             if len(buffers) == 2 and buffers[1] is not None:
                 offset = chunk.offset * width
-                found[buffers[1].address + offset] = (buffers[1], offset)
+                found[buffers[1].address + offset] = (buffers[1], offset, width)
     return found
 
 
