@@ -181,6 +181,27 @@ def test_state_a_step_leaves_reaches_later_steps_only_in_warm_workers(
     assert result.output_for_node("read_state") == seen
 
 
+def test_a_warm_worker_unpickles_a_job_sent_by_value_once(tmp_path: Path) -> None:
+    tally = tmp_path / "tally"
+    heavy = mp_jobs.CountsUnpickling(str(tally))  # travels inside the job, by value
+
+    @op
+    def first() -> int:
+        return len(heavy.path)
+
+    @op
+    def more(x: int) -> int:
+        return x + len(heavy.path)
+
+    @job(executor_def=multiprocess_executor)
+    def by_value() -> None:
+        more.alias("third")(more(first()))
+
+    config = {"execution": {"config": {"max_concurrent": 1}}}
+    assert execute_job(by_value, run_config=config).success
+    assert tally.read_text().splitlines() == ["unpickled"]  # one worker, three steps
+
+
 def test_a_dying_step_process_raises_when_asked() -> None:
     with pytest.raises(StepProcessError, match="exited with code 3"):
         execute_job(mp_jobs.crashing_job("os_exit"))

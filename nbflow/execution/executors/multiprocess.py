@@ -44,6 +44,7 @@ from nbflow.execution.engine.timeouts import TIMED_OUT_REASON, Deadline
 from nbflow.execution.executors._main_module import main_module_hidden
 from nbflow.execution.executors.out_of_process import OutOfProcessExecutor, stop_canceled_step
 from nbflow.execution.executors.step_process import step_process_main, worker_main
+from nbflow.execution.executors.step_request import HeldJob
 
 if TYPE_CHECKING:
     from collections.abc import Iterator, Mapping, Sequence
@@ -53,6 +54,7 @@ if TYPE_CHECKING:
     from nbflow.execution.engine.plan import Step
     from nbflow.execution.engine.run_context import RunContext
     from nbflow.execution.engine.timeouts import StepLimit
+    from nbflow.execution.executors.step_request import JobPayload
 
 POLL_SECONDS = 0.5
 """Longest wait for news from step processes before checking again."""
@@ -60,6 +62,8 @@ EXIT_GRACE_SECONDS = 10.0
 """How long a step process may take to exit after reporting that its step finished."""
 STOP_GRACE_SECONDS = 3.0
 """How long a step process has to exit after SIGTERM before it is killed."""
+HELD_JOB = HeldJob()
+"""What a warm worker's requests name as their job: the one it was sent first."""
 PRELOAD_MODULES = ("nbflow.execution.executors.step_process", "cloudpickle")
 """Imported once by the fork server, so each step process starts in a few milliseconds."""
 
@@ -109,12 +113,20 @@ def _start_method(config: Mapping[str, Any] | None) -> tuple[str, tuple[str, ...
 class _Worker:
     """A warm worker process: takes requests through ``requests``, reports through ``reader``."""
 
-    __slots__ = ("process", "reader", "requests")
+    __slots__ = ("has_job", "process", "reader", "requests")
 
     def __init__(self, process: BaseProcess, requests: Connection, reader: Connection) -> None:
         self.process = process
         self.requests = requests
         self.reader = reader
+        self.has_job = False  # sent the run's job, which its requests then name as HeldJob
+
+    def send(self, message: tuple[Any, ...], job: JobPayload) -> None:
+        """Send a step's ``message``, preceded by ``job`` the first time."""
+        if not self.has_job:
+            self.requests.send(("job", job))
+            self.has_job = True
+        self.requests.send(message)
 
 
 class _Child:
@@ -371,7 +383,7 @@ class MultiprocessExecutor(OutOfProcessExecutor):
     def _launch(self, run: RunContext, step: Step) -> _Child | None:
         limit = self.step_limit(step)
         try:
-            payload = self.request(run, step)
+            payload = self.request(run, step, None if self.process_per_step else HELD_JOB)
             message = (
                 (run.job_name, step.key, run.run_id),
                 payload,
@@ -409,7 +421,7 @@ class MultiprocessExecutor(OutOfProcessExecutor):
                 continue
             self._say_starting(run, step, worker)
             try:
-                worker.requests.send(message)
+                worker.send(message, self.job_payload)
             except OSError:  # it died just now
                 _dismiss([worker])
                 continue
@@ -419,7 +431,7 @@ class MultiprocessExecutor(OutOfProcessExecutor):
         process, reader = self._start("nbflow-worker", worker_main, (requests_in,))
         requests_in.close()
         worker = _Worker(process, requests_out, reader)
-        worker.requests.send(message)
+        worker.send(message, self.job_payload)
         return worker
 
     def _start(

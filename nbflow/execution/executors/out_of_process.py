@@ -135,10 +135,17 @@ class OutOfProcessExecutor(Executor):
             self._job = pickle_job(run.job_def)
         return self._job
 
-    def request(self, run: RunContext, step: Step) -> bytes:
-        """The serialized request that runs ``step`` elsewhere."""
+    def request(self, run: RunContext, step: Step, job: JobPayload | None = None) -> bytes:
+        """The serialized request that runs ``step`` elsewhere (naming ``job``, by default
+        the run's job payload)."""
         assert self._job is not None, "begin() first"
-        return encode_request(build_step_request(run, step, self._job))
+        return encode_request(build_step_request(run, step, self._job if job is None else job))
+
+    @property
+    def job_payload(self) -> JobPayload:
+        """How the run's job travels (set by :meth:`begin`)."""
+        assert self._job is not None, "begin() first"
+        return self._job
 
     def receive(self, run: RunContext, data: bytes, where: str) -> bool | None:
         """Handle one message from a step; the step's success when it is the last one."""

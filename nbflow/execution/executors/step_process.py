@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 from nbflow.events import ErrorInfo, Event, EventType, StepFailureData
 from nbflow.execution.executors import _wire
 from nbflow.execution.executors.output_capture import run_step_request_captured
-from nbflow.execution.executors.step_request import decode_request
+from nbflow.execution.executors.step_request import decode_request, hold_job
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -97,7 +97,8 @@ def step_process_main(
 def worker_main(requests: Connection, conn: Connection) -> None:
     """Entry point of a warm worker: run each step sent through ``requests`` (a header, a
     payload and the parent's surroundings, as for :func:`step_process_main`) and report
-    through ``conn``, until ``None`` comes or the parent closes its end."""
+    through ``conn``, until ``None`` comes or the parent closes its end. A ``("job", job)``
+    message gives the job the next requests name as :class:`HeldJob`."""
     _exit_with_parent()
     faulthandler.enable()
     channel = PipeChannel(conn)
@@ -108,6 +109,9 @@ def worker_main(requests: Connection, conn: Connection) -> None:
             return
         if message is None:
             return
+        if message[0] == "job":
+            hold_job(message[1])
+            continue
         header, payload, surroundings = message
         take_parent_surroundings(*surroundings)
         _run_one(header, payload, channel, "in a warm worker process")

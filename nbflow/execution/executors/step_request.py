@@ -37,13 +37,29 @@ if TYPE_CHECKING:
 
     from nbflow.definitions.job import JobDefinition
     from nbflow.definitions.resource import ResourceDefinition
-    from nbflow.execution.engine.plan import Step
+    from nbflow.execution.engine.plan import ExecutionPlan, Step
     from nbflow.storage.manifests import ManifestStore
     from nbflow.storage.run import Run
     from nbflow.versioning import VersionParts
 
-JobPayload = ReconstructableJob | bytes
-"""How a job travels: a pointer to rebuild it, or the job cloudpickled by value."""
+
+@dataclass(frozen=True)
+class HeldJob:
+    """Stands for the job a warm worker was sent once, before its steps (:func:`hold_job`)."""
+
+
+JobPayload = ReconstructableJob | bytes | HeldJob
+"""How a job travels: a pointer to rebuild it, the job cloudpickled by value, or
+:class:`HeldJob` for the one this process holds."""
+
+_held: ReconstructableJob | bytes | None = None
+
+
+def hold_job(job: ReconstructableJob | bytes) -> None:
+    """Keep ``job`` for the requests that name :class:`HeldJob` (sent once per worker, so a
+    large job does not travel with every step)."""
+    global _held
+    _held = job
 
 
 class StepChannel(Protocol):
@@ -136,6 +152,13 @@ def load_job(job: JobPayload) -> JobDefinition:
     """Rebuild the job from its payload (import by pointer, or unpickle by value; the same
     pickled payload twice in a row is unpickled once)."""
     global _last_loaded
+    if isinstance(job, HeldJob):
+        if _held is None:
+            raise ReconstructionError(
+                "This worker was sent a step of a job it was never sent. Fix: run the job "
+                "again; if it happens again, report it as a bug."
+            )
+        job = _held
     if isinstance(job, ReconstructableJob):
         return job.get_definition()
     if _last_loaded is not None and _last_loaded[0] == job:
@@ -158,11 +181,33 @@ def _unpickle_job(job: bytes) -> JobDefinition:
     return loaded  # type: ignore[no-any-return]
 
 
+_last_plan: tuple[JobDefinition, tuple[str, ...] | None, ExecutionPlan] | None = None
+"""The plan this process last built without dynamic outputs expanded in it: the next step of
+the same job and selection (in a warm worker) uses it again instead of planning the whole
+job once per step."""
+
+
+def _plan_for(job_def: JobDefinition, request: StepRequest) -> ExecutionPlan:
+    global _last_plan
+    if request.mapping_keys:  # expanding changes the plan: this one is for this step only
+        plan = build_plan(job_def, None, request.op_selection)
+        for source, keys in request.mapping_keys.items():
+            plan.dynamic.expand(source, keys)
+        return plan
+    if (
+        _last_plan is not None
+        and _last_plan[0] is job_def
+        and _last_plan[1] == request.op_selection
+    ):
+        return _last_plan[2]
+    plan = build_plan(job_def, None, request.op_selection)
+    _last_plan = (job_def, request.op_selection, plan)
+    return plan
+
+
 def _rebuild(request: StepRequest, channel: StepChannel) -> tuple[RunContext, Step]:
     job_def = load_job(request.job)
-    plan = build_plan(job_def, None, request.op_selection)
-    for source, keys in request.mapping_keys.items():
-        plan.dynamic.expand(source, keys)
+    plan = _plan_for(job_def, request)
     step = plan.steps.get(request.step_key)
     if step is None:
         raise ReconstructionError(
