@@ -4,7 +4,10 @@ Prints one JSON object per measurement:
 
 - 8 ops x 0.5 s sleep at max_concurrent 2 (budget <= 2.4 s wall, ideal 2.0 s);
 - per-step process start (STEP_WORKER_STARTING in the parent to STEP_WORKER_STARTED in the
-  step process), forkserver (preloaded) and spawn;
+  step process), forkserver (preloaded) and spawn, with ``process_per_step``;
+- tiny ops, 2 at a time: 200 independent ones and a chain of 50, in warm workers and with
+  ``process_per_step``, side by side (alternating, medians) with a warm
+  ``ProcessPoolExecutor`` (forkserver) calling a builtin function as many times;
 - per-step overhead of a chain of trivial ops, multiprocess and Dask (an existing
   LocalCluster with 2 worker processes), and the start of a LocalCluster per run.
 
@@ -14,8 +17,10 @@ Run: ``python bench/multiprocess.py``.
 from __future__ import annotations
 
 import json
+import multiprocessing
 import statistics
 import time
+from concurrent.futures import ProcessPoolExecutor
 from typing import Any
 
 from nbflow import EventType, execute_job, job, multiprocess_executor, op
@@ -98,7 +103,8 @@ def budget_workload() -> None:
 
 def process_start() -> None:
     for method in ("forkserver", "spawn"):
-        config = {"execution": {"config": {"max_concurrent": 1, "start_method": {method: {}}}}}
+        options = {"max_concurrent": 1, "start_method": {method: {}}, "process_per_step": True}
+        config = {"execution": {"config": options}}
         job_def = chain(10, multiprocess_executor)
         timed(job_def, config)  # warm up
         seconds, result = timed(job_def, config)
@@ -109,6 +115,61 @@ def process_start() -> None:
             max_ms=round(max(latencies), 1),
             chain_ms_per_step=round(seconds * 1000 / 10, 1),
         )
+
+
+def independent(count: int) -> Any:
+    def make(i: int) -> Any:
+        @op(name=f"tiny_{i}")
+        def tiny() -> int:
+            return i
+
+        return tiny
+
+    ops = [make(i) for i in range(count)]
+
+    @job(name=f"independent_{count}", executor_def=multiprocess_executor)
+    def independent_job() -> None:
+        for tiny in ops:
+            tiny()
+
+    return independent_job
+
+
+def tiny_ops(repeats: int = 5) -> None:
+    """Per-step cost of tiny ops against a warm pool making the same number of calls."""
+    pool = ProcessPoolExecutor(2, mp_context=multiprocessing.get_context("forkserver"))
+    list(pool.map(abs, range(20)))  # warm
+    try:
+        for name, job_def, steps in (
+            ("200 independent tiny ops", independent(200), 200),
+            ("chain of 50 tiny ops", chain(50, multiprocess_executor), 50),
+        ):
+            sides: dict[str, list[float]] = {"warm": [], "process_per_step": [], "pool": []}
+            for _ in range(repeats):
+                for side in sides:
+                    if side == "pool":
+                        started = time.perf_counter()
+                        if steps == 50:  # a chain: one call after another
+                            for i in range(steps):
+                                pool.submit(abs, i).result()
+                        else:
+                            list(pool.map(abs, range(steps)))
+                        sides[side].append(time.perf_counter() - started)
+                        continue
+                    options = {"max_concurrent": 2, "process_per_step": side != "warm"}
+                    seconds, result = timed(job_def, {"execution": {"config": options}})
+                    assert result.success
+                    sides[side].append(seconds)
+            found = {side: statistics.median(times) for side, times in sides.items()}
+            emit(
+                workload=f"multiprocess, {name}, 2 at a time",
+                warm_ms_per_step=round(found["warm"] * 1000 / steps, 2),
+                process_per_step_ms_per_step=round(found["process_per_step"] * 1000 / steps, 2),
+                pool_ms_per_call=round(found["pool"] * 1000 / steps, 3),
+                warm_vs_pool=round(found["warm"] / found["pool"], 1),
+            )
+    finally:
+        pool.shutdown()
 
 
 def dask_overhead() -> None:
@@ -140,4 +201,5 @@ def dask_overhead() -> None:
 if __name__ == "__main__":
     budget_workload()
     process_start()
+    tiny_ops()
     dask_overhead()

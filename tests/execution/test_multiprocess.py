@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import importlib
 import logging
+import multiprocessing
+import multiprocessing.forkserver
 import os
 import signal
 import subprocess
@@ -33,6 +35,8 @@ from nbflow.errors import (
     RunConfigValidationError,
     StepProcessError,
 )
+from nbflow.execution.executors import fork_server
+from nbflow.execution.executors.multiprocess import PRELOAD_MODULES
 from nbflow.storage.instance import InMemoryRunStorage
 
 mp_jobs: Any = importlib.import_module("mp_jobs")
@@ -200,6 +204,27 @@ def test_a_warm_worker_unpickles_a_job_sent_by_value_once(tmp_path: Path) -> Non
     config = {"execution": {"config": {"max_concurrent": 1}}}
     assert execute_job(by_value, run_config=config).success
     assert tally.read_text().splitlines() == ["unpickled"]  # one worker, three steps
+
+
+@pytest.mark.parametrize("per_step", [True, False])
+def test_steps_start_from_nbflows_fork_server_even_when_another_started_first(
+    per_step: bool,
+) -> None:
+    shared = multiprocessing.get_context("forkserver")
+    other = shared.Process(target=abs, args=(0,))  # another library's fork server, as it left it
+    other.start()
+    other.join()
+    shared_server = multiprocessing.forkserver._forkserver._forkserver_pid
+
+    config = {"execution": {"config": {"process_per_step": per_step}}}
+    first = execute_job(mp_jobs.parent_pid_job, run_config=config)
+    second = execute_job(mp_jobs.parent_pid_job, run_config=config)
+
+    started_from = first.output_for_node("parent_pid")
+    assert started_from not in (shared_server, os.getpid())
+    assert second.output_for_node("parent_pid") == started_from  # one server, kept
+    preloaded = fork_server.server_for((*PRELOAD_MODULES,))._preload_modules
+    assert "nbflow.execution.executors.step_process" in preloaded
 
 
 def test_a_dying_step_process_raises_when_asked() -> None:

@@ -1,20 +1,20 @@
 """The multiprocess executor: steps in other processes, at most ``max_concurrent`` at once.
 
 Steps run in warm worker processes, started on demand (at most ``max_concurrent``) and reused
-for the next steps of the run, so a tiny step costs about a millisecond instead of a process
+for the next steps of the run, so a tiny step costs a few milliseconds instead of a process
 start; with ``process_per_step: true`` each step gets a fresh process, for steps that leave
 state behind (module globals, open handles, patched libraries) that a later step must not see.
-Processes start with ``forkserver`` (with nbflow preloaded) on Linux and ``spawn`` elsewhere,
-never ``fork``; each step sees the parent's environment variables and working folder as they
-are when it starts. Ready steps start highest ``nbflow/priority`` first, within
-``max_concurrent`` and the tag concurrency limits; memoized steps are settled here without a
-process. Each step streams its events back through a pipe as they happen; a process that dies
-(``os._exit``, a segfault, SIGKILL) fails the step it was running alone, naming the exit code
-or signal, and later steps get another worker. Interrupting the run (Ctrl-C, SIGTERM) stops
-every step process. A step past its time limit (``nbflow/timeout`` tag, ``step_timeout``) has
-its process ended (SIGTERM, then SIGKILL) and fails with ``StepTimeoutError``; a run past
-``execute_job(timeout=)`` starts no further step, ends the running ones and fails with
-``RunTimeoutError``.
+Processes start with ``forkserver`` on Linux (nbflow's own server, with nbflow preloaded: see
+:mod:`~nbflow.execution.executors.fork_server`) and ``spawn`` elsewhere, never ``fork``; each
+step sees the parent's environment variables and working folder as they are when it starts.
+Ready steps start highest ``nbflow/priority`` first, within ``max_concurrent`` and the tag
+concurrency limits; memoized steps are settled here without a process. Each step streams its
+events back through a pipe as they happen; a process that dies (``os._exit``, a segfault,
+SIGKILL) fails the step it was running alone, naming the exit code or signal, and later steps
+get another worker. Interrupting the run (Ctrl-C, SIGTERM) stops every step process. A step
+past its time limit (``nbflow/timeout`` tag, ``step_timeout``) has its process ended (SIGTERM,
+then SIGKILL) and fails with ``StepTimeoutError``; a run past ``execute_job(timeout=)`` starts
+no further step, ends the running ones and fails with ``RunTimeoutError``.
 """
 
 from __future__ import annotations
@@ -42,6 +42,7 @@ from nbflow.execution.engine.executor import Executor, ReadyQueue
 from nbflow.execution.engine.in_process import InProcessExecutor
 from nbflow.execution.engine.timeouts import TIMED_OUT_REASON, Deadline
 from nbflow.execution.executors._main_module import main_module_hidden
+from nbflow.execution.executors.fork_server import starting_from
 from nbflow.execution.executors.out_of_process import OutOfProcessExecutor, stop_canceled_step
 from nbflow.execution.executors.step_process import step_process_main, worker_main
 from nbflow.execution.executors.step_request import HeldJob
@@ -250,8 +251,6 @@ class MultiprocessExecutor(OutOfProcessExecutor):
 
     def execute(self, run: RunContext) -> None:
         self.begin(run)
-        if self.start_method == "forkserver":
-            self._context.set_forkserver_preload(list(self.preload_modules))
         children: list[_Child] = []
         self._deadline = self.run_deadline()
         try:
@@ -441,8 +440,13 @@ class MultiprocessExecutor(OutOfProcessExecutor):
         of the pipe it reports through."""
         reader, writer = self._context.Pipe(duplex=False)
         process = self._context.Process(target=target, args=(*args, writer), name=name)
+        own_server = (
+            starting_from(self.preload_modules)
+            if self.start_method == "forkserver"
+            else contextlib.nullcontext()
+        )
         try:
-            with main_module_hidden():
+            with main_module_hidden(), own_server:
                 process.start()
         finally:
             writer.close()
