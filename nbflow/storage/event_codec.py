@@ -95,8 +95,10 @@ def _encode_payload(value: Any, depth: int) -> Any:
     if depth >= _MAX_DEPTH:
         return _safe_repr(value)
     encoded = {TAG: type(value).__name__}
+    depth += 1
     for name in PAYLOAD_FIELDS[type(value)]:
-        encoded[name] = encode_value(getattr(value, name), depth + 1)
+        item = getattr(value, name)
+        encoded[name] = item if type(item) in _PLAIN else encode_value(item, depth)
     return encoded
 
 
@@ -107,7 +109,8 @@ def _encode_asset_key(value: AssetKey, _depth: int) -> Any:
 def _encode_list(value: list[Any], depth: int) -> Any:
     if depth >= _MAX_DEPTH:
         return _safe_repr(value)
-    return [encode_value(item, depth + 1) for item in value]
+    depth += 1
+    return [item if type(item) in _PLAIN else encode_value(item, depth) for item in value]
 
 
 def _encode_tuple(value: tuple[Any, ...], depth: int) -> Any:
@@ -131,8 +134,14 @@ def _encode_mapping(value: Mapping[Any, Any], depth: int) -> Any:
     if depth >= _MAX_DEPTH:
         return _safe_repr(value)
     depth += 1
-    if TAG not in value and all(type(k) is str for k in value):
-        return {k: encode_value(v, depth) for k, v in value.items()}
+    if TAG not in value:
+        plain: dict[str, Any] = {}
+        for k, v in value.items():
+            if type(k) is not str:
+                break
+            plain[k] = v if type(v) in _PLAIN else encode_value(v, depth)
+        else:
+            return plain
     pairs = [[encode_value(k, depth), encode_value(v, depth)] for k, v in value.items()]
     return {TAG: "dict", "items": pairs}
 
@@ -157,6 +166,9 @@ def _encode_other(value: Any, depth: int) -> Any:
         return _encode_bytes(value, depth)
     return _safe_repr(value)
 
+
+_PLAIN = frozenset((type(None), bool, str, int))
+"""Types encoded as they are: the containers above keep them without a call."""
 
 _ENCODERS: dict[type, Callable[[Any, int], Any]] = {
     type(None): _as_is,
