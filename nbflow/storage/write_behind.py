@@ -162,13 +162,19 @@ class WriteBehind:
             if write is None:
                 return
             try:
-                with write_atomically(write.path, temporaries=write.temporaries) as out:
-                    out.write(write.data)
+                _publish(write.path, write.data, write.temporaries)
             except BaseException as exc:  # kept for the run's thread, which reports it
                 write.error = exc
             finally:
                 write.data = b""
                 write.done.set()
+
+def _publish(path: Path, data: bytes, temporaries: Path) -> None:
+    """Write ``data`` to a temporary file in ``temporaries``, flush it to disk, rename it to
+    ``path`` (on the writer thread)."""
+    with write_atomically(path, temporaries=temporaries) as out:
+        out.write(data)
+
 
 _CURRENT: contextvars.ContextVar[WriteBehind | None] = contextvars.ContextVar(
     "nbflow_write_behind", default=None
