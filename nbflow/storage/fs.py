@@ -40,7 +40,7 @@ from __future__ import annotations
 import os
 from collections import OrderedDict
 from pathlib import Path, PurePath
-from typing import IO, TYPE_CHECKING, Any, ClassVar, TypeVar
+from typing import IO, TYPE_CHECKING, Any, ClassVar, TypeVar, cast
 
 from nbflow.config import Field, Noneable
 from nbflow.definitions.io_manager import (
@@ -161,7 +161,7 @@ class FilesystemIOManager(MemoizableIOManager):
         self._settle(path)  # an earlier write of the same file lands first
         spool = Spool(path, temporaries)
         try:
-            sink = HashingWriter(spool)
+            sink = HashingWriter(cast("IO[bytes]", spool))
             write_value(PICKLE, obj, sink)
             record = StoredRecord(PICKLE, sink.size, sink.hexdigest(), reason)
             spool.write(record.encode())

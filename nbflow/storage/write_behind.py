@@ -21,7 +21,10 @@ The rules that keep it safe:
   computes it again) and is kept in :attr:`WriteBehind.failures`; the executor fails the
   run with :class:`~nbflow.errors.ValueWriteError` naming the step output, at the latest
   when the run ends;
-- leaving :func:`writing_behind` waits for every write and collects every manifest.
+- leaving :func:`writing_behind` waits for every write and collects every manifest;
+- events are unchanged: ``HANDLED_OUTPUT`` still follows the IO manager's ``handle_output``
+  (the value is then pickled and on its way; it is on disk before its manifest is recorded
+  and before the run ends).
 
 At most :data:`PENDING_LIMIT` writes wait at a time (a faster run waits for the disk).
 """
@@ -31,12 +34,12 @@ from __future__ import annotations
 import collections
 import contextlib
 import contextvars
+import logging
 import os
 import queue
-import logging
 import threading
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import IO, TYPE_CHECKING
 
 from nbflow.errors import ValueWriteError
 from nbflow.storage.local_files import write_atomically
@@ -60,7 +63,7 @@ class PendingWrite:
 
     path: Path
     key: str  # the path as text: what readers ask about
-    data: bytes
+    data: bytes | bytearray
     temporaries: Path
     what: str
     done: threading.Event = field(default_factory=threading.Event)
@@ -77,10 +80,11 @@ class WriteBehind:
         self._writes: collections.deque[PendingWrite] = collections.deque()  # not collected
         self._latest: dict[str, PendingWrite] = {}  # path -> its latest write not collected
         self._thread: threading.Thread | None = None
+        self.pid = os.getpid()
         self.failures: list[PendingWrite] = []
         """Writes that failed, in the order they were handed over (see :meth:`error`)."""
 
-    def submit(self, path: Path, data: bytes, temporaries: Path, what: str) -> None:
+    def submit(self, path: Path, data: bytes | bytearray, temporaries: Path, what: str) -> None:
         """Write ``data`` to ``path`` behind the run (``what``: the step output, for errors)."""
         write = PendingWrite(path, os.fspath(path), data, temporaries, what)
         with self._lock:
@@ -95,8 +99,8 @@ class WriteBehind:
 
     def then(self, path: str | os.PathLike[str], action: Callable[[], None]) -> bool:
         """Do ``action`` (on the thread that collects) once the write of ``path`` is durable
-        and published; dropped if it fails. False when no write of ``path`` is pending
-        (then nothing is kept: do it now)."""
+        and published; dropped if it fails (even if it failed already). False when no write
+        of ``path`` is pending and none failed (then nothing is kept: do it now)."""
         with self._lock:
             write = self._latest.get(os.fspath(path))
             if write is None:
@@ -125,8 +129,8 @@ class WriteBehind:
                 write.done.wait()
             with self._lock:
                 self._writes.popleft()
-                if self._latest.get(write.key) is write:
-                    del self._latest[write.key]
+                if self._latest.get(write.key) is write and write.error is None:
+                    del self._latest[write.key]  # a failed one stays: see then()
             if write.error is None:
                 try:
                     for action in write.then:
@@ -169,7 +173,8 @@ class WriteBehind:
                 write.data = b""
                 write.done.set()
 
-def _publish(path: Path, data: bytes, temporaries: Path) -> None:
+
+def _publish(path: Path, data: bytes | bytearray, temporaries: Path) -> None:
     """Write ``data`` to a temporary file in ``temporaries``, flush it to disk, rename it to
     ``path`` (on the writer thread)."""
     with write_atomically(path, temporaries=temporaries) as out:
@@ -182,8 +187,10 @@ _CURRENT: contextvars.ContextVar[WriteBehind | None] = contextvars.ContextVar(
 
 
 def current() -> WriteBehind | None:
-    """The writes of the run going on in this thread, if it writes behind."""
-    return _CURRENT.get()
+    """The writes of the run going on in this thread, if it writes behind (never in a child
+    process forked meanwhile: the writer thread is not there)."""
+    writes = _CURRENT.get()
+    return writes if writes is not None and writes.pid == os.getpid() else None
 
 
 @contextlib.contextmanager
@@ -215,7 +222,7 @@ class Spool:
         self._limit = limit
         self.buffer = bytearray()
         self._stack: contextlib.ExitStack | None = None
-        self._file: object = None
+        self._file: IO[bytes] | None = None
 
     @property
     def spilled(self) -> bool:
@@ -223,21 +230,22 @@ class Spool:
         return self._stack is not None
 
     def write(self, data: bytes | memoryview) -> int:
+        view = memoryview(data).cast("B")
         if self._stack is None:
-            if len(self.buffer) + len(data) <= self._limit:
-                self.buffer += data
-                return len(data)
-            self._spill()
-        return int(self._file.write(data))  # type: ignore[attr-defined]
+            if len(self.buffer) + view.nbytes <= self._limit:
+                self.buffer += view
+                return view.nbytes
+            self._file = self._spill()
+        assert self._file is not None
+        return self._file.write(view)
 
-    def _spill(self) -> None:
+    def _spill(self) -> IO[bytes]:
         stack = contextlib.ExitStack()
-        self._file = stack.enter_context(
-            write_atomically(self._path, temporaries=self._temporaries)
-        )
+        handle = stack.enter_context(write_atomically(self._path, temporaries=self._temporaries))
         self._stack = stack
-        self._file.write(self.buffer)  # type: ignore[attr-defined]
+        handle.write(self.buffer)
         self.buffer = bytearray()
+        return handle
 
     def finish(self) -> None:
         """Publish the file the bytes spilled to (flushed to disk first)."""

@@ -188,9 +188,7 @@ def failing_first(monkeypatch: pytest.MonkeyPatch) -> threading.Event:
     return failed
 
 
-def test_a_run_ends_with_every_value_stored_and_its_manifest(
-    tmp_path: Path, gate: Gate
-) -> None:
+def test_a_run_ends_with_every_value_stored_and_its_manifest(tmp_path: Path, gate: Gate) -> None:
     calls: list[str] = []
     instance = Instance.local(tmp_path)
     threading.Timer(0.05, gate.open.set).start()
@@ -222,9 +220,7 @@ def test_a_failed_write_fails_the_run_and_the_steps_after_the_next_one_are_skipp
     assert any("Could not store the value of first.result" in e.message for e in engine)
     # noticed as third starts (the write failed while second ran): fourth does not run
     assert calls == ["first", "second", "third"]
-    skipped = {
-        e.step_key: e.data.reason for e in events if e.event_type is EventType.STEP_SKIPPED
-    }
+    skipped = {e.step_key: e.data.reason for e in events if e.event_type is EventType.STEP_SKIPPED}
     assert skipped == {"fourth": "a value could not be stored"}
     assert instance.manifests.latest_manifest("first", "result") is None
     assert not list(Path(instance.storage_dir).glob("first.*"))
@@ -267,3 +263,24 @@ def test_a_failed_write_is_logged_when_the_run_ends_with_another_error(
             raise KeyError("the run's own error")
 
     assert "Could not store the value of step.result" in caplog.text
+
+
+def test_a_manifest_handed_over_after_its_write_failed_is_dropped(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def failing(path: Path, data: bytes, temporaries: Path) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(write_behind, "_publish", failing)
+    manager, manifests = flat_store(tmp_path)
+
+    with pytest.raises(ValueWriteError), writing_behind() as writes:
+        manager.handle_output(out_ctx(), 1)
+        writes.collect(wait=True)  # the failure is known before the manifest comes
+        manager.record_manifest("step", "result", {"version": "v1"})
+        error = writes.error()
+        assert error is not None
+        raise error
+
+    assert manifests.latest_manifest("step", "result") is None
+    assert not manager.has_output(out_ctx())

@@ -239,7 +239,9 @@ class Versioner:
         self._data_versions: dict[AssetKey, str | None] = {}
         # step key -> (input versions, parts) last built: versioning a step again with the
         # same inputs (before the run and as it starts, or re-versioning) builds nothing
-        self._built: dict[str, tuple[dict[str, tuple[str, str]], dict[StepOutput, VersionParts]]] = {}
+        self._built: dict[
+            str, tuple[dict[str, tuple[str, str]], dict[StepOutput, VersionParts]]
+        ] = {}
 
     def compute(
         self, data_of: Callable[[StepOutput, str], str | None] = _no_data
