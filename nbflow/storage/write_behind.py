@@ -6,7 +6,7 @@ Inside :func:`writing_behind` (the in-process executor opens it around a run's s
 filesystem IO manager pickles a value on the calling thread, into memory (so a value pickle
 cannot store still fails its own step, as before), and hands the bytes to this module's
 writer thread, which writes them to a temporary file, flushes it to disk and renames it
-into place (:func:`nbflow.storage.local_files.write_atomically`, as a direct write does). A
+into place (:func:`nbflow.storage.local_files.publish_bytes`, as a direct write does). A
 value larger than :data:`SPOOL_LIMIT` is written directly, as before (no second copy of a
 large value in memory).
 
@@ -42,7 +42,7 @@ from dataclasses import dataclass, field
 from typing import IO, TYPE_CHECKING
 
 from nbflow.errors import ValueWriteError
-from nbflow.storage.local_files import write_atomically
+from nbflow.storage.local_files import publish_bytes, write_atomically
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
@@ -75,7 +75,8 @@ class WriteBehind:
     """The writes of one run, and the thread that does them (started on the first write)."""
 
     def __init__(self, pending_limit: int = PENDING_LIMIT) -> None:
-        self._queue: queue.Queue[PendingWrite | None] = queue.Queue(maxsize=pending_limit)
+        self._queue: queue.SimpleQueue[PendingWrite | None] = queue.SimpleQueue()
+        self._slots = threading.Semaphore(pending_limit)  # one per write not finished
         self._lock = threading.Lock()
         self._writes: collections.deque[PendingWrite] = collections.deque()  # not collected
         self._latest: dict[str, PendingWrite] = {}  # path -> its latest write not collected
@@ -87,6 +88,7 @@ class WriteBehind:
     def submit(self, path: Path, data: bytes | bytearray, temporaries: Path, what: str) -> None:
         """Write ``data`` to ``path`` behind the run (``what``: the step output, for errors)."""
         write = PendingWrite(path, os.fspath(path), data, temporaries, what)
+        self._slots.acquire()
         with self._lock:
             self._writes.append(write)
             self._latest[write.key] = write
@@ -172,13 +174,13 @@ class WriteBehind:
             finally:
                 write.data = b""
                 write.done.set()
+                self._slots.release()
 
 
 def _publish(path: Path, data: bytes | bytearray, temporaries: Path) -> None:
     """Write ``data`` to a temporary file in ``temporaries``, flush it to disk, rename it to
     ``path`` (on the writer thread)."""
-    with write_atomically(path, temporaries=temporaries) as out:
-        out.write(data)
+    publish_bytes(path, data, temporaries)
 
 
 _CURRENT: contextvars.ContextVar[WriteBehind | None] = contextvars.ContextVar(
