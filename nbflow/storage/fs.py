@@ -66,7 +66,7 @@ from nbflow.storage.output_layout import FlatLayout, NestedLayout, check_parts
 from nbflow.storage.stored_record import StoredRecord, is_whole_plain_pickle, read_record
 from nbflow.storage.url_files import is_url
 from nbflow.storage.value_formats import PICKLE, choose_format, read_value, write_value
-from nbflow.storage.write_behind import Spool, current
+from nbflow.storage.write_behind import Spool, current, wait_for_write
 
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
@@ -177,10 +177,8 @@ class FilesystemIOManager(MemoizableIOManager):
         return record
 
     def _settle(self, path: str | os.PathLike[str]) -> None:
-        """Wait for a write of ``path`` still going on behind the run, if any."""
-        writes = current()
-        if writes is not None:
-            writes.wait_for(path)
+        """Wait for a write of ``path`` still going on behind a run, if any."""
+        wait_for_write(path)
 
     def _clean(self, temporaries: Path) -> None:
         """Remove the stale temporaries in ``temporaries``, the first time it is written."""

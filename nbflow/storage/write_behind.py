@@ -16,7 +16,8 @@ The rules that keep it safe:
   the IO manager hands it over with :meth:`WriteBehind.then`, and it is recorded on the run's
   thread when :meth:`WriteBehind.collect` finds the write done (the run collects before it
   stores each batch of events, so it joins the same transaction as before, one step later);
-- reading a file that is being written waits for that write (:meth:`WriteBehind.wait_for`);
+- reading a file that is being written, in any thread of the process, waits for that write
+  (:func:`wait_for_write`);
 - a write that fails drops its manifest (the value is never found stored, so the next run
   computes it again) and is kept in :attr:`WriteBehind.failures`; the executor fails the
   run with :class:`~nbflow.errors.ValueWriteError` naming the step output, at the latest
@@ -188,11 +189,28 @@ _CURRENT: contextvars.ContextVar[WriteBehind | None] = contextvars.ContextVar(
 )
 
 
+_ACTIVE: list[WriteBehind] = []
+"""Every :func:`writing_behind` scope open in this process, in any thread."""
+_ACTIVE_LOCK = threading.Lock()
+
+
 def current() -> WriteBehind | None:
     """The writes of the run going on in this thread, if it writes behind (never in a child
     process forked meanwhile: the writer thread is not there)."""
     writes = _CURRENT.get()
     return writes if writes is not None and writes.pid == os.getpid() else None
+
+
+def wait_for_write(path: str | os.PathLike[str]) -> None:
+    """Wait until no run of this process is writing ``path`` behind: a reader in any thread
+    (an op's own threads, a nested run) finds the file published, not missing."""
+    if not _ACTIVE:
+        return
+    pid = os.getpid()
+    with _ACTIVE_LOCK:
+        active = [writes for writes in _ACTIVE if writes.pid == pid]
+    for writes in active:
+        writes.wait_for(path)
 
 
 @contextlib.contextmanager
@@ -201,16 +219,25 @@ def writing_behind() -> Iterator[WriteBehind]:
     the end every write has finished and its manifest is recorded."""
     writes = WriteBehind()
     token = _CURRENT.set(writes)
+    with _ACTIVE_LOCK:
+        _ACTIVE.append(writes)
     try:
         yield writes
     except BaseException:
-        _CURRENT.reset(token)
-        writes.close()
+        _end(writes, token)
         if writes.failures:  # the run ends with another error: this one is logged
             _log.error("%s", writes.error())
         raise
+    _end(writes, token)
+
+
+def _end(writes: WriteBehind, token: contextvars.Token[WriteBehind | None]) -> None:
     _CURRENT.reset(token)
-    writes.close()
+    try:
+        writes.close()
+    finally:
+        with _ACTIVE_LOCK:
+            _ACTIVE.remove(writes)
 
 
 class Spool:

@@ -94,6 +94,23 @@ def test_reading_a_value_being_written_waits_for_it(tmp_path: Path, gate: Gate) 
     assert gate.written == [manager.path_for(context)]
 
 
+def test_a_reader_in_another_thread_waits_for_the_write_too(tmp_path: Path, gate: Gate) -> None:
+    # an op's own threads, or a run nested in an op, read what the run wrote behind
+    manager, _ = flat_store(tmp_path)
+    context = out_ctx()
+    upstream = InputContext(name="x", step_key="d", upstream_output=context)
+    found: list[Any] = []
+
+    with writing_behind():
+        manager.handle_output(context, "value")
+        reader = threading.Thread(target=lambda: found.append(manager.load_input(upstream)))
+        reader.start()
+        threading.Timer(0.05, gate.open.set).start()
+        reader.join(10)
+
+    assert found == ["value"]
+
+
 def test_leaving_writes_behind_waits_for_every_write(tmp_path: Path, gate: Gate) -> None:
     manager, manifests = flat_store(tmp_path)
     contexts = [out_ctx(f"s{k}") for k in range(5)]
