@@ -341,10 +341,11 @@ class OutOfProcessStorageError(StorageError, TypeError):
     def build(cls, executor: str, offenders: Sequence[str]) -> OutOfProcessStorageError:
         return cls(
             f"The {executor!r} executor runs steps in other processes, but outputs "
-            f"{', '.join(offenders)} use an in-memory IO manager: values kept in one process's "
-            "memory cannot reach the steps that need them.\nFix: use fs_io_manager (the "
-            "default for execute_job) or another IO manager that stores values outside the "
-            "process, or run with job.execute_in_process()."
+            f"{', '.join(offenders)} use an IO manager that keeps values in this process (in "
+            "memory, or at a memory:// URL): values kept in one process's memory cannot reach "
+            "the steps that need them.\nFix: use fs_io_manager (the default for execute_job) "
+            "or another IO manager that stores values outside the process (a folder, s3://...), "
+            "or run with job.execute_in_process()."
         )
 
 

@@ -5,19 +5,22 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# The DAG-rendering tests draw with the Graphviz `dot` program, and the browser tests drive
+# JupyterLab in Debian's Chromium through Playwright's Python package (never
+# `playwright install`: that would download a browser of its own). Install what is missing, in
+# one apt-get run, where we can, while pip installs nbflow.
+missing=()
+command -v dot >/dev/null || missing+=(graphviz)
+[ -x /usr/lib/chromium/chromium ] || missing+=(chromium fonts-dejavu-core)
+if [ ${#missing[@]} -gt 0 ]; then
+    (command -v apt-get >/dev/null && [ "$(id -u)" = 0 ] && apt-get update -qq \
+        && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+            "${missing[@]}" >/dev/null) \
+        || echo "note: could not install ${missing[*]}; the rendering or browser tests will fail" &
+fi
+
 python -m pip install --quiet --disable-pip-version-check -e ".[dev]"
-
-# The DAG-rendering tests draw with the Graphviz `dot` program; install it where we can.
-command -v dot >/dev/null || (command -v apt-get >/dev/null && [ "$(id -u)" = 0 ] \
-    && apt-get update -qq && apt-get install -y -qq --no-install-recommends graphviz >/dev/null) \
-    || echo "note: Graphviz \`dot\` is missing and could not be installed; rendering tests will fail"
-
-# The tutorials' browser test drives JupyterLab in Debian's Chromium through Playwright's
-# Python package (never `playwright install`: that would download a browser of its own).
-[ -x /usr/lib/chromium/chromium ] || (command -v apt-get >/dev/null && [ "$(id -u)" = 0 ] \
-    && apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
-        --no-install-recommends chromium fonts-dejavu-core >/dev/null) \
-    || echo "note: Chromium is missing and could not be installed; the browser test will fail"
+wait
 
 # The notebook tests run real notebooks in a Jupyter kernel named python3.
 jupyter kernelspec list 2>/dev/null | grep -qE '^\s+python3\s' \

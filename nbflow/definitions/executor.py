@@ -61,6 +61,13 @@ MULTIPROCESS_CONFIG: dict[str, Field] = {
     ),
     "retries": RETRIES_CONFIG,
     "step_timeout": STEP_TIMEOUT_CONFIG,
+    "process_per_step": Field(
+        bool,
+        default_value=False,
+        description="Run every step in a fresh process instead of reusing warm worker "
+        "processes: for steps that leave state (module globals, open handles, patched "
+        "libraries) a later step must not see. Slower: a process start per step.",
+    ),
     "start_method": Field(
         Selector(
             {
@@ -99,7 +106,8 @@ multiprocess_executor = ExecutorDefinition(
     name="multiprocess",
     config_schema=MULTIPROCESS_CONFIG,
     implementation="nbflow.execution.executors.multiprocess:MultiprocessExecutor",
-    description="Runs each step in a fresh process, at most max_concurrent at once.",
+    description="Runs steps in other processes (warm workers, or a fresh process per step), "
+    "at most max_concurrent at once.",
 )
 
 multi_or_in_process_executor = ExecutorDefinition(

@@ -172,6 +172,13 @@ class MemoizableIOManager(IOManager):
         """Whether a value for the output ``context`` describes (version included) is stored."""
 
 
+def stays_in_process(manager: object) -> bool:
+    """Whether what ``manager`` stores can be read only by the process that stored it (values
+    in a dictionary, files at a ``memory://`` URL): it cannot serve steps run in other
+    processes. A manager says so with a true ``process_local`` attribute."""
+    return bool(getattr(manager, "process_local", False))
+
+
 def writes_through(manager: object) -> bool:
     """Whether a value ``manager`` just stored may reach its consumers in the same process
     directly, without ``load_input``.

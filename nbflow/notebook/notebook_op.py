@@ -237,7 +237,7 @@ def _output_path(settings: _Settings, context: OpExecutionContext) -> Path:
         UnsafeStorageKeyError: the run id or step key would leave the folder (``..``, a
             path separator, NUL, an absolute path); raised before the notebook runs.
     """
-    base = settings.output_dir or os.path.join(context.instance.storage_dir, "notebooks")
+    base = settings.output_dir or os.path.join(context.instance.local_storage_dir, "notebooks")
     attempt = f".attempt{context.retry_number + 1}" if context.retry_number else ""
     name = f"{context.step_key}{attempt}.ipynb"
     return safe_join(Path(base).expanduser().absolute(), [str(context.run_id), name])

@@ -9,16 +9,17 @@ import tempfile
 import threading
 import weakref
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from nbflow.errors import RunIdInUseError, StorageError
 from nbflow.storage.manifests import PROCESS_MANIFESTS
 from nbflow.storage.run_storage import InMemoryRunStorage as InMemoryRunStorage
 from nbflow.storage.run_storage import RunStorage as RunStorage
+from nbflow.storage.url_files import is_url, open_filesystem
 
 if TYPE_CHECKING:
     import contextlib
-    from collections.abc import Callable, Iterable, Sequence
+    from collections.abc import Callable, Iterable, Mapping, Sequence
 
     from nbflow.events import Event
     from nbflow.storage.manifests import ManifestStore
@@ -30,6 +31,11 @@ _log = logging.getLogger("nbflow")
 
 HOME_ENV_VAR = "NBFLOW_HOME"
 """Environment variable naming the folder of the default persistent instance."""
+
+STORAGE_ENV_VAR = "NBFLOW_STORAGE"
+"""Environment variable naming where ``Instance.get()`` stores outputs by default: a URL
+(``s3://bucket/prefix``, ``gs://...``, ``file:///...``) or a folder; unset, the instance's own
+``storage`` folder."""
 
 DEFAULT_HOME = ".nbflow"
 """Folder of the default persistent instance, relative to the working directory, when
@@ -56,13 +62,30 @@ def default_home() -> tuple[Path, str]:
     )
 
 
+def _checked_storage(
+    storage: str | os.PathLike[str] | None, options: Mapping[str, Any] | None
+) -> str | None:
+    """``storage`` as kept: a URL as given (its backend checked now, before anything runs), a
+    folder made absolute; ``None`` stays ``None``."""
+    if storage is None:
+        return None
+    if is_url(storage):
+        open_filesystem(str(storage), options)
+        return str(storage).rstrip("/")
+    return os.fspath(Path(storage).expanduser().absolute())
+
+
 class Instance:
     """Where runs, events and, by default, stored outputs live.
 
     ``Instance.ephemeral()`` keeps everything in memory (the default for in-process runs).
     ``Instance.get()`` and ``Instance.local(path)`` keep them in a folder: runs, events and
     version manifests in ``<root>/runs.db`` (SQLite), outputs of filesystem IO managers under
-    ``<root>/storage``.
+    ``<root>/storage``, unless ``storage`` names another place: a folder or an fsspec URL
+    (``s3://bucket/prefix``, ``gs://...``), with ``storage_options`` for its file system
+    (``endpoint_url``, ``key``, ``secret`` ...). Runs, events and manifests of local folders stay
+    in ``runs.db``; values (and their manifests) at a URL stay at the URL, so step processes and
+    Dask workers on other machines find them.
 
     To watch a run as it goes, give its id to the entry point (``execute_in_process(run_id=...)``,
     ``execute_job(..., run_id=...)``, ``materialize*(..., run_id=...)``) and register a
@@ -74,10 +97,15 @@ class Instance:
         run_storage: RunStorage,
         root: Path | None = None,
         manifests: ManifestStore = PROCESS_MANIFESTS,
+        storage: str | os.PathLike[str] | None = None,
+        storage_options: Mapping[str, Any] | None = None,
     ) -> None:
         self.run_storage = run_storage
         self.manifests = manifests
         self._root = root
+        self._storage = _checked_storage(storage, storage_options)
+        self.storage_options: dict[str, Any] = dict(storage_options or {})
+        """Options of the fsspec file system of a URL ``storage`` (``{}`` otherwise)."""
         self._persistent = root is not None
         self._origin = ""
         self._listeners: dict[str, tuple[Callable[[Event], None], ...]] = {}
@@ -89,8 +117,26 @@ class Instance:
         return cls(InMemoryRunStorage())
 
     @classmethod
-    def local(cls, path: str | os.PathLike[str]) -> Instance:
-        """A persistent instance in folder ``path`` (created on first write)."""
+    def local(
+        cls,
+        path: str | os.PathLike[str],
+        storage: str | os.PathLike[str] | None = None,
+        storage_options: Mapping[str, Any] | None = None,
+    ) -> Instance:
+        """A persistent instance in folder ``path`` (created on first write).
+
+        Args:
+            path: the instance's folder (runs, events, manifests of local values).
+            storage: where outputs are stored by default: a URL such as
+                ``s3://bucket/prefix`` or a folder; ``None``: ``<path>/storage``.
+            storage_options: options of the URL's fsspec file system (``endpoint_url``,
+                ``key``, ``secret``, ``anon`` ...); the backend's environment variables
+                (``AWS_ENDPOINT_URL`` ...) apply as usual.
+
+        Raises:
+            StorageBackendError: ``storage`` is a URL whose backend is not installed (the
+                error names the package to install); nothing is written.
+        """
         from nbflow.storage.sqlite import SqliteRunStorage
 
         root = Path(path).expanduser().absolute()
@@ -100,21 +146,28 @@ class Instance:
                 "folder. Fix: pass (or set NBFLOW_HOME to) a folder path; nbflow creates it "
                 "if it does not exist."
             )
-        storage = SqliteRunStorage(root / RUNS_DB)
-        instance = cls(storage, root=root, manifests=storage.manifests)
+        runs = SqliteRunStorage(root / RUNS_DB)
+        instance = cls(
+            runs,
+            root=root,
+            manifests=runs.manifests,
+            storage=storage,
+            storage_options=storage_options,
+        )
         instance.end_abandoned_runs()
         return instance
 
     @classmethod
     def get(cls) -> Instance:
-        """The default persistent instance: folder ``$NBFLOW_HOME``, else ``./.nbflow``.
+        """The default persistent instance: folder ``$NBFLOW_HOME``, else ``./.nbflow``;
+        outputs stored at ``$NBFLOW_STORAGE`` (a URL or a folder) when it is set.
 
         ``./.nbflow`` is relative to the working directory, so a notebook and a terminal in
         different folders keep different histories; set ``$NBFLOW_HOME`` to share one. The
         instance's repr says which folder it is and why.
         """
         root, origin = default_home()
-        instance = cls.local(root)
+        instance = cls.local(root, storage=os.environ.get(STORAGE_ENV_VAR, "").strip() or None)
         instance._origin = origin
         return instance
 
@@ -133,7 +186,16 @@ class Instance:
 
     @property
     def storage_dir(self) -> str:
-        """Default ``base_dir`` of filesystem IO managers."""
+        """Default ``base_dir`` of filesystem IO managers: ``storage`` (a URL or a folder),
+        else ``<root>/storage``."""
+        return self._storage if self._storage is not None else os.fspath(self.root / "storage")
+
+    @property
+    def local_storage_dir(self) -> str:
+        """A folder on this machine for files kept beside stored outputs (executed notebooks):
+        :attr:`storage_dir` when it is a folder, else ``<root>/storage``."""
+        if self._storage is not None and not is_url(self._storage):
+            return self._storage
         return os.fspath(self.root / "storage")
 
     def add_run(self, run: Run) -> None:
@@ -313,6 +375,7 @@ class Instance:
     def __repr__(self) -> str:
         if not self._persistent:
             return "<Instance ephemeral>"
+        stored = f", outputs at {self._storage}" if self._storage is not None else ""
         if self._origin:
-            return f"<Instance {os.fspath(self.root)} (persistent, {self._origin})>"
-        return f"<Instance {os.fspath(self.root)}>"
+            return f"<Instance {os.fspath(self.root)} (persistent, {self._origin}{stored})>"
+        return f"<Instance {os.fspath(self.root)}{stored}>"

@@ -28,7 +28,7 @@ an explicit version do not see each other's values; the same op in two jobs stil
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from nbflow.definitions.io_manager import (
     InputContext,
@@ -90,6 +90,8 @@ def _find(context: OutputContext) -> tuple[Slot, FrozenValue | None]:
 
 class InMemoryIOManager(MemoizableIOManager):
     """Keeps outputs in dictionaries: per run, or per process (frozen) when lasting."""
+
+    process_local: ClassVar[bool] = True
 
     def __init__(self) -> None:
         self.values: dict[tuple[str, str], Any] = {}

@@ -78,6 +78,8 @@ class UrlIOManager(MemoizableIOManager):
         protocol = base_dir.split("://", 1)[0].split("::")[-1] if URL.match(base_dir) else "file"
         filesystem, self.root = open_filesystem(base_dir, self.storage_options)
         self.files = UrlFiles(filesystem, protocol.lower())
+        self.process_local = protocol.lower() == "memory"
+        """A ``memory://`` file system lives in this process: no other process sees it."""
         self._cleaned: set[str] = set()  # folders whose stale temporaries were removed
         self._records: OrderedDict[tuple[str, str, str], StoredRecord] = OrderedDict()
 

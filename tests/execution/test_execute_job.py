@@ -54,7 +54,7 @@ def test_jobs_default_to_multi_or_in_process_which_defaults_to_multiprocess() ->
     assert default_job.executor_def is multi_or_in_process_executor
     result = execute_job(default_job)
     first, second = result.output_for_node("pid_plus")
-    assert len({first, second, os.getpid()}) == 3
+    assert os.getpid() not in {first, second}  # both steps ran in step processes
 
 
 def test_in_process_mode_is_chosen_by_config() -> None:

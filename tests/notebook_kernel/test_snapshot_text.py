@@ -399,7 +399,10 @@ def test_execute_job_asks_the_notebook_layer_in_an_ipython_session(
 ) -> None:
     monkeypatch.setenv("NBFLOW_SNAPSHOT_DIR", str(tmp_path))
     cells = notebook(IMPORTS, BASE, SCALED, FLOW)
-    assert interactive_job_pointer(cells["flow"]) is None  # pytest's __main__ is a file
+    script = types.ModuleType("__main__")
+    script.__file__ = str(tmp_path / "script.py")
+    monkeypatch.setitem(sys.modules, "__main__", script)
+    assert interactive_job_pointer(cells["flow"]) is None  # a script's __main__ is a file
     monkeypatch.setitem(sys.modules, "__main__", types.ModuleType("__main__"))
     monkeypatch.setitem(sys.modules, "IPython", types.ModuleType("IPython"))
     pointer = interactive_job_pointer(cells["flow"])

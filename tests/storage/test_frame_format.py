@@ -15,7 +15,7 @@ import pyarrow.parquet as pq
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from pandas.testing import assert_frame_equal
+from pandas.testing import assert_frame_equal, assert_series_equal
 
 from nbflow import InputContext, OutputContext
 from nbflow.storage import FilesystemIOManager, UrlIOManager, frame_format
@@ -54,8 +54,8 @@ def test_each_column_is_encoded_for_its_type(tmp_path: Path) -> None:
     rng = np.random.default_rng(0)
     frame = pd.DataFrame(
         {
-            "measured": rng.random(ROWS),
-            "measured32": rng.random(ROWS).astype("float32"),
+            "steps": np.arange(ROWS) * 0.25,  # alike neighbours: split bytes compress well
+            "steps32": (np.arange(ROWS) * 0.5).astype("float32"),
             "counter": np.arange(ROWS),
             "small": np.arange(ROWS, dtype="int16"),
             "when": pd.date_range("2020", periods=ROWS, freq="s", tz="UTC"),
@@ -70,16 +70,56 @@ def test_each_column_is_encoded_for_its_type(tmp_path: Path) -> None:
 
     assert_frame_equal(loaded, frame, check_exact=True)
     chunks = column_chunks(stored_parquet(tmp_path, record["size"]))
-    for name in ("measured", "measured32"):
+    for name in ("steps", "steps32"):
         assert "BYTE_STREAM_SPLIT" in chunks[name].encodings, name
     for name in ("counter", "small", "when", "took"):
         assert "DELTA_BINARY_PACKED" in chunks[name].encodings, name
     for name in ("code", "price", "label"):
         assert chunks[name].has_dictionary_page, name
-    for name in ("measured", "measured32", "counter", "small", "when", "took", "flag"):
+    for name in ("steps", "steps32", "counter", "small", "when", "took", "flag"):
         assert not chunks[name].has_dictionary_page, name
     assert {chunk.compression for chunk in chunks.values()} == {"LZ4"}
     assert not any(chunk.is_stats_set for chunk in chunks.values())
+
+
+def test_numbers_that_packing_would_not_shrink_are_stored_plain_and_uncompressed(
+    tmp_path: Path,
+) -> None:
+    rng = np.random.default_rng(2)
+    frame = pd.DataFrame(
+        {
+            "measured": rng.random(ROWS),  # random mantissas: packing saves ~12 %
+            "measured32": rng.random(ROWS).astype("float32"),
+            "noise": rng.integers(-(2**62), 2**62, ROWS),  # random differences
+            "steps": np.arange(ROWS) * 0.25,
+        }
+    )
+    loaded, record = store(tmp_path, frame)
+
+    assert_frame_equal(loaded, frame, check_exact=True)
+    chunks = column_chunks(stored_parquet(tmp_path, record["size"]))
+    for name in ("measured", "measured32", "noise"):
+        assert set(chunks[name].encodings) <= {"PLAIN", "RLE"}, name  # RLE: the levels
+        assert chunks[name].compression == "UNCOMPRESSED", name
+        assert not chunks[name].has_dictionary_page, name
+    assert chunks["steps"].compression == "LZ4"
+
+
+def test_columns_without_missing_values_are_stored_as_required(tmp_path: Path) -> None:
+    frame = pd.DataFrame(
+        {
+            "whole": np.arange(ROWS, dtype="float64"),
+            "nan": np.where(np.arange(ROWS) % 7 == 0, np.nan, 1.5),  # NaN is a value here
+            "gaps": pd.array([1, None, 3] * (ROWS // 3), dtype="Int64"),
+            "text": ["x", None, "z"] * (ROWS // 3),
+        }
+    )
+    loaded, record = store(tmp_path, frame)
+
+    schema = stored_parquet(tmp_path, record["size"]).schema
+    levels = {schema.column(i).name: schema.column(i).max_definition_level for i in range(4)}
+    assert levels == {"whole": 0, "nan": 0, "gaps": 1, "text": 1}
+    assert_frame_equal(loaded, frame, check_exact=True)
 
 
 def test_parquet_is_smaller_than_pickle_for_a_numeric_frame(tmp_path: Path) -> None:
@@ -113,6 +153,21 @@ def test_a_frame_stored_with_pyarrows_default_settings_still_loads(
     assert_frame_equal(loaded, frame, check_exact=True)
 
 
+def test_a_frame_pyarrow_fails_to_write_is_pickled_with_the_reason(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    frame = pd.DataFrame({"a": np.arange(ROWS, dtype="float64")})
+    monkeypatch.setattr(
+        frame_format, "parquet_write_options", lambda table: {"compression": "nope"}
+    )
+
+    loaded, record = store(tmp_path, frame)
+
+    assert record["format"] == "pickle"
+    assert record["reason"].startswith("not stored as Parquet: pyarrow failed (")
+    assert_frame_equal(loaded, frame, check_exact=True)
+
+
 def test_float_columns_go_to_arrow_unscanned_and_come_back_exactly(tmp_path: Path) -> None:
     grid = np.array([[0.5, np.nan, -0.0], [np.inf, 2.0, np.nan]] * 50)
     frame = pd.DataFrame(grid, columns=["a", "b", "c"], copy=False)  # strided column views
@@ -136,14 +191,47 @@ def test_float_columns_go_to_arrow_unscanned_and_come_back_exactly(tmp_path: Pat
 
 
 def test_a_loaded_frame_can_be_changed_in_place(tmp_path: Path) -> None:
-    frame = pd.DataFrame({"a": np.arange(100.0), "b": np.arange(100)})
+    rows = ROWS  # large enough that Arrow decodes into its own buffers, not a shared page
+    frame = pd.DataFrame(
+        {
+            "a": np.arange(rows, dtype="float64"),
+            "b": np.arange(rows),
+            "f32": np.arange(rows, dtype="float32"),
+            "f16": np.arange(rows, dtype="float16"),
+            "u8": np.arange(rows, dtype="uint8"),
+            "when": pd.date_range("2020", periods=rows, freq="s"),
+            "when_ms": pd.date_range("2020", periods=rows, freq="s").astype("M8[ms]"),
+            "zoned": pd.date_range("2020", periods=rows, freq="s", tz="Europe/Paris"),
+            "took": pd.to_timedelta(np.arange(rows), unit="s"),
+            "flag": np.arange(rows) % 2 == 0,
+            "count": pd.array(range(rows), dtype="Int64"),
+            "text": pd.array([str(i) for i in range(rows)], dtype="str"),
+        }
+    )
     loaded, _ = store(tmp_path, frame)
+    again, _ = store(tmp_path / "again", frame)
 
-    loaded.loc[3, "a"] = -1.0
+    for name in frame.columns:
+        loaded.loc[1, name] = loaded.loc[2, name]
+    assert_series_equal(loaded.loc[1], loaded.loc[2], check_names=False)
     loaded["b"] += 1
+    loaded.iloc[3, 0] = -1.0
 
     assert loaded.loc[3, "a"] == -1.0
-    assert loaded["b"].tolist() == list(range(1, 101))
+    assert loaded["b"].tolist() == [1, 3, *range(3, rows + 1)]
+    assert_frame_equal(again, frame, check_exact=True)  # loads share no memory
+
+
+def test_columns_arrow_cannot_hand_over_writable_are_copied() -> None:
+    values = np.arange(10.0)
+    values.flags.writeable = False  # Arrow wraps it as a read-only buffer
+    table = pa.table({"a": values})
+
+    loaded = frame_format._decoded_to_frame(table)
+    loaded.loc[0, "a"] = 5.0
+
+    assert loaded.loc[0, "a"] == 5.0
+    assert values[0] == 0.0
 
 
 @pytest.mark.parametrize("url", ["memory", "file"])

@@ -1,14 +1,20 @@
-"""The multiprocess executor: one fresh process per step, at most ``max_concurrent`` at once.
+"""The multiprocess executor: steps in other processes, at most ``max_concurrent`` at once.
 
+Steps run in warm worker processes, started on demand (at most ``max_concurrent``) and reused
+for the next steps of the run, so a tiny step costs about a millisecond instead of a process
+start; with ``process_per_step: true`` each step gets a fresh process, for steps that leave
+state behind (module globals, open handles, patched libraries) that a later step must not see.
 Processes start with ``forkserver`` (with nbflow preloaded) on Linux and ``spawn`` elsewhere,
-never ``fork``. Ready steps start highest ``nbflow/priority`` first, within
+never ``fork``; each step sees the parent's environment variables and working folder as they
+are when it starts. Ready steps start highest ``nbflow/priority`` first, within
 ``max_concurrent`` and the tag concurrency limits; memoized steps are settled here without a
-process. Each step process streams its events back through a pipe as they happen; one that
-dies (``os._exit``, a segfault, SIGKILL) fails its step alone, naming the exit code or signal.
-Interrupting the run (Ctrl-C, SIGTERM) stops every step process. A step past its time
-limit (``nbflow/timeout`` tag, ``step_timeout``) has its process ended (SIGTERM, then
-SIGKILL) and fails with ``StepTimeoutError``; a run past ``execute_job(timeout=)`` starts no
-further step, ends the running ones and fails with ``RunTimeoutError``.
+process. Each step streams its events back through a pipe as they happen; a process that dies
+(``os._exit``, a segfault, SIGKILL) fails the step it was running alone, naming the exit code
+or signal, and later steps get another worker. Interrupting the run (Ctrl-C, SIGTERM) stops
+every step process. A step past its time limit (``nbflow/timeout`` tag, ``step_timeout``) has
+its process ended (SIGTERM, then SIGKILL) and fails with ``StepTimeoutError``; a run past
+``execute_job(timeout=)`` starts no further step, ends the running ones and fails with
+``RunTimeoutError``.
 """
 
 from __future__ import annotations
@@ -16,6 +22,7 @@ from __future__ import annotations
 import contextlib
 import multiprocessing
 import multiprocessing.connection
+import os
 import signal
 import sys
 import threading
@@ -36,7 +43,7 @@ from nbflow.execution.engine.in_process import InProcessExecutor
 from nbflow.execution.engine.timeouts import TIMED_OUT_REASON, Deadline
 from nbflow.execution.executors._main_module import main_module_hidden
 from nbflow.execution.executors.out_of_process import OutOfProcessExecutor, stop_canceled_step
-from nbflow.execution.executors.step_process import step_process_main
+from nbflow.execution.executors.step_process import step_process_main, worker_main
 
 if TYPE_CHECKING:
     from collections.abc import Iterator, Mapping, Sequence
@@ -99,13 +106,39 @@ def _start_method(config: Mapping[str, Any] | None) -> tuple[str, tuple[str, ...
     return "spawn", ()
 
 
-class _Child:
-    """One running step process and what it has reported so far."""
+class _Worker:
+    """A warm worker process: takes requests through ``requests``, reports through ``reader``."""
 
-    __slots__ = ("deadline", "done_at", "limit", "ok", "process", "reader", "reader_open", "step")
+    __slots__ = ("process", "reader", "requests")
+
+    def __init__(self, process: BaseProcess, requests: Connection, reader: Connection) -> None:
+        self.process = process
+        self.requests = requests
+        self.reader = reader
+
+
+class _Child:
+    """One running step, its process (fresh, or a warm ``worker``) and what it reported."""
+
+    __slots__ = (
+        "deadline",
+        "done_at",
+        "limit",
+        "ok",
+        "process",
+        "reader",
+        "reader_open",
+        "step",
+        "worker",
+    )
 
     def __init__(
-        self, step: Step, process: BaseProcess, reader: Connection, limit: StepLimit | None
+        self,
+        step: Step,
+        process: BaseProcess,
+        reader: Connection,
+        limit: StepLimit | None,
+        worker: _Worker | None = None,
     ) -> None:
         self.step = step
         self.process = process
@@ -115,6 +148,7 @@ class _Child:
         self.done_at = 0.0
         self.limit = limit
         self.deadline = None if limit is None else Deadline(limit.seconds)
+        self.worker = worker
 
     @property
     def overdue(self) -> bool:
@@ -122,9 +156,9 @@ class _Child:
         return self.ok is None and self.deadline is not None and self.deadline.passed
 
 
-def _stop(children: Sequence[_Child]) -> None:
-    """Terminate every step process still running, killing those that do not stop in time."""
-    alive = [c.process for c in children if c.process.exitcode is None]
+def _end_processes(processes: Sequence[BaseProcess]) -> None:
+    """Terminate the processes still running, killing those that do not stop in time."""
+    alive = [process for process in processes if process.exitcode is None]
     for process in alive:
         with contextlib.suppress(Exception):
             process.terminate()
@@ -135,8 +169,32 @@ def _stop(children: Sequence[_Child]) -> None:
             with contextlib.suppress(Exception):
                 process.kill()
             process.join(1.0)
+
+
+def _stop(children: Sequence[_Child]) -> None:
+    """Terminate the process of every running step (fresh or warm) and close its pipes."""
+    _end_processes([child.process for child in children])
     for child in children:
         child.reader.close()
+        if child.worker is not None:
+            child.worker.requests.close()
+
+
+def _dismiss(workers: Sequence[_Worker]) -> None:
+    """Let idle workers exit on their own (so they end as any process does), then stop those
+    that do not."""
+    for worker in workers:
+        with contextlib.suppress(OSError):
+            worker.requests.send(None)
+    deadline = time.monotonic() + STOP_GRACE_SECONDS
+    for worker in workers:
+        worker.process.join(max(0.0, deadline - time.monotonic()))
+    _end_processes([worker.process for worker in workers])
+    for worker in workers:
+        worker.reader.close()
+        worker.requests.close()
+        with contextlib.suppress(ValueError):
+            worker.process.close()
 
 
 @contextlib.contextmanager
@@ -173,8 +231,10 @@ class MultiprocessExecutor(OutOfProcessExecutor):
         self.start_method, preload = _start_method(self.config.get("start_method"))
         self.preload_modules = (*PRELOAD_MODULES, *preload)
         self.tag_limits = _tag_limits(self.config.get("tag_concurrency_limits") or ())
+        self.process_per_step = bool(self.config.get("process_per_step"))
         self._context: Any = multiprocessing.get_context(self.start_method)
         self._deadline: Deadline | None = None
+        self._idle: list[_Worker] = []
 
     def execute(self, run: RunContext) -> None:
         self.begin(run)
@@ -187,6 +247,8 @@ class MultiprocessExecutor(OutOfProcessExecutor):
                 self._run_steps(run, children)
         finally:
             _stop(children)  # on errors and interrupts too: no orphans
+            idle, self._idle = self._idle, []
+            _dismiss(idle)
 
     def _run_steps(self, run: RunContext, children: list[_Child]) -> None:
         queue = ReadyQueue(run)
@@ -307,25 +369,19 @@ class MultiprocessExecutor(OutOfProcessExecutor):
         return True
 
     def _launch(self, run: RunContext, step: Step) -> _Child | None:
-        run.emit(
-            EventType.STEP_WORKER_STARTING,
-            step.key,
-            f"Launching a {self.start_method} process for step {step.key!r}",
-        )
         limit = self.step_limit(step)
         try:
             payload = self.request(run, step)
-            reader, writer = self._context.Pipe(duplex=False)
-            process = self._context.Process(
-                target=step_process_main,
-                args=((run.job_name, step.key, run.run_id), payload, writer),
-                name=f"nbflow-step-{step.key}",
+            message = (
+                (run.job_name, step.key, run.run_id),
+                payload,
+                (dict(os.environ), os.getcwd()),
             )
-            try:
-                with main_module_hidden():
-                    process.start()
-            finally:
-                writer.close()
+            if self.process_per_step:
+                self._say_starting(run, step, None)
+                process, reader = self._start(f"nbflow-step-{step.key}", step_process_main, message)
+                return _Child(step, process, reader, limit)
+            worker = self._send_to_worker(run, step, message)
         except Exception as exc:
             run.fail_step(
                 step.key,
@@ -334,7 +390,51 @@ class MultiprocessExecutor(OutOfProcessExecutor):
                 user_failure=False,
             )
             return None
-        return _Child(step, process, reader, limit)
+        return _Child(step, worker.process, worker.reader, limit, worker)
+
+    def _say_starting(self, run: RunContext, step: Step, worker: _Worker | None) -> None:
+        if worker is None:
+            what = f"Launching a {self.start_method} process for step {step.key!r}"
+        else:
+            what = f"Handing step {step.key!r} to warm worker process {worker.process.pid}"
+        run.emit(EventType.STEP_WORKER_STARTING, step.key, what)
+
+    def _send_to_worker(self, run: RunContext, step: Step, message: tuple[Any, ...]) -> _Worker:
+        """Send ``message`` to an idle worker (one that died while idle is replaced), or to a
+        new one."""
+        while self._idle:
+            worker = self._idle.pop()
+            if worker.process.exitcode is not None:
+                _dismiss([worker])
+                continue
+            self._say_starting(run, step, worker)
+            try:
+                worker.requests.send(message)
+            except OSError:  # it died just now
+                _dismiss([worker])
+                continue
+            return worker
+        self._say_starting(run, step, None)
+        requests_in, requests_out = self._context.Pipe(duplex=False)
+        process, reader = self._start("nbflow-worker", worker_main, (requests_in,))
+        requests_in.close()
+        worker = _Worker(process, requests_out, reader)
+        worker.requests.send(message)
+        return worker
+
+    def _start(
+        self, name: str, target: Any, args: tuple[Any, ...]
+    ) -> tuple[BaseProcess, Connection]:
+        """Start a process running ``target(*args, writer)``; the process and the reading end
+        of the pipe it reports through."""
+        reader, writer = self._context.Pipe(duplex=False)
+        process = self._context.Process(target=target, args=(*args, writer), name=name)
+        try:
+            with main_module_hidden():
+                process.start()
+        finally:
+            writer.close()
+        return process, reader
 
     def _wait(self, run: RunContext, children: Sequence[_Child]) -> list[_Child]:
         """Wait briefly for news; forward it; return the children whose process ended."""
@@ -351,6 +451,8 @@ class MultiprocessExecutor(OutOfProcessExecutor):
                 self._drain(run, child)
             if child.process.sentinel in ready or child.overdue:
                 ended.append(child)
+            elif child.ok is not None and child.worker is not None:
+                ended.append(child)  # its worker waits for the next step
             elif child.ok is not None and now - child.done_at > EXIT_GRACE_SECONDS:
                 ended.append(child)  # finished its step but does not exit: stopped in _finish
         return ended
@@ -371,6 +473,8 @@ class MultiprocessExecutor(OutOfProcessExecutor):
                 child.done_at = time.monotonic()
 
     def _finish(self, run: RunContext, child: _Child) -> bool:
+        if child.worker is not None:
+            return self._finish_on_worker(run, child, child.worker)
         process = child.process
         process.join(1.0)
         self._drain(run, child)
@@ -385,6 +489,21 @@ class MultiprocessExecutor(OutOfProcessExecutor):
         with contextlib.suppress(ValueError):
             process.close()
         return ok
+
+    def _finish_on_worker(self, run: RunContext, child: _Child, worker: _Worker) -> bool:
+        """The step's outcome; its worker goes back to the idle ones unless it died."""
+        self._drain(run, child)
+        if child.ok is not None and child.reader_open and worker.process.exitcode is None:
+            self._idle.append(worker)
+            return child.ok
+        worker.process.join(1.0)
+        exitcode = worker.process.exitcode
+        _dismiss([worker])
+        if child.ok is not None:  # it finished its step, then died
+            return child.ok
+        died = StepProcessError.from_exit(child.step.key, exitcode)
+        self.step_died(run, child.step, died)
+        return False
 
 
 def multi_or_in_process(config: Mapping[str, Any] | None = None) -> Executor:

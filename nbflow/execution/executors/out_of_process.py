@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from nbflow.definitions.io_manager import stays_in_process
 from nbflow.errors import OutOfProcessStorageError, ReconstructionError
 from nbflow.events import ErrorInfo, EventType, StepFailureData
 from nbflow.execution.engine.executor import Executor
@@ -17,7 +18,7 @@ from nbflow.execution.engine.result import NOT_IN_MEMORY
 from nbflow.execution.executors import _wire, by_value
 from nbflow.execution.executors.step_log import keeps_log_message
 from nbflow.execution.executors.step_request import JobPayload, build_step_request, encode_request
-from nbflow.storage.memory import InMemoryIOManager, mem_io_manager
+from nbflow.storage.memory import mem_io_manager
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -39,7 +40,7 @@ def _listed(items: list[str]) -> list[str]:
 
 
 def _keeps_values_in_memory(definition: ResourceDefinition) -> bool:
-    return definition is mem_io_manager or isinstance(definition.fixed_value, InMemoryIOManager)
+    return definition is mem_io_manager or stays_in_process(definition.fixed_value)
 
 
 def refuse_in_memory_storage(
@@ -126,7 +127,7 @@ class OutOfProcessExecutor(Executor):
             f"'{step.key}.{name}' ({out.io_manager_key!r})"
             for step in run.plan.steps.values()
             for name, out in step.op_def.outs.items()
-            if isinstance(run.resources[out.io_manager_key], InMemoryIOManager)
+            if stays_in_process(run.resources[out.io_manager_key])
         ]
         if offenders:
             raise OutOfProcessStorageError.build(self.label, _listed(offenders))

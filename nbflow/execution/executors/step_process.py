@@ -1,11 +1,14 @@
-"""The step process: what runs in the fresh process that executes one step.
+"""The step process: what runs in a process that executes steps for the multiprocess executor.
 
-It leaves as soon as its parent does (no orphans), reports native crashes to stderr, rebuilds
-the job from its request and streams every event back through a pipe as it happens.
+Either a fresh process for one step (``step_process_main``) or a warm worker that runs the
+steps sent to it one after another (``worker_main``). Either leaves as soon as its parent does
+(no orphans), reports native crashes to stderr, rebuilds the job from each request (a worker
+keeps the job it last unpickled) and streams every event back through a pipe as it happens.
 """
 
 from __future__ import annotations
 
+import contextlib
 import faulthandler
 import multiprocessing
 import os
@@ -58,21 +61,66 @@ def _exit_with_parent() -> None:
     threading.Thread(target=watch, name="nbflow-parent-watch", daemon=True).start()
 
 
-def step_process_main(header: tuple[str, str, str], payload: bytes, conn: Connection) -> None:
-    """Entry point of a step process: run one step and report to the parent through ``conn``.
+def take_parent_surroundings(environment: Mapping[str, str], folder: str) -> None:
+    """Use the parent's current environment variables and working folder.
 
-    ``header`` is (job name, step key, run id), known before the payload is unpickled.
+    A process started from a fork server begins with the server's, as they were when that
+    server started; a variable set (or a folder changed to) in the parent after its first
+    multiprocess run must still reach its steps, as it would a spawned process.
     """
+    if os.environ != environment:
+        os.environ.clear()
+        os.environ.update(environment)
+    with contextlib.suppress(OSError):  # the folder may be gone; the step decides what it needs
+        os.chdir(folder)
+
+
+def step_process_main(
+    header: tuple[str, str, str],
+    payload: bytes,
+    surroundings: tuple[Mapping[str, str], str],
+    conn: Connection,
+) -> None:
+    """Entry point of a fresh step process: run one step and report to the parent through
+    ``conn``.
+
+    ``header`` is (job name, step key, run id), known before the payload is unpickled;
+    ``surroundings`` the parent's environment variables and working folder.
+    """
+    take_parent_surroundings(*surroundings)
     _exit_with_parent()
     faulthandler.enable()
-    job_name, step_key, run_id = header
+    _run_one(header, payload, PipeChannel(conn), "in a new process")
+    conn.close()
+
+
+def worker_main(requests: Connection, conn: Connection) -> None:
+    """Entry point of a warm worker: run each step sent through ``requests`` (a header, a
+    payload and the parent's surroundings, as for :func:`step_process_main`) and report
+    through ``conn``, until ``None`` comes or the parent closes its end."""
+    _exit_with_parent()
+    faulthandler.enable()
     channel = PipeChannel(conn)
+    while True:
+        try:
+            message = requests.recv()
+        except (EOFError, OSError):
+            return
+        if message is None:
+            return
+        header, payload, surroundings = message
+        take_parent_surroundings(*surroundings)
+        _run_one(header, payload, channel, "in a warm worker process")
+
+
+def _run_one(header: tuple[str, str, str], payload: bytes, channel: PipeChannel, how: str) -> None:
+    job_name, step_key, run_id = header
     channel.event(
         Event(
             EventType.STEP_WORKER_STARTED,
             job_name,
             step_key,
-            f"Executing step {step_key!r} in a new process (pid {os.getpid()})",
+            f"Executing step {step_key!r} {how} (pid {os.getpid()})",
             run_id=run_id,
         )
     )
@@ -94,4 +142,3 @@ def step_process_main(header: tuple[str, str, str], payload: bytes, conn: Connec
     else:
         ok = run_step_request_captured(request, channel)
     channel.done(ok)
-    conn.close()

@@ -70,6 +70,8 @@ class StepRequest:
     run_config: Mapping[str, Any]
     version_parts: Mapping[tuple[str, str], VersionParts]
     instance_root: str
+    instance_storage: str
+    instance_storage_options: Mapping[str, Any]
     manifests: ManifestStore | None  # None: the other process's own in-memory store
     retries_enabled: bool
     partition_key: str | None = None
@@ -103,6 +105,8 @@ def build_step_request(run: RunContext, step: Step, job: JobPayload) -> StepRequ
         run_config=run.config.value,
         version_parts={k: v for k, v in run.version_parts.items() if k in wanted},
         instance_root=str(run.instance.root),
+        instance_storage=run.instance.storage_dir,
+        instance_storage_options=run.instance.storage_options,
         manifests=None if manifests is PROCESS_MANIFESTS else manifests,
         retries_enabled=run.retries_enabled,
         partition_key=run.partition_key,
@@ -123,10 +127,25 @@ def decode_request(data: bytes) -> StepRequest:
     return request
 
 
+_last_loaded: tuple[bytes, JobDefinition] | None = None
+"""The job this process last unpickled, and its payload: a warm worker gets the same payload
+with every step of a run."""
+
+
 def load_job(job: JobPayload) -> JobDefinition:
-    """Rebuild the job from its payload (import by pointer, or unpickle by value)."""
+    """Rebuild the job from its payload (import by pointer, or unpickle by value; the same
+    pickled payload twice in a row is unpickled once)."""
+    global _last_loaded
     if isinstance(job, ReconstructableJob):
         return job.get_definition()
+    if _last_loaded is not None and _last_loaded[0] == job:
+        return _last_loaded[1]
+    loaded = _unpickle_job(job)
+    _last_loaded = (job, loaded)
+    return loaded
+
+
+def _unpickle_job(job: bytes) -> JobDefinition:
     with loading_job():
         try:
             loaded = pickle.loads(job)
@@ -156,6 +175,8 @@ def _rebuild(request: StepRequest, channel: StepChannel) -> tuple[RunContext, St
     instance = Instance(
         InMemoryRunStorage(),
         root=Path(request.instance_root),
+        storage=request.instance_storage,
+        storage_options=request.instance_storage_options,
         manifests=(
             PROCESS_MANIFESTS
             if request.manifests is None
