@@ -278,6 +278,22 @@ class CorruptOutputError(StorageError):
         )
 
 
+class ValueWriteError(StorageError):
+    """A value written behind the run (its file written after its step ended) could not be
+    stored."""
+
+    @classmethod
+    def build(cls, what: Sequence[str], path: str, error: BaseException) -> ValueWriteError:
+        outputs = ", ".join(what)
+        return cls(
+            f"Could not store the value of {outputs} at {path}: {type(error).__name__}: "
+            f"{error}. Expected a storage folder nbflow can write, with "
+            "free space. The run failed; the value was not stored and no manifest was recorded "
+            "for it, so the next run computes it again.\nFix: free space on that disk, or make "
+            "the storage folder writable, then run the job again."
+        )
+
+
 class UnsafeStorageKeyError(StorageError, ValueError):
     """A storage key would escape its storage folder."""
 

@@ -40,7 +40,7 @@ from __future__ import annotations
 import os
 from collections import OrderedDict
 from pathlib import Path, PurePath
-from typing import IO, TYPE_CHECKING, Any, ClassVar, TypeVar
+from typing import IO, TYPE_CHECKING, Any, ClassVar, TypeVar, cast
 
 from nbflow.config import Field, Noneable
 from nbflow.definitions.io_manager import (
@@ -66,6 +66,7 @@ from nbflow.storage.output_layout import FlatLayout, NestedLayout, check_parts
 from nbflow.storage.stored_record import StoredRecord, is_whole_plain_pickle, read_record
 from nbflow.storage.url_files import is_url
 from nbflow.storage.value_formats import PICKLE, choose_format, read_value, write_value
+from nbflow.storage.write_behind import Spool, current, wait_for_write
 
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
@@ -124,6 +125,7 @@ class FilesystemIOManager(MemoizableIOManager):
         self.parquet_frames = parquet_frames
         self._cleaned: set[Path] = set()  # folders whose stale temporaries were removed
         self._records: OrderedDict[tuple[str, str, str], StoredRecord] = OrderedDict()
+        self._behind: dict[tuple[str, str, str], Path] = {}  # versioned outputs written behind
         self._mapped: dict[tuple[Path, int, int, int], str] = {}  # checked mapped files
 
     def path_for(self, context: OutputContext) -> Path:
@@ -140,7 +142,50 @@ class FilesystemIOManager(MemoizableIOManager):
 
     def handle_output(self, context: OutputContext, obj: Any) -> None:
         path = self.path_for(context)
-        self._remember(context, self.write_value(path, obj, self.temporaries_for(context, path)))
+        self._remember(context, self._store(context, path, obj))
+
+    def _store(self, context: OutputContext, path: Path, obj: object) -> StoredRecord:
+        """Store the output ``context`` describes at ``path``; return its record.
+
+        Inside a run that writes behind (:mod:`nbflow.storage.write_behind`), a value
+        pickled in fewer than ``SPOOL_LIMIT`` bytes is pickled here and its file written by
+        the run's writer thread (when this manager reads its own files: ``write_through``).
+        """
+        temporaries = self.temporaries_for(context, path)
+        writes = current()
+        if writes is None or not self.write_through:
+            return self.write_value(path, obj, temporaries)
+        value_format, reason = choose_format(obj, self.parquet_frames)
+        if value_format != PICKLE:
+            return self.write_value(path, obj, temporaries)
+        self._clean(temporaries)
+        self._settle(path)  # an earlier write of the same file lands first
+        spool = Spool(path, temporaries)
+        try:
+            sink = HashingWriter(cast("IO[bytes]", spool))
+            write_value(PICKLE, obj, sink)
+            record = StoredRecord(PICKLE, sink.size, sink.hexdigest(), reason)
+            spool.write(record.encode())
+        except BaseException as exc:
+            spool.abandon(exc)
+            raise
+        if spool.spilled:
+            spool.finish()
+            return record
+        writes.submit(path, spool.buffer, temporaries, f"{context.step_key}.{context.name}")
+        if context.version is not None:
+            self._behind[(context.step_key, context.name, context.version)] = path
+        return record
+
+    def _settle(self, path: str | os.PathLike[str]) -> None:
+        """Wait for a write of ``path`` still going on behind a run, if any."""
+        wait_for_write(path)
+
+    def _clean(self, temporaries: Path) -> None:
+        """Remove the stale temporaries in ``temporaries``, the first time it is written."""
+        if temporaries not in self._cleaned:
+            remove_stale_temporaries(temporaries)
+            self._cleaned.add(temporaries)
 
     def temporaries_for(self, context: OutputContext, path: Path) -> Path:
         """The folder of the temporary file that becomes ``path``, the output of ``context``
@@ -156,9 +201,7 @@ class FilesystemIOManager(MemoizableIOManager):
         The temporary file is made in ``temporaries`` (by default beside ``path``).
         """
         temporaries = path.parent if temporaries is None else temporaries
-        if temporaries not in self._cleaned:
-            remove_stale_temporaries(temporaries)
-            self._cleaned.add(temporaries)
+        self._clean(temporaries)
         value_format, reason = choose_format(obj, self.parquet_frames)
         try:
             return _write(path, obj, value_format, reason, temporaries)
@@ -174,7 +217,7 @@ class FilesystemIOManager(MemoizableIOManager):
             return
         self._records[(context.step_key, context.name, context.version)] = record
         while len(self._records) > _PENDING_RECORDS:
-            self._records.popitem(last=False)
+            self._behind.pop(self._records.popitem(last=False)[0], None)
 
     def load_input(self, context: InputContext) -> Any:
         upstream = context.upstream_output
@@ -183,6 +226,7 @@ class FilesystemIOManager(MemoizableIOManager):
                 f"Input {context.step_key}.{context.name} has no upstream output to load."
             )
         for path in self.stored_paths(upstream):
+            self._settle(path)
             try:
                 handle = open_for_reading(path)
             except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
@@ -239,6 +283,7 @@ class FilesystemIOManager(MemoizableIOManager):
 
     def stored_record(self, path: str | Path) -> StoredRecord | None:
         """The record of the value stored at ``path``; ``None`` if none is stored whole."""
+        self._settle(path)
         try:
             handle = open_for_reading(path)
         except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
@@ -254,11 +299,19 @@ class FilesystemIOManager(MemoizableIOManager):
         """Keep ``manifest`` once, where the layout keeps manifests; it becomes the latest.
 
         The manifest gets the value's stored record (format, size, checksum) when this
-        manager stored it. It is not flushed to disk on its own (see the module doc).
+        manager stored it. It is not flushed to disk on its own (see the module doc). Of a
+        value written behind the run, it is recorded once the value's file is published.
         """
-        record = self._records.pop((step_key, output_name, str(manifest["version"])), None)
+        key = (step_key, output_name, str(manifest["version"]))
+        record = self._records.pop(key, None)
         if record is not None:
             manifest = {**manifest, STORED_KEY: record.to_json()}
+        behind = self._behind.pop(key, None)
+        writes = current()
+        if behind is not None and writes is not None:
+            record_it = self.layout.record_manifest
+            if writes.then(behind, lambda: record_it(step_key, output_name, manifest)):
+                return
         self.layout.record_manifest(step_key, output_name, manifest)
 
     def latest_manifest(self, step_key: str, output_name: str) -> Mapping[str, Any] | None:
@@ -326,11 +379,12 @@ class InstanceFilesIOManager(FilesystemIOManager):
     def handle_output(self, context: OutputContext, obj: Any) -> None:
         path = self.path_for(context)
         try:
-            record = self.write_value(path, obj, self.temporaries_for(context, path))
+            record = self._store(context, path, obj)
         except OSError:
             raise
         except Exception as exc:  # anything pickle raises: the value cannot be kept
             for stored in self.stored_paths(context):
+                self._settle(stored)
                 remove(Path(stored))  # an older value must not stand in for this one
             self.unkept[path] = obj
             slot = ("files", os.fspath(self.base_dir), context.step_key, context.name)

@@ -52,6 +52,9 @@ FLAT_TEMPORARIES = ".tmp"
 _NAME_MAX = 255 - 40
 """Longest flat name (bytes): a file name may have 255, and the temporary file that becomes
 it adds ``.``, ``.<pid>-<count>`` and ``.tmp`` (see :mod:`nbflow.storage.local_files`)."""
+_DRIVES = os.sep != "/"
+"""Whether a part without a separator may still be absolute (a Windows drive such as ``C:``);
+elsewhere an absolute part has a ``/``, which is refused anyway."""
 _ESCAPES = str.maketrans({"%": "%25", ".": "%2E", "@": "%40"})
 
 
@@ -61,7 +64,12 @@ def check_parts(parts: Sequence[str]) -> None:
     bad = [
         p
         for p in parts
-        if not p or p in (".", "..") or "/" in p or "\\" in p or "\0" in p or os.path.isabs(p)
+        if not p
+        or p in (".", "..")
+        or "/" in p
+        or "\\" in p
+        or "\0" in p
+        or (_DRIVES and os.path.isabs(p))
     ]
     if bad:
         raise UnsafeStorageKeyError(

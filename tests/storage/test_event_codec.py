@@ -203,3 +203,23 @@ def test_encode_value_output_is_json_and_decode_value_inverts_it() -> None:
     encoded = encode_value(value)
     assert json.loads(json.dumps(encoded)) == encoded
     assert decode_value(encoded) == value
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        {"t": (1, 2), "k": AssetKey(["a", "b"]), "e": ERROR, "f": [1.5, -0.0, 1e300]},
+        {"text": 'naïve ☃ \n "quoted" \\ </script>', 2: {3: None}},
+        ["a", True, None, {"nested": [{"deep": "x" * 300}]}],
+        float("inf"),
+        "plain",
+    ],
+    ids=["payloads", "unicode", "nested", "infinity", "string"],
+)
+def test_dumps_writes_the_text_json_dumps_writes(value: object) -> None:
+    encoded = encode_value(value)
+    expected = json.dumps(encoded, separators=(",", ":"), ensure_ascii=False)
+    assert event_codec.dumps(value) == expected
+    surrogate = {"name": "bad\udcff", "rest": encoded}
+    escaped = json.dumps(encode_value(surrogate), separators=(",", ":"), ensure_ascii=True)
+    assert event_codec.dumps(surrogate) == escaped

@@ -40,6 +40,7 @@ if TYPE_CHECKING:
     from nbflow.execution.engine.run_config import ResolvedRunConfig
     from nbflow.storage.instance import Instance
     from nbflow.storage.run import Run
+    from nbflow.storage.write_behind import WriteBehind
     from nbflow.versioning import VersionParts
 
 
@@ -87,6 +88,8 @@ class RunContext:
         """Steps added by dynamic expansion (and their collectors), to version when settled."""
         self.failures: dict[str, BaseException] = {}
         self._held: list[Event] | None = None  # events the engine holds (see holding_events)
+        self.writes: WriteBehind | None = None
+        """The values being written behind the run, when the executor writes behind."""
         self._held_lock = threading.Lock()
         self._sinks = (self.events.append, self._note, self._store, *sinks)
         self._pid = os.getpid()
@@ -145,7 +148,10 @@ class RunContext:
         self.instance.record_event(event)
 
     def _store_held(self) -> None:
-        """Store the held events (one transaction) and stop holding."""
+        """Store the held events (one transaction) and stop holding. The manifests of values
+        written behind that are now on disk are recorded first, to join that transaction."""
+        if self.writes is not None:
+            self.writes.collect()
         with self._held_lock:
             held, self._held = self._held, None
         if held:
