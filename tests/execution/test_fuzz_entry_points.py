@@ -164,6 +164,7 @@ def test_odd_materialize_arguments_are_refused_before_any_asset_runs(name: str, 
         ("op_selection", [1]),
         ("tags", [1]),
         ("tags", {"a": object()}),
+        ("tags", {"ops": {"ops": None, 0: None}}),  # keys JSON cannot sort
         ("run_id", 5),
         ("partition_key", 5),
         ("instance", "here"),

@@ -103,7 +103,7 @@ def _tag_value_problem(key: str, value: object) -> str | None:
         text = value
     else:
         try:
-            text = json.dumps(value, allow_nan=False)
+            text = json.dumps(value, allow_nan=False, sort_keys=True)  # as the run stores it
         except (TypeError, ValueError, RecursionError):
             return (
                 f"tags[{safe_repr(key)}] is {_got(value)}, which is not a str and cannot be "
