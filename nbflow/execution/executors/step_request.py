@@ -181,10 +181,11 @@ def _unpickle_job(job: bytes) -> JobDefinition:
     return loaded  # type: ignore[no-any-return]
 
 
-_last_plan: tuple[JobDefinition, tuple[str, ...] | None, ExecutionPlan] | None = None
-"""The plan this process last built without dynamic outputs expanded in it: the next step of
-the same job and selection (in a warm worker) uses it again instead of planning the whole
-job once per step."""
+_last_plan: tuple[JobDefinition, tuple[str, ...] | None, str, ExecutionPlan] | None = None
+"""The plan this process last built without dynamic outputs expanded in it, for one job,
+selection and run: the next step of that run (in a warm worker, or on a Dask worker) uses it
+again instead of planning the whole job once per step. Keyed by run too: each request sets
+the plan's ``source_run_ids``, which differ between runs that may share a Dask worker."""
 
 
 def _plan_for(job_def: JobDefinition, request: StepRequest) -> ExecutionPlan:
@@ -194,14 +195,15 @@ def _plan_for(job_def: JobDefinition, request: StepRequest) -> ExecutionPlan:
         for source, keys in request.mapping_keys.items():
             plan.dynamic.expand(source, keys)
         return plan
+    last = _last_plan
     if (
-        _last_plan is not None
-        and _last_plan[0] is job_def
-        and _last_plan[1] == request.op_selection
+        last is not None
+        and last[0] is job_def
+        and last[1:3] == (request.op_selection, request.run.run_id)
     ):
-        return _last_plan[2]
+        return last[3]
     plan = build_plan(job_def, None, request.op_selection)
-    _last_plan = (job_def, request.op_selection, plan)
+    _last_plan = (job_def, request.op_selection, request.run.run_id, plan)
     return plan
 
 
