@@ -228,7 +228,7 @@ def test_05_scaling(notebooks_copy: Path) -> None:
     assert "total 1800" in cell_output(nb, "in_process = regional_sales.execute_in_process()")
     assert "multiprocess:" in cell_output(nb, "parallel = execute_job(")
     pids = re.findall(r"'(\w+)', (\d+)\)", cell_output(nb, "event.pid for event in parallel"))
-    assert len(pids) == 5 and len({pid for _, pid in pids}) == 5, pids
+    assert len(pids) == 5 and len({pid for _, pid in pids}) == 4, pids  # 4 workers at once
     assert "5/5 steps" in cell_output(nb, 'executor="job"')
     assert "total 1800" in cell_output(nb, "on_dask = execute_job(regional_sales_on_dask)")
     on_cluster = cell_output(nb, "cluster = LocalCluster(")
