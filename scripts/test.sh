@@ -31,4 +31,4 @@ echo "== ruff format";  python -m ruff format --check nbflow tests bench example
 echo "== import-linter"; lint-imports
 echo "== mypy";         python -m mypy
 # The gate is what the whole suite reaches; to run a part of it, pass --no-cov as well.
-echo "== pytest";       python -m pytest --cov=nbflow --cov-report=term --cov-fail-under=93 "$@"
+echo "== pytest";       python -m pytest --cov=nbflow --cov-report=term --cov-fail-under=93 --durations=15 "$@"

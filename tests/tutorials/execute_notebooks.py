@@ -21,6 +21,7 @@ import json
 import os
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -82,13 +83,21 @@ def problems(nb: Any) -> list[str]:
     return found
 
 
+AT_ONCE = 2
+"""Notebooks executed at the same time by :func:`main` (each in its own kernel): the
+tutorials wait on sleeping steps and process starts much of the time."""
+
+
 def main(argv: list[str]) -> int:
     kernel_name, out_dir, *paths = argv
-    report = {}
-    for name in paths:
+
+    def run(name: str) -> tuple[str, dict[str, Any]]:
         path = Path(name).resolve()
         _, found, seconds = execute(path, kernel_name, Path(out_dir))
-        report[path.name] = {"seconds": round(seconds, 1), "problems": found}
+        return path.name, {"seconds": round(seconds, 1), "problems": found}
+
+    with ThreadPoolExecutor(AT_ONCE) as pool:
+        report = dict(pool.map(run, paths))
     print(json.dumps(report))
     return 0
 
