@@ -430,7 +430,11 @@ class MultiprocessExecutor(OutOfProcessExecutor):
         process, reader = self._start("nbflow-worker", worker_main, (requests_in,))
         requests_in.close()
         worker = _Worker(process, requests_out, reader)
-        worker.send(message, self.job_payload)
+        try:
+            worker.send(message, self.job_payload)
+        except BaseException:
+            _dismiss([worker])  # never left running untracked
+            raise
         return worker
 
     def _start(
