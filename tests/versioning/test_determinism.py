@@ -85,3 +85,49 @@ def test_fresh_interpreter_agrees_with_this_one(monkeypatch: pytest.MonkeyPatch)
     with contextlib.redirect_stdout(buffer):
         exec(compile(SCRIPT, "<determinism-script>", "exec"), namespace)
     assert buffer.getvalue() == _run("7")
+
+
+DATA_SCRIPT = """
+import numpy as np, pandas as pd
+from nbflow.versioning import fingerprint
+
+rng = np.random.default_rng(7)
+frame = pd.DataFrame({
+    "x": rng.normal(size=1000),
+    "n": np.arange(1000, dtype="int64"),
+    "word": [f"w{i % 37}" for i in range(1000)],
+    "kind": pd.Categorical([("a", "b", "c")[i % 3] for i in range(1000)]),
+    "at": pd.date_range("2026-01-01", periods=1000, freq="h", tz="Europe/Paris"),
+})
+values = {
+    "array": rng.integers(0, 1000, size=(300, 7)),
+    "float32 array": rng.random(5000).astype("float32"),
+    "frame": frame,
+    "series": frame["word"],
+    "indexed frame": frame.set_index("word"),
+    "nested": {"frames": [frame.head(3), frame.tail(2)], "array": np.arange(5), "t": (1, "a")},
+}
+for name, value in values.items():
+    print(name, fingerprint(value))
+"""
+
+
+def _run_data(seed: str) -> str:
+    env = {**os.environ, "PYTHONHASHSEED": seed, "PYTHONPATH": str(ROOT)}
+    done = subprocess.run(
+        [sys.executable, "-c", DATA_SCRIPT], cwd=ROOT, env=env, capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+def test_arrays_and_frames_fingerprint_alike_in_fresh_interpreters() -> None:
+    outputs = {_run_data(seed) for seed in ("0", "99")}
+    assert len(outputs) == 1
+    lines = outputs.pop().splitlines()
+    fingerprints = [line.rsplit(" ", 1)[1] for line in lines]
+    assert len(lines) == 6 and len(set(fingerprints)) == 6  # each value its own
+    buffer = io.StringIO()
+    with contextlib.redirect_stdout(buffer):
+        exec(compile(DATA_SCRIPT, "<determinism-data>", "exec"), {"__name__": "__main__"})
+    assert buffer.getvalue().splitlines() == lines  # and this interpreter agrees
