@@ -7,12 +7,12 @@ builds the ``click`` command tree (``click`` is imported only when the command l
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-from nbflow.cli.run_commands import step_rows
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
+
+    from nbflow.cli.run_commands import step_rows
 
 __all__ = ["main", "step_rows"]
 
@@ -26,3 +26,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     from nbflow.cli.app import run_cli
 
     return run_cli(argv)
+
+
+def __getattr__(name: str) -> Any:
+    if name == "step_rows":  # loads the run views: not for ``nbflow --help``
+        from nbflow.cli.run_commands import step_rows
+
+        return step_rows
+    raise AttributeError(f"module 'nbflow.cli' has no attribute {name!r}")

@@ -11,20 +11,50 @@ from typing import TYPE_CHECKING
 
 import click
 
-from nbflow.cli.asset_commands import add_asset_commands
-from nbflow.cli.command_tree import CommandGroup
-from nbflow.cli.completion_command import add_completion_command
+from nbflow.cli.command_tree import CommandGroup, LazyCommands
 from nbflow.cli.interrupt import INTERRUPTED_EXIT_CODE
-from nbflow.cli.job_commands import add_job_commands
-from nbflow.cli.notebook_commands import add_notebook_commands
-from nbflow.cli.project_commands import add_project_commands
-from nbflow.cli.run_commands import add_run_commands
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
 PROG_NAME = "nbflow"
 COMPLETE_VAR = "_NBFLOW_COMPLETE"
+
+COMMANDS = (
+    LazyCommands("nbflow.cli.job_commands", "add_job_commands", {"job": "Run and inspect jobs."}),
+    LazyCommands(
+        "nbflow.cli.asset_commands", "add_asset_commands", {"asset": "List and materialize assets."}
+    ),
+    LazyCommands(
+        "nbflow.cli.run_commands",
+        "add_run_commands",
+        {"runs": "Inspect the recorded runs (in $NBFLOW_HOME, else ./.nbflow)."},
+    ),
+    LazyCommands(
+        "nbflow.cli.notebook_commands",
+        "add_notebook_commands",
+        {"notebook": "Run parameterized notebooks."},
+    ),
+    LazyCommands(
+        "nbflow.cli.project_commands",
+        "add_project_commands",
+        {
+            "new": "Create a new project in DIR: a job module, a notebook, a config.",
+            "example": "Run an example job shipped with nbflow (quickstart).",
+        },
+    ),
+    LazyCommands(
+        "nbflow.cli.completion_command",
+        "add_completion_command",
+        {
+            "completion": "Print the shell completion script of nbflow. Load it with "
+            '`eval "$(nbflow completion bash)"` (zsh: `eval "$(nbflow completion zsh)"`; '
+            "fish: `nbflow completion fish | source`), e.g. in ~/.bashrc."
+        },
+    ),
+)
+"""Every top-level command, loaded when it is used: ``nbflow --help`` and ``nbflow runs``
+do not load the engine or the notebook layer."""
 
 
 def _version() -> str:
@@ -34,12 +64,13 @@ def _version() -> str:
 
 
 def build_cli() -> click.Group:
-    """The ``nbflow`` group with every command registered."""
+    """The ``nbflow`` group with every command registered (each loads when it is used)."""
 
     @click.group(
         cls=CommandGroup,
         name=PROG_NAME,
         aliases={"pipeline": "job"},
+        lazy=COMMANDS,
         help="Run and inspect nbflow jobs, assets and notebooks.",
     )
     @click.version_option(
@@ -48,12 +79,6 @@ def build_cli() -> click.Group:
     def cli() -> None:
         pass
 
-    add_job_commands(cli)
-    add_asset_commands(cli)
-    add_run_commands(cli)
-    add_notebook_commands(cli)
-    add_project_commands(cli)
-    add_completion_command(cli)
     return cli
 
 
