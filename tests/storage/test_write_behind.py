@@ -221,7 +221,7 @@ def test_a_run_ends_with_every_value_stored_and_its_manifest(tmp_path: Path, gat
     assert calls == []  # all memoized
 
 
-def test_a_failed_write_fails_the_run_and_the_steps_after_the_next_one_are_skipped(
+def test_a_failed_write_fails_the_run_and_the_steps_after_it_are_skipped(
     tmp_path: Path, failing_first: threading.Event
 ) -> None:
     calls: list[str] = []
@@ -235,10 +235,12 @@ def test_a_failed_write_fails_the_run_and_the_steps_after_the_next_one_are_skipp
     events = instance.get_events(run.run_id)
     engine = [e for e in events if e.event_type is EventType.ENGINE_EVENT]
     assert any("Could not store the value of first.result" in e.message for e in engine)
-    # noticed as third starts (the write failed while second ran): fourth does not run
-    assert calls == ["first", "second", "third"]
+    # the write failed while second ran: noticed at the next batch of events (as second
+    # ends, or as third starts, by how soon the writer thread records it); nothing runs after
+    assert calls in (["first", "second"], ["first", "second", "third"])
     skipped = {e.step_key: e.data.reason for e in events if e.event_type is EventType.STEP_SKIPPED}
-    assert skipped == {"fourth": "a value could not be stored"}
+    not_run = {"third", "fourth"} - set(calls)
+    assert skipped == dict.fromkeys(not_run, "a value could not be stored")
     assert instance.manifests.latest_manifest("first", "result") is None
     assert not list(Path(instance.storage_dir).glob("first.*"))
 
