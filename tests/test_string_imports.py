@@ -25,6 +25,13 @@ _NAME = re.compile(r"nbflow(\.[A-Za-z_]\w*)+(:[A-Za-z_][\w.]*)?")
 ALLOWED = {
     (ENTRY_POINT, "nbflow.cli"),
     ("nbflow.cli.project_commands", "nbflow.examples"),  # the examples' files, as resources
+    # the top-level commands, each loaded when it is used
+    ("nbflow.cli.app", "nbflow.cli.asset_commands"),
+    ("nbflow.cli.app", "nbflow.cli.completion_command"),
+    ("nbflow.cli.app", "nbflow.cli.job_commands"),
+    ("nbflow.cli.app", "nbflow.cli.notebook_commands"),
+    ("nbflow.cli.app", "nbflow.cli.project_commands"),
+    ("nbflow.cli.app", "nbflow.cli.run_commands"),
     ("nbflow", "nbflow.definitions.input_manager"),  # lazy export of input managers
     ("nbflow", "nbflow.definitions.dynamic"),  # lazy export of DynamicOut, DynamicOutput
     ("nbflow", "nbflow.execution"),
@@ -99,6 +106,7 @@ COMPUTED_IMPORTS = {
     ): "INTERACTIVE_POINTER_MODULE",
     ("nbflow.execution.executors.reconstruct", "_import"): "the user's module a job pointer names",
     ("nbflow.cli.loading", "_load_module"): "the user's module given on the command line",
+    ("nbflow.cli.command_tree", "load"): "a lazy command's module (nbflow.cli.app COMMANDS)",
     ("nbflow.versioning._code_readers", "find_module"): "a user module, to read its source",
 }
 _IMPORTERS = {"import_module", "__import__", "resolve_name", "find_spec"}
