@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from nbflow.errors import ResultLookupError, did_you_mean
 from nbflow.execution.views.list_versions import STORED, TO_BE_RECOMPUTED, list_versions
+from nbflow.notebook.text_report import TextReport
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -25,8 +26,8 @@ if TYPE_CHECKING:
     from nbflow.storage.instance import Instance
 
 
-@dataclass(frozen=True, slots=True)
-class Why:
+@dataclass(frozen=True, slots=True, repr=False)
+class Why(TextReport):
     """Why a step must run again (or that it need not).
 
     Attributes:
@@ -49,15 +50,6 @@ class Why:
         if self.diff:
             lines += ["", self.diff]
         return "\n".join(lines)
-
-    def __repr__(self) -> str:
-        return str(self)
-
-    def _repr_html_(self) -> str:
-        try:
-            return self._html()
-        except Exception:  # a repr must never raise into the notebook
-            return f"<pre>{html.escape(str(self))}</pre>"
 
     def _html(self) -> str:
         colour = "#2e7d32" if self.status == STORED else "#c62828"

@@ -32,6 +32,7 @@ from nbflow.execution.views.list_versions import STORED, list_versions
 from nbflow.execution.views.run_names import what_runs
 from nbflow.notebook._result_rows import result_rows
 from nbflow.notebook.durations import human_duration
+from nbflow.notebook.text_report import TextReport
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -74,8 +75,8 @@ class ExplainedStep:
         return f"{self.step} {self.action}{after}{why}."
 
 
-@dataclass(frozen=True, slots=True)
-class Explanation:
+@dataclass(frozen=True, slots=True, repr=False)
+class Explanation(TextReport):
     """A run told step by step; prints as text, shows as a numbered list in a notebook.
 
     Attributes:
@@ -93,15 +94,6 @@ class Explanation:
         lines += [f"{n}. {s.sentence()}" for n, s in enumerate(self.steps, 1)]
         lines.append(self.total)
         return "\n".join(lines)
-
-    def __repr__(self) -> str:
-        return str(self)
-
-    def _repr_html_(self) -> str:
-        try:
-            return self._html()
-        except Exception:  # a repr must never raise into the notebook
-            return f"<pre>{escape(str(self))}</pre>"
 
     def _html(self) -> str:
         items = []
