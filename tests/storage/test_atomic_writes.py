@@ -26,7 +26,7 @@ from nbflow.storage import FilesystemIOManager
 from nbflow.storage._atomic import atomic_write_bytes
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Callable, Iterator
     from pathlib import Path
 
 BIG = 200 * 1024 * 1024  # a 200 MB value
@@ -101,6 +101,31 @@ def wait_for(condition: Any, timeout: float, what: str) -> None:
         time.sleep(0.002)
 
 
+def kill_mid_write(
+    script: str,
+    folder: Path,
+    processes: list[subprocess.Popen[bytes]],
+    temporaries: Callable[[], list[Path]],
+) -> subprocess.Popen[bytes]:
+    """Run the writer ``script`` on ``folder`` and SIGKILL it once one of its
+    ``temporaries()`` holds a chunk; the killed process, its output not read yet."""
+    proc = subprocess.Popen(
+        [sys.executable, "-c", script, str(folder)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    processes.append(proc)
+
+    def partly_written() -> bool:
+        if proc.poll() is not None:
+            pytest.fail(f"writer ended before it was killed: {proc.communicate()!r}")
+        return any(p.stat().st_size >= CHUNK for p in temporaries())
+
+    wait_for(partly_written, 20, "the writer's temporary file")
+    os.kill(proc.pid, signal.SIGKILL)
+    return proc
+
+
 @pytest.fixture
 def processes() -> Iterator[list[subprocess.Popen[bytes]]]:
     """Child processes of a test; any still running at the end are killed (by their pid)."""
@@ -124,20 +149,7 @@ def test_writer_killed_mid_write_leaves_no_output(
     final = folder / "v1"
     if previous is not None:
         manager.handle_output(out_ctx(), previous)
-    proc = subprocess.Popen(
-        [sys.executable, "-c", KILLED_WRITER, str(tmp_path)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-    )
-    processes.append(proc)
-
-    def partly_written() -> bool:
-        if proc.poll() is not None:
-            pytest.fail(f"writer ended before it was killed: {proc.communicate()!r}")
-        return any(p.stat().st_size >= CHUNK for p in tmp_files(folder))
-
-    wait_for(partly_written, 20, "the writer's temporary file")
-    os.kill(proc.pid, signal.SIGKILL)
+    proc = kill_mid_write(KILLED_WRITER, tmp_path, processes, lambda: tmp_files(folder))
     stdout, _ = proc.communicate(timeout=10)
 
     assert proc.returncode == -signal.SIGKILL

@@ -7,9 +7,7 @@ from __future__ import annotations
 import json
 import os
 import pickle
-import signal
 import subprocess
-import sys
 import textwrap
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -33,7 +31,7 @@ from nbflow.storage import FilesystemIOManager, clear_memoized_values
 from nbflow.storage.fs import InstanceFilesIOManager
 from nbflow.storage.local_files import remove_stale_temporaries
 from nbflow.storage.sqlite import SqliteManifestStore
-from tests.storage.test_atomic_writes import CHUNK, SLOW_DISK, processes, wait_for
+from tests.storage.test_atomic_writes import CHUNK, SLOW_DISK, kill_mid_write, processes
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -273,21 +271,11 @@ def test_a_writer_killed_mid_write_leaves_nothing_the_flat_store_accepts(
     tmp_path: Path, processes: list[subprocess.Popen[bytes]]
 ) -> None:
     temporaries = tmp_path / "store" / ".tmp"
-    proc = subprocess.Popen(
-        [sys.executable, "-c", KILLED_FLAT_WRITER, str(tmp_path)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-    )
-    processes.append(proc)
 
-    def partly_written() -> bool:
-        if proc.poll() is not None:
-            pytest.fail(f"writer ended before it was killed: {proc.communicate()!r}")
-        found = list(temporaries.glob(".*.tmp")) if temporaries.exists() else []
-        return any(p.stat().st_size >= CHUNK for p in found)
+    def written() -> list[Path]:
+        return list(temporaries.glob(".*.tmp")) if temporaries.exists() else []
 
-    wait_for(partly_written, 20, "the writer's temporary file")
-    os.kill(proc.pid, signal.SIGKILL)
+    proc = kill_mid_write(KILLED_FLAT_WRITER, tmp_path, processes, written)
     proc.communicate(timeout=10)
 
     manager = store(tmp_path)
