@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 import click
 
+from nbflow.cli.command_helps import HELPS
 from nbflow.cli.command_tree import CommandGroup, LazyCommands
 from nbflow.cli.interrupt import INTERRUPTED_EXIT_CODE
 
@@ -20,38 +21,16 @@ if TYPE_CHECKING:
 PROG_NAME = "nbflow"
 COMPLETE_VAR = "_NBFLOW_COMPLETE"
 
-COMMANDS = (
-    LazyCommands("nbflow.cli.job_commands", "add_job_commands", {"job": "Run and inspect jobs."}),
-    LazyCommands(
-        "nbflow.cli.asset_commands", "add_asset_commands", {"asset": "List and materialize assets."}
-    ),
-    LazyCommands(
-        "nbflow.cli.run_commands",
-        "add_run_commands",
-        {"runs": "Inspect the recorded runs (in $NBFLOW_HOME, else ./.nbflow)."},
-    ),
-    LazyCommands(
-        "nbflow.cli.notebook_commands",
-        "add_notebook_commands",
-        {"notebook": "Run parameterized notebooks."},
-    ),
-    LazyCommands(
-        "nbflow.cli.project_commands",
-        "add_project_commands",
-        {
-            "new": "Create a new project in DIR: a job module, a notebook, a config.",
-            "example": "Run an example job shipped with nbflow (quickstart).",
-        },
-    ),
-    LazyCommands(
-        "nbflow.cli.completion_command",
-        "add_completion_command",
-        {
-            "completion": "Print the shell completion script of nbflow. Load it with "
-            '`eval "$(nbflow completion bash)"` (zsh: `eval "$(nbflow completion zsh)"`; '
-            "fish: `nbflow completion fish | source`), e.g. in ~/.bashrc."
-        },
-    ),
+COMMANDS = tuple(
+    LazyCommands(module, adder, {name: HELPS[name] for name in names})
+    for module, adder, names in (
+        ("nbflow.cli.job_commands", "add_job_commands", ("job",)),
+        ("nbflow.cli.asset_commands", "add_asset_commands", ("asset",)),
+        ("nbflow.cli.run_commands", "add_run_commands", ("runs",)),
+        ("nbflow.cli.notebook_commands", "add_notebook_commands", ("notebook",)),
+        ("nbflow.cli.project_commands", "add_project_commands", ("new", "example")),
+        ("nbflow.cli.completion_command", "add_completion_command", ("completion",)),
+    )
 )
 """Every top-level command, loaded when it is used: ``nbflow --help`` and ``nbflow runs``
 do not load the engine or the notebook layer."""

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from nbflow.cli.command_error import CommandError
+from nbflow.cli.command_helps import HELPS
 from nbflow.cli.command_tree import CommandGroup
 from nbflow.cli.interrupt import INTERRUPTED_EXIT_CODE
 from nbflow.cli.invocation import invoke
@@ -102,7 +103,7 @@ def cmd_asset_materialize(args: SimpleNamespace) -> int:
 def add_asset_commands(root: click.Group) -> None:
     """Register ``nbflow asset list|materialize``."""
 
-    @root.group("asset", cls=CommandGroup, help="List and materialize assets.")
+    @root.group("asset", cls=CommandGroup, help=HELPS["asset"])
     def asset() -> None:
         pass
 

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import click
 
+from nbflow.cli.command_helps import HELPS
+
 SHELLS = ("bash", "zsh", "fish")
 
 
@@ -27,9 +29,7 @@ def add_completion_command(root: click.Group) -> None:
 
     @root.command(
         "completion",
-        help="Print the shell completion script of nbflow. Load it with "
-        '`eval "$(nbflow completion bash)"` (zsh: `eval "$(nbflow completion zsh)"`; '
-        "fish: `nbflow completion fish | source`), e.g. in ~/.bashrc.",
+        help=HELPS["completion"],
     )
     @click.argument("shell", type=click.Choice(SHELLS))
     def completion(shell: str) -> int:

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from nbflow.cli.command_helps import HELPS
 from nbflow.cli.command_tree import CommandGroup
 from nbflow.cli.interrupt import INTERRUPTED_EXIT_CODE
 from nbflow.cli.invocation import invoke
@@ -206,7 +207,7 @@ def add_job_commands(root: click.Group) -> None:
         "job",
         cls=CommandGroup,
         aliases={"list-versions": "list_versions"},
-        help="Run and inspect jobs.",
+        help=HELPS["job"],
     )
     def jobs() -> None:
         pass

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from nbflow.cli.command_error import CommandError
+from nbflow.cli.command_helps import HELPS
 from nbflow.cli.command_tree import CommandGroup
 from nbflow.cli.invocation import invoke
 from nbflow.cli.notebook_parameters import GridCommand, parameter_files, print_notebook_help
@@ -209,7 +210,7 @@ def _add_run(notebooks: click.Group) -> None:
 def add_notebook_commands(root: click.Group) -> None:
     """Register ``nbflow notebook run|sweep``."""
 
-    @root.group("notebook", cls=CommandGroup, help="Run parameterized notebooks.")
+    @root.group("notebook", cls=CommandGroup, help=HELPS["notebook"])
     def notebooks() -> None:
         pass
 

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from nbflow.cli.command_error import CommandError
+from nbflow.cli.command_helps import HELPS
 from nbflow.cli.invocation import invoke
 from nbflow.cli.job_commands import cmd_job_execute
 from nbflow.cli.progress import LINES
@@ -67,12 +68,12 @@ def cmd_example(args: SimpleNamespace) -> int:
 def add_project_commands(root: click.Group) -> None:
     """Register ``nbflow new DIR`` and ``nbflow example NAME``."""
 
-    @root.command("new", help="Create a new project in DIR: a job module, a notebook, a config.")
+    @root.command("new", help=HELPS["new"])
     @click.argument("directory", metavar="DIR", type=click.Path(file_okay=False))
     def new(**values: Any) -> int:
         return invoke(cmd_new, records_runs=False, **values)
 
-    @root.command("example", help="Run an example job shipped with nbflow (quickstart).")
+    @root.command("example", help=HELPS["example"])
     @click.argument("name", metavar="NAME", type=click.Choice(EXAMPLES))
     @click.option(
         "--executor",

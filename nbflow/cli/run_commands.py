@@ -16,7 +16,7 @@ from nbflow.execution.engine.step_states import StepRecord, StepState, StepState
 from nbflow.execution.views.run_history import shown_status
 from nbflow.execution.views.seconds_text import format_seconds
 from nbflow.execution.views.table import format_table
-from nbflow.storage.instance import HOME_ENV_VAR, Instance
+from nbflow.storage.instance import Instance
 from nbflow.storage.run import RunStatus
 from nbflow.storage.runs_filter import RunsFilter
 
@@ -147,6 +147,7 @@ def add_run_commands(root: click.Group) -> None:
     """Register ``nbflow runs list|show|report|delete|wipe``."""
     import click
 
+    from nbflow.cli.command_helps import HELPS
     from nbflow.cli.command_tree import CommandGroup
     from nbflow.cli.invocation import invoke
     from nbflow.cli.options import PositiveInt
@@ -156,7 +157,7 @@ def add_run_commands(root: click.Group) -> None:
     @root.group(
         "runs",
         cls=CommandGroup,
-        help=f"Inspect the recorded runs (in ${HOME_ENV_VAR}, else ./.nbflow).",
+        help=HELPS["runs"],
     )
     def runs() -> None:
         pass
