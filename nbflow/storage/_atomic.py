@@ -12,7 +12,7 @@ if TYPE_CHECKING:
 
 def atomic_write_bytes(
     path: Path,
-    data: bytes,
+    data: bytes | bytearray,
     *,
     durable: bool = True,
     temporaries: Path | None = None,

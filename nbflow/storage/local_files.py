@@ -139,27 +139,6 @@ def write_atomically(
         raise
 
 
-def publish_bytes(path: Path, data: bytes | bytearray, temporaries: Path) -> None:
-    """Write ``data`` to ``path`` as :func:`write_atomically` does (a temporary file in
-    ``temporaries``, locked, flushed to disk, renamed), for bytes already at hand: without
-    a file object, in a few system calls."""
-    fd, tmp = _create_temporary(path, temporaries)
-    try:
-        try:
-            _try_lock(fd)  # a fresh file: nobody else can hold its lock
-            view = memoryview(data)
-            while view:
-                view = view[os.write(fd, view) :]
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
-
-
 def open_for_reading(path: str | Path) -> IO[bytes]:
     """Open a published file for reading (``FileNotFoundError`` if there is none)."""
     return open(path, "rb")

@@ -6,7 +6,7 @@ Inside :func:`writing_behind` (the in-process executor opens it around a run's s
 filesystem IO manager pickles a value on the calling thread, into memory (so a value pickle
 cannot store still fails its own step, as before), and hands the bytes to this module's
 writer thread, which writes them to a temporary file, flushes it to disk and renames it
-into place (:func:`nbflow.storage.local_files.publish_bytes`, as a direct write does). A
+into place (:func:`nbflow.storage._atomic.atomic_write_bytes`, as a direct write does). A
 value larger than :data:`SPOOL_LIMIT` is written directly, as before (no second copy of a
 large value in memory).
 
@@ -43,7 +43,8 @@ from dataclasses import dataclass, field
 from typing import IO, TYPE_CHECKING
 
 from nbflow.errors import ValueWriteError
-from nbflow.storage.local_files import publish_bytes, write_atomically
+from nbflow.storage._atomic import atomic_write_bytes
+from nbflow.storage.local_files import write_atomically
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
@@ -181,7 +182,7 @@ class WriteBehind:
 def _publish(path: Path, data: bytes | bytearray, temporaries: Path) -> None:
     """Write ``data`` to a temporary file in ``temporaries``, flush it to disk, rename it to
     ``path`` (on the writer thread)."""
-    publish_bytes(path, data, temporaries)
+    atomic_write_bytes(path, data, temporaries=temporaries)
 
 
 _CURRENT: contextvars.ContextVar[WriteBehind | None] = contextvars.ContextVar(
