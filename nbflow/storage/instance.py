@@ -62,15 +62,11 @@ def default_home() -> tuple[Path, str]:
     )
 
 
-def _checked_storage(
-    storage: str | os.PathLike[str] | None, options: Mapping[str, Any] | None
-) -> str | None:
-    """``storage`` as kept: a URL as given (its backend checked now, before anything runs), a
-    folder made absolute; ``None`` stays ``None``."""
+def _kept_storage(storage: str | os.PathLike[str] | None) -> str | None:
+    """``storage`` as kept: a URL as given, a folder made absolute; ``None`` stays ``None``."""
     if storage is None:
         return None
     if is_url(storage):
-        open_filesystem(str(storage), options)
         return str(storage).rstrip("/")
     return os.fspath(Path(storage).expanduser().absolute())
 
@@ -103,7 +99,7 @@ class Instance:
         self.run_storage = run_storage
         self.manifests = manifests
         self._root = root
-        self._storage = _checked_storage(storage, storage_options)
+        self._storage = _kept_storage(storage)
         self.storage_options: dict[str, Any] = dict(storage_options or {})
         """Options of the fsspec file system of a URL ``storage`` (``{}`` otherwise)."""
         self._persistent = root is not None
@@ -146,6 +142,8 @@ class Instance:
                 "folder. Fix: pass (or set NBFLOW_HOME to) a folder path; nbflow creates it "
                 "if it does not exist."
             )
+        if storage is not None and is_url(storage):  # its backend, before anything runs
+            open_filesystem(str(storage), storage_options)
         runs = SqliteRunStorage(root / RUNS_DB)
         instance = cls(
             runs,
