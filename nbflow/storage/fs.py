@@ -52,6 +52,7 @@ from nbflow.definitions.io_manager import (
 from nbflow.errors import CorruptOutputError, OutputNotFoundError, StorageUrlError
 from nbflow.storage.array_format import NPY, map_array
 from nbflow.storage.checksum_io import HashingReader, HashingWriter
+from nbflow.storage.folder_listing import current_listings
 from nbflow.storage.frame_format import PARQUET, read_frame
 from nbflow.storage.local_files import (
     move_aside,
@@ -152,6 +153,9 @@ class FilesystemIOManager(MemoizableIOManager):
         the run's writer thread (when this manager reads its own files: ``write_through``).
         """
         temporaries = self.temporaries_for(context, path)
+        listings = current_listings()
+        if listings is not None:
+            listings.note(os.fspath(self.base_dir), os.fspath(path))
         writes = current()
         if writes is None or not self.write_through:
             return self.write_value(path, obj, temporaries)
@@ -279,7 +283,12 @@ class FilesystemIOManager(MemoizableIOManager):
 
     def has_output(self, context: OutputContext) -> bool:
         """Whether the output is stored whole: its file ends with a record that matches it."""
-        return any(self.stored_record(path) is not None for path in self.stored_paths(context))
+        paths = [os.fspath(path) for path in self.stored_paths(context)]
+        listings = current_listings()
+        if listings is not None:
+            folder = os.fspath(self.base_dir)
+            paths = [path for path in paths if listings.may_hold(folder, path)]
+        return any(self.stored_record(path) is not None for path in paths)
 
     def stored_record(self, path: str | Path) -> StoredRecord | None:
         """The record of the value stored at ``path``; ``None`` if none is stored whole."""

@@ -181,7 +181,9 @@ class _Database:
     Before each use it checks the file is still the one it opened (device and inode of the
     file and of its ``-wal``): a history deleted (e.g. with its folder) or replaced while a
     long-lived process (a notebook kernel) holds the connection is opened anew, its schema
-    created again, instead of writes going into a deleted file.
+    created again, instead of writes going into a deleted file. Inside
+    :meth:`joining_writes` (a run) it checks on the first use only: a run writes once
+    per step, and the two ``stat`` calls of each check cost as much as the write.
     """
 
     def __init__(self, path: Path, timeout: float) -> None:
@@ -193,6 +195,7 @@ class _Database:
         self._ids: dict[str, _FileId | None] = {}
         self._joining = 0  # open joining_writes() scopes
         self._joined: list[Callable[[sqlite3.Connection], object]] = []
+        self._checked_in_scope = False  # the file was checked inside the open scopes
 
     def _after_fork(self) -> None:
         if self._pid == os.getpid():
@@ -204,12 +207,14 @@ class _Database:
         self._pid = os.getpid()
         self._joining = 0
         self._joined = []  # the parent writes its own
+        self._checked_in_scope = False
 
     # -- opening --------------------------------------------------------------------------
 
     def _connection(self, create: bool) -> sqlite3.Connection | None:
-        if self._conn is not None:
+        if self._conn is not None and not self._checked_in_scope:
             self._check_same_file(self._conn)
+            self._checked_in_scope = self._joining > 0 and self._conn is not None
         if self._conn is None:
             if not create and not self.path.exists():
                 return None
@@ -412,6 +417,7 @@ class _Database:
             with self._lock:
                 self._joining -= 1
                 waiting = bool(self._joined) and not self._joining
+                self._checked_in_scope = self._checked_in_scope and self._joining > 0
             if waiting:
                 self.write(action, lambda conn: None)
 

@@ -302,3 +302,37 @@ def test_a_deleted_wal_file_is_noticed_and_nothing_is_lost(tmp_path: Path) -> No
     )  # fmt: skip
     assert reader.stdout.strip() == "['one', 'three', 'two']"
     assert instance.get_run("three") is not None
+
+
+def test_a_run_checks_its_history_file_once_not_per_write(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from nbflow.storage import sqlite as sqlite_module
+
+    @op
+    def first() -> int:
+        return 1
+
+    @op
+    def second(x: int) -> int:
+        return x + 1
+
+    @job
+    def thirty_steps() -> None:
+        value = first()
+        for _ in range(29):
+            value = second(value)
+
+    instance = Instance.local(tmp_path)
+    thirty_steps.execute_in_process(instance=instance, run_id="warm")  # the file exists
+    stats: list[str] = []
+    real_file_id = sqlite_module._file_id
+    monkeypatch.setattr(
+        sqlite_module, "_file_id", lambda path: stats.append(path) or real_file_id(path)
+    )
+    thirty_steps.execute_in_process(instance=instance, run_id="counted")
+    # before: two stat calls (the file and its -wal) per write: 30 steps, a write each
+    assert len(stats) <= 20, stats
+    (tmp_path / "runs.db-wal").unlink()  # and between runs a change is still noticed
+    thirty_steps.execute_in_process(instance=instance, run_id="after")
+    assert {r.run_id for r in Instance.local(tmp_path).get_runs()} >= {"counted", "after"}

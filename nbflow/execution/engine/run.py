@@ -48,6 +48,7 @@ from nbflow.execution.engine.run_config import ResolvedRunConfig, resolve_run_co
 from nbflow.execution.engine.run_context import RunContext
 from nbflow.execution.engine.run_signals import interrupt_reason, run_signals
 from nbflow.execution.engine.step_states import StepState, StepStates
+from nbflow.storage.folder_listing import listing_folders
 from nbflow.storage.fs import instance_files_io_manager
 from nbflow.storage.heartbeat import beating
 from nbflow.storage.instance import Instance
@@ -287,6 +288,9 @@ def _run_steps(
                 log=ctx.log,
                 report=lambda kind, message, data: ctx.emit(kind, None, message, data),
             )
+            # One look at the run history file and at each storage folder serves the run.
+            stack.enter_context(ctx.instance.joining_writes())
+            stack.enter_context(listing_folders())
             if versioner is not None:
                 data_of = stored_value_fingerprints(ctx.plan, ctx.resources, ctx.instance)
                 ctx.memo = RunVersions(versioner, data_of)
