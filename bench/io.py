@@ -1,8 +1,8 @@
 """Filesystem IO managers against the floor of hand-written pickle files, on local disk.
 
 The floor of storing is ``pickle.dump`` of each value into its own file + ``fsync``; of
-loading, ``pickle.load`` from the open file. Rows (one JSON object each), then one line per
-budget saying whether it is met:
+loading, ``pickle.load`` from the open file. Rows (one JSON object each), then one
+``floor_row`` line per budget (``floor_row.py``: the figures, the factor, whether it is met):
 
 - ``store`` / ``load``: one value (a 1e7-row, 3-column DataFrame; a 200 MB float array)
   through ``FilesystemIOManager`` against the floor, timed in one warm process;
@@ -37,6 +37,8 @@ import tempfile
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from floor_row import emit
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -419,36 +421,81 @@ def bench_parquet(folder: Path) -> dict[str, Any]:
     }
 
 
-def budget_lines(rows: list[dict[str, Any]]) -> list[str]:
-    """One line per budget: the figures and whether it is met."""
-    lines = []
+def budgets(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each budget of the rows as a floor row (see ``floor_row.py``): the figures, the floor
+    and the largest factor allowed."""
+    found: list[dict[str, Any]] = []
 
-    def line(what: str, found: float, limit: float, unit: str = "x") -> None:
-        verdict = "met" if found <= limit else "NOT met"
-        lines.append(f"budget: {what}: {found}{unit} (<= {limit}{unit}) {verdict}")
+    def add(comparison: str, ours: float, floor: float, unit: str, name: str, limit: float) -> None:
+        found.append(
+            {
+                "comparison": comparison,
+                "nbflow": ours,
+                "floor": floor,
+                "unit": unit,
+                "floor_name": name,
+                "target": limit,
+            }
+        )
 
     for row in rows:
         if row["row"] == "job":
-            line("3-op job first run / floor", row["first_run_ratio"], BUDGETS["first_run_ratio"])
-        elif row["row"] == "small_ops":
-            line("200 small ops memoized / floor", row["ratio"], BUDGETS["small_ops_ratio"])
-        elif row["row"] == "load":
-            limit = BUDGETS["load_ratio"]
-            line(f"load {row['value']} / pickle.load", row["ratio"], limit)
-        elif row["row"] == "memory":
-            limit = BUDGETS["extra_memory_per_payload"]
-            found = row["nbflow_extra_per_payload"]
-            line(f"peak extra memory, {row['what']} {row['value']} / payload", found, limit)
-        elif row["row"] == "parquet":
-            faster = row["parquet_round_trip_s"] <= row["pickle_round_trip_s"]
-            smaller = row["parquet_mb"] < row["pickle_mb"]
-            lines.append(
-                f"budget: Parquet round trip {row['parquet_round_trip_s']} s vs pickle "
-                f"{row['pickle_round_trip_s']} s ({'met' if faster else 'NOT met'}: at least as "
-                f"fast); {row['parquet_mb']} MB vs {row['pickle_mb']} MB "
-                f"({'met' if smaller else 'NOT met'}: smaller)"
+            name = "pickle.dump + fsync per output"
+            if "joblib_first_run_s" in row:
+                name += f"; joblib.Memory {row['joblib_first_run_s']:.3g} s"
+            add(
+                "3-op job (1e7-row frame, 200 MB array): first memoized run",
+                row["first_run_s"],
+                row["floor_s"],
+                "s",
+                name,
+                BUDGETS["first_run_ratio"],
             )
-    return lines
+        elif row["row"] == "small_ops":
+            add(
+                f"memoized first run of {row['ops']} small ops",
+                row["nbflow_s"],
+                row["floor_s"],
+                "s",
+                "pickle.dump + fsync per step",
+                BUDGETS["small_ops_ratio"],
+            )
+        elif row["row"] == "load":
+            add(
+                f"load {row['value']} ({row['payload_mb']} MB)",
+                row["nbflow_s"],
+                row["floor_s"],
+                "s",
+                "pickle.load from the open file",
+                BUDGETS["load_ratio"],
+            )
+        elif row["row"] == "memory":
+            add(
+                f"peak extra memory, {row['what']} {row['value']}",
+                row["nbflow_extra_mb"],
+                row["payload_mb"],
+                "MB",
+                "the payload itself",
+                BUDGETS["extra_memory_per_payload"],
+            )
+        elif row["row"] == "parquet":
+            add(
+                "DataFrame round trip as Parquet",
+                row["parquet_round_trip_s"],
+                row["pickle_round_trip_s"],
+                "s",
+                "the same as pickle",
+                1.0,
+            )
+            add(
+                "DataFrame on disk as Parquet",
+                row["parquet_mb"],
+                row["pickle_mb"],
+                "MB",
+                "the same as pickle",
+                1.0,
+            )
+    return found
 
 
 def main() -> None:
@@ -462,8 +509,8 @@ def main() -> None:
         for single in (bench_job, bench_small_ops, bench_parquet):
             rows.append(single(folder))
             print(json.dumps(rows[-1]), flush=True)
-        for line in budget_lines(rows):
-            print(line)
+        for budget in budgets(rows):
+            emit(**budget)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
 
