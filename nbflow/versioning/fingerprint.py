@@ -28,7 +28,6 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from nbflow.errors import UnversionableValueError, VersioningError
 from nbflow.versioning.array_fingerprint import numpy_parts, pandas_parts
-from nbflow.versioning.immutable_arrays import IMMUTABLE_DIGESTS
 from nbflow.versioning.hashing import (
     CANONICAL_TYPES,
     UnsupportedValue,
@@ -37,6 +36,7 @@ from nbflow.versioning.hashing import (
     hash_parts,
     type_name,
 )
+from nbflow.versioning.immutable_arrays import IMMUTABLE_DIGESTS
 
 if TYPE_CHECKING:
     from collections.abc import Callable

@@ -87,9 +87,7 @@ def run_counting(job_def: JobDefinition, hashed: list[int], call_log: list[str])
     return list(call_log)
 
 
-def test_a_cached_run_hashes_a_writable_input_once(
-    hashed: list[int], call_log: list[str]
-) -> None:
+def test_a_cached_run_hashes_a_writable_input_once(hashed: list[int], call_log: list[str]) -> None:
     readers = four_readers(writable(), call_log)
     assert len(run_counting(readers, hashed, call_log)) == 4
 
