@@ -14,7 +14,17 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pytest
 
-from nbflow import MEMOIZED_RUN_TAG, JobDefinition, job, list_versions, op
+from nbflow import (
+    MEMOIZED_RUN_TAG,
+    InputContext,
+    JobDefinition,
+    MemoizableIOManager,
+    OutputContext,
+    io_manager,
+    job,
+    list_versions,
+    op,
+)
 from nbflow.storage import clear_memoized_values
 from nbflow.versioning import array_fingerprint
 from nbflow.versioning.immutable_arrays import IMMUTABLE_DIGESTS
@@ -49,7 +59,9 @@ def hashed(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     return sizes
 
 
-def four_readers(value: Any, call_log: list[str]) -> JobDefinition:
+def four_readers(
+    value: Any, call_log: list[str], resource_defs: dict[str, Any] | None = None
+) -> JobDefinition:
     """A memoized job whose four ops all read the job input value ``value``."""
 
     def reader(index: int) -> Any:
@@ -62,7 +74,7 @@ def four_readers(value: Any, call_log: list[str]) -> JobDefinition:
 
     readers = [reader(i) for i in range(4)]
 
-    @job(tags=MEMOIZED, input_values={"x": value})
+    @job(tags=MEMOIZED, input_values={"x": value}, resource_defs=resource_defs)
     def reads_four_times(x: Any) -> None:
         for read in readers:
             read(x)
@@ -204,3 +216,34 @@ def test_list_versions_hashes_an_input_read_by_four_ops_once(
 
     assert [row.step_output for row in rows] == [f"read_{i}.result" for i in range(4)]
     assert hashed == [SIZE]
+
+
+def test_readers_of_an_unchanged_value_are_not_looked_up_again(call_log: list[str]) -> None:
+    store: dict[tuple[str, str, str], Any] = {}
+    asked: list[str] = []
+
+    class DictIOManager(MemoizableIOManager):
+        def handle_output(self, context: OutputContext, obj: Any) -> None:
+            assert context.version is not None
+            store[(context.step_key, context.name, context.version)] = obj
+
+        def load_input(self, context: InputContext) -> Any:
+            raise AssertionError("no op here reads an upstream output")
+
+        def has_output(self, context: OutputContext) -> bool:
+            assert context.version is not None
+            asked.append(context.step_key)
+            return (context.step_key, context.name, context.version) in store
+
+    @io_manager
+    def dict_io_manager(_init: Any) -> DictIOManager:
+        return DictIOManager()
+
+    readers = four_readers(writable(), call_log, {"io_manager": dict_io_manager})
+
+    readers.execute_in_process()
+
+    assert call_log == ["read_0", "read_1", "read_2", "read_3"]
+    # once each before the run; the array, hashed again for the readers after read_0 started,
+    # is unchanged, so what was found stored stands and nothing is looked up again
+    assert sorted(asked) == ["read_0", "read_1", "read_2", "read_3"]

@@ -516,14 +516,16 @@ class RunVersions:
         memoized; returns the note a memoized step's skip event carries, if any."""
         upstream = {up for i in step.inputs for up in i.upstreams}
         pending = step.key in run.pending_versions
-        if (
-            not pending
-            and not any(up in self.produced or up in self._revised for up in upstream)
-            and not self._versioner.given_values_may_have_changed(step)
-        ):
+        only_given = not pending and not any(
+            up in self.produced or up in self._revised for up in upstream
+        )
+        if only_given and not self._versioner.given_values_may_have_changed(step):
             return None
         revised = self._versioner.step_parts(step, run.version_parts, self._data_of)
-        self._revised.update(k for k, p in revised.items() if p.version != run.versions.get(k))
+        changed = {k for k, p in revised.items() if p.version != run.versions.get(k)}
+        if only_given and not changed:
+            return None  # the given values are as they were: what is stored is settled
+        self._revised.update(changed)
         run.set_version_parts(revised)
         wanted = {name: parts.version for (_, name), parts in revised.items()}
         versions = stored_versions(IOScope.of_run(run), step.key, wanted)
