@@ -15,11 +15,13 @@ Kept, by design, are only arrays that are immutable all the way down:
 
 Entries are keyed by ``id()`` and hold a weak reference: the entry goes when the array goes,
 and an object that later reuses the address never matches (the reference must be to it).
+There is no lock: each change is one dict operation, and the weak reference's callback may
+run inside any allocation (a garbage collection), where taking a lock held by the same
+thread would deadlock.
 """
 
 from __future__ import annotations
 
-import threading
 import weakref
 from typing import TYPE_CHECKING, Any
 
@@ -55,7 +57,6 @@ class ImmutableDigests:
 
     def __init__(self) -> None:
         self._kept: dict[int, tuple[weakref.ref[Any], Layout, str]] = {}
-        self._lock = threading.Lock()
 
     def __len__(self) -> int:
         return len(self._kept)
@@ -72,20 +73,19 @@ class ImmutableDigests:
         if not is_immutable(numpy, array):
             return
         key = id(array)
-        ref = weakref.ref(array, lambda dead: self._forget(key, dead))
-        with self._lock:
-            self._kept[key] = (ref, _layout(array), digest)
+        entry = (weakref.ref(array, lambda dead: self._forget(key, dead)), _layout(array), digest)
+        self._kept[key] = entry
 
     def _forget(self, key: int, dead: weakref.ref[Any]) -> None:
-        with self._lock:
-            kept = self._kept.get(key)
-            if kept is not None and kept[0] is dead:
-                del self._kept[key]
+        # Runs while the array is freed, before its address can be reused: the entry under
+        # ``key`` is this array's unless it was already replaced or cleared.
+        kept = self._kept.get(key)
+        if kept is not None and kept[0] is dead:
+            self._kept.pop(key, None)
 
     def clear(self) -> None:
         """Forget every kept digest."""
-        with self._lock:
-            self._kept.clear()
+        self._kept.clear()
 
 
 IMMUTABLE_DIGESTS = ImmutableDigests()

@@ -14,6 +14,10 @@ next needed, once for all its consumers settled before the next step starts. A v
 nothing can change is not hashed again even then (see
 :mod:`nbflow.versioning.immutable_arrays`).
 
+Code that is not handed the value but reaches it another way, and changes it between the
+versionings before the run (a resource that keeps a reference to the same array and changes
+it when it is built), is not followed: such a change is seen by the next run.
+
 Each entry holds the value itself, so its ``id()`` cannot be reused by another object while
 the entry exists.
 """
