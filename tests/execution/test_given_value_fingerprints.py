@@ -24,6 +24,7 @@ from nbflow import (
     job,
     list_versions,
     op,
+    resource,
 )
 from nbflow.storage import clear_memoized_values
 from nbflow.versioning import array_fingerprint
@@ -247,3 +248,38 @@ def test_readers_of_an_unchanged_value_are_not_looked_up_again(call_log: list[st
     # once each before the run; the array, hashed again for the readers after read_0 started,
     # is unchanged, so what was found stored stands and nothing is looked up again
     assert sorted(asked) == ["read_0", "read_1", "read_2", "read_3"]
+
+
+def test_a_resource_changing_a_given_value_as_it_is_built_never_leaves_a_stale_version(
+    call_log: list[str],
+) -> None:
+    changed_by_resource: list[Any] = []
+
+    @resource
+    def bumper(_init: Any) -> None:
+        for array in changed_by_resource:
+            array += 1  # holds a reference to the given value and changes it
+
+    @op(version="1", required_resource_keys={"bumper"})
+    def total(x: Any) -> float:
+        call_log.append("total")
+        return float(x.sum())
+
+    def build(value: Any) -> JobDefinition:
+        @job(tags=MEMOIZED, input_values={"x": value}, resource_defs={"bumper": bumper})
+        def summing(x: Any) -> None:
+            total(x)
+
+        return summing
+
+    zeros = np.zeros(3)
+    changed_by_resource.append(zeros)
+    assert build(zeros).execute_in_process().output_for_node("total") == 3.0
+    changed_by_resource.clear()
+    call_log.clear()
+
+    # Zeros again, left alone: the 3.0 stored above was computed from ones.
+    result = build(np.zeros(3)).execute_in_process()
+
+    assert call_log == ["total"]
+    assert result.output_for_node("total") == 0.0

@@ -243,7 +243,7 @@ class Versioner:
         self._config_cache: dict[str, tuple[tuple[str, str], ...]] = {}
         self._data_versions: dict[AssetKey, str | None] = {}
         self.given_values = GivenValueFingerprints()
-        # step key -> how many steps had started when its given values were fingerprinted
+        # step key -> given_values.code_runs when its given values were fingerprinted
         self._given_taken: dict[str, int] = {}
         # step key -> (input versions, parts) last built: versioning a step again with the
         # same inputs (before the run and as it starts, or re-versioning) builds nothing
@@ -292,7 +292,7 @@ class Versioner:
             if not (i.spec.is_nothing and not i.upstreams and i.cut_upstream is None)
         }
         if any(source == VALUE_SOURCE for source, _ in inputs.values()):
-            self._given_taken[step.key] = given.steps_started
+            self._given_taken[step.key] = given.code_runs
         known = self._built.get(step.key)
         if known is not None and known[0] == inputs:
             return dict(known[1])  # same inputs: the same parts (the rest is fixed per run)
@@ -312,10 +312,10 @@ class Versioner:
         return dict(built)
 
     def given_values_may_have_changed(self, step: Step) -> bool:
-        """Whether ``step`` reads given values and a step started since they were
-        fingerprinted for it (so they may have been changed in place)."""
+        """Whether ``step`` reads given values and code that may change them (a step, a
+        user's resource) ran since they were fingerprinted for it."""
         taken = self._given_taken.get(step.key)
-        return taken is not None and taken != self.given_values.steps_started
+        return taken is not None and taken != self.given_values.code_runs
 
     def _managed_input_version(self, step: Step, step_input: StepInput) -> tuple[str, str] | None:
         """The version of a root input an input manager supplies (``None``: not such an input).
@@ -500,9 +500,9 @@ class RunVersions:
         """Every output's version parts, inputs versioned by stored value fingerprints."""
         return self._versioner.compute(self._stored)
 
-    def step_started(self) -> None:
-        """A step started: values given to the run may change from now on."""
-        self._versioner.given_values.step_started()
+    def code_ran(self) -> None:
+        """Code that may change values given to the run ran (a step started)."""
+        self._versioner.given_values.code_ran()
 
     def _data_of(self, output: StepOutput, version: str) -> str | None:
         if output in self.produced:
@@ -512,7 +512,7 @@ class RunVersions:
     def revise(self, run: RunContext, step: Step) -> str | None:
         """Re-version ``step`` if an upstream output was produced (or re-versioned) in this
         run, or if it reads values given to the run and a step started since they were
-        fingerprinted (an op may change a value in place), and settle whether it is
+        fingerprinted (its op may have changed them in place), and settle whether it is
         memoized; returns the note a memoized step's skip event carries, if any."""
         upstream = {up for i in step.inputs for up in i.upstreams}
         pending = step.key in run.pending_versions
