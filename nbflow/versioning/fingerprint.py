@@ -10,7 +10,9 @@ How a value is fingerprinted, first match wins:
 3. dataclass instances: class qualname and every field, in definition order;
 4. numpy arrays and scalars, pandas DataFrames and Series, but only when ``numpy`` or
    ``pandas`` is already in ``sys.modules`` (a value of their types cannot exist otherwise;
-   this module never imports them);
+   this module never imports them). The digest of an array that nothing can change (its
+   memory belongs to a ``bytes`` object) is kept while the array lives and not computed
+   again (:mod:`nbflow.versioning.immutable_arrays`);
 5. Enum members and subclasses of the canonical types, canonically.
 
 Anything else raises :class:`~nbflow.errors.UnversionableValueError`: nbflow never falls back to
@@ -34,6 +36,7 @@ from nbflow.versioning.hashing import (
     hash_parts,
     type_name,
 )
+from nbflow.versioning.immutable_arrays import IMMUTABLE_DIGESTS
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -159,7 +162,12 @@ def _dataclass_digest(value: Any) -> str:
 
 
 def _numpy_digest(numpy: ModuleType, value: Any) -> str:
-    return _digest(*numpy_parts(numpy, value, _encoded))
+    kept = IMMUTABLE_DIGESTS.get(value)
+    if kept is not None:
+        return kept
+    digest = _digest(*numpy_parts(numpy, value, _encoded))
+    IMMUTABLE_DIGESTS.keep(numpy, value, digest)
+    return digest
 
 
 def _pandas_digest(pandas: ModuleType, value: Any) -> str:

@@ -22,6 +22,7 @@ from nbflow.errors import (
     UnversionableValueError,
     UnversionedInputError,
 )
+from nbflow.execution.engine.given_values import GivenValueFingerprints
 from nbflow.execution.engine.io_contexts import IOScope
 from nbflow.execution.engine.resources import resource_order
 from nbflow.execution.engine.run_config import unwrap_input_value
@@ -147,6 +148,7 @@ def _input_version(
     parts: Mapping[StepOutput, VersionParts],
     observed: Callable[[SourceAsset], str | None],
     data_of: Callable[[StepOutput, str], str | None],
+    given_fingerprint: Callable[[object], str],
 ) -> tuple[str, str]:
     upstream = step_input.upstream
     source = step_input.source_asset
@@ -162,15 +164,16 @@ def _input_version(
         return _fan_in_version(step_input.fan_in, parts, data_of)
     if upstream is None:
         given = config.input_values(step.key)
+        name = step_input.name
         if step_input.value is not NO_VALUE:
-            return VALUE_SOURCE, _fingerprint(step, step_input.name, step_input.value)
-        if step_input.name in given:
-            value = unwrap_input_value(given[step_input.name])
-            return VALUE_SOURCE, _fingerprint(step, step_input.name, value)
+            return VALUE_SOURCE, _fingerprint(step, name, step_input.value, given_fingerprint)
+        if name in given:
+            value = unwrap_input_value(given[name])
+            return VALUE_SOURCE, _fingerprint(step, name, value, given_fingerprint)
         upstream = step_input.cut_upstream
         if upstream is None:
             default = step_input.spec.default_value
-            return VALUE_SOURCE, _fingerprint(step, step_input.name, default)
+            return VALUE_SOURCE, _fingerprint(step, name, default, given_fingerprint)
     version = parts[upstream].version
     return f"{upstream[0]}.{upstream[1]}", data_of(upstream, version) or version
 
@@ -193,9 +196,11 @@ def _upstream_unversioned(step_input: StepInput, parts: Mapping[StepOutput, Vers
     return upstream is not None and upstream not in parts
 
 
-def _fingerprint(step: Step, input_name: str, value: Any) -> str:
+def _fingerprint(
+    step: Step, input_name: str, value: Any, given_fingerprint: Callable[[object], str]
+) -> str:
     try:
-        return fingerprint(value)
+        return given_fingerprint(value)
     except UnversionableValueError as exc:
         raise UnversionableValueError(f"Input {step.key}.{input_name}: {exc}") from exc
 
@@ -237,6 +242,9 @@ class Versioner:
         self._op_versions: dict[str, tuple[str | None, CodeRecord | None]] = {}
         self._config_cache: dict[str, tuple[tuple[str, str], ...]] = {}
         self._data_versions: dict[AssetKey, str | None] = {}
+        self.given_values = GivenValueFingerprints()
+        # step key -> given_values.code_runs when its given values were fingerprinted
+        self._given_taken: dict[str, int] = {}
         # step key -> (input versions, parts) last built: versioning a step again with the
         # same inputs (before the run and as it starts, or re-versioning) builds nothing
         self._built: dict[
@@ -276,12 +284,15 @@ class Versioner:
         op_version, code = self._op_version(step)
         assert op_version is not None, "compute() reports ops without a version"
         resources = {k: self._resources[k] for k in step.op_def.required_resource_keys}
+        given = self.given_values
         inputs = {
             i.name: self._managed_input_version(step, i)
-            or _input_version(step, i, self._config, parts, self._observed, data_of)
+            or _input_version(step, i, self._config, parts, self._observed, data_of, given.of)
             for i in step.inputs
             if not (i.spec.is_nothing and not i.upstreams and i.cut_upstream is None)
         }
+        if any(source == VALUE_SOURCE for source, _ in inputs.values()):
+            self._given_taken[step.key] = given.code_runs
         known = self._built.get(step.key)
         if known is not None and known[0] == inputs:
             return dict(known[1])  # same inputs: the same parts (the rest is fixed per run)
@@ -299,6 +310,12 @@ class Versioner:
         }
         self._built[step.key] = (inputs, built)
         return dict(built)
+
+    def given_values_may_have_changed(self, step: Step) -> bool:
+        """Whether ``step`` reads given values and code that may change them (a step, a
+        user's resource) ran since they were fingerprinted for it."""
+        taken = self._given_taken.get(step.key)
+        return taken is not None and taken != self.given_values.code_runs
 
     def _managed_input_version(self, step: Step, step_input: StepInput) -> tuple[str, str] | None:
         """The version of a root input an input manager supplies (``None``: not such an input).
@@ -483,6 +500,10 @@ class RunVersions:
         """Every output's version parts, inputs versioned by stored value fingerprints."""
         return self._versioner.compute(self._stored)
 
+    def code_ran(self) -> None:
+        """Code that may change values given to the run ran (a step started)."""
+        self._versioner.given_values.code_ran()
+
     def _data_of(self, output: StepOutput, version: str) -> str | None:
         if output in self.produced:
             return self.produced[output]
@@ -490,14 +511,21 @@ class RunVersions:
 
     def revise(self, run: RunContext, step: Step) -> str | None:
         """Re-version ``step`` if an upstream output was produced (or re-versioned) in this
-        run, and settle whether it is memoized; returns the note a memoized step's skip
-        event carries, if any."""
+        run, or if it reads values given to the run and a step started since they were
+        fingerprinted (its op may have changed them in place), and settle whether it is
+        memoized; returns the note a memoized step's skip event carries, if any."""
         upstream = {up for i in step.inputs for up in i.upstreams}
         pending = step.key in run.pending_versions
-        if not pending and not any(up in self.produced or up in self._revised for up in upstream):
+        only_given = not pending and not any(
+            up in self.produced or up in self._revised for up in upstream
+        )
+        if only_given and not self._versioner.given_values_may_have_changed(step):
             return None
         revised = self._versioner.step_parts(step, run.version_parts, self._data_of)
-        self._revised.update(k for k, p in revised.items() if p.version != run.versions.get(k))
+        changed = {k for k, p in revised.items() if p.version != run.versions.get(k)}
+        if only_given and not changed:
+            return None  # the given values are as they were: what is stored is settled
+        self._revised.update(changed)
         run.set_version_parts(revised)
         wanted = {name: parts.version for (_, name), parts in revised.items()}
         versions = stored_versions(IOScope.of_run(run), step.key, wanted)

@@ -111,6 +111,16 @@ def _enter(value: Any, stack: contextlib.ExitStack) -> Any:
     return value
 
 
+def runs_user_code(definition: ResourceDefinition) -> bool:
+    """Whether building ``definition`` calls code outside nbflow (a user's resource function).
+
+    Only functions defined in nbflow's own modules count as nbflow's; anything else
+    (including a callable object without a module) is taken for user code.
+    """
+    module = getattr(definition.resource_fn, "__module__", None) or ""
+    return module != "nbflow" and not module.startswith("nbflow.")
+
+
 def build_resources(
     resource_defs: Mapping[str, ResourceDefinition],
     configs: Mapping[str, Any],

@@ -42,7 +42,7 @@ from nbflow.execution.engine.memo import (
     stored_value_fingerprints,
 )
 from nbflow.execution.engine.plan import ExecutionPlan, build_plan
-from nbflow.execution.engine.resources import build_resources
+from nbflow.execution.engine.resources import build_resources, resource_order, runs_user_code
 from nbflow.execution.engine.result import ExecuteInProcessResult
 from nbflow.execution.engine.run_config import ResolvedRunConfig, resolve_run_config
 from nbflow.execution.engine.run_context import RunContext
@@ -278,10 +278,11 @@ def _run_steps(
     run itself (not of a step) are recorded on ``ctx``."""
     try:
         with contextlib.ExitStack() as stack:
+            keys = _resource_keys_here(executor, ctx.plan)
             ctx.resources = build_resources(
                 resource_defs,
                 {k: ctx.config.resource_config(k) for k in resource_defs},
-                _resource_keys_here(executor, ctx.plan),
+                keys,
                 stack,
                 instance=ctx.instance,
                 run_id=ctx.run_id,
@@ -292,6 +293,9 @@ def _run_steps(
             stack.enter_context(ctx.instance.joining_writes())
             stack.enter_context(listing_folders())
             if versioner is not None:
+                order = resource_order(resource_defs, keys)
+                if any(runs_user_code(resource_defs[key]) for key in order):
+                    versioner.given_values.code_ran()  # it may hold and change a given value
                 data_of = stored_value_fingerprints(ctx.plan, ctx.resources, ctx.instance)
                 ctx.memo = RunVersions(versioner, data_of)
                 ctx.set_version_parts(ctx.memo.initial())

@@ -205,7 +205,10 @@ class RunContext:
         self.versions.update((key, p.version) for key, p in parts.items())
 
     def _note(self, event: Event) -> None:
-        """Keep what later steps' versions depend on: fingerprints of produced values."""
+        """Keep what later steps' versions depend on: fingerprints of produced values, and
+        that a step started (values given to the run may change from then on)."""
+        if event.event_type is EventType.STEP_START and self.memo is not None:
+            self.memo.code_ran()
         if event.event_type is EventType.STEP_OUTPUT and self.memo is not None:
             data = event.data
             self.memo.produced[(str(event.step_key), data.output_name)] = data.value_fingerprint
