@@ -1,4 +1,8 @@
-"""What users declare: ops, graphs, jobs, resources, IO managers, hooks, policies and specs."""
+"""What users declare: ops, graphs, jobs, resources, IO managers, hooks, policies and specs.
+
+Ops, graphs, jobs, resources, executors and specs load with the package; assets, IO managers,
+hooks, loggers, policies, partitions and user events load on first use.
+"""
 
 from __future__ import annotations
 
