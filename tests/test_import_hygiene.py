@@ -119,6 +119,36 @@ def test_defining_a_job_with_a_resource_and_config_loads_none_of_it_either() -> 
     assert _loaded_in_fresh_interpreter(code, LOADED_ON_FIRST_USE) == []
 
 
+# What running a job in-process does not need: nbflow.execution's views, out-of-process
+# reconstruction, execute_job, materialize and re-execution load when they are used.
+NOT_LOADED_BY_A_RUN = (
+    "nbflow.execution.views",
+    "nbflow.execution.execute_job",
+    "nbflow.execution.materialize",
+    "nbflow.execution.reexecution",
+    "nbflow.execution.executors.reconstruct",
+    "nbflow.execution.executors.out_of_process",
+    "nbflow.definitions.asset_job",
+)
+
+
+def test_running_a_job_in_process_leaves_the_views_and_other_executors_for_first_use() -> None:
+    code = (
+        "from nbflow import job, op\n"
+        "@op\n"
+        "def one():\n"
+        "    return 1\n"
+        "@op\n"
+        "def two(x):\n"
+        "    return x + 1\n"
+        "@job\n"
+        "def chain():\n"
+        "    two(one())\n"
+        "assert chain.execute_in_process().output_for_node('two') == 2\n"
+    )
+    assert _loaded_in_fresh_interpreter(code, NOT_LOADED_BY_A_RUN) == []
+
+
 def test_every_public_name_imports_and_is_listed_by_dir() -> None:
     code = (
         "import importlib, types, nbflow\n"
@@ -143,8 +173,10 @@ def test_every_public_name_imports_and_is_listed_by_dir() -> None:
         ("nbflow.definitions", "logger", "from nbflow.definitions.logger import LoggerDefinition"),
         ("nbflow.versioning", "fingerprint", "import nbflow.versioning.fingerprint"),
         ("nbflow.versioning", "code_changes", "import nbflow.versioning.staleness"),
+        ("nbflow.execution", "materialize", "import nbflow.execution.materialize"),
+        ("nbflow.execution", "execute_job", "from nbflow.execution.execute_job import execute_job"),
     ],
-    ids=["asset", "logger", "fingerprint", "code_changes"],
+    ids=["asset", "logger", "fingerprint", "code_changes", "materialize", "execute_job"],
 )
 def test_an_export_named_like_its_module_stays_the_export_once_the_module_is_imported(
     package: str, name: str, first: str

@@ -64,6 +64,23 @@ ALLOWED = {
     ("nbflow.definitions", "nbflow.definitions.policy"),
     ("nbflow.definitions", "nbflow.definitions.source_asset"),
     ("nbflow.definitions", "nbflow.definitions.user_events"),
+    # nbflow.execution loads every export on first use: a run loads only the engine
+    ("nbflow.execution", "nbflow.execution.engine.builders"),
+    ("nbflow.execution", "nbflow.execution.engine.context"),
+    ("nbflow.execution", "nbflow.execution.engine.direct"),
+    ("nbflow.execution", "nbflow.execution.engine.executor"),
+    ("nbflow.execution", "nbflow.execution.engine.memo"),
+    ("nbflow.execution", "nbflow.execution.engine.plan"),
+    ("nbflow.execution", "nbflow.execution.engine.resources"),
+    ("nbflow.execution", "nbflow.execution.engine.result"),
+    ("nbflow.execution", "nbflow.execution.engine.run"),
+    ("nbflow.execution", "nbflow.execution.execute_job"),
+    ("nbflow.execution", "nbflow.execution.executors.reconstruct"),
+    ("nbflow.execution", "nbflow.execution.materialize"),
+    ("nbflow.execution", "nbflow.execution.reexecution"),
+    ("nbflow.execution", "nbflow.execution.views.graph_dot"),
+    ("nbflow.execution", "nbflow.execution.views.graph_view"),
+    ("nbflow.execution", "nbflow.execution.views.list_versions"),
     # nbflow.versioning loads every export on first use
     ("nbflow.versioning", "nbflow.versioning.code_changes"),
     ("nbflow.versioning", "nbflow.versioning.code_record"),
@@ -125,8 +142,8 @@ LAYER_EXCEPTIONS = {
 # (module, function) that import a module whose name is computed, and what they import.
 COMPUTED_IMPORTS = {
     ("nbflow._lazy_exports", "load"): (
-        "a lazy export's module, from the LazyExports maps of nbflow, nbflow.definitions "
-        "and nbflow.versioning"
+        "a lazy export's module, from the LazyExports maps of nbflow, nbflow.definitions, "
+        "nbflow.execution and nbflow.versioning"
     ),
     ("nbflow.notebook", "__getattr__"): "the names of nbflow.notebook's _LAZY map",
     (
