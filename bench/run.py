@@ -245,9 +245,10 @@ SCALING = [(shape, n) for shape in ("chain", "fan") for n in (10, 100, 500, 1000
 # What stands between a missed budget and its target, printed beside the verdict.
 FLOORS = {
     "import": (
-        "`import nbflow` loads the definitions, config, versioning and events layers eagerly "
-        "(execution and storage load on first use); the module tree below shows where the time "
-        "goes. Interpreter start-up is reported separately and not counted."
+        "`import nbflow` loads what defining ops, graphs and jobs needs (the core definitions "
+        "and config); assets, events, versioning, execution and storage load on first use. "
+        "The module tree below shows where the time goes; `bench/import_time.py` sets it beside "
+        "a bare interpreter. Interpreter start-up is reported separately and not counted."
     ),
     "chain:500": "per-step engine cost; see the profile below.",
     "memo:cached": "version computation and store look-up per step; see the profile below.",

@@ -4,126 +4,157 @@ Define ops, graphs, jobs and resources; run them in-process (or beyond); every o
 gets a version, and steps whose outputs are stored with that version are skipped.
 """
 
-import importlib
 from typing import TYPE_CHECKING
 from typing import Any as _AnyType
 
+from nbflow._lazy_exports import LazyExports
 from nbflow.config import Any, Array, Enum, EnumValue, Field, Noneable, Permissive, Selector, Shape
-from nbflow.definitions import (
-    AssetIn,
-    AssetKey,
-    AssetMaterialization,
-    AssetObservation,
-    AssetsDefinition,
-    Backoff,
-    ConfigMapping,
-    DailyPartitionsDefinition,
-    DataVersion,
+from nbflow.definitions.dependency import (
     DependencyDefinition,
-    ExecutorDefinition,
-    ExpectationResult,
-    GraphDefinition,
-    GraphOut,
-    HookDefinition,
-    In,
-    InputContext,
     InputMapping,
-    IOManager,
-    IOManagerDefinition,
-    Jitter,
-    JobDefinition,
-    LoggerDefinition,
-    MemoizableIOManager,
     MultiDependencyDefinition,
     NodeInvocation,
-    Nothing,
-    ObserveContext,
-    OpDefinition,
-    Out,
-    Output,
-    OutputContext,
     OutputMapping,
-    PartitionsDefinition,
-    ResourceDefinition,
-    RetryPolicy,
-    SourceAsset,
-    StaticPartitionsDefinition,
-    TimeWindow,
-    asset,
-    define_asset_job,
-    failure_hook,
-    graph,
+)
+from nbflow.definitions.executor import (
+    ExecutorDefinition,
     in_process_executor,
-    io_manager,
-    job,
-    logger,
     multi_or_in_process_executor,
     multiprocess_executor,
-    observable_source_asset,
-    op,
-    resource,
-    success_hook,
 )
+from nbflow.definitions.graph import GraphDefinition, graph
+from nbflow.definitions.job import JobDefinition, job
+from nbflow.definitions.op import OpDefinition, op
+from nbflow.definitions.resource import ResourceDefinition, resource
+from nbflow.definitions.specs import GraphOut, In, Nothing, Out, Output
 from nbflow.errors import Failure, NbflowError, RetryRequested
-from nbflow.events import Event, EventType
-from nbflow.versioning import (
-    OpVersionContext,
-    ResourceVersionContext,
-    SourceHashVersionStrategy,
-    VersionStrategy,
-)
 
 __version__ = "0.1.0"
 
-# Running and storing load on first use, so defining ops in a cell stays cheap.
-_LAZY = {
-    "DynamicOut": "nbflow.definitions.dynamic",
-    "DynamicOutput": "nbflow.definitions.dynamic",
-    "materialize": "nbflow.execution",
-    "materialize_to_memory": "nbflow.execution",
-    "MEMOIZED_RUN_TAG": "nbflow.execution",
-    "ExecuteInProcessResult": "nbflow.execution",
-    "HookContext": "nbflow.execution",
-    "InitResourceContext": "nbflow.execution",
-    "OpExecutionContext": "nbflow.execution",
-    "ReconstructableJob": "nbflow.execution",
-    "ReexecutionOptions": "nbflow.execution",
-    "VersionRow": "nbflow.execution",
-    "build_hook_context": "nbflow.execution",
-    "build_init_resource_context": "nbflow.execution",
-    "build_input_context": "nbflow.execution",
-    "build_op_context": "nbflow.execution",
-    "build_output_context": "nbflow.execution",
-    "instance_for_test": "nbflow.execution",
-    "build_reconstructable_job": "nbflow.execution",
-    "execute_job": "nbflow.execution",
-    "list_versions": "nbflow.execution",
-    "reconstructable": "nbflow.execution",
-    "validate_run_config": "nbflow.execution",
-    "json_console_logger": "nbflow.definitions.json_logger",
-    "Instance": "nbflow.storage",
-    "Run": "nbflow.storage",
-    "RunStatus": "nbflow.storage",
-    "fs_io_manager": "nbflow.storage",
-    "mem_io_manager": "nbflow.storage",
-    "versioned_filesystem_io_manager": "nbflow.storage",
-    "InputManager": "nbflow.definitions.input_manager",
-    "InputManagerDefinition": "nbflow.definitions.input_manager",
-    "input_manager": "nbflow.definitions.input_manager",
-    "PartitionedConfig": "nbflow.definitions.partitioned_config",
-    "daily_partitioned_config": "nbflow.definitions.partitioned_config",
-    "static_partitioned_config": "nbflow.definitions.partitioned_config",
-}
+# What defining ops, graphs and jobs needs is imported above; the rest (assets, events, hooks,
+# IO managers, policies, partitions, version strategies, running and storing) loads on first
+# use, so `import nbflow` stays cheap.
+_EXPORTS = LazyExports(
+    __name__,
+    {
+        "AssetIn": "nbflow.definitions.asset",
+        "AssetsDefinition": "nbflow.definitions.asset",
+        "asset": "nbflow.definitions.asset",
+        "define_asset_job": "nbflow.definitions.asset_job",
+        "AssetKey": "nbflow.definitions.asset_key",
+        "ConfigMapping": "nbflow.definitions.config_mapping",
+        "DynamicOut": "nbflow.definitions.dynamic",
+        "DynamicOutput": "nbflow.definitions.dynamic",
+        "HookDefinition": "nbflow.definitions.hook",
+        "failure_hook": "nbflow.definitions.hook",
+        "success_hook": "nbflow.definitions.hook",
+        "InputManager": "nbflow.definitions.input_manager",
+        "InputManagerDefinition": "nbflow.definitions.input_manager",
+        "input_manager": "nbflow.definitions.input_manager",
+        "InputContext": "nbflow.definitions.io_manager",
+        "IOManager": "nbflow.definitions.io_manager",
+        "IOManagerDefinition": "nbflow.definitions.io_manager",
+        "MemoizableIOManager": "nbflow.definitions.io_manager",
+        "OutputContext": "nbflow.definitions.io_manager",
+        "io_manager": "nbflow.definitions.io_manager",
+        "json_console_logger": "nbflow.definitions.json_logger",
+        "LoggerDefinition": "nbflow.definitions.logger",
+        "logger": "nbflow.definitions.logger",
+        "PartitionedConfig": "nbflow.definitions.partitioned_config",
+        "daily_partitioned_config": "nbflow.definitions.partitioned_config",
+        "static_partitioned_config": "nbflow.definitions.partitioned_config",
+        "DailyPartitionsDefinition": "nbflow.definitions.partitions",
+        "PartitionsDefinition": "nbflow.definitions.partitions",
+        "StaticPartitionsDefinition": "nbflow.definitions.partitions",
+        "TimeWindow": "nbflow.definitions.partitions",
+        "Backoff": "nbflow.definitions.policy",
+        "Jitter": "nbflow.definitions.policy",
+        "RetryPolicy": "nbflow.definitions.policy",
+        "DataVersion": "nbflow.definitions.source_asset",
+        "ObserveContext": "nbflow.definitions.source_asset",
+        "SourceAsset": "nbflow.definitions.source_asset",
+        "observable_source_asset": "nbflow.definitions.source_asset",
+        "AssetMaterialization": "nbflow.definitions.user_events",
+        "AssetObservation": "nbflow.definitions.user_events",
+        "ExpectationResult": "nbflow.definitions.user_events",
+        "Event": "nbflow.events",
+        "EventType": "nbflow.events",
+        "MEMOIZED_RUN_TAG": "nbflow.execution",
+        "ExecuteInProcessResult": "nbflow.execution",
+        "HookContext": "nbflow.execution",
+        "InitResourceContext": "nbflow.execution",
+        "OpExecutionContext": "nbflow.execution",
+        "ReconstructableJob": "nbflow.execution",
+        "ReexecutionOptions": "nbflow.execution",
+        "VersionRow": "nbflow.execution",
+        "build_hook_context": "nbflow.execution",
+        "build_init_resource_context": "nbflow.execution",
+        "build_input_context": "nbflow.execution",
+        "build_op_context": "nbflow.execution",
+        "build_output_context": "nbflow.execution",
+        "build_reconstructable_job": "nbflow.execution",
+        "execute_job": "nbflow.execution",
+        "instance_for_test": "nbflow.execution",
+        "list_versions": "nbflow.execution",
+        "materialize": "nbflow.execution",
+        "materialize_to_memory": "nbflow.execution",
+        "reconstructable": "nbflow.execution",
+        "validate_run_config": "nbflow.execution",
+        "Instance": "nbflow.storage",
+        "Run": "nbflow.storage",
+        "RunStatus": "nbflow.storage",
+        "fs_io_manager": "nbflow.storage",
+        "mem_io_manager": "nbflow.storage",
+        "versioned_filesystem_io_manager": "nbflow.storage",
+        "OpVersionContext": "nbflow.versioning.strategy",
+        "ResourceVersionContext": "nbflow.versioning.strategy",
+        "SourceHashVersionStrategy": "nbflow.versioning.strategy",
+        "VersionStrategy": "nbflow.versioning.strategy",
+    },
+)
 
 if TYPE_CHECKING:
+    from nbflow.definitions.asset import AssetIn, AssetsDefinition, asset
+    from nbflow.definitions.asset_job import define_asset_job
+    from nbflow.definitions.asset_key import AssetKey
+    from nbflow.definitions.config_mapping import ConfigMapping
     from nbflow.definitions.dynamic import DynamicOut, DynamicOutput
+    from nbflow.definitions.hook import HookDefinition, failure_hook, success_hook
     from nbflow.definitions.input_manager import InputManager, InputManagerDefinition, input_manager
+    from nbflow.definitions.io_manager import (
+        InputContext,
+        IOManager,
+        IOManagerDefinition,
+        MemoizableIOManager,
+        OutputContext,
+        io_manager,
+    )
     from nbflow.definitions.json_logger import json_console_logger
+    from nbflow.definitions.logger import LoggerDefinition, logger
     from nbflow.definitions.partitioned_config import (
         PartitionedConfig,
         daily_partitioned_config,
         static_partitioned_config,
     )
+    from nbflow.definitions.partitions import (
+        DailyPartitionsDefinition,
+        PartitionsDefinition,
+        StaticPartitionsDefinition,
+        TimeWindow,
+    )
+    from nbflow.definitions.policy import Backoff, Jitter, RetryPolicy
+    from nbflow.definitions.source_asset import (
+        DataVersion,
+        ObserveContext,
+        SourceAsset,
+        observable_source_asset,
+    )
+    from nbflow.definitions.user_events import (
+        AssetMaterialization,
+        AssetObservation,
+        ExpectationResult,
+    )
+    from nbflow.events import Event, EventType
     from nbflow.execution import (
         MEMOIZED_RUN_TAG,
         ExecuteInProcessResult,
@@ -155,15 +186,20 @@ if TYPE_CHECKING:
         mem_io_manager,
         versioned_filesystem_io_manager,
     )
+    from nbflow.versioning.strategy import (
+        OpVersionContext,
+        ResourceVersionContext,
+        SourceHashVersionStrategy,
+        VersionStrategy,
+    )
 
 
 def __getattr__(name: str) -> _AnyType:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'nbflow' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
+    return _EXPORTS.load(name)
+
+
+def __dir__() -> list[str]:
+    return _EXPORTS.listing(globals())
 
 
 __all__ = [

@@ -32,17 +32,65 @@ ALLOWED = {
     ("nbflow.cli.app", "nbflow.cli.notebook_commands"),
     ("nbflow.cli.app", "nbflow.cli.project_commands"),
     ("nbflow.cli.app", "nbflow.cli.run_commands"),
-    ("nbflow", "nbflow.definitions.input_manager"),  # lazy export of input managers
-    ("nbflow", "nbflow.definitions.dynamic"),  # lazy export of DynamicOut, DynamicOutput
+    # nbflow's exports that `import nbflow` does not load (all but ops, graphs and jobs)
+    ("nbflow", "nbflow.definitions.asset"),
+    ("nbflow", "nbflow.definitions.asset_job"),
+    ("nbflow", "nbflow.definitions.asset_key"),
+    ("nbflow", "nbflow.definitions.config_mapping"),
+    ("nbflow", "nbflow.definitions.dynamic"),
+    ("nbflow", "nbflow.definitions.hook"),
+    ("nbflow", "nbflow.definitions.input_manager"),
+    ("nbflow", "nbflow.definitions.io_manager"),
+    ("nbflow", "nbflow.definitions.json_logger"),
+    ("nbflow", "nbflow.definitions.logger"),
+    ("nbflow", "nbflow.definitions.partitioned_config"),
+    ("nbflow", "nbflow.definitions.partitions"),
+    ("nbflow", "nbflow.definitions.policy"),
+    ("nbflow", "nbflow.definitions.source_asset"),
+    ("nbflow", "nbflow.definitions.user_events"),
+    ("nbflow", "nbflow.events"),
     ("nbflow", "nbflow.execution"),
-    # nbflow.versioning loads its code readers on first use
+    ("nbflow", "nbflow.storage"),
+    ("nbflow", "nbflow.versioning.strategy"),
+    # nbflow.definitions' exports that defining ops, graphs and jobs does not load
+    ("nbflow.definitions", "nbflow.definitions.asset"),
+    ("nbflow.definitions", "nbflow.definitions.asset_job"),
+    ("nbflow.definitions", "nbflow.definitions.asset_key"),
+    ("nbflow.definitions", "nbflow.definitions.config_mapping"),
+    ("nbflow.definitions", "nbflow.definitions.hook"),
+    ("nbflow.definitions", "nbflow.definitions.io_manager"),
+    ("nbflow.definitions", "nbflow.definitions.logger"),
+    ("nbflow.definitions", "nbflow.definitions.partitions"),
+    ("nbflow.definitions", "nbflow.definitions.policy"),
+    ("nbflow.definitions", "nbflow.definitions.source_asset"),
+    ("nbflow.definitions", "nbflow.definitions.user_events"),
+    # nbflow.execution loads every export on first use: a run loads only the engine
+    ("nbflow.execution", "nbflow.execution.engine.builders"),
+    ("nbflow.execution", "nbflow.execution.engine.context"),
+    ("nbflow.execution", "nbflow.execution.engine.direct"),
+    ("nbflow.execution", "nbflow.execution.engine.executor"),
+    ("nbflow.execution", "nbflow.execution.engine.memo"),
+    ("nbflow.execution", "nbflow.execution.engine.plan"),
+    ("nbflow.execution", "nbflow.execution.engine.resources"),
+    ("nbflow.execution", "nbflow.execution.engine.result"),
+    ("nbflow.execution", "nbflow.execution.engine.run"),
+    ("nbflow.execution", "nbflow.execution.execute_job"),
+    ("nbflow.execution", "nbflow.execution.executors.reconstruct"),
+    ("nbflow.execution", "nbflow.execution.materialize"),
+    ("nbflow.execution", "nbflow.execution.reexecution"),
+    ("nbflow.execution", "nbflow.execution.views.graph_dot"),
+    ("nbflow.execution", "nbflow.execution.views.graph_view"),
+    ("nbflow.execution", "nbflow.execution.views.list_versions"),
+    # nbflow.versioning loads every export on first use
     ("nbflow.versioning", "nbflow.versioning.code_changes"),
     ("nbflow.versioning", "nbflow.versioning.code_record"),
     ("nbflow.versioning", "nbflow.versioning.code_version"),
     ("nbflow.versioning", "nbflow.versioning.code_walk"),
-    ("nbflow", "nbflow.definitions.json_logger"),
-    ("nbflow", "nbflow.definitions.partitioned_config"),  # lazy export of partitioned config
-    ("nbflow", "nbflow.storage"),
+    ("nbflow.versioning", "nbflow.versioning.data_version"),
+    ("nbflow.versioning", "nbflow.versioning.fingerprint"),
+    ("nbflow.versioning", "nbflow.versioning.hashing"),
+    ("nbflow.versioning", "nbflow.versioning.staleness"),
+    ("nbflow.versioning", "nbflow.versioning.strategy"),
     ("nbflow.dask", "nbflow.dask.executor"),
     ("nbflow.definitions.executor", "nbflow.execution.engine.in_process"),
     ("nbflow.definitions.executor", "nbflow.execution.executors.multiprocess"),
@@ -93,9 +141,11 @@ LAYER_EXCEPTIONS = {
 
 # (module, function) that import a module whose name is computed, and what they import.
 COMPUTED_IMPORTS = {
-    ("nbflow", "__getattr__"): "the names of nbflow's _LAZY map",
+    ("nbflow._lazy_exports", "load"): (
+        "a lazy export's module, from the LazyExports maps of nbflow, nbflow.definitions, "
+        "nbflow.execution and nbflow.versioning"
+    ),
     ("nbflow.notebook", "__getattr__"): "the names of nbflow.notebook's _LAZY map",
-    ("nbflow.versioning", "__getattr__"): "the names of nbflow.versioning's _LAZY map",
     (
         "nbflow.execution.engine.executor",
         "load_executor",

@@ -15,7 +15,6 @@ from nbflow.definitions.resource import ResourceDefinition
 from nbflow.definitions.specs import DEFAULT_IO_MANAGER_KEY
 from nbflow.definitions.tags import tag_problems, warn_seed_tags
 from nbflow.errors import InvalidDefinitionError, RunConfigValidationError, did_you_mean
-from nbflow.versioning import VersionStrategy
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Sequence
@@ -30,6 +29,12 @@ if TYPE_CHECKING:
     from nbflow.storage.instance import Instance
 
 _RESOURCE_KEY = re.compile(r"[A-Za-z0-9_]+")
+
+
+def _is_version_strategy(value: object) -> bool:
+    from nbflow.versioning.strategy import VersionStrategy  # loads only when one is given
+
+    return isinstance(value, VersionStrategy)
 
 
 def _resource_def_problems(resource_defs: Mapping[str, Any]) -> list[str]:
@@ -144,9 +149,7 @@ class JobDefinition:
 
     def _validate(self) -> None:
         problems: list[str] = []
-        if self.version_strategy is not None and not isinstance(
-            self.version_strategy, VersionStrategy
-        ):
+        if self.version_strategy is not None and not _is_version_strategy(self.version_strategy):
             problems.append(
                 f"version_strategy is {self.version_strategy!r}, not a VersionStrategy. Fix: "
                 "version_strategy=SourceHashVersionStrategy(), or subclass VersionStrategy."

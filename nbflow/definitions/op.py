@@ -23,19 +23,16 @@ from nbflow.definitions.specs import (
     type_name,
 )
 from nbflow.definitions.tags import tag_problems, warn_seed_tags
-from nbflow.definitions.user_events import AssetMaterialization, AssetObservation, ExpectationResult
 from nbflow.errors import (
     InvalidDefinitionError,
     InvalidInvocationError,
     TypeCheckError,
     did_you_mean,
 )
-from nbflow.versioning import validate_version
 
 if TYPE_CHECKING:
     from nbflow.definitions.policy import RetryPolicy
 
-_USER_EVENTS = (AssetMaterialization, AssetObservation, ExpectationResult)
 CONTEXT_PARAM_NAMES = frozenset({"context", "_context", "_", "ctx", "_ctx"})
 
 
@@ -77,7 +74,7 @@ class OpDefinition(NodeDefinition):
         self.config_schema = config_schema
         self.config_field: Field | None = None if config_schema is None else as_field(config_schema)
         self.required_resource_keys = frozenset(required_resource_keys or ())
-        self.version = None if version is None else validate_version(f"Op {name!r}", version)
+        self.version = None if version is None else _valid_version(f"Op {name!r}", version)
         self.retry_policy = retry_policy
         self.is_generator = inspect.isgeneratorfunction(compute_fn)
 
@@ -157,6 +154,12 @@ class OpDefinition(NodeDefinition):
         if recorder is not None:
             return recorder.invoke(PendingNodeInvocation(self), args, kwargs)
         return invoke_op_directly(self, args, kwargs)
+
+
+def _valid_version(owner: str, version: str) -> str:
+    from nbflow.versioning.strategy import validate_version  # versioning loads when used
+
+    return validate_version(owner, version)
 
 
 def _resolve_ins(
@@ -249,12 +252,20 @@ def invoke_op_directly(op_def: OpDefinition, args: tuple[Any, ...], kwargs: dict
     inputs = _bind_inputs(op_def, rest, kwargs)
     result = op_def.compute_fn(*call_args, **inputs)
     if op_def.is_generator:
+        from nbflow.definitions.user_events import (
+            AssetMaterialization,
+            AssetObservation,
+            ExpectationResult,
+        )
+
         values: dict[str, Any] = {}
         for item in result:
             if isinstance(item, Output):
                 values[item.output_name] = item.value
                 _note_metadata(context, item.output_name, item)
-            elif context is not None and isinstance(item, _USER_EVENTS):
+            elif context is not None and isinstance(
+                item, (AssetMaterialization, AssetObservation, ExpectationResult)
+            ):
                 context.log_event(item)
         _check_outputs(op_def, values)
         ordered = tuple(values[name] for name in op_def.outs if name in values)

@@ -10,7 +10,6 @@ from nbflow.config import Field, Shape, as_field, validate_config
 from nbflow.definitions._callables import positional_arity
 from nbflow.definitions.specs import NO_VALUE
 from nbflow.errors import DefinitionError
-from nbflow.versioning import validate_version
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable
@@ -49,7 +48,12 @@ class ResourceDefinition:
         self.description = description
         self.required_resource_keys = frozenset(required_resource_keys or ())
         owner = f"Resource {getattr(resource_fn, '__name__', 'resource')!r}"
-        self.version = None if version is None else validate_version(owner, version)
+        if version is None:
+            self.version = None
+        else:
+            from nbflow.versioning.strategy import validate_version  # loads when used
+
+            self.version = validate_version(owner, version)
         self.takes_context = positional_arity(resource_fn) >= 1
 
     configured_name: str | None = None

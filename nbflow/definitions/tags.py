@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import warnings
 from typing import TYPE_CHECKING, Any
 
@@ -24,6 +23,10 @@ def tag_problems(tags: Mapping[str, Any]) -> list[str]:
     Returns:
         Problem strings, each with a fix; empty when every tag round-trips.
     """
+    if not tags:
+        return []
+    import json  # loads only when there are tags to check
+
     problems: list[str] = []
     for key, value in tags.items():
         try:
