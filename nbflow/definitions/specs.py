@@ -21,6 +21,9 @@ class _NoValue:
     def __bool__(self) -> bool:
         return False
 
+    def __reduce__(self) -> str:
+        return "NO_VALUE"  # pickled and copied as the one marker, never a second one
+
 
 NO_VALUE: Final = _NoValue()
 DEFAULT_OUTPUT: Final = "result"

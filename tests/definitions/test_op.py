@@ -478,3 +478,23 @@ def test_direct_invocation_with_missing_resources_suggests_close_keys() -> None:
         r"Did you mean 'databse'\?",
     ):
         query(build_op_context(resources={"databse": "db"}))
+
+
+def test_an_input_without_a_default_keeps_none_when_pickled_or_copied() -> None:
+    import copy
+    import pickle
+
+    import cloudpickle
+
+    from nbflow import In
+    from nbflow.definitions.specs import NO_VALUE
+
+    for copied in (
+        pickle.loads(pickle.dumps(In())),
+        cloudpickle.loads(cloudpickle.dumps(In())),
+        copy.deepcopy(In()),
+        copy.copy(In()),
+    ):
+        assert copied.default_value is NO_VALUE
+        assert not copied.has_default_value
+    assert In(default_value=None).has_default_value
