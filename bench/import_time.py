@@ -34,6 +34,8 @@ import tempfile
 import time
 from collections import defaultdict
 
+from floor_row import emit
+
 IMPORT_BUDGET_MS = 50.0
 HELP_BUDGET_MS = 100.0
 
@@ -179,6 +181,23 @@ def main() -> None:
     report = {"workload": "cold start", "rounds": rounds, **_report(wall, cpu)}
     report["largest_self_imports"] = largest
     print(json.dumps(report, indent=1))
+    bare = statistics.median(wall["bare"]) * 1000
+    itself = statistics.median(wall["import itself"]) * 1000
+    for name, budget, what in (
+        ("import", IMPORT_BUDGET_MS, f"import itself {itself:.1f} ms"),
+        ("help", HELP_BUDGET_MS, None),
+    ):
+        found = statistics.median(wall[name]) * 1000
+        measured = itself if what else found
+        verdict = "met" if measured <= budget else "NOT met"
+        emit(
+            f"`{LABELS[name]}`, whole process",
+            found,
+            bare,
+            "ms",
+            "`python -c pass`",
+            note=f"{what or 'whole process'}: budget <= {budget:g} ms {verdict}",
+        )
 
 
 if __name__ == "__main__":
