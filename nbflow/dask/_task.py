@@ -4,16 +4,21 @@ Each message is also published on the run's topic as it happens (``Worker.log_ev
 the run sees a step start and log while it runs; the task's result repeats every message,
 in order, and is what counts: whatever the topic lost, the run takes from the result.
 
-When the step is over, all its messages are published once more, and the task waits until
-the scheduler has them before it returns: whatever the next task on this worker does (a
-crash, ``os._exit``), the run has this step's outcome, and the worker's death is not blamed
-on it.
+A step's first message (its start) is published before the step runs, and the task waits
+until the scheduler has it: a task the run never heard start never ran its step (it only
+waited on its worker), so when its worker dies the run submits it again instead of blaming
+it. That same report carries the final reports of the steps that ended in this process
+since the last one the scheduler confirmed: whatever the step about to run does (a crash,
+``os._exit``), the run has the earlier steps' outcomes, and the worker's death is not
+blamed on them. A step's final report (every message, ``done`` last) is also published as
+it ends, without waiting, so the run has it without fetching the task's result.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import threading
 from typing import TYPE_CHECKING, Any
 
 from nbflow.events import Event, EventType
@@ -25,7 +30,19 @@ if TYPE_CHECKING:
     from collections.abc import Mapping
 
 REPORT_TIMEOUT_SECONDS = 10.0
-"""Longest wait for the scheduler to take a step's final report."""
+"""Longest wait for the scheduler to take a step's start report."""
+
+_unconfirmed: list[tuple[str, dict[str, Any]]] = []
+"""(topic, final report) of the steps that ended in this process since the scheduler last
+confirmed a report from it."""
+_unconfirmed_lock = threading.Lock()
+
+
+def _take_unconfirmed() -> list[tuple[str, dict[str, Any]]]:
+    with _unconfirmed_lock:
+        taken = list(_unconfirmed)
+        _unconfirmed.clear()
+    return taken
 
 
 class TopicChannel:
@@ -42,13 +59,39 @@ class TopicChannel:
             with contextlib.suppress(ValueError):  # not on a worker: the result alone
                 self._worker = get_worker()
 
-    def _send(self, data: bytes) -> None:
+    def _live(self, data: bytes) -> dict[str, Any]:
         seq = len(self.messages)
         self.messages.append(data)
+        return {"key": self._task_key, "seq": seq, "data": data}
+
+    def _send(self, data: bytes) -> None:
+        live = self._live(data)
         if self._worker is not None:
-            live = {"key": self._task_key, "seq": seq, "data": data}
             with contextlib.suppress(Exception):  # the result carries it anyway
                 self._worker.log_event(self._topic, live)
+
+    def start(self, event: Event) -> None:
+        """Publish the step's first message (and earlier steps' final reports), waiting
+        for the scheduler to have them."""
+        live = self._live(_wire.encode_event(event))
+        worker = self._worker
+        if worker is None:
+            return
+        from distributed.utils import sync
+
+        reports: dict[str, list[dict[str, Any]]] = {}
+        for topic, final in _take_unconfirmed():
+            reports.setdefault(topic, []).append(final)
+        reports.setdefault(str(self._topic), []).append(live)
+        for topic, messages in reports.items():
+            with contextlib.suppress(Exception):  # the results still carry them
+                sync(
+                    worker.loop,
+                    worker.scheduler.log_event,
+                    topic=topic,
+                    msg=messages,
+                    callback_timeout=REPORT_TIMEOUT_SECONDS,
+                )
 
     def event(self, event: Event) -> None:
         self._send(_wire.encode_event(event))
@@ -60,22 +103,17 @@ class TopicChannel:
         self._send(_wire.encode_manifest(step_key, output_name, manifest))
 
     def finish(self, ok: bool) -> None:
-        """Add the ``done`` message; publish every message, waiting for the scheduler."""
+        """Add the ``done`` message; publish every message, and keep them for the next
+        step's start report to confirm."""
         self.messages.append(_wire.encode_done(ok))
         worker = self._worker
         if worker is None:
             return
-        from distributed.utils import sync
-
         final = {"key": self._task_key, "final": self.messages}
+        with _unconfirmed_lock:
+            _unconfirmed.append((str(self._topic), final))
         with contextlib.suppress(Exception):  # the result still carries them
-            sync(
-                worker.loop,
-                worker.scheduler.log_event,
-                topic=self._topic,
-                msg=final,
-                callback_timeout=REPORT_TIMEOUT_SECONDS,
-            )
+            worker.log_event(self._topic, final)
 
 
 def run_step_task(
@@ -88,7 +126,7 @@ def run_step_task(
     """
     request = decode_request(payload)
     channel = TopicChannel(topic, task_key)
-    channel.event(
+    channel.start(
         Event(
             EventType.STEP_WORKER_STARTED,
             request.run.job_name,
