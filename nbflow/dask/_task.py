@@ -46,13 +46,19 @@ def _take_unconfirmed() -> list[tuple[str, dict[str, Any]]]:
 
 
 class TopicChannel:
-    """Keeps a step's messages for the task's result and publishes each on ``topic``."""
+    """Keeps a step's messages for the task's result and publishes each on ``topic``.
+
+    Messages published while the worker's event loop is busy go out together: each is
+    added to an outbox, and one callback on the loop publishes what the outbox holds then.
+    """
 
     def __init__(self, topic: str | None, task_key: str) -> None:
         self.messages: list[bytes] = []
         self._topic = topic
         self._task_key = task_key
         self._worker: Any = None
+        self._outbox: list[dict[str, Any]] = []
+        self._outbox_lock = threading.Lock()
         if topic is not None:
             from distributed import get_worker
 
@@ -65,10 +71,25 @@ class TopicChannel:
         return {"key": self._task_key, "seq": seq, "data": data}
 
     def _send(self, data: bytes) -> None:
-        live = self._live(data)
-        if self._worker is not None:
-            with contextlib.suppress(Exception):  # the result carries it anyway
-                self._worker.log_event(self._topic, live)
+        self._publish(self._live(data))
+
+    def _publish(self, message: dict[str, Any]) -> None:
+        """Publish ``message`` soon, after those published before it."""
+        if self._worker is None:
+            return
+        with self._outbox_lock:
+            self._outbox.append(message)
+            if len(self._outbox) > 1:
+                return  # the callback already on its way takes this one too
+        with contextlib.suppress(Exception):  # the result carries it anyway
+            self._worker.loop.add_callback(self._flush)
+
+    def _flush(self) -> None:
+        """Publish the outbox (on the worker's event loop)."""
+        with self._outbox_lock:
+            messages, self._outbox = self._outbox, []
+        with contextlib.suppress(Exception):  # the result carries them anyway
+            self._worker.log_event(self._topic, messages)
 
     def start(self, event: Event) -> None:
         """Publish the step's first message (and earlier steps' final reports), waiting
@@ -112,11 +133,30 @@ class TopicChannel:
         final = {"key": self._task_key, "final": self.messages}
         with _unconfirmed_lock:
             _unconfirmed.append((str(self._topic), final))
-        with contextlib.suppress(Exception):  # the result still carries them
-            worker.log_event(self._topic, final)
+        self._publish(final)
+
+
+_PROF = None
 
 
 def run_step_task(
+    payload: bytes, topic: str | None = None, task_key: str = "", capture: bool = True
+) -> list[bytes]:
+    global _PROF
+    if os.environ.get("NBF_PROFILE"):
+        import cProfile
+        if _PROF is None:
+            _PROF = cProfile.Profile()
+        _PROF.enable()
+        try:
+            return _run_step_task(payload, topic, task_key, capture)
+        finally:
+            _PROF.disable()
+            _PROF.dump_stats(f"/tmp/dk/worker-{os.getpid()}.prof")
+    return _run_step_task(payload, topic, task_key, capture)
+
+
+def _run_step_task(
     payload: bytes, topic: str | None = None, task_key: str = "", capture: bool = True
 ) -> list[bytes]:
     """Run one step from its serialized request; returns its encoded messages, ``done`` last.
