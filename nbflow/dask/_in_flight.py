@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 class Submitted:
     """One task: its future, its step, how many of its messages were handled, its limit."""
 
-    __slots__ = ("deadline", "future", "handled", "key", "limit", "started", "step")
+    __slots__ = ("deadline", "future", "handled", "key", "limit", "started", "step", "withdrawn")
 
     def __init__(self, key: str, future: Any, step: Step, limit: StepLimit | None) -> None:
         self.key = key
@@ -32,6 +32,7 @@ class Submitted:
         self.deadline: Deadline | None = None
         self.started = False
         self.handled = 0  # messages handled as they came, in order
+        self.withdrawn = False  # the run halted before it was heard to start
 
     def start(self) -> None:
         """The step began running on its worker: its time limit starts counting now."""

@@ -37,6 +37,14 @@ _unconfirmed: list[tuple[str, dict[str, Any]]] = []
 confirmed a report from it."""
 _unconfirmed_lock = threading.Lock()
 
+_halted_runs: set[str] = set()
+"""Runs halted by a failure: their steps that start here from now on do not run."""
+
+
+def halt_run(run_id: str) -> None:
+    """Run on every worker when run ``run_id`` halts (``Client.run``)."""
+    _halted_runs.add(run_id)
+
 
 def _take_unconfirmed() -> list[tuple[str, dict[str, Any]]]:
     with _unconfirmed_lock:
@@ -123,6 +131,11 @@ class TopicChannel:
     def manifest(self, step_key: str, output_name: str, manifest: Mapping[str, Any]) -> None:
         self._send(_wire.encode_manifest(step_key, output_name, manifest))
 
+    def withdraw(self) -> None:
+        """The step will not run (its run halted): say so, with no outcome."""
+        if self._worker is not None:
+            self._publish({"key": self._task_key, "final": [], "withdrawn": True})
+
     def finish(self, ok: bool) -> None:
         """Add the ``done`` message; publish every message, and keep them for the next
         step's start report to confirm."""
@@ -145,6 +158,7 @@ def run_step_task(
     global _PROF
     if os.environ.get("NBF_PROFILE"):
         import cProfile
+
         if _PROF is None:
             _PROF = cProfile.Profile()
         _PROF.enable()
@@ -163,6 +177,7 @@ def _run_step_task(
 
     With ``capture``, what the step prints is sent back too (LOGS_CAPTURED events); the
     executor turns it off for workers that are threads of the process that runs the job.
+    A step of a run halted by a failure does not run: no messages, and an empty result.
     """
     request = decode_request(payload)
     channel = TopicChannel(topic, task_key)
@@ -175,6 +190,9 @@ def _run_step_task(
             run_id=request.run.run_id,
         )
     )
+    if request.run.run_id in _halted_runs:  # checked once the start reached the scheduler
+        channel.withdraw()
+        return []
     ok = (run_step_request_captured if capture else run_step_request)(request, channel)
     channel.finish(ok)
     return channel.messages

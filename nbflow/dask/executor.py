@@ -229,7 +229,7 @@ class DaskExecutor(OutOfProcessExecutor):
                 queue.done(step, ok)
                 if not ok and run.raise_on_error and not halted:
                     halted = True
-                    self._withdraw_waiting(client, tasks)
+                    self._withdraw_waiting(run, client, tasks)
 
     def _has_room(self, tasks: InFlight) -> bool:
         """Whether another step may be submitted: always, unless ``max_concurrent`` is set
@@ -245,13 +245,23 @@ class DaskExecutor(OutOfProcessExecutor):
             waits.append(self._deadline.left())
         return max(0.0, min(waits))
 
-    def _withdraw_waiting(self, client: Any, tasks: InFlight) -> None:
-        """The run halts: cancel the tasks whose step has not started; none of them will."""
+    def _withdraw_waiting(self, run: RunContext, client: Any, tasks: InFlight) -> None:
+        """The run halts: the steps not heard to start must not run.
+
+        Every worker is told; a task checks after its start report reached the scheduler,
+        so one that runs its step anyway was heard to start before this call returned and
+        is followed as usual. The others end at once without running their step; what they
+        publish meanwhile is held back, and only forwarded if their step did run after all.
+        """
+        from nbflow.dask._task import halt_run
+
         waiting = [task for task in tasks if not task.started]
+        if not waiting:
+            return
         for task in waiting:
-            tasks.pop(task)
-        if waiting:
-            client.cancel([task.future for task in waiting])
+            task.withdrawn = True
+        with contextlib.suppress(Exception):
+            client.run(halt_run, run.run_id)
 
     def _handle(
         self, run: RunContext, item: Any, tasks: InFlight, distributed: ModuleType
@@ -268,9 +278,13 @@ class DaskExecutor(OutOfProcessExecutor):
             if task is None:
                 return []  # its task is over: already handled
             tasks.started(task)
+            if item.get("withdrawn"):
+                tasks.pop(task)
+                return [(task.step, None)]  # its step did not run
             if "final" in item:
                 return [(task.step, self._final(run, task, item["final"], tasks))]
-            self._stream(run, task, item)
+            if not task.withdrawn:  # held back until it is known to have run
+                self._stream(run, task, item)
             return []
         task = tasks.of_future(item)
         if task is None:
@@ -444,8 +458,11 @@ class DaskExecutor(OutOfProcessExecutor):
         where = f"the Dask task of step {step.key!r}"
         try:
             if future.status == "finished":
+                messages = future.result()
+                if task.withdrawn and not messages:
+                    return None  # its step did not run: the run halted
                 ok: bool | None = None
-                for data in future.result()[task.handled :]:
+                for data in messages[task.handled :]:
                     reported = self.receive(run, data, where)
                     ok = reported if reported is not None else ok
                 if ok is not None:
