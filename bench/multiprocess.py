@@ -9,13 +9,19 @@ Prints one JSON object per measurement:
   ``process_per_step``, side by side (alternating, medians) with a warm
   ``ProcessPoolExecutor`` (forkserver) calling a builtin function as many times;
 - per-step overhead of a chain of trivial ops, multiprocess and Dask (an existing
-  LocalCluster with 2 worker processes), and the start of a LocalCluster per run.
+  LocalCluster with 2 worker processes), and the start of a LocalCluster per run;
+- Dask against its floor, side by side on one LocalCluster (2 worker processes, one thread
+  each; alternating, medians): 200 independent tiny ops and 64 independent ops sleeping
+  50 ms, each against ``client.submit`` of as many plain calls and ``client.gather``
+  (targets: <= 1.5x and <= 1.1x).
 
-Run: ``python bench/multiprocess.py``.
+Run: ``python bench/multiprocess.py`` (``python bench/multiprocess.py dask``: the Dask
+side-by-side alone).
 """
 
 from __future__ import annotations
 
+import gc
 import json
 import multiprocessing
 import statistics
@@ -117,17 +123,19 @@ def process_start() -> None:
         )
 
 
-def independent(count: int) -> Any:
+def independent(count: int, executor_def: Any = multiprocess_executor, seconds: float = 0.0) -> Any:
     def make(i: int) -> Any:
         @op(name=f"tiny_{i}")
         def tiny() -> int:
+            if seconds:
+                time.sleep(seconds)
             return i
 
         return tiny
 
     ops = [make(i) for i in range(count)]
 
-    @job(name=f"independent_{count}", executor_def=multiprocess_executor)
+    @job(name=f"independent_{count}", executor_def=executor_def)
     def independent_job() -> None:
         for tiny in ops:
             tiny()
@@ -198,8 +206,70 @@ def dask_overhead() -> None:
     emit(workload="dask run with its own LocalCluster (2 steps)", seconds=round(seconds, 3))
 
 
+def plain_call(i: int) -> int:
+    return i
+
+
+def plain_nap(i: int) -> int:
+    time.sleep(0.05)
+    return i
+
+
+def dask_vs_floor(repeats: int = 7) -> None:
+    """nbflow on Dask against ``client.submit`` + ``client.gather`` of the same work."""
+    import dask
+    import distributed
+
+    with dask.config.set({"distributed.scheduler.allowed-failures": 0}):
+        cluster = distributed.LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+        )
+    client = distributed.Client(cluster, set_as_default=False)
+    config = {"execution": {"config": {"address": cluster.scheduler_address}}}
+    try:
+        for name, count, seconds, call, target in (
+            ("200 independent tiny ops", 200, 0.0, plain_call, 1.5),
+            ("64 independent ops x 50 ms", 64, 0.05, plain_nap, 1.1),
+        ):
+            job_def = independent(count, dask_executor, seconds)
+            timed(job_def, config)  # warm: workers import nbflow and load the job
+            client.gather([client.submit(call, i, pure=False) for i in range(count)])
+            floors: list[float] = []
+            ours: list[float] = []
+            for _ in range(repeats):
+                started = time.perf_counter()
+                client.gather([client.submit(call, i, pure=False) for i in range(count)])
+                floors.append(time.perf_counter() - started)
+                seconds_taken, result = timed(job_def, config)
+                assert result.success
+                ours.append(seconds_taken)
+                # The run's temporary instance folder is removed when its result is
+                # collected: do it here, not during the next timed run.
+                del result
+                gc.collect()
+            floor, nbflow = statistics.median(floors), statistics.median(ours)
+            emit(
+                workload=f"dask, {name}, existing LocalCluster (2 processes x 1 thread)",
+                floor_seconds=round(floor, 3),
+                nbflow_seconds=round(nbflow, 3),
+                factor=round(nbflow / floor, 2),
+                target_factor=target,
+                floor_runs=[round(x, 3) for x in floors],
+                nbflow_runs=[round(x, 3) for x in ours],
+            )
+    finally:
+        client.close()
+        cluster.close()
+
+
 if __name__ == "__main__":
+    import sys
+
+    if sys.argv[1:] == ["dask"]:  # only the Dask side-by-side
+        dask_vs_floor()
+        sys.exit(0)
     budget_workload()
     process_start()
     tiny_ops()
     dask_overhead()
+    dask_vs_floor()
