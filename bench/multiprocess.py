@@ -13,7 +13,8 @@ Prints one JSON object per measurement:
 - Dask against its floor, side by side on one LocalCluster (2 worker processes, one thread
   each; alternating, medians): 200 independent tiny ops and 64 independent ops sleeping
   50 ms, each against ``client.submit`` of as many plain calls and ``client.gather``
-  (targets: <= 1.5x and <= 1.1x).
+  (targets: <= 1.5x and <= 1.1x), and against the same calls each storing its value
+  durably (pickle, fsync, rename: what every nbflow step's output costs at least).
 
 Run: ``python bench/multiprocess.py`` (``python bench/multiprocess.py dask``: the Dask
 side-by-side alone).
@@ -24,7 +25,11 @@ from __future__ import annotations
 import gc
 import json
 import multiprocessing
+import os
+import pickle
+import shutil
 import statistics
+import tempfile
 import time
 from concurrent.futures import ProcessPoolExecutor
 from typing import Any
@@ -206,19 +211,32 @@ def dask_overhead() -> None:
     emit(workload="dask run with its own LocalCluster (2 steps)", seconds=round(seconds, 3))
 
 
-def plain_call(i: int) -> int:
+def plain_call(i: int, seconds: float) -> int:
+    if seconds:
+        time.sleep(seconds)
     return i
 
 
-def plain_nap(i: int) -> int:
-    time.sleep(0.05)
+def plain_stored(i: int, seconds: float, folder: str) -> int:
+    """``plain_call``, then its value stored as a durable store does it: pickled into a
+    temporary file, flushed to disk (fsync) and renamed into place."""
+    plain_call(i, seconds)
+    path = os.path.join(folder, f"value_{i}")
+    with open(f"{path}.tmp", "wb") as handle:
+        pickle.dump(i, handle)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(f"{path}.tmp", path)
     return i
 
 
 def dask_vs_floor(repeats: int = 7) -> None:
-    """nbflow on Dask against ``client.submit`` + ``client.gather`` of the same work."""
+    """nbflow on Dask against ``client.submit`` + ``client.gather`` of the same work, and
+    against the same calls each storing its value durably (as every nbflow step does)."""
     import dask
     import distributed
+
+    folder = tempfile.mkdtemp(prefix="nbflow-bench-")
 
     with dask.config.set({"distributed.scheduler.allowed-failures": 0}):
         cluster = distributed.LocalCluster(
@@ -227,19 +245,32 @@ def dask_vs_floor(repeats: int = 7) -> None:
     client = distributed.Client(cluster, set_as_default=False)
     config = {"execution": {"config": {"address": cluster.scheduler_address}}}
     try:
-        for name, count, seconds, call, target in (
-            ("200 independent tiny ops", 200, 0.0, plain_call, 1.5),
-            ("64 independent ops x 50 ms", 64, 0.05, plain_nap, 1.1),
+        for name, count, seconds, target in (
+            ("200 independent tiny ops", 200, 0.0, 1.5),
+            ("64 independent ops x 50 ms", 64, 0.05, 1.1),
         ):
+
+            def plain(stored: bool, count: int = count, seconds: float = seconds) -> float:
+                started = time.perf_counter()
+                futures = [
+                    client.submit(plain_stored, i, seconds, folder, pure=False)
+                    if stored
+                    else client.submit(plain_call, i, seconds, pure=False)
+                    for i in range(count)
+                ]
+                client.gather(futures)
+                return time.perf_counter() - started
+
             job_def = independent(count, dask_executor, seconds)
             timed(job_def, config)  # warm: workers import nbflow and load the job
-            client.gather([client.submit(call, i, pure=False) for i in range(count)])
+            plain(stored=False)
+            plain(stored=True)
             floors: list[float] = []
+            stored_floors: list[float] = []
             ours: list[float] = []
             for _ in range(repeats):
-                started = time.perf_counter()
-                client.gather([client.submit(call, i, pure=False) for i in range(count)])
-                floors.append(time.perf_counter() - started)
+                floors.append(plain(stored=False))
+                stored_floors.append(plain(stored=True))
                 seconds_taken, result = timed(job_def, config)
                 assert result.success
                 ours.append(seconds_taken)
@@ -248,18 +279,22 @@ def dask_vs_floor(repeats: int = 7) -> None:
                 del result
                 gc.collect()
             floor, nbflow = statistics.median(floors), statistics.median(ours)
+            stored_floor = statistics.median(stored_floors)
             emit(
                 workload=f"dask, {name}, existing LocalCluster (2 processes x 1 thread)",
                 floor_seconds=round(floor, 3),
                 nbflow_seconds=round(nbflow, 3),
                 factor=round(nbflow / floor, 2),
                 target_factor=target,
+                floor_with_durable_store_seconds=round(stored_floor, 3),
+                factor_vs_floor_with_durable_store=round(nbflow / stored_floor, 2),
                 floor_runs=[round(x, 3) for x in floors],
                 nbflow_runs=[round(x, 3) for x in ours],
             )
     finally:
         client.close()
         cluster.close()
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 if __name__ == "__main__":
