@@ -10,8 +10,10 @@ waited on its worker), so when its worker dies the run submits it again instead 
 it. That same report carries the final reports of the steps that ended in this process
 since the last one the scheduler confirmed: whatever the step about to run does (a crash,
 ``os._exit``), the run has the earlier steps' outcomes, and the worker's death is not
-blamed on them. A step's final report (every message, ``done`` last) is also published as
-it ends, without waiting, so the run has it without fetching the task's result.
+blamed on them (a final report there holds every message, ``done`` last, as nothing says
+the messages published without waiting got there first). As a step ends, its final report
+is also published without waiting, after its other messages: only ``done``, numbered after
+them, so the run has the outcome without fetching the task's result.
 """
 
 from __future__ import annotations
@@ -143,10 +145,11 @@ class TopicChannel:
         worker = self._worker
         if worker is None:
             return
-        final = {"key": self._task_key, "final": self.messages}
+        whole = {"key": self._task_key, "seq": 0, "final": self.messages}
         with _unconfirmed_lock:
-            _unconfirmed.append((str(self._topic), final))
-        self._publish(final)
+            _unconfirmed.append((str(self._topic), whole))
+        done = len(self.messages) - 1
+        self._publish({"key": self._task_key, "seq": done, "final": self.messages[done:]})
 
 
 _PROF = None

@@ -282,7 +282,11 @@ class DaskExecutor(OutOfProcessExecutor):
                 tasks.pop(task)
                 return [(task.step, None)]  # its step did not run
             if "final" in item:
-                return [(task.step, self._final(run, task, item["final"], tasks))]
+                first = item.get("seq", 0)
+                if not isinstance(first, int) or first > task.handled:
+                    return []  # messages before these went missing: the result has them
+                messages = item["final"][task.handled - first :]
+                return [(task.step, self._final(run, task, messages, tasks))]
             if not task.withdrawn:  # held back until it is known to have run
                 self._stream(run, task, item)
             return []
@@ -295,10 +299,11 @@ class DaskExecutor(OutOfProcessExecutor):
     def _final(
         self, run: RunContext, task: Submitted, messages: Sequence[bytes], tasks: InFlight
     ) -> bool:
-        """A step's final report, sent as its task ended: the step is over."""
+        """A step's final report (the messages not handled yet), sent as its task ended:
+        the step is over."""
         tasks.pop(task)
         ok: bool | None = None
-        for data in messages[task.handled :]:
+        for data in messages:
             reported = self.receive(run, data, f"the Dask task of step {task.step.key!r}")
             ok = reported if reported is not None else ok
         task.future.release()  # whatever happens to its worker now is not this step's doing
