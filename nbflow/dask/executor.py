@@ -16,8 +16,10 @@ reports its step's start to the scheduler before the step runs, so when a worker
 the step running on it is blamed: the tasks that were waiting on it never started, and are
 submitted again. A step past its time limit has its task canceled and, on a LocalCluster
 started here with one thread per worker, its worker ended (the nanny starts a new one); a
-run past ``execute_job(timeout=)`` does the same to every running step. A restarted worker
-that re-imports an unguarded script fails the run at once, never a hang.
+run past ``execute_job(timeout=)`` does the same to every running step, and a canceled
+run cancels every task (steps still waiting are skipped). A run halted by a failure
+(``raise_on_error``) tells the workers: a waiting step then ends without running. A
+restarted worker that re-imports an unguarded script fails the run at once, never a hang.
 """
 
 from __future__ import annotations
