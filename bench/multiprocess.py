@@ -9,16 +9,27 @@ Prints one JSON object per measurement:
   ``process_per_step``, side by side (alternating, medians) with a warm
   ``ProcessPoolExecutor`` (forkserver) calling a builtin function as many times;
 - per-step overhead of a chain of trivial ops, multiprocess and Dask (an existing
-  LocalCluster with 2 worker processes), and the start of a LocalCluster per run.
+  LocalCluster with 2 worker processes), and the start of a LocalCluster per run;
+- Dask against its floor, side by side on one LocalCluster (2 worker processes, one thread
+  each; alternating, medians): 200 independent tiny ops and 64 independent ops sleeping
+  50 ms, each against ``client.submit`` of as many plain calls and ``client.gather``
+  (targets: <= 1.5x and <= 1.1x), and against the same calls each storing its value
+  durably (pickle, fsync, rename: what every nbflow step's output costs at least).
 
-Run: ``python bench/multiprocess.py``.
+Run: ``python bench/multiprocess.py`` (``python bench/multiprocess.py dask``: the Dask
+side-by-side alone).
 """
 
 from __future__ import annotations
 
+import gc
 import json
 import multiprocessing
+import os
+import pickle
+import shutil
 import statistics
+import tempfile
 import time
 from concurrent.futures import ProcessPoolExecutor
 from typing import Any
@@ -117,17 +128,19 @@ def process_start() -> None:
         )
 
 
-def independent(count: int) -> Any:
+def independent(count: int, executor_def: Any = multiprocess_executor, seconds: float = 0.0) -> Any:
     def make(i: int) -> Any:
         @op(name=f"tiny_{i}")
         def tiny() -> int:
+            if seconds:
+                time.sleep(seconds)
             return i
 
         return tiny
 
     ops = [make(i) for i in range(count)]
 
-    @job(name=f"independent_{count}", executor_def=multiprocess_executor)
+    @job(name=f"independent_{count}", executor_def=executor_def)
     def independent_job() -> None:
         for tiny in ops:
             tiny()
@@ -198,8 +211,100 @@ def dask_overhead() -> None:
     emit(workload="dask run with its own LocalCluster (2 steps)", seconds=round(seconds, 3))
 
 
+def plain_call(i: int, seconds: float) -> int:
+    if seconds:
+        time.sleep(seconds)
+    return i
+
+
+def plain_stored(i: int, seconds: float, folder: str) -> int:
+    """``plain_call``, then its value stored as a durable store does it: pickled into a
+    temporary file, flushed to disk (fsync) and renamed into place."""
+    plain_call(i, seconds)
+    path = os.path.join(folder, f"value_{i}")
+    with open(f"{path}.tmp", "wb") as handle:
+        pickle.dump(i, handle)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(f"{path}.tmp", path)
+    return i
+
+
+def dask_vs_floor(repeats: int = 7) -> None:
+    """nbflow on Dask against ``client.submit`` + ``client.gather`` of the same work, and
+    against the same calls each storing its value durably (as every nbflow step does)."""
+    import dask
+    import distributed
+
+    folder = tempfile.mkdtemp(prefix="nbflow-bench-")
+
+    with dask.config.set({"distributed.scheduler.allowed-failures": 0}):
+        cluster = distributed.LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+        )
+    client = distributed.Client(cluster, set_as_default=False)
+    config = {"execution": {"config": {"address": cluster.scheduler_address}}}
+    try:
+        for name, count, seconds, target in (
+            ("200 independent tiny ops", 200, 0.0, 1.5),
+            ("64 independent ops x 50 ms", 64, 0.05, 1.1),
+        ):
+
+            def plain(stored: bool, count: int = count, seconds: float = seconds) -> float:
+                started = time.perf_counter()
+                futures = [
+                    client.submit(plain_stored, i, seconds, folder, pure=False)
+                    if stored
+                    else client.submit(plain_call, i, seconds, pure=False)
+                    for i in range(count)
+                ]
+                client.gather(futures)
+                return time.perf_counter() - started
+
+            job_def = independent(count, dask_executor, seconds)
+            timed(job_def, config)  # warm: workers import nbflow and load the job
+            plain(stored=False)
+            plain(stored=True)
+            floors: list[float] = []
+            stored_floors: list[float] = []
+            ours: list[float] = []
+            for _ in range(repeats):
+                floors.append(plain(stored=False))
+                stored_floors.append(plain(stored=True))
+                seconds_taken, result = timed(job_def, config)
+                assert result.success
+                ours.append(seconds_taken)
+                # The run's temporary instance folder is removed when its result is
+                # collected: do it here, not during the next timed run.
+                del result
+                gc.collect()
+            floor, nbflow = statistics.median(floors), statistics.median(ours)
+            stored_floor = statistics.median(stored_floors)
+            emit(
+                workload=f"dask, {name}, existing LocalCluster (2 processes x 1 thread)",
+                floor_seconds=round(floor, 3),
+                nbflow_seconds=round(nbflow, 3),
+                factor=round(nbflow / floor, 2),
+                target_factor=target,
+                floor_with_durable_store_seconds=round(stored_floor, 3),
+                factor_vs_floor_with_durable_store=round(nbflow / stored_floor, 2),
+                floor_runs=[round(x, 3) for x in floors],
+                nbflow_runs=[round(x, 3) for x in ours],
+            )
+    finally:
+        client.close()
+        cluster.close()
+        shutil.rmtree(folder, ignore_errors=True)
+
+
 if __name__ == "__main__":
+    import sys
+
+    if sys.argv[1:] == ["dask"]:  # only the Dask side-by-side
+        dask_vs_floor()
+        sys.exit(0)
     budget_workload()
     process_start()
     tiny_ops()
     dask_overhead()
+    dask_vs_floor()

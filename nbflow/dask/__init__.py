@@ -25,7 +25,10 @@ dask_executor = ExecutorDefinition(
         "max_concurrent": Field(
             int,
             default_value=0,
-            description="Steps submitted at once; 0 means the cluster's worker threads.",
+            description=(
+                "Most steps on the cluster at once (so at most this many run); 0 submits "
+                "every ready step and Dask queues them on its workers by priority."
+            ),
         ),
         "retries": RETRIES_CONFIG,
         "step_timeout": STEP_TIMEOUT_CONFIG,

@@ -1,29 +1,40 @@
 """The Dask executor: nbflow schedules, Dask runs step payloads on its workers.
 
-nbflow keeps the ready queue, memoization, retries (inside each step) and priority; it
-submits at most as many steps as the cluster has worker threads, highest priority first.
-Each submission is a payload cloudpickled by nbflow, under a key unique to the run, step and
-attempt. A step's events and log messages come back as they happen, through the run's
-topic on the scheduler (``Client.subscribe_topic``), and all of them again with its result.
+nbflow keeps the ready queue, memoization, retries (inside each step) and priority. Each
+step is submitted as soon as it is ready (memoized steps never are), with its priority as
+the task's Dask priority, so Dask keeps its workers busy without waiting for the run
+between steps; with ``max_concurrent`` set, at most that many steps are on the cluster at
+once. Each submission is a payload cloudpickled by nbflow, under a key unique to the run,
+step and attempt. A step's events and log messages come back as they happen, through the
+run's topic on the scheduler (``Client.subscribe_topic``), and all of them again with its
+result. A step's time limit counts from when it is heard to start on its worker, never
+while it waits there.
+
 A LocalCluster started here allows no task failures (``allowed-failures: 0``), so a step
-that kills its worker fails that step instead of being silently re-run elsewhere; each
-step's outcome reaches the scheduler before its task returns, so a worker's death is blamed
-only on the step running on it. A step past its time limit has its task canceled and, on
-a LocalCluster started here with one thread per worker, its worker ended (the nanny starts a
-new one); a run past ``execute_job(timeout=)`` does the same to every running step. A
+that kills its worker fails that step instead of being silently re-run elsewhere. A task
+reports its step's start to the scheduler before the step runs, so when a worker dies only
+the step running on it is blamed: the tasks that were waiting on it never started, and are
+submitted again. A step past its time limit has its task canceled and, on a LocalCluster
+started here with one thread per worker, its worker ended (the nanny starts a new one); a
+run past ``execute_job(timeout=)`` does the same to every running step, and a canceled
+run cancels every task (steps still waiting are skipped). A run halted by a failure
+(``raise_on_error``) tells the workers: a waiting step then ends without running. A
 restarted worker that re-imports an unguarded script fails the run at once, never a hang.
 """
 
 from __future__ import annotations
 
 import contextlib
+import heapq
 import itertools
 import logging
 import os
 import time
+from collections import deque
 from queue import Empty, SimpleQueue
 from typing import TYPE_CHECKING, Any
 
+from nbflow.dask._in_flight import InFlight, Submitted
 from nbflow.errors import (
     DaskMainReimportError,
     ExecutionError,
@@ -34,13 +45,13 @@ from nbflow.errors import (
 )
 from nbflow.events import EventType
 from nbflow.execution.engine.executor import ReadyQueue
-from nbflow.execution.engine.timeouts import TIMED_OUT_REASON, Deadline, StepLimit
+from nbflow.execution.engine.timeouts import TIMED_OUT_REASON, Deadline
 from nbflow.execution.executors._main_module import main_module_hidden
 from nbflow.execution.executors.main_reimport import ReimportWatch
 from nbflow.execution.executors.out_of_process import OutOfProcessExecutor, stop_canceled_step
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterator, Mapping
+    from collections.abc import Callable, Iterator, Mapping, Sequence
     from types import ModuleType
 
     from nbflow.definitions.job import JobDefinition
@@ -52,9 +63,15 @@ if TYPE_CHECKING:
 POLL_SECONDS = 0.5
 """Longest wait for a step to finish before checking again (keeps Ctrl-C responsive)."""
 EXIT_TIMED_OUT = 75
+"""Exit code of a Dask worker ended because its step ran past its time limit."""
 WORKER_GONE_SECONDS = 30.0
 """How long to wait, after ending a worker, for the scheduler to drop it."""
-"""Exit code of a Dask worker ended because its step ran past its time limit."""
+RECENTLY_RELEASED = 1024
+"""How many futures of steps just over are kept, to be forgotten by the scheduler before a
+worker is ended (their release may still be on its way)."""
+MAX_LOST_BEFORE_START = 3
+"""How many times a step may be lost with a dying worker before it started and be submitted
+again; past that it fails (its workers keep dying)."""
 NO_WORKER_REASON = "a restarted Dask worker could not start"
 """The ``StepSkippedData.reason`` of steps left when workers re-import an unguarded script."""
 
@@ -88,8 +105,8 @@ class DaskExecutor(OutOfProcessExecutor):
         self.timeout = float(self.config.get("timeout", 60.0))
         self._attempts = itertools.count()
         self._topic: str | None = None
-        self._streamed: dict[str, int] = {}  # task key -> messages handled as they came
-        self._limits: dict[str, tuple[Deadline, StepLimit]] = {}  # task key -> its limit
+        self._lost: dict[str, int] = {}  # step key -> times lost before it started
+        self._released: deque[Any] = deque(maxlen=RECENTLY_RELEASED)  # steps just over
         self._deadline: Deadline | None = None
         self._watch: ReimportWatch | None = None
         # Ending a worker stops only the step past its limit when it runs nothing else.
@@ -111,17 +128,16 @@ class DaskExecutor(OutOfProcessExecutor):
         dask, distributed = import_distributed()
         finished: SimpleQueue[Any] = SimpleQueue()  # futures as they finish, and live messages
         with self._client(run, dask, distributed) as client:
-            futures: dict[Any, Step] = {}
+            tasks = InFlight()
             self._topic = f"nbflow-{run.run_id}"
             client.subscribe_topic(self._topic, lambda event: finished.put(event[1]))
             try:
                 self._deadline = self.run_deadline()
-                self._run_steps(run, client, distributed, futures, finished)
+                self._run_steps(run, client, distributed, tasks, finished)
             finally:
                 with contextlib.suppress(Exception):
                     client.unsubscribe_topic(self._topic)
-                if futures:
-                    client.cancel(list(futures))
+                _stop_all(client, tasks)
 
     @contextlib.contextmanager
     def _client(self, run: RunContext, dask: ModuleType, distributed: ModuleType) -> Iterator[Any]:
@@ -168,131 +184,170 @@ class DaskExecutor(OutOfProcessExecutor):
                 ),
             )
 
-    def _capacity(self, client: Any) -> int:
-        if self.max_concurrent:
-            return self.max_concurrent
-        threads: int = sum(client.nthreads().values())
-        return max(1, threads)
-
     # The scheduling loop reads best whole: cancel, settle, submit, wait, collect.
     def _run_steps(  # noqa: C901
         self,
         run: RunContext,
         client: Any,
         distributed: ModuleType,
-        futures: dict[Any, Step],
+        tasks: InFlight,
         finished: SimpleQueue[Any],
     ) -> None:
         queue = ReadyQueue(run)
-        pending: list[Step] = []
-        capacity = self._capacity(client)
+        pending: list[tuple[int, int, int, Step]] = []  # a heap: highest priority first
+        order = itertools.count()
         halted = False
         while True:
             if queue.cancel_requested:
-                self._cancel(run, client, queue, futures, finished, distributed)
+                self._cancel(run, client, queue, tasks, finished, distributed)
                 return
             if self._deadline is not None and self._deadline.passed:
-                self._time_out_run(run, client, queue, futures, finished, distributed)
+                self._time_out_run(run, client, queue, tasks, finished, distributed)
             while queue:
                 step = queue.pop()
                 if not queue.settle(step):
-                    pending.append(step)
-            if not halted:
-                pending.sort(key=lambda s: (-s.priority, s.index))
-                while pending and len(futures) < capacity:
-                    step = pending.pop(0)
-                    futures[self._submit(run, client, step, finished)] = step
-            if not futures:
+                    heapq.heappush(pending, (-step.priority, step.index, next(order), step))
+            while pending and not halted and self._has_room(tasks):
+                self._submit(run, client, heapq.heappop(pending)[3], tasks, finished)
+            if not tasks:
                 if queue:
                     continue
                 if pending and not halted:
-                    raise ExecutionError(f"Steps {[s.key for s in pending]} could not start.")
+                    stuck = [entry[3].key for entry in pending]
+                    raise ExecutionError(f"Steps {stuck} could not start.")
                 return
             try:
-                item = finished.get(timeout=self._wait_seconds())
+                item = finished.get(timeout=self._wait_seconds(tasks))
             except Empty:
                 item = None
-            ended = [] if item is None else self._handle(run, item, futures, distributed)
+            ended = [] if item is None else self._handle(run, item, tasks, distributed)
             if finished.empty():  # outcomes already here count before any limit
-                ended += self._time_out_steps(run, client, futures)
-                self._check_workers_start(run, client, queue, futures)
+                ended += self._time_out_steps(run, client, tasks)
+                self._check_workers_start(run, client, queue, tasks)
             for step, ok in ended:
+                if ok is None:  # lost with its worker before it started: submit it again
+                    heapq.heappush(pending, (-step.priority, step.index, next(order), step))
+                    continue
                 queue.done(step, ok)
-                halted = halted or (not ok and run.raise_on_error)
+                if not ok and run.raise_on_error and not halted:
+                    halted = True
+                    self._withdraw_waiting(run, client, tasks)
 
-    def _wait_seconds(self) -> float:
-        waits = [POLL_SECONDS, *(deadline.left() for deadline, _ in self._limits.values())]
+    def _has_room(self, tasks: InFlight) -> bool:
+        """Whether another step may be submitted: always, unless ``max_concurrent`` is set
+        (then at most that many are on the cluster, so at most that many run)."""
+        return not self.max_concurrent or len(tasks) < self.max_concurrent
+
+    def _wait_seconds(self, tasks: InFlight) -> float:
+        waits = [POLL_SECONDS]
+        next_limit = tasks.seconds_to_next_limit()
+        if next_limit is not None:
+            waits.append(next_limit)
         if self._deadline is not None:
             waits.append(self._deadline.left())
         return max(0.0, min(waits))
 
+    def _withdraw_waiting(self, run: RunContext, client: Any, tasks: InFlight) -> None:
+        """The run halts: the steps not heard to start must not run.
+
+        Every worker is told; a task checks after its start report reached the scheduler,
+        so one that runs its step anyway was heard to start before this call returned and
+        is followed as usual. The others end at once without running their step; what they
+        publish meanwhile is held back, and only forwarded if their step did run after all.
+        """
+        from nbflow.dask._task import halt_run
+
+        waiting = [task for task in tasks if not task.started]
+        if not waiting:
+            return
+        for task in waiting:
+            task.withdrawn = True
+        with contextlib.suppress(Exception):
+            client.run(halt_run, run.run_id)
+
     def _handle(
-        self, run: RunContext, item: Any, futures: dict[Any, Step], distributed: ModuleType
-    ) -> list[tuple[Step, bool]]:
-        """Handle a live message, a final report or a finished future; the steps it ended."""
-        if isinstance(item, dict) and "final" in item:
-            return self._final(run, item, futures)
+        self, run: RunContext, item: Any, tasks: InFlight, distributed: ModuleType
+    ) -> list[tuple[Step, bool | None]]:
+        """Handle live messages, a final report or a finished future; the steps it ended
+        (``None``: lost before it started, to submit again)."""
+        if isinstance(item, list | tuple):  # a start report, with earlier steps' final reports
+            ended: list[tuple[Step, bool | None]] = []
+            for message in item:
+                ended += self._handle(run, message, tasks, distributed)
+            return ended
         if isinstance(item, dict):
-            self._stream(run, item, futures)
+            task = tasks.get(item.get("key"))
+            if task is None:
+                return []  # its task is over: already handled
+            tasks.started(task)
+            if item.get("withdrawn"):
+                tasks.pop(task)
+                return [(task.step, None)]  # its step did not run
+            if "final" in item:
+                first = item.get("seq", 0)
+                if not isinstance(first, int) or first > task.handled:
+                    return []  # messages before these went missing: the result has them
+                messages = item["final"][task.handled - first :]
+                return [(task.step, self._final(run, task, messages, tasks))]
+            if not task.withdrawn:  # held back until it is known to have run
+                self._stream(run, task, item)
             return []
-        if item in futures:
-            step = futures.pop(item)
-            self._limits.pop(item.key, None)
-            return [(step, self._collect(run, step, item, distributed))]
-        return []
+        task = tasks.of_future(item)
+        if task is None:
+            return []
+        tasks.pop(task)
+        return [(task.step, self._collect(run, task, distributed))]
 
     def _final(
-        self, run: RunContext, report: Mapping[str, Any], futures: dict[Any, Step]
-    ) -> list[tuple[Step, bool]]:
-        """A step's final report, sent before its task returned: the step is over."""
-        key = report.get("key")
-        future = next((f for f in futures if f.key == key), None)
-        if future is None:
-            return []  # its result came first and was handled
-        step = futures.pop(future)
-        self._limits.pop(future.key, None)
-        handled = self._streamed.pop(future.key, 0)
+        self, run: RunContext, task: Submitted, messages: Sequence[bytes], tasks: InFlight
+    ) -> bool:
+        """A step's final report (the messages not handled yet), sent as its task ended:
+        the step is over."""
+        tasks.pop(task)
         ok: bool | None = None
-        for data in report["final"][handled:]:
-            reported = self.receive(run, data, f"the Dask task of step {step.key!r}")
+        for data in messages:
+            reported = self.receive(run, data, f"the Dask task of step {task.step.key!r}")
             ok = reported if reported is not None else ok
-        future.release()  # whatever happens to its worker now is not this step's doing
+        task.future.release()  # whatever happens to its worker now is not this step's doing
+        self._released.append(task.future)
         if ok is None:
-            self.step_died(run, step, StepProcessError.worker_died(step.key, "no result"))
-            return [(step, False)]
-        return [(step, ok)]
+            self.step_died(run, task.step, StepProcessError.worker_died(task.step.key, "no result"))
+            return False
+        return ok
 
-    def _end_tasks(self, client: Any, futures: list[Any]) -> str:
-        """Cancel ``futures``' tasks and end the workers running them, when that is safe."""
-        keys = {f.key for f in futures}
+    def _end_tasks(self, client: Any, ended: list[Submitted]) -> str:
+        """Cancel ``ended``'s tasks and end the workers running them, when that is safe."""
+        keys = {task.key for task in ended}
         workers: list[str] = []
         if self._ends_workers:
             with contextlib.suppress(Exception):
                 processing = client.processing()
                 workers = [addr for addr, held in processing.items() if keys & set(held)]
-        client.cancel(futures)
+        client.cancel([task.future for task in ended])
         if not workers:
             return "its Dask task was canceled; code already running on a worker may still finish"
+        if self._released:  # steps over whose results may still be on the worker: forget
+            with contextlib.suppress(Exception):  # them first, so none is computed again
+                client.cancel(self._released)
+            self._released.clear()
         with contextlib.suppress(Exception):  # the worker is gone before it can answer
             client.run(os._exit, EXIT_TIMED_OUT, workers=workers, on_error="ignore")
         _wait_until_gone(client, set(workers))
         return "its Dask worker was ended (the cluster starts a new one)"
 
     def _time_out_steps(
-        self, run: RunContext, client: Any, futures: dict[Any, Step]
-    ) -> list[tuple[Step, bool]]:
+        self, run: RunContext, client: Any, tasks: InFlight
+    ) -> list[tuple[Step, bool | None]]:
         """Fail the steps past their time limit, ending their tasks."""
-        ended = []
-        for future, step in list(futures.items()):
-            deadline, limit = self._limits.get(future.key, (None, None))
-            if deadline is None or limit is None or not deadline.passed:
-                continue
-            futures.pop(future)
-            self._limits.pop(future.key, None)
-            how = self._end_tasks(client, [future])
-            error = StepTimeoutError.build(step.key, limit.seconds, limit.source, how)
-            run.fail_step(step.key, str(error).splitlines()[0], error, user_failure=False)
-            ended.append((step, False))
+        ended: list[tuple[Step, bool | None]] = []
+        for task in tasks.past_limit():
+            tasks.pop(task)
+            how = self._end_tasks(client, [task])
+            limit = task.limit
+            assert limit is not None
+            error = StepTimeoutError.build(task.step.key, limit.seconds, limit.source, how)
+            run.fail_step(task.step.key, str(error).splitlines()[0], error, user_failure=False)
+            ended.append((task.step, False))
         return ended
 
     def _time_out_run(
@@ -300,37 +355,49 @@ class DaskExecutor(OutOfProcessExecutor):
         run: RunContext,
         client: Any,
         queue: ReadyQueue,
-        futures: dict[Any, Step],
+        tasks: InFlight,
         finished: SimpleQueue[Any],
         distributed: ModuleType,
     ) -> None:
         """End every running step, skip the rest and raise ``RunTimeoutError``."""
         assert self._deadline is not None
-        while not finished.empty():
-            for step, ok in self._handle(run, finished.get(), futures, distributed):
-                queue.done(step, ok)
+        self._drain(run, queue, tasks, finished, distributed)
         seconds = self._deadline.seconds
-        how = self._end_tasks(client, list(futures)) if futures else ""
+        running = [task for task in tasks if task.started]
+        how = self._end_tasks(client, running) if running else ""
         ended = _fail_running(
             run,
+            client,
             queue,
-            futures,
+            tasks,
             lambda key: StepTimeoutError.build(key, seconds, "execute_job(timeout=...)", how),
             TIMED_OUT_REASON,
         )
         raise RunTimeoutError.build(run.job_name, seconds, ended)
 
+    def _drain(
+        self,
+        run: RunContext,
+        queue: ReadyQueue,
+        tasks: InFlight,
+        finished: SimpleQueue[Any],
+        distributed: ModuleType,
+    ) -> None:
+        """Handle what has already come back; a step lost before it started stays unrun."""
+        while not finished.empty():
+            for step, ok in self._handle(run, finished.get(), tasks, distributed):
+                if ok is not None:
+                    queue.done(step, ok)
+
     def _check_workers_start(
-        self, run: RunContext, client: Any, queue: ReadyQueue, futures: dict[Any, Step]
+        self, run: RunContext, client: Any, queue: ReadyQueue, tasks: InFlight
     ) -> None:
         """Fail the run when a restarted worker re-imported an unguarded script."""
         script = None if self._watch is None else self._watch.reimported()
         if script is None:
             return
         error = DaskMainReimportError.build(script)
-        if futures:
-            client.cancel(list(futures))
-        _fail_running(run, queue, futures, lambda _key: error, NO_WORKER_REASON)
+        _fail_running(run, client, queue, tasks, lambda _key: error, NO_WORKER_REASON)
         raise error
 
     def _cancel(
@@ -338,34 +405,30 @@ class DaskExecutor(OutOfProcessExecutor):
         run: RunContext,
         client: Any,
         queue: ReadyQueue,
-        futures: dict[Any, Step],
+        tasks: InFlight,
         finished: SimpleQueue[Any],
         distributed: ModuleType,
     ) -> None:
-        """Collect steps that have finished; cancel the tasks of the others, which fail.
+        """Collect steps that have finished; cancel the tasks of the others: the running
+        ones fail, the ones still waiting are skipped.
 
         A cluster started here is shut down with the run, stopping code that still runs.
         """
         queue.begin_cancel()
-        while not finished.empty():
-            future = finished.get()
-            if isinstance(future, dict):
-                self._stream(run, future, futures)
-            elif future in futures:
-                step = futures.pop(future)
-                queue.done(step, self._collect(run, step, future, distributed))
-        if futures:
-            client.cancel(list(futures))
+        self._drain(run, queue, tasks, finished, distributed)
         how = "its Dask task was canceled"
         if self.address is not None:
             how += "; code already running on a worker of that cluster may still finish"
-        for step in sorted(futures.values(), key=lambda s: s.index):
-            stop_canceled_step(run, step, how)
-            queue.done(step, ok=False)
-        futures.clear()
+        _stop_all(client, tasks)
+        for task in sorted((t for t in tasks if t.started), key=lambda t: t.step.index):
+            stop_canceled_step(run, task.step, how)
+            queue.done(task.step, ok=False)
+        tasks.clear()
         queue.skip_unfinished()
 
-    def _submit(self, run: RunContext, client: Any, step: Step, finished: SimpleQueue[Any]) -> Any:
+    def _submit(
+        self, run: RunContext, client: Any, step: Step, tasks: InFlight, finished: SimpleQueue[Any]
+    ) -> None:
         from nbflow.dask._task import run_step_task
 
         run.emit(
@@ -385,30 +448,28 @@ class DaskExecutor(OutOfProcessExecutor):
             retries=0,
             priority=step.priority,
         )
+        tasks.add(Submitted(key, future, step, self.step_limit(step)))
         future.add_done_callback(finished.put)
-        limit = self.step_limit(step)
-        if limit is not None:
-            self._limits[key] = (Deadline(limit.seconds), limit)
-        return future
 
-    def _stream(self, run: RunContext, live: Mapping[str, Any], futures: dict[Any, Step]) -> None:
-        """Handle a message a running step published, if it is the next one of a current task."""
-        key = live.get("key")
-        step = next((s for f, s in futures.items() if f.key == key), None)
-        if step is None or not isinstance(key, str):
-            return  # its task finished: the result has every message
-        if live.get("seq") != self._streamed.get(key, 0):
+    def _stream(self, run: RunContext, task: Submitted, live: Mapping[str, Any]) -> None:
+        """Handle a message a running step published, if it is its task's next one."""
+        if live.get("seq") != task.handled:
             return  # one went missing: the rest come with the result, in order
-        self._streamed[key] = live["seq"] + 1
-        self.receive(run, live["data"], f"the Dask task of step {step.key!r}")
+        task.handled += 1
+        self.receive(run, live["data"], f"the Dask task of step {task.step.key!r}")
 
-    def _collect(self, run: RunContext, step: Step, future: Any, distributed: ModuleType) -> bool:
+    def _collect(self, run: RunContext, task: Submitted, distributed: ModuleType) -> bool | None:
+        """The outcome of a task whose future finished before its final report came;
+        ``None`` when its worker died before the step started (it never ran)."""
+        step, future = task.step, task.future
         where = f"the Dask task of step {step.key!r}"
-        handled = self._streamed.pop(future.key, 0)
         try:
             if future.status == "finished":
+                messages = future.result()
+                if task.withdrawn and not messages:
+                    return None  # its step did not run: the run halted
                 ok: bool | None = None
-                for data in future.result()[handled:]:
+                for data in messages[task.handled :]:
                     reported = self.receive(run, data, where)
                     ok = reported if reported is not None else ok
                 if ok is not None:
@@ -419,6 +480,8 @@ class DaskExecutor(OutOfProcessExecutor):
         finally:
             future.release()
         if isinstance(exc, distributed.KilledWorker):
+            if not task.started and self._lost_again(step):
+                return None
             self.step_died(run, step, StepProcessError.worker_died(step.key, str(exc)))
             return False
         run.fail_step(
@@ -428,6 +491,17 @@ class DaskExecutor(OutOfProcessExecutor):
             user_failure=False,
         )
         return False
+
+    def _lost_again(self, step: Step) -> bool:
+        """Count a loss of ``step`` before it started; whether it may be submitted again."""
+        self._lost[step.key] = self._lost.get(step.key, 0) + 1
+        return self._lost[step.key] <= MAX_LOST_BEFORE_START
+
+
+def _stop_all(client: Any, tasks: InFlight) -> None:
+    if tasks:
+        with contextlib.suppress(Exception):
+            client.cancel(tasks.futures())
 
 
 def _wait_until_gone(client: Any, workers: set[str]) -> None:
@@ -447,18 +521,20 @@ def _wait_until_gone(client: Any, workers: set[str]) -> None:
 
 def _fail_running(
     run: RunContext,
+    client: Any,
     queue: ReadyQueue,
-    futures: dict[Any, Step],
+    tasks: InFlight,
     error_for: Callable[[str], Exception],
     skip_reason: str,
 ) -> list[str]:
-    """Fail every step still running with ``error_for(step_key)``, forget their futures and
+    """Cancel every task; fail each step that was running with ``error_for(step_key)`` and
     skip the steps not started; returns the failed step keys in plan order."""
-    ended = sorted(futures.values(), key=lambda s: s.index)
+    _stop_all(client, tasks)
+    ended = sorted((t.step for t in tasks if t.started), key=lambda s: s.index)
     for step in ended:
         error = error_for(step.key)
         run.fail_step(step.key, str(error).splitlines()[0], error, user_failure=False)
         queue.done(step, ok=False)
-    futures.clear()
+    tasks.clear()
     queue.skip_unfinished(skip_reason)
     return [step.key for step in ended]
