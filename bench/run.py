@@ -6,6 +6,8 @@ runs in a fresh process per side (``sides/nbflow_side.py`` with this Python,
 ``sides/dagster_side.py`` with the venv's), alternating nbflow and Dagster, several
 repetitions; RESULTS.md reports medians, the nbflow/Dagster ratio per row, and whether each
 budget of ARCHITECTURE.md §6 is met (with a profile of the nbflow side where it is not).
+Then it runs ``floors.py``: nbflow against what a user could write by hand (a warm process
+pool, plain ``dask.distributed``, xxh3 over buffers, pickle files, 1,000 against 20,000 ops).
 
 Options: ``--reps N`` (default 5), ``--output PATH``, ``--only TEXT`` (workloads whose name
 contains TEXT; for trying the harness, not for RESULTS.md).
@@ -27,6 +29,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+import floors
 
 BENCH = Path(__file__).resolve().parent
 REPO = BENCH.parent
@@ -827,13 +831,21 @@ def _fork_server_preload(side: Side, cwd: Path) -> str:
     )
 
 
-def write_results(path: Path, context: Context, samples: Samples, profiles: dict[str, str]) -> None:
+def write_results(
+    path: Path,
+    context: Context,
+    samples: Samples,
+    profiles: dict[str, str],
+    floor_lines: list[str],
+) -> None:
     lines = [
         *_header(context),
         *_main_table(samples),
         "",
         *_verdicts(samples, profiles),
         *_scaling_table(samples),
+        "",
+        *floor_lines,
         "",
         *_checks(samples),
         NOTES,
@@ -865,6 +877,7 @@ def main() -> None:
         }
         samples = run_all(sides, specs, args.reps, cwd)
         profiles = profile_missed(sides[NBFLOW], missed_workloads(samples), cwd)
+    floor_lines = floors.section(args.only, log=log)
     command = shlex.join(["python", "bench/run.py", *sys.argv[1:]])
     context = Context(
         command=command,
@@ -874,7 +887,7 @@ def main() -> None:
         reps=args.reps,
         dagster_python=dagster_python,
     )
-    write_results(args.output, context, samples, profiles)
+    write_results(args.output, context, samples, profiles, floor_lines)
     log(f"wrote {args.output}")
 
 
