@@ -9,7 +9,8 @@ versions, list its versions, execute it, re-run it fully memoized (in memory),
 
 Times are CPU time (``time.process_time``: the machine is shared, and CPU time is what
 others' work disturbs least), the median of ``REPEAT`` runs, the small and the large size
-alternating so that a change in load touches both alike. Peak memory is the peak that
+alternating so that a change in load touches both alike; each size lives in a process of its
+own (a worker the main process asks to run one phase at a time). Peak memory is the peak that
 ``tracemalloc`` traces during one run of the phase (a separate run: tracing slows it), per op.
 
 Prints one JSON object per phase (microseconds per op at both sizes and the growth factor),
@@ -22,6 +23,7 @@ from __future__ import annotations
 import gc
 import json
 import statistics
+import subprocess
 import sys
 import time
 import tracemalloc
@@ -48,9 +50,10 @@ from nbflow.storage import clear_memoized_values
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-SMALL = int(sys.argv[1]) if len(sys.argv) > 1 else 1_000
-LARGE = int(sys.argv[2]) if len(sys.argv) > 2 else 20_000
-REPEAT = int(sys.argv[3]) if len(sys.argv) > 3 else 5
+_ARGS = [] if sys.argv[1:2] == ["--worker"] else sys.argv[1:]
+SMALL = int(_ARGS[0]) if len(_ARGS) > 0 else 1_000
+LARGE = int(_ARGS[1]) if len(_ARGS) > 1 else 20_000
+REPEAT = int(_ARGS[2]) if len(_ARGS) > 2 else 5
 LOOKUPS = 1_000
 TARGET = 1.5
 
@@ -175,12 +178,11 @@ def phases(n: int) -> dict[str, Phase]:
     return out
 
 
-def prepare(*both: Phase) -> None:
-    """Nothing memoized but what the phase at both sizes prepares."""
+def prepare(phase: Phase) -> None:
+    """Nothing memoized but what the phase prepares."""
     clear_memoized_values()
-    for phase in both:
-        if phase.prepare is not None:
-            phase.prepare()
+    if phase.prepare is not None:
+        phase.prepare()
 
 
 MEMORY_PHASES = (
@@ -194,35 +196,90 @@ MEMORY_PHASES = (
 )
 
 
-def main() -> None:
+def worker(n: int) -> None:
+    """Answer the main process's requests, one a line, for the phases at ``n`` ops.
+
+    Each size runs in a process of its own, so that neither size's objects weigh on the
+    other's garbage collections; the main process alternates between the two.
+    """
     sys.setrecursionlimit(1_000)  # the default: a deep chain must not need more
-    small, large = phases(SMALL), phases(LARGE)
-    for name in small:
-        times: dict[int, list[float]] = {SMALL: [], LARGE: []}
-        prepare(small[name], large[name])
-        for _ in range(REPEAT):  # alternate the sizes
-            for size, phase in ((SMALL, small[name]), (LARGE, large[name])):
-                times[size].append(phase.cpu_seconds())
-        low, high = statistics.median(times[SMALL]), statistics.median(times[LARGE])
-        row = {
-            "phase": name,
-            f"cpu_us_per_op_{SMALL}": round(low * 1e6, 2),
-            f"cpu_us_per_op_{LARGE}": round(high * 1e6, 2),
-            "growth": round(high / low, 2),
-            "target": "met" if high / low <= TARGET else f"NOT met (> {TARGET}x)",
-        }
-        print(json.dumps(row), flush=True)
-    for name in MEMORY_PHASES:
-        prepare(small[name], large[name])
-        low, high = small[name].peak_bytes(), large[name].peak_bytes()
-        row = {
-            "peak memory": name,
-            f"bytes_per_op_{SMALL}": round(low),
-            f"bytes_per_op_{LARGE}": round(high),
-            "growth": round(high / low, 2),
-        }
-        print(json.dumps(row), flush=True)
+    ready = phases(n)
+    for line in sys.stdin:
+        what, _, name = line.rstrip("\n").partition(" ")
+        phase = ready.get(name)
+        if what == "names":
+            answer: Any = list(ready)
+        elif phase is None:
+            answer = f"no phase {name!r}"
+        elif what == "prepare":
+            answer = prepare(phase)
+        elif what == "time":
+            answer = phase.cpu_seconds()
+        else:
+            answer = phase.peak_bytes()
+        print(json.dumps(answer), flush=True)
+
+
+class Worker:
+    """A process holding the phases at one size."""
+
+    def __init__(self, n: int) -> None:
+        self.process = subprocess.Popen(
+            [sys.executable, __file__, "--worker", str(n)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+
+    def ask(self, what: str, name: str = "") -> Any:
+        assert self.process.stdin is not None and self.process.stdout is not None
+        self.process.stdin.write(f"{what} {name}\n")
+        self.process.stdin.flush()
+        return json.loads(self.process.stdout.readline())
+
+    def close(self) -> None:
+        assert self.process.stdin is not None
+        self.process.stdin.close()
+        self.process.wait()
+
+
+def main() -> None:
+    small, large = Worker(SMALL), Worker(LARGE)
+    try:
+        for name in small.ask("names"):
+            times: dict[int, list[float]] = {SMALL: [], LARGE: []}
+            small.ask("prepare", name)
+            large.ask("prepare", name)
+            for _ in range(REPEAT):  # alternate the sizes
+                for size, side in ((SMALL, small), (LARGE, large)):
+                    times[size].append(side.ask("time", name))
+            low, high = statistics.median(times[SMALL]), statistics.median(times[LARGE])
+            row = {
+                "phase": name,
+                f"cpu_us_per_op_{SMALL}": round(low * 1e6, 2),
+                f"cpu_us_per_op_{LARGE}": round(high * 1e6, 2),
+                "growth": round(high / low, 2),
+                "target": "met" if high / low <= TARGET else f"NOT met (> {TARGET}x)",
+            }
+            print(json.dumps(row), flush=True)
+        for name in MEMORY_PHASES:
+            small.ask("prepare", name)
+            large.ask("prepare", name)
+            low, high = small.ask("peak", name), large.ask("peak", name)
+            row = {
+                "peak memory": name,
+                f"bytes_per_op_{SMALL}": round(low),
+                f"bytes_per_op_{LARGE}": round(high),
+                "growth": round(high / low, 2),
+            }
+            print(json.dumps(row), flush=True)
+    finally:
+        small.close()
+        large.close()
 
 
 if __name__ == "__main__":
-    main()
+    if sys.argv[1:2] == ["--worker"]:
+        worker(int(sys.argv[2]))
+    else:
+        main()
