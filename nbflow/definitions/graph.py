@@ -370,6 +370,9 @@ def _index_defs(
     return defs
 
 
+_NO_TAGS: Mapping[str, Any] = MappingProxyType({})
+
+
 def _build_nodes(
     defs: Mapping[str, NodeDefinition],
     dependencies: Mapping[str | NodeInvocation, Mapping[str, AnyDependency]],
@@ -397,7 +400,7 @@ def _build_nodes(
         nodes[inv.node_name] = Node(
             inv.node_name,
             definition,
-            MappingProxyType(dict(inv.tags)),
+            MappingProxyType(dict(inv.tags)) if inv.tags else _NO_TAGS,
             inv.hook_defs,
             inv.retry_policy,
         )

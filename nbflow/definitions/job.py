@@ -17,7 +17,7 @@ from nbflow.definitions.tags import tag_problems, warn_seed_tags
 from nbflow.errors import InvalidDefinitionError, RunConfigValidationError, did_you_mean
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterable, Sequence
+    from collections.abc import Callable, Iterable, Iterator, Sequence
 
     from nbflow.definitions.config_mapping import ConfigMapping
     from nbflow.definitions.graph import Node
@@ -35,6 +35,24 @@ def _is_version_strategy(value: object) -> bool:
     from nbflow.versioning.strategy import VersionStrategy  # loads only when one is given
 
     return isinstance(value, VersionStrategy)
+
+
+def _unprovided_by_op(handle: str, node: Node, provided: set[str]) -> Iterator[tuple[str, str]]:
+    """``(owner, key)`` for each resource key op node ``handle``, its outputs or its hooks
+    need that is not in ``provided``."""
+    op_def: Any = node.definition
+    for k in sorted(op_def.required_resource_keys):
+        if k not in provided:
+            yield f"op {handle!r}", k
+    for name, out in op_def.outs.items():
+        if out.io_manager_key not in provided:
+            yield f"output {handle}.{name}", out.io_manager_key
+    for hook in node.hook_defs:
+        yield from (
+            (f"hook {hook.name!r}", k)
+            for k in sorted(hook.required_resource_keys)
+            if k not in provided
+        )
 
 
 def _resource_def_problems(resource_defs: Mapping[str, Any]) -> list[str]:
@@ -160,13 +178,12 @@ class JobDefinition:
         problems += tag_problems(self.tags)
         problems += _resource_def_problems(self.resource_defs)
         available = set(self.resource_defs) | {DEFAULT_IO_MANAGER_KEY}
-        for owner, key in self._required_resources():
-            if key not in available:
-                problems.append(
-                    f"{owner} needs resource {key!r}, which the job does not provide."
-                    f"{did_you_mean(key, available)} Fix: pass resource_defs={{{key!r}: ...}} "
-                    "to the job."
-                )
+        for owner, key in self._unprovided_resources(available):
+            problems.append(
+                f"{owner} needs resource {key!r}, which the job does not provide."
+                f"{did_you_mean(key, available)} Fix: pass resource_defs={{{key!r}: ...}} "
+                "to the job."
+            )
         for key in self.input_values:
             if key not in self.graph_def.ins:
                 problems.append(
@@ -188,22 +205,20 @@ class JobDefinition:
 
             build_plan(self, None, self.op_selection)
 
-    def _required_resources(self) -> list[tuple[str, str]]:
-        needs: list[tuple[str, str]] = []
+    def _unprovided_resources(self, provided: set[str]) -> Iterator[tuple[str, str]]:
+        """``(owner, key)`` for each resource key an op, output, hook or resource needs that
+        is not in ``provided``. Owners are described only then: a large job whose resources
+        are all provided formats no text per op."""
         for handle, node in self.graph_def.iter_ops():
-            op_def: Any = node.definition
-            needs += [(f"op {handle!r}", k) for k in sorted(op_def.required_resource_keys)]
-            needs += [
-                (f"output {handle}.{name}", out.io_manager_key) for name, out in op_def.outs.items()
-            ]
-            for hook in node.hook_defs:
-                needs += [(f"hook {hook.name!r}", k) for k in sorted(hook.required_resource_keys)]
-        for hook in self.hook_defs:
-            needs += [(f"hook {hook.name!r}", k) for k in sorted(hook.required_resource_keys)]
-        for key, res in self.resource_defs.items():
-            if isinstance(res, ResourceDefinition):
-                needs += [(f"resource {key!r}", k) for k in sorted(res.required_resource_keys)]
-        return needs
+            yield from _unprovided_by_op(handle, node, provided)
+        owners = [(f"hook {hook.name!r}", hook.required_resource_keys) for hook in self.hook_defs]
+        owners += [
+            (f"resource {key!r}", res.required_resource_keys)
+            for key, res in self.resource_defs.items()
+            if isinstance(res, ResourceDefinition)
+        ]
+        for owner, keys in owners:
+            yield from ((owner, k) for k in sorted(keys) if k not in provided)
 
     def _copy(self, **changes: Any) -> JobDefinition:
         params: dict[str, Any] = {

@@ -2,17 +2,17 @@
 
 Graph nodes and resources both come out upstream first, in the order a depth-first walk gives
 (so the order never depends on set or hash order), without recursion: a chain of any length
-orders. The sorting is :class:`graphlib.TopologicalSorter`'s.
+orders. The walk is linear in nodes and edges; only when it meets a cycle are the cycles
+named, with :mod:`graphlib`.
 """
 
 from __future__ import annotations
 
 import graphlib
-import heapq
 from typing import TYPE_CHECKING, TypeVar
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping, Sequence
+    from collections.abc import Iterator, Mapping, Sequence
 
 Node = TypeVar("Node", bound=str)
 
@@ -22,11 +22,9 @@ def topological_order(
 ) -> tuple[list[Node], list[list[Node]]]:
     """Order ``upstream``'s keys so that every node comes after the nodes it depends on.
 
-    Ties are broken as a depth-first walk would break them: the keys in the mapping's order,
-    each visiting what it depends on in the order listed before itself. The walk is not
-    recursive: it ranks nodes by when a depth-first search first reaches them, then lets
-    :class:`graphlib.TopologicalSorter` hand out ready nodes, lowest rank first (which gives
-    the same order).
+    The order is a depth-first walk's post-order: the keys in the mapping's order, each
+    visiting what it depends on in the order listed before itself. The walk keeps its own
+    stack (no recursion) and visits every node and edge once.
 
     Args:
         upstream: each node and the nodes it depends on (every one of them also a key).
@@ -36,21 +34,27 @@ def topological_order(
         Otherwise ``order`` is empty and ``cycles`` lists each cycle found as the path from the
         node of it the walk reaches first, along "depends on" edges, back to that node.
     """
-    rank = _reached_order(upstream)
-    sorter = graphlib.TopologicalSorter(upstream)
-    try:
-        sorter.prepare()
-    except graphlib.CycleError:
-        return [], _cycles(upstream, rank)
-    ready = [(rank[node], node) for node in sorter.get_ready()]
-    heapq.heapify(ready)
+    finished: dict[Node, bool] = {}  # False while the node is on the walk's path
     order: list[Node] = []
-    while ready:
-        _, node = heapq.heappop(ready)
-        order.append(node)
-        sorter.done(node)
-        for unlocked in sorter.get_ready():
-            heapq.heappush(ready, (rank[unlocked], unlocked))
+    for root in upstream:
+        if root in finished:
+            continue
+        finished[root] = False
+        path: list[tuple[Node, Iterator[Node]]] = [(root, iter(upstream[root]))]
+        while path:
+            node, deps = path[-1]
+            for dep in deps:
+                state = finished.get(dep)
+                if state is None:
+                    finished[dep] = False
+                    path.append((dep, iter(upstream[dep])))
+                    break
+                if not state:  # on the path: a cycle
+                    return [], _cycles(upstream, _reached_order(upstream))
+            else:
+                path.pop()
+                finished[node] = True
+                order.append(node)
     return order, []
 
 

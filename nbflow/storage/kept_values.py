@@ -124,7 +124,9 @@ class KeptValues:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._values: OrderedDict[tuple[Slot, Identifier], FrozenValue] = OrderedDict()
-        self._by_slot: dict[Slot, OrderedDict[Identifier, None]] = {}
+        # each slot's identifiers, oldest first, in a plain dict of strings: one the garbage
+        # collector does not track (an OrderedDict it would), however many outputs are kept
+        self._by_slot: dict[Slot, dict[Identifier, None]] = {}
         self._nbytes = 0
         self._budget: int | None = None
 
@@ -161,7 +163,7 @@ class KeptValues:
             self._remove((slot, identifier))
             self._values[(slot, identifier)] = frozen
             self._nbytes += frozen.nbytes
-            versions = self._by_slot.setdefault(slot, OrderedDict())
+            versions = self._by_slot.setdefault(slot, {})
             versions[identifier] = None
             while len(versions) > MAX_VERSIONS_PER_OUTPUT:
                 self._remove((slot, next(iter(versions))))

@@ -465,3 +465,50 @@ def test_executor_config_in_the_seed_schema_form_is_honoured(call_log: list[str]
         run_config={"execution": {"in_process": {"config": {"retries": {"disabled": {}}}}}},
     )
     assert call_log == ["0"]
+
+
+def test_ops_without_config_schema_share_one_config_field_per_set_of_config_inputs() -> None:
+    """A job of many such ops (assets, say) holds a few config fields, not one per node; an
+    input fed by run config still gets a field of its own, and is still checked."""
+    from nbflow.execution.engine.plan import build_plan
+    from nbflow.execution.engine.run import in_process_resource_defs
+    from nbflow.execution.engine.run_config import run_config_schema
+
+    @op
+    def one() -> int:
+        return 1
+
+    @op
+    def two() -> int:
+        return 2
+
+    @op
+    def takes(x: int) -> int:
+        return x
+
+    @op
+    def also_takes(x: int) -> int:
+        return x
+
+    @job
+    def many():
+        one()
+        two()
+        takes()
+        also_takes()
+
+    schema = run_config_schema(build_plan(many), in_process_resource_defs(many))
+    ops = schema.fields["ops"].config_type.fields
+    assert ops["one"] is ops["two"]
+    assert ops["takes"] is ops["also_takes"]
+    assert ops["takes"] is not ops["one"]
+    assert "inputs" in ops["takes"].config_type.fields
+    assert "inputs" not in ops["one"].config_type.fields
+    with pytest.raises(
+        RunConfigValidationError, match=r"root:ops:takes:inputs: missing required field .x."
+    ):
+        many.execute_in_process(run_config={"ops": {"also_takes": {"inputs": {"x": 1}}}})
+    result = many.execute_in_process(
+        run_config={"ops": {n: {"inputs": {"x": 3}} for n in ("takes", "also_takes")}}
+    )
+    assert result.output_for_node("takes") == 3

@@ -112,6 +112,7 @@ class DynamicSteps:
         self.templates: dict[str, Step] = {t.key: t for t in templates}
         self.mapping_keys: dict[StepOutputHandle, list[str]] = {}
         """Dynamic output → its mapping keys, in the order they were yielded."""
+        self._any_dynamic: bool | None = None
 
     def __bool__(self) -> bool:
         return bool(self.templates) or any(
@@ -136,8 +137,18 @@ class DynamicSteps:
         """Whether the output's value is a dict by mapping key (dynamic, or mapped)."""
         if step_key in self.templates:
             return True
+        if not self._has_dynamic_outputs():
+            return False  # the usual case, without a lookup in a large plan per call
         spec = self._plan.op_def_for(step_key).outs.get(output_name)
         return spec is not None and is_dynamic(spec)
+
+    def _has_dynamic_outputs(self) -> bool:
+        """Whether any op of the job has a ``DynamicOut`` (found once, from its op
+        definitions, which a large job shares between many steps)."""
+        if self._any_dynamic is None:
+            op_defs = self._plan.job_def.graph_def.op_defs()
+            self._any_dynamic = any(is_dynamic(s) for d in op_defs for s in d.outs.values())
+        return self._any_dynamic
 
     def keys_for(self, step: Step) -> dict[StepOutputHandle, list[str]]:
         """The known mapping keys of the dynamic outputs ``step`` is mapped over or collects:

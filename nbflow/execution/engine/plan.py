@@ -350,6 +350,8 @@ def _flatten(
                 'number such as "5" or "-1".'
             )
             priority = 0
+        # the node's own set when the job adds no hooks: no new set per step
+        hook_defs = node.hook_defs | job_def.hook_defs if job_def.hook_defs else node.hook_defs
         out.append(
             Step(
                 key=handle,
@@ -357,7 +359,7 @@ def _flatten(
                 op_def=definition,
                 inputs=tuple(inputs),
                 tags=tags,
-                hook_defs=node.hook_defs | job_def.hook_defs,
+                hook_defs=hook_defs,
                 retry_policy=node.retry_policy
                 or definition.retry_policy
                 or job_def.op_retry_policy,

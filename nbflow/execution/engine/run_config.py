@@ -36,17 +36,27 @@ def _optional(field: Field) -> Field:
     return field if not field.is_required else Field(field.config_type, is_required=False)
 
 
-_OP_SHAPES: weakref.WeakKeyDictionary[OpDefinition, dict[tuple[tuple[str, bool], ...], Shape]] = (
+_ConfigInputs = tuple[tuple[str, bool], ...]  # (input name, required) for inputs from config
+
+_OP_FIELDS: weakref.WeakKeyDictionary[OpDefinition, dict[_ConfigInputs, Field]] = (
     weakref.WeakKeyDictionary()
 )
+"""The config field of each node of an op with ``config_schema``, by the inputs config feeds."""
+
+_UNDECLARED_FIELDS: dict[_ConfigInputs, Field] = {}
+"""The same for every op declared without ``config_schema``: their nodes' fields depend on
+the inputs config feeds alone, so thousands of such ops (assets, say) share a few fields."""
+
+_UNDECLARED_FIELDS_KEPT = 256
 
 
 UNDECLARED_OP_CONFIG = Field(AnyConfig, is_required=False)
 """The config field of an op declared without ``config_schema``: any config, none needed."""
 
 
-def _op_shape(step: Step | None, op_def: OpDefinition) -> Shape:
-    """The config shape of one op node; shared by every node of the same op and inputs."""
+def _op_field(step: Step | None, op_def: OpDefinition) -> Field:
+    """The config field of one op node; one object for every node of the same op config
+    and inputs (a large job holds a few, not one per node)."""
     loads_cut = step is not None and step.loads_cut_inputs
     config_inputs = tuple(
         (
@@ -58,18 +68,23 @@ def _op_shape(step: Step | None, op_def: OpDefinition) -> Shape:
         for i in (step.inputs if step is not None else ())
         if i.from_config and not i.spec.is_nothing
     )
-    shapes = _OP_SHAPES.setdefault(op_def, {})
-    shape = shapes.get(config_inputs)
-    if shape is None:
-        fields: dict[str, Field] = {
+    if op_def.config_field is None:
+        fields = _UNDECLARED_FIELDS
+        if len(fields) >= _UNDECLARED_FIELDS_KEPT and config_inputs not in fields:
+            fields.clear()  # many input names seen: start again rather than grow
+    else:
+        fields = _OP_FIELDS.setdefault(op_def, {})
+    field = fields.get(config_inputs)
+    if field is None:
+        shape_fields: dict[str, Field] = {
             "outputs": Field(AnyConfig, is_required=False),
             "config": op_def.config_field or UNDECLARED_OP_CONFIG,
         }
         if config_inputs:
             inputs = {name: Field(AnyConfig, is_required=req) for name, req in config_inputs}
-            fields["inputs"] = Field(Shape(inputs))
-        shape = shapes[config_inputs] = Shape(fields)
-    return shape
+            shape_fields["inputs"] = Field(Shape(inputs))
+        field = fields[config_inputs] = Field(Shape(shape_fields))
+    return field
 
 
 def _graph_shape(graph: GraphDefinition, prefix: str, plan: ExecutionPlan) -> Shape:
@@ -81,7 +96,7 @@ def _graph_shape(graph: GraphDefinition, prefix: str, plan: ExecutionPlan) -> Sh
             field = Field(Shape({"ops": Field(_graph_shape(definition, handle + ".", plan))}))
         else:
             assert isinstance(definition, OpDefinition)
-            field = Field(_op_shape(plan.steps.get(handle), definition))
+            field = _op_field(plan.steps.get(handle), definition)
         fields[name] = field if _in_plan(plan, handle) else _optional(field)
     return Shape(fields)
 
