@@ -32,6 +32,8 @@ import time
 import tracemalloc
 from typing import TYPE_CHECKING, Any
 
+import floor_row
+
 from nbflow import (
     MEMOIZED_RUN_TAG,
     AssetsDefinition,
@@ -277,6 +279,16 @@ def main() -> None:
                 ),
             }
             print(json.dumps(row), flush=True)
+            paused = row["growth_gc_paused"]
+            floor_row.emit(
+                f"{name}: cost per op at {LARGE:,} ops",
+                high * 1e6,
+                low * 1e6,
+                "µs/op (CPU)",
+                f"the same at {SMALL:,} ops",
+                target=TARGET,
+                note=f"{paused:.2f}x with the garbage collector paused",
+            )
         for name in MEMORY_PHASES:
             small.ask("prepare", name)
             large.ask("prepare", name)
@@ -288,6 +300,14 @@ def main() -> None:
                 "growth": round(high / low, 2),
             }
             print(json.dumps(row), flush=True)
+            floor_row.emit(
+                f"{name}: peak memory per op at {LARGE:,} ops",
+                high / 1000,
+                low / 1000,
+                "kB/op",
+                f"the same at {SMALL:,} ops",
+                target=TARGET,
+            )
     finally:
         small.close()
         large.close()
