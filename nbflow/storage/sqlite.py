@@ -393,8 +393,7 @@ class _Database:
             except Exception as exc:
                 failed(exc)
             return
-        with self._lock:  # the batch queued last is the one later writes wait for
-            self._pending = write_behind(lambda: self._write_now(action, fn), failed)
+        self._pending = write_behind(lambda: self._write_now(action, fn), failed)
 
     def _wait_pending(self) -> None:
         """Wait for the :meth:`write_soon` batch on its way, if any."""
