@@ -289,8 +289,9 @@ class Instance:
         transaction (on persistent instances), then handed to the listeners in order."""
         if not events:
             return
-
-        def failed(exc: Exception) -> None:
+        try:
+            self.run_storage.store_events(events)
+        except Exception as exc:
             kinds = ", ".join(event.event_type.name for event in events)
             _log.error(
                 "Could not record the %s %s of run %s (%s); the run goes on, its stored "
@@ -300,11 +301,8 @@ class Instance:
                 events[0].run_id,
                 exc,
                 "this event" if len(events) == 1 else "these events",
-                exc_info=None if isinstance(exc, StorageError) else exc,
+                exc_info=not isinstance(exc, StorageError),
             )
-
-        # Inside a run, a persistent history writes them while the run goes on.
-        self.run_storage.store_events_soon(events, failed)
         if self._listeners:
             for event in events:
                 self._tell_listeners(event)

@@ -12,7 +12,7 @@ from abc import ABC, abstractmethod
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterable
+    from collections.abc import Iterable
 
     from nbflow.events import Event, EventType
     from nbflow.storage.run import Run
@@ -70,17 +70,6 @@ class RunStorage(ABC):
         """Store several events, in order (persistent storages write them in one go)."""
         for event in events:
             self.store_event(event)
-
-    def store_events_soon(
-        self, events: Iterable[Event], failed: Callable[[Exception], None]
-    ) -> None:
-        """Store several events, in order, perhaps after returning (persistent storages,
-        inside :meth:`joining_writes`), but before any later write or read of this storage
-        in this process; an error is handed to ``failed`` instead of being raised."""
-        try:
-            self.store_events(events)
-        except Exception as exc:
-            failed(exc)
 
     def joining_writes(self) -> contextlib.AbstractContextManager[None]:
         """Inside, other records this storage keeps with the events (version manifests of

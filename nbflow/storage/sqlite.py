@@ -26,7 +26,6 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from nbflow.errors import StorageError
 from nbflow.events import Event, EventType
 from nbflow.storage import event_codec
-from nbflow.storage.history_writer import PendingWrite, write_behind
 from nbflow.storage.run import Run, RunStatus
 from nbflow.storage.run_owner import abandoned_because
 from nbflow.storage.run_storage import RunStorage
@@ -197,7 +196,6 @@ class _Database:
         self._joining = 0  # open joining_writes() scopes
         self._joined: list[Callable[[sqlite3.Connection], object]] = []
         self._checked_in_scope = False  # the file was checked inside the open scopes
-        self._pending: PendingWrite | None = None  # a write_soon() batch on its way
 
     def _after_fork(self) -> None:
         if self._pid == os.getpid():
@@ -210,7 +208,6 @@ class _Database:
         self._joining = 0
         self._joined = []  # the parent writes its own
         self._checked_in_scope = False
-        self._pending = None  # the parent's
 
     # -- opening --------------------------------------------------------------------------
 
@@ -372,38 +369,6 @@ class _Database:
         """Run ``fn`` in one ``BEGIN IMMEDIATE`` transaction, waiting for other writers;
         the writes joined so far (see :meth:`write_joined`) go first, in the same one."""
         self._after_fork()
-        self._wait_pending()
-        return self._write_now(action, fn)
-
-    def write_soon(
-        self,
-        action: str,
-        fn: Callable[[sqlite3.Connection], object],
-        failed: Callable[[Exception], None],
-    ) -> None:
-        """Inside :meth:`joining_writes`, :meth:`write` on the history writer thread
-        (:mod:`nbflow.storage.history_writer`), returning at once; elsewhere, now. The next
-        write, read or ``write_soon`` of this file waits for it first. An error is handed to
-        ``failed`` instead of being raised."""
-        self._after_fork()
-        self._wait_pending()
-        if not self._joining:
-            try:
-                self._write_now(action, fn)
-            except Exception as exc:
-                failed(exc)
-            return
-        self._pending = write_behind(lambda: self._write_now(action, fn), failed)
-
-    def _wait_pending(self) -> None:
-        """Wait for the :meth:`write_soon` batch on its way, if any."""
-        pending = self._pending
-        if pending is not None:
-            pending.done.wait()
-            if self._pending is pending:
-                self._pending = None
-
-    def _write_now(self, action: str, fn: Callable[[sqlite3.Connection], T]) -> T:
         with self._lock:
             conn = self._connection(create=True)
             assert conn is not None
@@ -460,7 +425,6 @@ class _Database:
         """``fn``'s answer from the file, or ``missing`` when there is no file yet; joined
         writes that wait are written first."""
         self._after_fork()
-        self._wait_pending()
         if self._joined:
             self.write(action, lambda conn: None)
         with self._lock:
@@ -832,16 +796,6 @@ class SqliteRunStorage(RunStorage):
         rows = [_event_row(event) for event in events]
         if rows:
             self._db.write("store events in", lambda conn: conn.executemany(_INSERT_EVENT, rows))
-
-    def store_events_soon(
-        self, events: Iterable[Event], failed: Callable[[Exception], None]
-    ) -> None:
-        """Inside :meth:`joining_writes` (a run), the events are written by the history
-        writer thread while the run goes on (see :mod:`nbflow.storage.history_writer`)."""
-        rows = [_event_row(event) for event in events]
-        if rows:
-            insert = lambda conn: conn.executemany(_INSERT_EVENT, rows)  # noqa: E731
-            self._db.write_soon("store events in", insert, failed)
 
     def get_events(self, run_id: str) -> list[Event]:
         def query(conn: sqlite3.Connection) -> list[Event]:

@@ -24,8 +24,8 @@ class InProcessExecutor(Executor):
     safely): a step past its limit fails, and a run past ``timeout`` starts no further step.
 
     The engine's events are held across steps (see ``RunContext.holding_events``): the end of
-    one step and the start of the next are stored together, in one transaction, as the
-    next op starts.
+    one step and the start of the next are stored together, in one transaction, right before
+    the next op runs.
 
     Small values are written behind the run (see :mod:`nbflow.storage.write_behind`): a
     write that failed fails the run (``ValueWriteError``) after the step that notices it, or

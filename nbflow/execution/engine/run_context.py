@@ -8,10 +8,8 @@ op's function, an IO manager loading an input, a hook, the wait before a retry) 
 after the held events are stored, and its own events are stored as they come
 (:meth:`RunContext.user_code`). The in-process executor holds events across steps, so a
 chain stores one transaction per step (the previous step's end with the next one's start)
-instead of one per event. An event listener sees a step start before its op runs; a
-persistent history writes the transaction on its writer thread while the op runs
-(:mod:`nbflow.storage.history_writer`), so another process sees it moments later, and any
-later read or write in this process waits for it.
+instead of one per event; an event listener, or another process reading the history, sees a
+step start before its op runs.
 
 A run going on in this process can be asked to stop with :func:`request_cancel` (from any
 thread). Executors look at ``RunContext.cancel_requested`` between steps: the in-process
@@ -181,9 +179,8 @@ class RunContext:
 
     @contextlib.contextmanager
     def user_code(self) -> Iterator[None]:
-        """Around code that may run long or log: the events held so far are stored first
-        (handed to the run history's writer, see the module doc), and the events emitted
-        inside are stored as they come."""
+        """Around code that may run long or log: the events held so far are stored first,
+        and the events emitted inside are stored as they come."""
         if self._held is None:
             yield
             return
