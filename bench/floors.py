@@ -49,7 +49,10 @@ def run_script(args: tuple[str, ...]) -> tuple[list[dict[str, Any]], str, float]
     for line in done.stdout.splitlines():
         if line.startswith('{"floor_row"'):
             rows.append(json.loads(line)["floor_row"])
-    failure = "" if done.returncode == 0 else done.stderr.strip().splitlines()[-1:][0]
+    failure = ""
+    if done.returncode != 0:
+        last = (done.stderr.strip().splitlines() or ["(no error output)"])[-1]
+        failure = last if len(last) <= 200 else last[:200] + " …"
     return rows, failure, time.perf_counter() - started
 
 
