@@ -87,10 +87,12 @@ LOADED_ON_FIRST_USE = (
 
 
 def _loaded_in_fresh_interpreter(code: str, names: tuple[str, ...]) -> list[str]:
+    """Which of ``names`` running ``code`` loads in a fresh interpreter (modules loaded
+    before it, e.g. by coverage's start-up hook under ``pytest --cov``, do not count)."""
     probe = (
-        f"import sys\n{code}\n"
-        f"print([n for n in {names!r} if any(m == n or m.startswith(n + '.') "
-        "for m in sys.modules)])"
+        f"import sys\nbefore = set(sys.modules)\n{code}\n"
+        "new = set(sys.modules) - before\n"
+        f"print([n for n in {names!r} if any(m == n or m.startswith(n + '.') for m in new)])"
     )
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
     return list(eval(done.stdout.strip().splitlines()[-1]))  # a list the probe printed
