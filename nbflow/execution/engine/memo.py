@@ -501,7 +501,8 @@ class RunVersions:
         return self._versioner.compute(self._stored)
 
     def code_ran(self) -> None:
-        """Code that may change values given to the run ran (a step started)."""
+        """Code that may change values given to the run ran (a step started, a user's
+        resource was built)."""
         self._versioner.given_values.code_ran()
 
     def _data_of(self, output: StepOutput, version: str) -> str | None:

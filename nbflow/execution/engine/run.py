@@ -293,11 +293,11 @@ def _run_steps(
             stack.enter_context(ctx.instance.joining_writes())
             stack.enter_context(listing_folders())
             if versioner is not None:
-                order = resource_order(resource_defs, keys)
-                if any(runs_user_code(resource_defs[key]) for key in order):
-                    versioner.given_values.code_ran()  # it may hold and change a given value
                 data_of = stored_value_fingerprints(ctx.plan, ctx.resources, ctx.instance)
                 ctx.memo = RunVersions(versioner, data_of)
+                order = resource_order(resource_defs, keys)
+                if any(runs_user_code(resource_defs[key]) for key in order):
+                    ctx.memo.code_ran()  # a user's resource may hold and change a given value
                 ctx.set_version_parts(ctx.memo.initial())
                 ctx.memoized = stored_steps(IOScope.of_run(ctx), ctx.versions)
             check_cut_inputs_stored(ctx)
