@@ -71,9 +71,7 @@ class InFlight:
         return task if task is not None and task.future is future else None
 
     def started(self, task: Submitted) -> None:
-        """Note that ``task``'s step began running (its limit counts from now)."""
-        if task.started:
-            return
+        """Note that ``task``'s step began running (its limit counts from then on)."""
         task.start()
         if task.deadline is not None:
             self._timed[task.key] = task
