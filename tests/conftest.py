@@ -9,10 +9,14 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from nbflow import Instance
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 if str(FIXTURES) not in sys.path:
@@ -21,6 +25,26 @@ if str(FIXTURES) not in sys.path:
 from s3_server import moto_s3, s3_base_dir  # noqa: E402  (a real S3 server, for any test)
 
 __all__ = ["moto_s3", "s3_base_dir"]
+
+
+@pytest.fixture
+def hashed(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[int]]:
+    """The byte counts of the array buffers fingerprinted, in order (no digest of an
+    immutable array kept from before the test, none kept after it)."""
+    from nbflow.versioning import array_fingerprint
+    from nbflow.versioning.immutable_arrays import IMMUTABLE_DIGESTS
+
+    sizes: list[int] = []
+    real = array_fingerprint.buffer_digest
+
+    def counting(raw: Any) -> str:
+        sizes.append(memoryview(raw).nbytes)
+        return real(raw)
+
+    monkeypatch.setattr(array_fingerprint, "buffer_digest", counting)
+    IMMUTABLE_DIGESTS.clear()
+    yield sizes
+    IMMUTABLE_DIGESTS.clear()
 
 
 @pytest.fixture

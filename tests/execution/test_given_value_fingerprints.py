@@ -27,7 +27,6 @@ from nbflow import (
     resource,
 )
 from nbflow.storage import clear_memoized_values
-from nbflow.versioning import array_fingerprint
 from nbflow.versioning.immutable_arrays import IMMUTABLE_DIGESTS
 
 if TYPE_CHECKING:
@@ -44,20 +43,6 @@ def fresh_memo() -> Iterator[None]:
     yield
     clear_memoized_values()
     IMMUTABLE_DIGESTS.clear()
-
-
-@pytest.fixture
-def hashed(monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    """The byte counts of the array buffers hashed, in order."""
-    sizes: list[int] = []
-    real = array_fingerprint.buffer_digest
-
-    def counting(raw: Any) -> str:
-        sizes.append(memoryview(raw).nbytes)
-        return real(raw)
-
-    monkeypatch.setattr(array_fingerprint, "buffer_digest", counting)
-    return sizes
 
 
 def four_readers(

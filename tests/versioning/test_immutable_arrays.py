@@ -12,28 +12,12 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pytest
 
-from nbflow.versioning import array_fingerprint, fingerprint
+from nbflow.versioning import fingerprint
 from nbflow.versioning.immutable_arrays import IMMUTABLE_DIGESTS, is_immutable
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterator
+    from collections.abc import Callable
     from pathlib import Path
-
-
-@pytest.fixture
-def hashed(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[int]]:
-    """The byte counts of the array buffers hashed, in order; no digest kept beforehand."""
-    sizes: list[int] = []
-    real = array_fingerprint.buffer_digest
-
-    def counting(raw: Any) -> str:
-        sizes.append(memoryview(raw).nbytes)
-        return real(raw)
-
-    monkeypatch.setattr(array_fingerprint, "buffer_digest", counting)
-    IMMUTABLE_DIGESTS.clear()
-    yield sizes
-    IMMUTABLE_DIGESTS.clear()
 
 
 def over_bytes(values: list[float]) -> Any:
