@@ -8,6 +8,7 @@ The schema follows the job's structure: ``ops`` (per node ``config``, ``inputs``
 from __future__ import annotations
 
 import copy
+import functools
 import weakref
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
@@ -43,12 +44,6 @@ _OP_FIELDS: weakref.WeakKeyDictionary[OpDefinition, dict[_ConfigInputs, Field]] 
 )
 """The config field of each node of an op with ``config_schema``, by the inputs config feeds."""
 
-_UNDECLARED_FIELDS: dict[_ConfigInputs, Field] = {}
-"""The same for every op declared without ``config_schema``: their nodes' fields depend on
-the inputs config feeds alone, so thousands of such ops (assets, say) share a few fields."""
-
-_UNDECLARED_FIELDS_KEPT = 256
-
 
 UNDECLARED_OP_CONFIG = Field(AnyConfig, is_required=False)
 """The config field of an op declared without ``config_schema``: any config, none needed."""
@@ -69,22 +64,28 @@ def _op_field(step: Step | None, op_def: OpDefinition) -> Field:
         if i.from_config and not i.spec.is_nothing
     )
     if op_def.config_field is None:
-        fields = _UNDECLARED_FIELDS
-        if len(fields) >= _UNDECLARED_FIELDS_KEPT and config_inputs not in fields:
-            fields.clear()  # many input names seen: start again rather than grow
-    else:
-        fields = _OP_FIELDS.setdefault(op_def, {})
+        return _undeclared_field(config_inputs)
+    fields = _OP_FIELDS.setdefault(op_def, {})
     field = fields.get(config_inputs)
     if field is None:
-        shape_fields: dict[str, Field] = {
-            "outputs": Field(AnyConfig, is_required=False),
-            "config": op_def.config_field or UNDECLARED_OP_CONFIG,
-        }
-        if config_inputs:
-            inputs = {name: Field(AnyConfig, is_required=req) for name, req in config_inputs}
-            shape_fields["inputs"] = Field(Shape(inputs))
-        field = fields[config_inputs] = Field(Shape(shape_fields))
+        field = fields[config_inputs] = _node_field(op_def.config_field, config_inputs)
     return field
+
+
+@functools.lru_cache(maxsize=256)
+def _undeclared_field(config_inputs: _ConfigInputs) -> Field:
+    """The field of every node of ops declared without ``config_schema`` that config feeds
+    these inputs: it depends on them alone, so thousands of such ops (assets, say) share a
+    few fields."""
+    return _node_field(UNDECLARED_OP_CONFIG, config_inputs)
+
+
+def _node_field(config: Field, config_inputs: _ConfigInputs) -> Field:
+    fields: dict[str, Field] = {"outputs": Field(AnyConfig, is_required=False), "config": config}
+    if config_inputs:
+        inputs = {name: Field(AnyConfig, is_required=req) for name, req in config_inputs}
+        fields["inputs"] = Field(Shape(inputs))
+    return Field(Shape(fields))
 
 
 def _graph_shape(graph: GraphDefinition, prefix: str, plan: ExecutionPlan) -> Shape:
