@@ -152,28 +152,7 @@ class TopicChannel:
         self._publish({"key": self._task_key, "seq": done, "final": self.messages[done:]})
 
 
-_PROF = None
-
-
 def run_step_task(
-    payload: bytes, topic: str | None = None, task_key: str = "", capture: bool = True
-) -> list[bytes]:
-    global _PROF
-    if os.environ.get("NBF_PROFILE"):
-        import cProfile
-
-        if _PROF is None:
-            _PROF = cProfile.Profile()
-        _PROF.enable()
-        try:
-            return _run_step_task(payload, topic, task_key, capture)
-        finally:
-            _PROF.disable()
-            _PROF.dump_stats(f"/tmp/dk/worker-{os.getpid()}.prof")
-    return _run_step_task(payload, topic, task_key, capture)
-
-
-def _run_step_task(
     payload: bytes, topic: str | None = None, task_key: str = "", capture: bool = True
 ) -> list[bytes]:
     """Run one step from its serialized request; returns its encoded messages, ``done`` last.
