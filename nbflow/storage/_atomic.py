@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 from typing import TYPE_CHECKING
 
-from nbflow.storage.local_files import write_atomically
+from nbflow.storage.local_files import claim_temporary, stamp_now
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -25,6 +27,25 @@ def atomic_write_bytes(
     The data is flushed to disk before the rename (unless ``durable`` is false), so a machine
     crash cannot leave a truncated file under ``path`` either. ``temporaries`` and ``stamp``:
     see :func:`~nbflow.storage.local_files.write_atomically`.
+
+    It makes one system call per step and no file object: the writer threads of
+    :mod:`nbflow.storage.write_behind` take the interpreter lock back after each call, which
+    costs most while the run's thread is busy.
     """
-    with write_atomically(path, durable=durable, temporaries=temporaries, stamp=stamp) as handle:
-        handle.write(data)
+    fd, tmp = claim_temporary(path, path.parent if temporaries is None else temporaries)
+    try:
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view) :]
+            if stamp:
+                stamp_now(fd)
+            if durable:
+                os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise

@@ -61,9 +61,9 @@ class _Names:
 _NAMES = _Names()
 
 
-def _create_temporary(path: Path, folder: Path) -> tuple[int, Path]:
-    """A new, empty ``.tmp`` file for ``path`` in ``folder``; mode 0o666 less the umask, like
-    ``open()``.
+def claim_temporary(path: Path, folder: Path) -> tuple[int, Path]:
+    """A new, empty ``.tmp`` file for ``path`` in ``folder``, open for writing and locked
+    (see the module doc); mode 0o666 less the umask, like ``open()``.
 
     The folders are created only when the file cannot be (one system call per write otherwise).
     """
@@ -71,17 +71,19 @@ def _create_temporary(path: Path, folder: Path) -> tuple[int, Path]:
     while True:
         tmp = folder / f".{path.name}.{_NAMES.next()}{TEMPORARY_SUFFIX}"
         try:
-            return os.open(tmp, flags, 0o666), tmp
+            fd = os.open(tmp, flags, 0o666)
         except FileExistsError:
             continue
         except FileNotFoundError:
             folder.mkdir(parents=True, exist_ok=True)
             if folder != path.parent:
                 path.parent.mkdir(parents=True, exist_ok=True)
-            return os.open(tmp, flags, 0o666), tmp
+            continue
+        _try_lock(fd)  # a fresh file: nobody else can hold its lock
+        return fd, tmp
 
 
-def _stamp(fd: int) -> None:
+def stamp_now(fd: int) -> None:
     """Set the modification time of ``fd`` to now, exactly (see the module doc)."""
     if os.utime in os.supports_fd:
         now = time.time_ns()
@@ -122,14 +124,13 @@ def write_atomically(
     Yields:
         The open temporary file.
     """
-    fd, tmp = _create_temporary(path, path.parent if temporaries is None else temporaries)
+    fd, tmp = claim_temporary(path, path.parent if temporaries is None else temporaries)
     try:
-        _try_lock(fd)  # a fresh file: nobody else can hold its lock
         with os.fdopen(fd, "wb") as handle:
             yield handle
             handle.flush()
             if stamp:
-                _stamp(handle.fileno())
+                stamp_now(handle.fileno())
             if durable:
                 os.fsync(handle.fileno())
         os.replace(tmp, path)

@@ -5,7 +5,7 @@ A first run of many small steps spent most of its time waiting for one ``fsync``
 Inside :func:`writing_behind` (the in-process executor opens it around a run's steps), a
 filesystem IO manager pickles a value on the calling thread, into memory (so a value pickle
 cannot store still fails its own step, as before), and hands the bytes to this module's
-writer thread, which writes them to a temporary file, flushes it to disk and renames it
+writer threads, which write them to a temporary file, flushes it to disk and renames it
 into place (:func:`nbflow.storage._atomic.atomic_write_bytes`, as a direct write does). A
 value larger than :data:`SPOOL_LIMIT` is written directly, as before (no second copy of a
 large value in memory).
@@ -58,6 +58,11 @@ SPOOL_LIMIT = 256 * 1024
 PENDING_LIMIT = 32
 """Writes waiting at most at a time; one more waits for the oldest to finish."""
 
+WRITERS = 2
+"""Threads writing at once. A write mostly waits for the disk to confirm its ``fsync``; two
+at once share the file system's journal commits (200 small writes: 79 ms with one thread,
+51 ms with two, 46 ms with four, on this project's benchmark machine)."""
+
 
 @dataclass(eq=False)
 class PendingWrite:
@@ -74,31 +79,36 @@ class PendingWrite:
 
 
 class WriteBehind:
-    """The writes of one run, and the thread that does them (started on the first write)."""
+    """The writes of one run, and the threads that do them (started on the first write)."""
 
-    def __init__(self, pending_limit: int = PENDING_LIMIT) -> None:
+    def __init__(self, pending_limit: int = PENDING_LIMIT, writers: int = WRITERS) -> None:
         self._queue: queue.SimpleQueue[PendingWrite | None] = queue.SimpleQueue()
         self._slots = threading.Semaphore(pending_limit)  # one per write not finished
         self._lock = threading.Lock()
         self._writes: collections.deque[PendingWrite] = collections.deque()  # not collected
         self._latest: dict[str, PendingWrite] = {}  # path -> its latest write not collected
-        self._thread: threading.Thread | None = None
+        self._writers = writers
+        self._threads: list[threading.Thread] = []
         self.pid = os.getpid()
         self.failures: list[PendingWrite] = []
         """Writes that failed, in the order they were handed over (see :meth:`error`)."""
 
     def submit(self, path: Path, data: bytes | bytearray, temporaries: Path, what: str) -> None:
-        """Write ``data`` to ``path`` behind the run (``what``: the step output, for errors)."""
+        """Write ``data`` to ``path`` behind the run (``what``: the step output, for errors),
+        after an earlier write of ``path`` still going on (the last one handed over wins)."""
+        self.wait_for(path)
         write = PendingWrite(path, os.fspath(path), data, temporaries, what)
         self._slots.acquire()
         with self._lock:
             self._writes.append(write)
             self._latest[write.key] = write
-            if self._thread is None:
-                self._thread = threading.Thread(
-                    target=self._work, name="nbflow-write-behind", daemon=True
-                )
-                self._thread.start()
+            if not self._threads:  # the first write starts the writers
+                for number in range(self._writers):
+                    thread = threading.Thread(
+                        target=self._work, name=f"nbflow-write-behind-{number}", daemon=True
+                    )
+                    thread.start()
+                    self._threads.append(thread)
         self._queue.put(write)
 
     def then(self, path: str | os.PathLike[str], action: Callable[[], None]) -> bool:
@@ -153,15 +163,15 @@ class WriteBehind:
         return ValueWriteError.build([w.what for w in self.failures], first.key, first.error)
 
     def close(self) -> None:
-        """Wait for every write, collect them, and stop the thread."""
+        """Wait for every write, collect them, and stop the writers."""
         try:
             self.collect(wait=True)
         finally:
             with self._lock:
-                thread = self._thread
-                self._thread = None
-            if thread is not None:
+                threads, self._threads = self._threads, []
+            for _ in threads:
                 self._queue.put(None)
+            for thread in threads:
                 thread.join()
 
     def _work(self) -> None:
