@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import shutil
@@ -18,8 +19,7 @@ from nbflow.storage.run_storage import RunStorage as RunStorage
 from nbflow.storage.url_files import is_url, open_filesystem
 
 if TYPE_CHECKING:
-    import contextlib
-    from collections.abc import Callable, Iterable, Mapping, Sequence
+    from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 
     from nbflow.events import Event
     from nbflow.storage.manifests import ManifestStore
@@ -106,6 +106,7 @@ class Instance:
         self._origin = ""
         self._listeners: dict[str, tuple[Callable[[Event], None], ...]] = {}
         self._listeners_lock = threading.Lock()
+        self._holders: dict[str, Callable[[], None]] = {}  # run id -> stores its held events
 
     @classmethod
     def ephemeral(cls) -> Instance:
@@ -276,17 +277,15 @@ class Instance:
         """Store ``event``, then hand it to the listeners of its run."""
         self.run_storage.store_event(event)
         if self._listeners:
-            self._tell_listeners(event)
+            self.tell_listeners(event)
 
-    def record_event(self, event: Event) -> None:
-        """Like :meth:`handle_event`, for a running run: a failure to store ``event`` is
-        logged (logger ``nbflow``, level ERROR) instead of raised, so it never hides the
-        error of the user's own code, and the listeners still get the event."""
-        self.record_events((event,))
+    def record_events(self, events: Sequence[Event], *, tell_listeners: bool = True) -> None:
+        """Store events of a running run in one transaction (on persistent instances), then
+        hand them to the listeners of their run, in order (unless ``tell_listeners`` is
+        false: the run told them as it emitted them).
 
-    def record_events(self, events: Sequence[Event]) -> None:
-        """:meth:`record_event` for several events of a running run, stored in one
-        transaction (on persistent instances), then handed to the listeners in order."""
+        A failure to store is logged (logger ``nbflow``, level ERROR) instead of raised, so
+        it never hides the error of the user's own code."""
         if not events:
             return
         try:
@@ -303,9 +302,19 @@ class Instance:
                 "this event" if len(events) == 1 else "these events",
                 exc_info=not isinstance(exc, StorageError),
             )
-        if self._listeners:
+        if tell_listeners and self._listeners:
             for event in events:
-                self._tell_listeners(event)
+                self.tell_listeners(event)
+
+    @contextlib.contextmanager
+    def holding_events(self, run_id: str, store_held: Callable[[], None]) -> Iterator[None]:
+        """Inside, run ``run_id`` holds events back; :meth:`get_events` of that run calls
+        ``store_held`` first, so a reader in this process sees every event emitted."""
+        self._holders[run_id] = store_held
+        try:
+            yield
+        finally:
+            self._holders.pop(run_id, None)
 
     def joining_writes(self) -> contextlib.AbstractContextManager[None]:
         """Inside, version manifests recorded in this instance's run history wait to be
@@ -319,14 +328,16 @@ class Instance:
         self.run_storage.store_events(events)
         if self._listeners:
             for event in events:
-                self._tell_listeners(event)
+                self.tell_listeners(event)
 
     def add_event_listener(self, run_id: str, callback: Callable[[Event], None]) -> None:
         """Call ``callback(event)`` with every event of run ``run_id`` this instance keeps.
 
-        Events come in the order the run emits them, right after they are stored, on the
-        thread that runs the job (events of step processes, e.g. under the multiprocess
-        executor, are handed on as the run receives them). Register before the run starts
+        Events come in the order the run emits them, as it emits them, on the thread that
+        emits them: the one that runs the job, or a thread of the op's own (events of step
+        processes, e.g. under the multiprocess executor, are handed on as the run receives
+        them). The run stores them in groups, within ``HOLD_SECONDS`` (see
+        :mod:`nbflow.execution.engine.event_batch`). Register before the run starts
         to see all of them: pass the same ``run_id`` to the entry point. A callback that
         raises is logged as a warning (logger ``nbflow``) and never stops the run.
 
@@ -354,7 +365,8 @@ class Instance:
             else:
                 self._listeners.pop(run_id, None)
 
-    def _tell_listeners(self, event: Event) -> None:
+    def tell_listeners(self, event: Event) -> None:
+        """Hand ``event`` to the listeners of its run (a listener that raises is logged)."""
         for callback in self._listeners.get(event.run_id, ()):
             try:
                 callback(event)
@@ -368,6 +380,11 @@ class Instance:
                 )
 
     def get_events(self, run_id: str) -> list[Event]:
+        """The stored events of run ``run_id``, in order (a run going on in this process
+        stores those it holds first)."""
+        store_held = self._holders.get(run_id)
+        if store_held is not None:
+            store_held()
         return self.run_storage.get_events(run_id)
 
     def __repr__(self) -> str:

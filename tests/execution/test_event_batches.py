@@ -1,10 +1,12 @@
-"""How a run stores its events: the engine's own events are held and stored together, one
-transaction per step in-process, and always before the code of an op (or a hook, or an input
-load) runs; what that code logs is stored as it comes."""
+"""How a run stores its events: they are held and stored in groups, each event within
+``HOLD_SECONDS`` of being emitted (by the run's thread between steps, by the flusher thread
+while an op runs), in order; a reader in the same process (an op, a hook, a listener) sees
+every event emitted so far, and another reader sees a long op's start while it runs."""
 
 from __future__ import annotations
 
 import importlib
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -24,8 +26,10 @@ from nbflow import (
     op,
     success_hook,
 )
+from nbflow.execution.engine import event_batch
 from nbflow.storage.instance import InMemoryRunStorage
 from nbflow.storage.memory import clear_memoized_values
+from nbflow.storage.sqlite import SqliteRunStorage
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Iterator
@@ -81,7 +85,10 @@ def chain_of(n: int, seen: list[list[EventType]] | None = None, memoized: bool =
     return chain
 
 
-def test_a_chain_stores_its_events_in_one_write_per_step_in_order(tmp_path: Path) -> None:
+def test_a_chain_of_quick_steps_stores_its_events_in_a_few_writes_in_order(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(event_batch, "HOLD_SECONDS", 60.0)  # no batch falls due in the run
     storage = CountingStorage()
     instance = Instance(storage, root=tmp_path / "home")  # values in files, passed in memory
 
@@ -91,7 +98,46 @@ def test_a_chain_stores_its_events_in_one_write_per_step_in_order(tmp_path: Path
     assert instance.get_events(result.run_id) == result.all_events  # all of them, in order
     run_events = 4  # RUN_START, resources, RUN_SUCCESS: stored as they come
     assert len(result.all_events) > 6 * 30
-    assert storage.writes <= 30 + run_events + 1
+    assert storage.writes <= run_events + 1
+
+
+def test_a_batch_falls_due_between_steps_and_is_stored_then(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(event_batch, "HOLD_SECONDS", 0.0)  # every batch is due at once
+    storage = CountingStorage()
+    instance = Instance(storage, root=tmp_path / "home")
+
+    result = chain_of(30, memoized=True).execute_in_process(instance=instance)
+
+    assert result.success
+    assert instance.get_events(result.run_id) == result.all_events
+    assert storage.writes >= 30  # at least once per step, before its op
+
+
+def test_another_reader_sees_a_long_op_start_while_it_runs(tmp_path: Path) -> None:
+    instance = Instance.local(tmp_path / "home")
+    # what another process reads: the same file, not this instance (which stores first)
+    other = SqliteRunStorage(tmp_path / "home" / "runs.db")
+    seen_while_running: list[bool] = []
+
+    @op
+    def slow(context: Any) -> int:
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            events = other.get_events(context.run_id)
+            if any(e.event_type is EventType.STEP_START and e.step_key == "slow" for e in events):
+                seen_while_running.append(True)
+                break
+            time.sleep(0.01)
+        return 1
+
+    @job
+    def waiting() -> None:
+        slow()
+
+    assert waiting.execute_in_process(instance=instance).success
+    assert seen_while_running == [True]
 
 
 def test_an_input_loaded_by_an_io_manager_is_loaded_after_the_step_start_is_stored() -> None:

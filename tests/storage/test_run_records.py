@@ -163,7 +163,10 @@ def test_a_failure_to_record_an_event_never_hides_the_users_error(
     run = instance.get_run("r")
     assert run is not None and run.status is RunStatus.FAILURE and run.end_time is not None
     assert instance.get_events("r")[-1].event_type is EventType.RUN_FAILURE
-    assert "Could not record the STEP_FAILURE event of run r (disk full)" in caplog.text
+    # the step's events are held and stored together (one transaction), so they fail together
+    assert "Could not record the STEP_START, STEP_FAILURE events of run r (disk full)" in (
+        caplog.text
+    )
     result = buggy.execute_in_process(instance=instance, raise_on_error=False)
     assert not result.success
 

@@ -23,9 +23,9 @@ class InProcessExecutor(Executor):
     Time limits are checked when a step returns (a running function cannot be stopped
     safely): a step past its limit fails, and a run past ``timeout`` starts no further step.
 
-    The engine's events are held across steps (see ``RunContext.holding_events``): the end of
-    one step and the start of the next are stored together, in one transaction, right before
-    the next op runs.
+    The run's events are held across steps (see ``RunContext.holding_events``) and stored in
+    groups, each within ``HOLD_SECONDS`` of being emitted (see
+    :mod:`nbflow.execution.engine.event_batch`).
 
     Small values are written behind the run (see :mod:`nbflow.storage.write_behind`): a
     write that failed fails the run (``ValueWriteError``) after the step that notices it, or

@@ -1,15 +1,13 @@
 """``RunContext``: the state of one run that the step engine and executors share.
 
-Storing events. While the engine does its own work (starting a step, loading inputs it holds
-in memory, storing outputs, ending the step, settling the next one) the events it emits are
-held, then stored together in one transaction of the run history, with the version manifests
-recorded meanwhile (:meth:`RunContext.holding_events`). Code that may run long or log (an
-op's function, an IO manager loading an input, a hook, the wait before a retry) runs only
-after the held events are stored, and its own events are stored as they come
-(:meth:`RunContext.user_code`). The in-process executor holds events across steps, so a
-chain stores one transaction per step (the previous step's end with the next one's start)
-instead of one per event; an event listener, or another process reading the history, sees a
-step start before its op runs.
+Storing events. While the engine holds events (:meth:`RunContext.holding_events`: the
+in-process executor around a run's steps, every executor around each step), the events
+emitted gather in an :class:`~nbflow.execution.engine.event_batch.EventBatch` and are stored
+in one transaction of the run history once the oldest is ``HOLD_SECONDS`` old, with the
+version manifests recorded meanwhile: a chain of small steps stores a transaction every few
+dozen steps instead of one per event. Listeners of the run (``Instance.add_event_listener``)
+hear each event as it is emitted, and a read of the run's events in this process stores the
+held ones first; see :mod:`~nbflow.execution.engine.event_batch` for what other processes see.
 
 A run going on in this process can be asked to stop with :func:`request_cancel` (from any
 thread). Executors look at ``RunContext.cancel_requested`` between steps: the in-process
@@ -29,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 from nbflow.definitions.dynamic import split_element_name
 from nbflow.errors import Failure
 from nbflow.events import ErrorInfo, Event, EventType, StepFailureData, UserFailureData
+from nbflow.execution.engine.event_batch import EventBatch
 from nbflow.execution.engine.resources import Resources
 
 if TYPE_CHECKING:
@@ -87,11 +86,11 @@ class RunContext:
         self.pending_versions: set[str] = set()
         """Steps added by dynamic expansion (and their collectors), to version when settled."""
         self.failures: dict[str, BaseException] = {}
-        self._held: list[Event] | None = None  # events the engine holds (see holding_events)
+        self._batch = EventBatch(self._record)
+        self._holding = 0  # open holding_events() scopes
         self.writes: WriteBehind | None = None
         """The values being written behind the run, when the executor writes behind."""
-        self._held_lock = threading.Lock()
-        self._sinks = (self.events.append, self._note, self._store, *sinks)
+        self._sinks = (self.events.append, self._note, self._store, instance.tell_listeners, *sinks)
         self._pid = os.getpid()
         self._cancel = threading.Event()
         self.canceled = False  # set by the executor once it has acted on a cancel request
@@ -140,56 +139,55 @@ class RunContext:
 
     def _store(self, event: Event) -> None:
         """Store ``event`` in the run history now, or hold it while the engine holds events."""
-        with self._held_lock:
-            held = self._held
-            if held is not None:
-                held.append(event)
-                return
-        self.instance.record_event(event)
+        if self._holding:
+            self._batch.add(event)
+        else:
+            self.instance.record_events((event,), tell_listeners=False)
+
+    def _record(self, events: list[Event]) -> None:
+        self.instance.record_events(events, tell_listeners=False)
 
     def _store_held(self) -> None:
-        """Store the held events (one transaction) and stop holding. The manifests of values
-        written behind that are now on disk are recorded first, to join that transaction."""
+        """Store the held events (one transaction). The manifests of values written behind
+        that are now on disk are recorded first, to join that transaction."""
         if self.writes is not None:
             self.writes.collect()
-        with self._held_lock:
-            held, self._held = self._held, None
-        if held:
-            self.instance.record_events(held)
+        self._batch.flush()
 
     @contextlib.contextmanager
     def holding_events(self) -> Iterator[None]:
-        """Inside, the events emitted are held and stored together when it ends (or before
-        :meth:`user_code`), with the version manifests recorded meanwhile in the instance's
-        run history. Nested use holds in the outer one."""
-        if self._held is not None:
-            yield
+        """Inside, the events emitted are held and stored in groups (see the module doc);
+        what is held is stored when the outermost scope ends."""
+        if self._holding:
+            self._holding += 1
+            try:
+                yield
+            finally:
+                self._holding -= 1
             return
-        with self._held_lock:
-            self._held = []
+        self._holding = 1
         try:
-            with self.instance.joining_writes():
-                try:
-                    yield
-                finally:
-                    self._store_held()
+            with self.instance.holding_events(self.run_id, self._batch.flush):
+                with self.instance.joining_writes():
+                    try:
+                        yield
+                    finally:
+                        self._store_held()
         finally:
-            with self._held_lock:
-                self._held = None
+            self._holding = 0
+            self._batch.flush()  # an event emitted by another thread meanwhile
 
     @contextlib.contextmanager
     def user_code(self) -> Iterator[None]:
-        """Around code that may run long or log: the events held so far are stored first,
-        and the events emitted inside are stored as they come."""
-        if self._held is None:
-            yield
-            return
-        self._store_held()
-        try:
-            yield
-        finally:
-            with self._held_lock:
-                self._held = []
+        """Around code that may run long or log: the held events are stored first if the
+        oldest is due (see the module doc); the flusher thread stores those that fall due
+        while it runs."""
+        if self._holding:
+            if self.writes is not None:
+                self.writes.collect()
+            if self._batch.due():
+                self._batch.flush()
+        yield
 
     def forward(self, event: Event) -> None:
         """Hand an event made elsewhere (e.g. in a step process) to every sink, unchanged."""

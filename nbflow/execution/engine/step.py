@@ -415,8 +415,8 @@ def run_step(run: RunContext, step: Step, limit: StepLimit | None = None) -> boo
     A step that returns after ``limit`` (counted from its first attempt) fails with
     :class:`StepTimeoutError`; in-process, it cannot be stopped before it returns.
 
-    The step's own events are held and stored together before its op runs, and again when it
-    ends, unless the executor holds them longer (see :meth:`RunContext.holding_events`).
+    The step's events are held and stored in groups, the last of them when it ends, unless
+    the executor holds them longer (see :meth:`RunContext.holding_events`).
     """
     with run.holding_events():
         return _run_attempts(run, step, limit)
