@@ -8,35 +8,50 @@ from typing import TYPE_CHECKING
 from typing import Any as _AnyType
 
 from nbflow._lazy_exports import LazyExports
-from nbflow.config import Any, Array, Enum, EnumValue, Field, Noneable, Permissive, Selector, Shape
-from nbflow.definitions.dependency import (
-    DependencyDefinition,
-    InputMapping,
-    MultiDependencyDefinition,
-    NodeInvocation,
-    OutputMapping,
-)
-from nbflow.definitions.executor import (
-    ExecutorDefinition,
-    in_process_executor,
-    multi_or_in_process_executor,
-    multiprocess_executor,
-)
-from nbflow.definitions.graph import GraphDefinition, graph
-from nbflow.definitions.job import JobDefinition, job
-from nbflow.definitions.op import OpDefinition, op
-from nbflow.definitions.resource import ResourceDefinition, resource
-from nbflow.definitions.specs import GraphOut, In, Nothing, Out, Output
-from nbflow.errors import Failure, NbflowError, RetryRequested
 
 __version__ = "0.1.0"
 
-# What defining ops, graphs and jobs needs is imported above; the rest (assets, events, hooks,
-# IO managers, policies, partitions, version strategies, running and storing) loads on first
-# use, so `import nbflow` stays cheap.
+# Every export loads on first use, so `import nbflow` (and the command line, a subpackage)
+# stays cheap: the first of op, job, graph... loads what defining a job needs; assets,
+# events, hooks, IO managers, policies, partitions, version strategies, running and storing
+# load only when used.
 _EXPORTS = LazyExports(
     __name__,
     {
+        "Any": "nbflow.config",
+        "Array": "nbflow.config",
+        "Enum": "nbflow.config",
+        "EnumValue": "nbflow.config",
+        "Field": "nbflow.config",
+        "Noneable": "nbflow.config",
+        "Permissive": "nbflow.config",
+        "Selector": "nbflow.config",
+        "Shape": "nbflow.config",
+        "DependencyDefinition": "nbflow.definitions.dependency",
+        "InputMapping": "nbflow.definitions.dependency",
+        "MultiDependencyDefinition": "nbflow.definitions.dependency",
+        "NodeInvocation": "nbflow.definitions.dependency",
+        "OutputMapping": "nbflow.definitions.dependency",
+        "ExecutorDefinition": "nbflow.definitions.executor",
+        "in_process_executor": "nbflow.definitions.executor",
+        "multi_or_in_process_executor": "nbflow.definitions.executor",
+        "multiprocess_executor": "nbflow.definitions.executor",
+        "GraphDefinition": "nbflow.definitions.graph",
+        "graph": "nbflow.definitions.graph",
+        "JobDefinition": "nbflow.definitions.job",
+        "job": "nbflow.definitions.job",
+        "OpDefinition": "nbflow.definitions.op",
+        "op": "nbflow.definitions.op",
+        "ResourceDefinition": "nbflow.definitions.resource",
+        "resource": "nbflow.definitions.resource",
+        "GraphOut": "nbflow.definitions.specs",
+        "In": "nbflow.definitions.specs",
+        "Nothing": "nbflow.definitions.specs",
+        "Out": "nbflow.definitions.specs",
+        "Output": "nbflow.definitions.specs",
+        "Failure": "nbflow.errors",
+        "NbflowError": "nbflow.errors",
+        "RetryRequested": "nbflow.errors",
         "AssetIn": "nbflow.definitions.asset",
         "AssetsDefinition": "nbflow.definitions.asset",
         "asset": "nbflow.definitions.asset",
@@ -114,11 +129,36 @@ _EXPORTS = LazyExports(
 )
 
 if TYPE_CHECKING:
+    from nbflow.config import (
+        Any,
+        Array,
+        Enum,
+        EnumValue,
+        Field,
+        Noneable,
+        Permissive,
+        Selector,
+        Shape,
+    )
     from nbflow.definitions.asset import AssetIn, AssetsDefinition, asset
     from nbflow.definitions.asset_job import define_asset_job
     from nbflow.definitions.asset_key import AssetKey
     from nbflow.definitions.config_mapping import ConfigMapping
+    from nbflow.definitions.dependency import (
+        DependencyDefinition,
+        InputMapping,
+        MultiDependencyDefinition,
+        NodeInvocation,
+        OutputMapping,
+    )
     from nbflow.definitions.dynamic import DynamicOut, DynamicOutput
+    from nbflow.definitions.executor import (
+        ExecutorDefinition,
+        in_process_executor,
+        multi_or_in_process_executor,
+        multiprocess_executor,
+    )
+    from nbflow.definitions.graph import GraphDefinition, graph
     from nbflow.definitions.hook import HookDefinition, failure_hook, success_hook
     from nbflow.definitions.input_manager import InputManager, InputManagerDefinition, input_manager
     from nbflow.definitions.io_manager import (
@@ -129,8 +169,10 @@ if TYPE_CHECKING:
         OutputContext,
         io_manager,
     )
+    from nbflow.definitions.job import JobDefinition, job
     from nbflow.definitions.json_logger import json_console_logger
     from nbflow.definitions.logger import LoggerDefinition, logger
+    from nbflow.definitions.op import OpDefinition, op
     from nbflow.definitions.partitioned_config import (
         PartitionedConfig,
         daily_partitioned_config,
@@ -143,17 +185,20 @@ if TYPE_CHECKING:
         TimeWindow,
     )
     from nbflow.definitions.policy import Backoff, Jitter, RetryPolicy
+    from nbflow.definitions.resource import ResourceDefinition, resource
     from nbflow.definitions.source_asset import (
         DataVersion,
         ObserveContext,
         SourceAsset,
         observable_source_asset,
     )
+    from nbflow.definitions.specs import GraphOut, In, Nothing, Out, Output
     from nbflow.definitions.user_events import (
         AssetMaterialization,
         AssetObservation,
         ExpectationResult,
     )
+    from nbflow.errors import Failure, NbflowError, RetryRequested
     from nbflow.events import Event, EventType
     from nbflow.execution import (
         MEMOIZED_RUN_TAG,

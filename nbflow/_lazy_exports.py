@@ -1,9 +1,9 @@
 """Exports a package loads from their submodules on first access (PEP 562 ``__getattr__``).
 
-``import nbflow`` must stay cheap: what is not needed to define a job (assets, events, the
-versioning machinery, running and storing) is named by module and imported when a name is
-first used; likewise a run loads only the parts of ``nbflow.execution`` it uses. A package opts
-in with::
+``import nbflow`` must stay cheap (the command line, ``nbflow.cli``, imports it first): every
+export is named by module and imported when a name is first used, so defining a job loads
+only what that needs, never assets, events, the versioning machinery, running or storing;
+likewise a run loads only the parts of ``nbflow.execution`` it uses. A package opts in with::
 
     _EXPORTS = LazyExports(__name__, {"asset": "nbflow.definitions.asset", ...})
 

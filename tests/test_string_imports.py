@@ -32,7 +32,16 @@ ALLOWED = {
     ("nbflow.cli.app", "nbflow.cli.notebook_commands"),
     ("nbflow.cli.app", "nbflow.cli.project_commands"),
     ("nbflow.cli.app", "nbflow.cli.run_commands"),
-    # nbflow's exports that `import nbflow` does not load (all but ops, graphs and jobs)
+    # nbflow's exports, each loaded on first use (`import nbflow` loads none of them)
+    ("nbflow", "nbflow.config"),
+    ("nbflow", "nbflow.definitions.dependency"),
+    ("nbflow", "nbflow.definitions.executor"),
+    ("nbflow", "nbflow.definitions.graph"),
+    ("nbflow", "nbflow.definitions.job"),
+    ("nbflow", "nbflow.definitions.op"),
+    ("nbflow", "nbflow.definitions.resource"),
+    ("nbflow", "nbflow.definitions.specs"),
+    ("nbflow", "nbflow.errors"),
     ("nbflow", "nbflow.definitions.asset"),
     ("nbflow", "nbflow.definitions.asset_job"),
     ("nbflow", "nbflow.definitions.asset_key"),

@@ -1,5 +1,6 @@
 """Top-level commands load when used: ``nbflow --help`` lists them all without loading the
-engine, and the help it shows for each is the help the command itself has."""
+engine (nor what defining a job needs: ``import nbflow`` loads none of its exports), and the
+help it shows for each is the help the command itself has."""
 
 from __future__ import annotations
 
@@ -18,7 +19,8 @@ from nbflow.cli import main
 with contextlib.redirect_stdout(io.StringIO()) as shown:
     code = main(["--help"])
 loaded = sorted(m for m in sys.modules if m.startswith(("nbflow.execution", "nbflow.storage",
-                "nbflow.notebook", "nbflow.cli.job_commands", "nbflow.cli.run_commands")))
+                "nbflow.notebook", "nbflow.cli.job_commands", "nbflow.cli.run_commands",
+                "nbflow.definitions", "nbflow.config")))
 print(json.dumps({"code": code, "help": shown.getvalue(), "loaded": loaded}))
 """
 
