@@ -20,6 +20,7 @@ from nbflow import (
     JobDefinition,
     MemoizableIOManager,
     OutputContext,
+    ResourceDefinition,
     io_manager,
     job,
     list_versions,
@@ -268,3 +269,41 @@ def test_a_resource_changing_a_given_value_as_it_is_built_never_leaves_a_stale_v
 
     assert call_log == ["total"]
     assert result.output_for_node("total") == 0.0
+
+
+def settings_job(settings: dict[str, int], call_log: list[str], tweak_to: int | None) -> Any:
+    """A memoized job: ``tweak`` may change the ``settings`` resource in place (a fixed
+    value, fingerprinted as its version); ``scaled`` reads it after."""
+
+    @op(name="tweak", version="1", required_resource_keys={"settings"})
+    def tweak(context: Any) -> int:
+        call_log.append("tweak")
+        if tweak_to is not None:
+            context.resources.settings["scale"] = tweak_to
+        return 2
+
+    @op(name="scaled", version="1", required_resource_keys={"settings"})
+    def scaled(context: Any, x: int) -> int:
+        call_log.append("scaled")
+        return x * context.resources.settings["scale"]
+
+    @job(tags=MEMOIZED, resource_defs={"settings": ResourceDefinition.hardcoded_resource(settings)})
+    def settings_chain() -> None:
+        scaled(tweak())
+
+    return settings_chain
+
+
+def test_an_op_changing_a_resource_value_in_place_never_leaves_a_stale_version(
+    call_log: list[str],
+) -> None:
+    # the first run's tweak changes the resource before scaled reads it: scaled's value is
+    # stored under the version of what it read (scale 10), not of what the run was given
+    first = settings_job({"scale": 1}, call_log, tweak_to=10).execute_in_process()
+    assert first.output_for_node("scaled") == 20
+    # given scale 1 again, tweak is memoized (same version) and changes nothing: scaled must
+    # not come back as the 20 it computed with scale 10
+    call_log.clear()
+    again = settings_job({"scale": 1}, call_log, tweak_to=None).execute_in_process()
+    assert call_log == ["scaled"]
+    assert again.output_for_node("scaled") == 2

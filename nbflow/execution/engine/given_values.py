@@ -1,9 +1,10 @@
 """Fingerprints of the values a run is given, taken once until code that may change them runs.
 
 A value given to a run (``input_values``, a fixed input value, run-config inputs, an input's
-default) is fingerprinted wherever a step reading it is versioned: before the run is recorded,
-again once the IO managers can tell what is stored, and again when a consumer is settled after
-other steps ran. The same value read by several ops is the same object each time.
+default, a value given as a resource without a version of its own) is fingerprinted wherever
+a step reading it is versioned: before the run is recorded, again once the IO managers can
+tell what is stored, and again when a consumer is settled after other steps ran. The same
+value read by several ops is the same object each time.
 
 Between those moments, the code that could change a value in place is the run's steps (their
 ops are handed it) and user code building the run's resources (which may hold a reference to

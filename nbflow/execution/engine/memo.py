@@ -94,12 +94,15 @@ def resource_versions(
     strategy: VersionStrategy | None,
     keys: set[str],
     memo: dict[str, Any] | None = None,
+    fingerprint_of: Callable[[object], str] = fingerprint,
 ) -> dict[str, str | None]:
     """Versions of ``keys`` and what they depend on; ``None`` for unversioned resources.
 
     A resource's version covers its own version, its config and the versions of the
-    resources it needs; it is ``None`` when any of those has none. ``memo`` is the
-    strategy's scratch space for this computation (shared with the ops' contexts).
+    resources it needs; it is ``None`` when any of those has none. A resource that is a fixed
+    value and has no version of its own is versioned by ``fingerprint_of`` its value.
+    ``memo`` is the strategy's scratch space for this computation (shared with the ops'
+    contexts).
     """
     memo = {} if memo is None else memo
     versions: dict[str, str | None] = {}
@@ -109,7 +112,7 @@ def resource_versions(
         own = definition.version
         if own is None and definition.fixed_value is not NO_VALUE:
             try:
-                own = fingerprint(definition.fixed_value)
+                own = fingerprint_of(definition.fixed_value)
             except UnversionableValueError:
                 own = None
         if own is None and strategy is not None:
@@ -124,6 +127,19 @@ def resource_versions(
         parts = [own, canonical(resource_config)] + [f"{k}={v}" for k, v in deps]
         versions[key] = hash_parts("nbflow.resource.v1", *parts)[:40]
     return versions
+
+
+def fixed_value_keys(resource_defs: Mapping[str, ResourceDefinition], keys: set[str]) -> set[str]:
+    """Those of ``keys`` whose version comes from a value given as the resource (it has no
+    version of its own), or from a resource they need that is such a key."""
+    found: set[str] = set()
+    for key in resource_order(resource_defs, keys):
+        definition = resource_defs[key]
+        if (
+            definition.version is None and definition.fixed_value is not NO_VALUE
+        ) or not found.isdisjoint(definition.required_resource_keys):
+            found.add(key)
+    return found
 
 
 def _op_version(
@@ -236,19 +252,30 @@ class Versioner:
             for k in step.op_def.required_resource_keys | op_input_manager_keys(step.op_def)
         }
         self._memo: dict[str, Any] = {}  # the strategy's scratch: shared helpers read once
+        self.given_values = GivenValueFingerprints()
+        self._resource_defs = resource_defs
+        self._needed_resources = needed
         self._resources = resource_versions(
-            resource_defs, config, self._strategy, needed, self._memo
+            resource_defs, config, self._strategy, needed, self._memo, self.given_values.of
         )
+        # resources versioned by a value given as the resource, which a step's op may change
+        # in place like any given value: versioned again (for the steps reading them) once
+        # code ran since (see given_values)
+        self._fixed = fixed_value_keys(resource_defs, needed)
+        self._resources_taken = self.given_values.code_runs
         self._op_versions: dict[str, tuple[str | None, CodeRecord | None]] = {}
         self._config_cache: dict[str, tuple[tuple[str, str], ...]] = {}
         self._data_versions: dict[AssetKey, str | None] = {}
-        self.given_values = GivenValueFingerprints()
         # step key -> given_values.code_runs when its given values were fingerprinted
         self._given_taken: dict[str, int] = {}
-        # step key -> (input versions, parts) last built: versioning a step again with the
-        # same inputs (before the run and as it starts, or re-versioning) builds nothing
+        # step key -> (input and resource versions, parts) last built: versioning a step again
+        # with the same ones (before the run and as it starts, or re-versioning) builds nothing
         self._built: dict[
-            str, tuple[dict[str, tuple[str, str]], dict[StepOutput, VersionParts]]
+            str,
+            tuple[
+                tuple[dict[str, tuple[str, str]], dict[str, str | None]],
+                dict[StepOutput, VersionParts],
+            ],
         ] = {}
 
     def compute(
@@ -283,19 +310,31 @@ class Versioner:
         """The version parts of ``step``'s outputs, given those of every upstream output."""
         op_version, code = self._op_version(step)
         assert op_version is not None, "compute() reports ops without a version"
-        resources = {k: self._resources[k] for k in step.op_def.required_resource_keys}
         given = self.given_values
+        required = step.op_def.required_resource_keys
+        reads_fixed = bool(self._fixed) and not self._fixed.isdisjoint(required)
+        if reads_fixed and self._resources_taken != given.code_runs:
+            self._resources = resource_versions(
+                self._resource_defs,
+                self._config,
+                self._strategy,
+                self._needed_resources,
+                self._memo,
+                given.of,
+            )
+            self._resources_taken = given.code_runs
+        resources = {k: self._resources[k] for k in required}
         inputs = {
             i.name: self._managed_input_version(step, i)
             or _input_version(step, i, self._config, parts, self._observed, data_of, given.of)
             for i in step.inputs
             if not (i.spec.is_nothing and not i.upstreams and i.cut_upstream is None)
         }
-        if any(source == VALUE_SOURCE for source, _ in inputs.values()):
+        if reads_fixed or any(source == VALUE_SOURCE for source, _ in inputs.values()):
             self._given_taken[step.key] = given.code_runs
         known = self._built.get(step.key)
-        if known is not None and known[0] == inputs:
-            return dict(known[1])  # same inputs: the same parts (the rest is fixed per run)
+        if known is not None and known[0] == (inputs, resources):
+            return dict(known[1])  # the same parts (the rest is fixed per run)
         config = self._config_fingerprints(step.key)
         built = {
             (step.key, output_name): VersionParts.build(
@@ -308,7 +347,7 @@ class Versioner:
             )
             for output_name in step.op_def.outs
         }
-        self._built[step.key] = (inputs, built)
+        self._built[step.key] = ((inputs, resources), built)
         return dict(built)
 
     def given_values_may_have_changed(self, step: Step) -> bool:
