@@ -355,6 +355,8 @@ class MultiprocessExecutor(OutOfProcessExecutor):
         self, run: RunContext, queue: ReadyQueue, pending: list[Step], children: list[_Child]
     ) -> bool:
         """Start ready steps by priority within the limits; True when a failure halts the run."""
+        if not pending or len(children) >= self.max_concurrent:
+            return False  # most calls: every slot taken (no need to order what waits)
         pending.sort(key=lambda s: (-s.priority, s.index))
         for step in list(pending):
             if len(children) >= self.max_concurrent:
