@@ -21,6 +21,7 @@ from nbflow import (
     MemoizableIOManager,
     OutputContext,
     ResourceDefinition,
+    RetryPolicy,
     io_manager,
     job,
     list_versions,
@@ -307,3 +308,32 @@ def test_an_op_changing_a_resource_value_in_place_never_leaves_a_stale_version(
     again = settings_job({"scale": 1}, call_log, tweak_to=None).execute_in_process()
     assert call_log == ["scaled"]
     assert again.output_for_node("scaled") == 2
+
+
+def test_a_retried_op_that_changed_its_input_in_place_is_stored_under_what_it_read(
+    call_log: list[str],
+) -> None:
+    def build(value: Any) -> JobDefinition:
+        @op(version="1", retry_policy=RetryPolicy(max_retries=1))
+        def flaky_total(x: Any) -> float:
+            call_log.append("flaky_total")
+            if len(call_log) == 1:  # the first attempt changes its input, then fails
+                x += 1
+                raise RuntimeError("transient")
+            return float(x.sum())
+
+        @job(tags=MEMOIZED, input_values={"x": value})
+        def retried(x: Any) -> None:
+            flaky_total(x)
+
+        return retried
+
+    first = build(np.zeros(3)).execute_in_process()
+    assert call_log == ["flaky_total", "flaky_total"]
+    assert first.output_for_node("flaky_total") == 3.0  # the retry read the changed array
+    # zeros again: the 3.0 was computed from ones and must not come back as the sum of zeros
+    call_log.clear()
+    call_log.append("not the first attempt")
+    second = build(np.zeros(3)).execute_in_process()
+    assert call_log == ["not the first attempt", "flaky_total"]
+    assert second.output_for_node("flaky_total") == 0.0

@@ -422,6 +422,15 @@ def run_step(run: RunContext, step: Step, limit: StepLimit | None = None) -> boo
         return _run_attempts(run, step, limit)
 
 
+def _version_again(run: RunContext, step: Step) -> None:
+    """Before a retry of a memoized step: the failed attempt may have changed what its op was
+    given in place, so the step is versioned again from the values as they are now (its
+    output is then stored under the version of what the retry reads)."""
+    if run.memo is not None:
+        run.memo.code_ran()
+        run.memo.revise(run, step)
+
+
 def _run_attempts(run: RunContext, step: Step, limit: StepLimit | None) -> bool:
     attempt = 0
     first_started = time.perf_counter()
@@ -454,6 +463,7 @@ def _run_attempts(run: RunContext, step: Step, limit: StepLimit | None) -> bool:
                 if wait:
                     with run.user_code():
                         time.sleep(wait)
+                _version_again(run, step)
                 continue
             if isinstance(exc, RetryRequested) and run.retries_enabled:
                 exhausted = MaxRetriesExceededError.build(step.key, exc, attempt)
