@@ -1,12 +1,19 @@
 """The multiprocess executor: steps in other processes, at most ``max_concurrent`` at once.
 
 Steps run in warm worker processes, started on demand (at most ``max_concurrent``) and reused
-for the next steps of the run, so a tiny step costs a few milliseconds instead of a process
+for the next steps of the run, so a tiny step costs a millisecond or two instead of a process
 start; with ``process_per_step: true`` each step gets a fresh process, for steps that leave
 state behind (module globals, open handles, patched libraries) that a later step must not see.
+A busy worker is handed the next ready step before it finishes its own (one at most), so it
+goes on without waiting for the parent between the two: each worker still runs one step at a
+time, the waiting step's time limit counts from its start, and a step waiting on a worker
+that crashes or is ended starts again on another. Once the run halts (a failure, a cancel,
+its time limit) a waiting step never starts. The price: a step of higher priority that
+becomes ready meanwhile may start after the one already handed over.
 Processes start with ``forkserver`` on Linux (nbflow's own server, with nbflow preloaded: see
 :mod:`~nbflow.execution.executors.fork_server`) and ``spawn`` elsewhere, never ``fork``; each
-step sees the parent's environment variables and working folder as they are when it starts.
+step sees the parent's environment variables and working folder as they were when it was
+handed over.
 Ready steps start highest ``nbflow/priority`` first, within ``max_concurrent`` and the tag
 concurrency limits; memoized steps are settled here without a process. Each step streams its
 events back through a pipe as they happen; a process that dies (``os._exit``, a segfault,
@@ -51,6 +58,7 @@ if TYPE_CHECKING:
     from collections.abc import Iterator, Mapping, Sequence
     from multiprocessing.connection import Connection
     from multiprocessing.process import BaseProcess
+    from multiprocessing.synchronize import Event as SharedFlag
 
     from nbflow.execution.engine.plan import Step
     from nbflow.execution.engine.run_context import RunContext
@@ -114,13 +122,20 @@ def _start_method(config: Mapping[str, Any] | None) -> tuple[str, tuple[str, ...
 class _Worker:
     """A warm worker process: takes requests through ``requests``, reports through ``reader``."""
 
-    __slots__ = ("has_job", "process", "reader", "requests")
+    __slots__ = ("has_job", "process", "reader", "requests", "steps")
 
     def __init__(self, process: BaseProcess, requests: Connection, reader: Connection) -> None:
         self.process = process
         self.requests = requests
         self.reader = reader
         self.has_job = False  # sent the run's job, which its requests then name as HeldJob
+        self.steps: list[_Child] = []
+        """The steps handed to it and not finished with, in order: the first one whose
+        outcome is unknown runs (or is about to); one more may wait behind it."""
+
+    def running(self) -> _Child | None:
+        """The step it runs (or is about to run): the first whose outcome is unknown."""
+        return next((child for child in self.steps if child.ok is None), None)
 
     def send(self, message: tuple[Any, ...], job: JobPayload) -> None:
         """Send a step's ``message``, preceded by ``job`` the first time."""
@@ -136,9 +151,11 @@ class _Child:
     __slots__ = (
         "deadline",
         "done_at",
+        "heard",
         "limit",
         "ok",
         "process",
+        "queued",
         "reader",
         "reader_open",
         "step",
@@ -152,6 +169,8 @@ class _Child:
         reader: Connection,
         limit: StepLimit | None,
         worker: _Worker | None = None,
+        *,
+        queued: bool = False,
     ) -> None:
         self.step = step
         self.process = process
@@ -160,8 +179,17 @@ class _Child:
         self.ok: bool | None = None  # set by the "done" message
         self.done_at = 0.0
         self.limit = limit
-        self.deadline = None if limit is None else Deadline(limit.seconds)
+        self.queued = queued
+        """Handed to a worker behind another step: not started, its time limit not counting."""
+        self.heard = False  # its process reported something about it
+        self.deadline = None if limit is None or queued else Deadline(limit.seconds)
         self.worker = worker
+
+    def begin(self) -> None:
+        """The step before it on its worker finished: it starts now (its time limit counts)."""
+        self.queued = False
+        if self.limit is not None:
+            self.deadline = Deadline(self.limit.seconds)
 
     @property
     def overdue(self) -> bool:
@@ -248,11 +276,13 @@ class MultiprocessExecutor(OutOfProcessExecutor):
         self._context: Any = multiprocessing.get_context(self.start_method)
         self._deadline: Deadline | None = None
         self._idle: list[_Worker] = []
+        self._halt: SharedFlag  # set when the run starts no more steps (made per run)
 
     def execute(self, run: RunContext) -> None:
         self.begin(run)
         children: list[_Child] = []
         self._deadline = self.run_deadline()
+        self._halt = self._context.Event()
         try:
             with _sigterm_exits():
                 self._run_steps(run, children)
@@ -267,9 +297,11 @@ class MultiprocessExecutor(OutOfProcessExecutor):
         halted = False
         while True:
             if queue.cancel_requested:
+                self._halt.set()
                 self._cancel(run, queue, children)
                 return
             if self._deadline is not None and self._deadline.passed:
+                self._halt.set()
                 self._time_out_run(run, queue, children, self._deadline)
             while queue:
                 step = queue.pop()
@@ -286,38 +318,75 @@ class MultiprocessExecutor(OutOfProcessExecutor):
                     )
                 return
             for child in self._wait(run, children):
-                children.remove(child)
-                ok = self._time_out(run, child) if child.overdue else self._finish(run, child)
-                queue.done(child.step, ok)
-                halted = halted or (not ok and run.raise_on_error)
+                if child in children:  # else settled with another step of its worker
+                    halted = self._settle(run, queue, pending, children, child) or halted
 
-    def _time_out(self, run: RunContext, child: _Child) -> bool:
-        """End the process of a step past its limit; the step fails with the limit named."""
-        if child.reader_open:
-            self._drain(run, child)  # what it reported up to now
+    def _settle(
+        self,
+        run: RunContext,
+        queue: ReadyQueue,
+        pending: list[Step],
+        children: list[_Child],
+        child: _Child,
+    ) -> bool:
+        """Settle an ended ``child`` (and the steps of its worker, if that worker ended); True
+        when a failure halts the run."""
+        halts = False
+        for ended, ok in self._end(run, child):
+            children.remove(ended)
+            if ok is None:  # waited on a worker that ended before starting it
+                pending.append(ended.step)
+                continue
+            queue.done(ended.step, ok)
+            if not ok and run.raise_on_error:
+                halts = True
+                self._halt.set()  # a step waiting on a worker does not start
+        return halts
+
+    def _end(self, run: RunContext, child: _Child) -> list[tuple[_Child, bool | None]]:
+        """Settle ``child``, which ended or is past its limit: each step settled with it (its
+        worker's, when that worker ended) and its outcome, ``None`` for a step that never
+        started."""
+        if child.overdue:
+            return self._time_out(run, child)
+        if child.worker is not None:
+            return self._finish_on_worker(run, child, child.worker)
+        return [(child, self._finish(run, child))]
+
+    def _time_out(self, run: RunContext, child: _Child) -> list[tuple[_Child, bool | None]]:
+        """End the process of a step past its limit; the step fails with the limit named (a
+        step waiting on the same worker is started again elsewhere)."""
+        self._drain(run, child)  # what it reported up to now
         if child.ok is not None:  # it finished just in time
-            return self._finish(run, child)
+            return self._end(run, child)
         pid = child.process.pid
-        _stop([child])
+        if child.worker is None:
+            _stop([child])
+        else:
+            _end_processes([child.process])
         assert child.limit is not None
         how = f"its process (pid {pid}) was ended"
         error = StepTimeoutError.build(child.step.key, child.limit.seconds, child.limit.source, how)
         run.fail_step(child.step.key, str(error).splitlines()[0], error, user_failure=False)
+        child.ok = False
+        if child.worker is not None:
+            return self._worker_ended(run, child.worker)
         with contextlib.suppress(ValueError):
             child.process.close()
-        return False
+        return [(child, False)]
 
     def _time_out_run(
         self, run: RunContext, queue: ReadyQueue, children: list[_Child], deadline: Deadline
     ) -> None:
         """End every running step and skip the rest; raise ``RunTimeoutError``."""
         for child in children:
-            if child.reader_open:
-                self._drain(run, child)
+            self._drain(run, child)
         _stop(children)
         ended = []
         for child in children:
             ok = child.ok
+            if ok is None and child.queued:
+                continue  # never started: skipped with the rest
             if ok is None:
                 ended.append(child.step.key)
                 how = f"its process (pid {child.process.pid}) was ended: the run ran out of time"
@@ -326,8 +395,7 @@ class MultiprocessExecutor(OutOfProcessExecutor):
                 )
                 run.fail_step(child.step.key, str(error).splitlines()[0], error, user_failure=False)
             queue.done(child.step, bool(ok))
-            with contextlib.suppress(ValueError):
-                child.process.close()
+        _close_processes(children)
         children.clear()
         queue.skip_unfinished(TIMED_OUT_REASON)
         raise RunTimeoutError.build(run.job_name, deadline.seconds, ended)
@@ -336,38 +404,51 @@ class MultiprocessExecutor(OutOfProcessExecutor):
         """Stop every step process; steps that had not finished fail (running) or are skipped."""
         queue.begin_cancel()
         for child in children:
-            if child.reader_open:
-                self._drain(run, child)  # what a step reported before it was stopped
+            self._drain(run, child)  # what a step reported before it was stopped
         _stop(children)
         for child in children:
             ok = child.ok
+            if ok is None and child.queued:
+                continue  # never started: skipped with the rest
             if ok is None:
                 stop_canceled_step(
                     run, child.step, f"its process, pid {child.process.pid}, was terminated"
                 )
             queue.done(child.step, bool(ok))
-            with contextlib.suppress(ValueError):
-                child.process.close()
+        _close_processes(children)
         children.clear()
         queue.skip_unfinished()
 
     def _launch_ready(
         self, run: RunContext, queue: ReadyQueue, pending: list[Step], children: list[_Child]
     ) -> bool:
-        """Start ready steps by priority within the limits; True when a failure halts the run."""
-        if not pending or len(children) >= self.max_concurrent:
+        """Start ready steps by priority within the limits, and hand each busy warm worker
+        the next step to run after its own (one at most); True when a failure halts the run."""
+        if not pending:
+            return False
+        free = self.max_concurrent - sum(1 for child in children if not child.queued)
+        behind = [] if self.process_per_step else _workers_to_queue_on(children)
+        if free <= 0 and not behind:
             return False  # most calls: every slot taken (no need to order what waits)
         pending.sort(key=lambda s: (-s.priority, s.index))
         for step in list(pending):
-            if len(children) >= self.max_concurrent:
+            if free <= 0 and not behind:
                 break
             if not self._within_tag_limits(step, children):
                 continue
+            if free <= 0:
+                child = self._queue_on(run, step, behind.pop(0))
+                if child is not None:
+                    pending.remove(step)
+                    children.append(child)
+                continue
             pending.remove(step)
+            free -= 1
             child = self._launch(run, step)
             if child is None:
                 queue.done(step, ok=False)
                 if run.raise_on_error:
+                    self._halt.set()
                     return True
                 continue
             children.append(child)
@@ -384,12 +465,7 @@ class MultiprocessExecutor(OutOfProcessExecutor):
     def _launch(self, run: RunContext, step: Step) -> _Child | None:
         limit = self.step_limit(step)
         try:
-            payload = self.request(run, step, None if self.process_per_step else HELD_JOB)
-            message = (
-                (run.job_name, step.key, run.run_id),
-                payload,
-                (dict(os.environ), os.getcwd()),
-            )
+            message = self._message(run, step)
             if self.process_per_step:
                 self._say_starting(run, step, None)
                 process, reader = self._start(f"nbflow-step-{step.key}", step_process_main, message)
@@ -403,7 +479,30 @@ class MultiprocessExecutor(OutOfProcessExecutor):
                 user_failure=False,
             )
             return None
-        return _Child(step, worker.process, worker.reader, limit, worker)
+        child = _Child(step, worker.process, worker.reader, limit, worker)
+        worker.steps.append(child)
+        return child
+
+    def _message(self, run: RunContext, step: Step) -> tuple[Any, ...]:
+        """What starts ``step`` in a step process: its header, request and surroundings."""
+        payload = self.request(run, step, None if self.process_per_step else HELD_JOB)
+        return ((run.job_name, step.key, run.run_id), payload, (dict(os.environ), os.getcwd()))
+
+    def _queue_on(self, run: RunContext, step: Step, worker: _Worker) -> _Child | None:
+        """Hand ``step`` to ``worker``, busy with another step, to run right after it: the
+        worker does not wait for the parent between the two. ``None`` when it cannot be sent
+        (the worker is ending; the step waits for another)."""
+        try:
+            message = self._message(run, step)
+            worker.send(message, self.job_payload)
+        except OSError:
+            return None
+        self._say_starting(run, step, worker)
+        child = _Child(
+            step, worker.process, worker.reader, self.step_limit(step), worker, queued=True
+        )
+        worker.steps.append(child)
+        return child
 
     def _say_starting(self, run: RunContext, step: Step, worker: _Worker | None) -> None:
         if worker is None:
@@ -429,7 +528,7 @@ class MultiprocessExecutor(OutOfProcessExecutor):
             return worker
         self._say_starting(run, step, None)
         requests_in, requests_out = self._context.Pipe(duplex=False)
-        process, reader = self._start("nbflow-worker", worker_main, (requests_in,))
+        process, reader = self._start("nbflow-worker", worker_main, (requests_in, self._halt))
         requests_in.close()
         worker = _Worker(process, requests_out, reader)
         try:
@@ -459,44 +558,60 @@ class MultiprocessExecutor(OutOfProcessExecutor):
         return process, reader
 
     def _wait(self, run: RunContext, children: Sequence[_Child]) -> list[_Child]:
-        """Wait briefly for news; forward it; return the children whose process ended."""
-        watched: list[Any] = [c.reader for c in children if c.reader_open]
-        watched += [c.process.sentinel for c in children]
+        """Wait briefly for news; forward it; return the children whose process ended (or,
+        on a warm worker, whose step finished)."""
+        readers = {id(c.reader): c for c in children if c.reader_open}  # a worker's steps share one
+        watched: list[Any] = [c.reader for c in readers.values()]
+        watched += list({id(c.process): c.process.sentinel for c in children}.values())
         wait = min([POLL_SECONDS, *(c.deadline.left() for c in children if c.deadline)])
         if self._deadline is not None:
             wait = min(wait, self._deadline.left())
         ready = multiprocessing.connection.wait(watched, timeout=max(0.0, wait))
+        for child in readers.values():
+            if child.reader in ready:
+                self._drain(run, child)
         ended = []
         now = time.monotonic()
         for child in children:
-            if child.reader_open and child.reader in ready:
-                self._drain(run, child)
             if child.process.sentinel in ready or child.overdue:
                 ended.append(child)
             elif child.ok is not None and child.worker is not None:
-                ended.append(child)  # its worker waits for the next step
+                ended.append(child)  # its worker goes on with the next step, or waits for one
             elif child.ok is not None and now - child.done_at > EXIT_GRACE_SECONDS:
                 ended.append(child)  # finished its step but does not exit: stopped in _finish
         return ended
 
     def _drain(self, run: RunContext, child: _Child) -> None:
-        where = f"the process of step {child.step.key!r} (pid {child.process.pid})"
+        """Forward what ``child``'s process reported so far (on a warm worker: about each of
+        its steps, in order; a step waiting behind one that finished starts then)."""
+        worker = child.worker
+        steps = [child] if worker is None else worker.steps
         while child.reader_open:
+            running = child if worker is None else worker.running()
+            where = (
+                f"the process of step {running.step.key!r} (pid {child.process.pid})"
+                if running is not None
+                else f"the worker process {child.process.pid}"
+            )
             try:
                 if not child.reader.poll():
                     return
                 data = child.reader.recv_bytes()
             except (EOFError, OSError):
-                child.reader_open = False
+                for each in steps:
+                    each.reader_open = False
                 return
+            if running is not None:
+                running.heard = True
             ok = self.receive(run, data, where)
-            if ok is not None:
-                child.ok = ok
-                child.done_at = time.monotonic()
+            if ok is not None and running is not None:
+                running.ok = ok
+                running.done_at = time.monotonic()
+                following = None if worker is None else worker.running()
+                if following is not None and following.queued:
+                    following.begin()
 
     def _finish(self, run: RunContext, child: _Child) -> bool:
-        if child.worker is not None:
-            return self._finish_on_worker(run, child, child.worker)
         process = child.process
         process.join(1.0)
         self._drain(run, child)
@@ -512,20 +627,55 @@ class MultiprocessExecutor(OutOfProcessExecutor):
             process.close()
         return ok
 
-    def _finish_on_worker(self, run: RunContext, child: _Child, worker: _Worker) -> bool:
-        """The step's outcome; its worker goes back to the idle ones unless it died."""
+    def _finish_on_worker(
+        self, run: RunContext, child: _Child, worker: _Worker
+    ) -> list[tuple[_Child, bool | None]]:
+        """The step's outcome; its worker goes back to the idle ones (or on with the step
+        waiting behind it) unless it ended, and then every step it held is settled."""
         self._drain(run, child)
         if child.ok is not None and child.reader_open and worker.process.exitcode is None:
-            self._idle.append(worker)
-            return child.ok
+            worker.steps.remove(child)
+            if not worker.steps:
+                self._idle.append(worker)
+            return [(child, child.ok)]
         worker.process.join(1.0)
+        return self._worker_ended(run, worker)
+
+    def _worker_ended(self, run: RunContext, worker: _Worker) -> list[tuple[_Child, bool | None]]:
+        """Let go of a worker that ended (or was ended) and settle the steps it held: a step
+        it finished keeps its outcome, the one it was running fails, a step it never started
+        (``None``) is started again elsewhere."""
         exitcode = worker.process.exitcode
         _dismiss([worker])
-        if child.ok is not None:  # it finished its step, then died
-            return child.ok
-        died = StepProcessError.from_exit(child.step.key, exitcode)
-        self.step_died(run, child.step, died)
-        return False
+        settled: list[tuple[_Child, bool | None]] = []
+        for child in worker.steps:
+            if child.ok is not None:
+                settled.append((child, child.ok))
+            elif child.queued or not child.heard:
+                settled.append((child, None))
+            else:
+                self.step_died(
+                    run, child.step, StepProcessError.from_exit(child.step.key, exitcode)
+                )
+                settled.append((child, False))
+        worker.steps.clear()
+        return settled
+
+
+def _workers_to_queue_on(children: Sequence[_Child]) -> list[_Worker]:
+    """The warm workers running a step with no other waiting behind it."""
+    workers = {id(c.worker): c.worker for c in children if c.worker is not None}
+    return [
+        worker
+        for worker in workers.values()
+        if len(worker.steps) == 1 and worker.steps[0].ok is None and worker.steps[0].reader_open
+    ]
+
+
+def _close_processes(children: Sequence[_Child]) -> None:
+    for child in children:
+        with contextlib.suppress(ValueError):
+            child.process.close()
 
 
 def multi_or_in_process(config: Mapping[str, Any] | None = None) -> Executor:

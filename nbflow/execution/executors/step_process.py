@@ -23,6 +23,7 @@ from nbflow.execution.executors.step_request import decode_request, hold_job
 if TYPE_CHECKING:
     from collections.abc import Mapping
     from multiprocessing.connection import Connection
+    from multiprocessing.synchronize import Event as SharedFlag
     from typing import Any
 
 EXIT_PARENT_GONE = 70
@@ -94,11 +95,15 @@ def step_process_main(
     conn.close()
 
 
-def worker_main(requests: Connection, conn: Connection) -> None:
+def worker_main(requests: Connection, halt: SharedFlag, conn: Connection) -> None:
     """Entry point of a warm worker: run each step sent through ``requests`` (a header, a
-    payload and the parent's surroundings, as for :func:`step_process_main`) and report
+    payload and the parent's surroundings, as :func:`step_process_main` takes them) and report
     through ``conn``, until ``None`` comes or the parent closes its end. A ``("job", job)``
-    message gives the job the next requests name as :class:`HeldJob`."""
+    message gives the job the next requests name as :class:`HeldJob`.
+
+    The parent may send a step before the one running has finished (it waits here); once
+    ``halt`` is set (the run stops starting steps), the worker leaves instead of starting it,
+    and the parent starts it nowhere."""
     _exit_with_parent()
     faulthandler.enable()
     channel = PipeChannel(conn)
@@ -112,6 +117,8 @@ def worker_main(requests: Connection, conn: Connection) -> None:
         if message[0] == "job":
             hold_job(message[1])
             continue
+        if halt.is_set():
+            return
         header, payload, surroundings = message
         take_parent_surroundings(*surroundings)
         _run_one(header, payload, channel, "in a warm worker process")
