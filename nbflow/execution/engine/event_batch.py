@@ -25,6 +25,7 @@ disk, so a lost event never makes a value look stored.
 from __future__ import annotations
 
 import logging
+import math
 import os
 import threading
 import time
@@ -102,6 +103,7 @@ class _Flusher:
         self._wake = threading.Condition()
         self._batches: set[EventBatch] = set()
         self._thread: threading.Thread | None = None
+        self._sleeps_until = math.inf  # when the thread wakes up next (time.monotonic)
 
     def watch(self, batch: EventBatch) -> None:
         with self._wake:
@@ -111,16 +113,18 @@ class _Flusher:
                     target=self._work, name="nbflow-event-flusher", daemon=True
                 )
                 self._thread.start()
-            else:
-                self._wake.notify()  # it may wait for no batch, or for a later one
+            elif batch.due_at < self._sleeps_until:
+                self._wake.notify()  # it waits for no batch, or for a later one
 
     def _work(self) -> None:
         while True:
             with self._wake:
                 while not self._batches:
+                    self._sleeps_until = math.inf
                     self._wake.wait()
                 batches = list(self._batches)
-                pause = min(batch.due_at for batch in batches) - time.monotonic()
+                self._sleeps_until = min(batch.due_at for batch in batches)
+                pause = self._sleeps_until - time.monotonic()
                 if pause > 0:
                     self._wake.wait(pause)
                     continue  # look again: a batch may have been stored meanwhile
