@@ -528,7 +528,8 @@ class MultiprocessExecutor(OutOfProcessExecutor):
             return worker
         self._say_starting(run, step, None)
         requests_in, requests_out = self._context.Pipe(duplex=False)
-        process, reader = self._start("nbflow-worker", worker_main, (requests_in, self._halt))
+        arguments = (requests_in, self._halt, run.raise_on_error)
+        process, reader = self._start("nbflow-worker", worker_main, arguments)
         requests_in.close()
         worker = _Worker(process, requests_out, reader)
         try:

@@ -95,7 +95,9 @@ def step_process_main(
     conn.close()
 
 
-def worker_main(requests: Connection, halt: SharedFlag, conn: Connection) -> None:
+def worker_main(
+    requests: Connection, halt: SharedFlag, halt_on_failure: bool, conn: Connection
+) -> None:
     """Entry point of a warm worker: run each step sent through ``requests`` (a header, a
     payload and the parent's surroundings, as :func:`step_process_main` takes them) and report
     through ``conn``, until ``None`` comes or the parent closes its end. A ``("job", job)``
@@ -103,7 +105,9 @@ def worker_main(requests: Connection, halt: SharedFlag, conn: Connection) -> Non
 
     The parent may send a step before the one running has finished (it waits here); once
     ``halt`` is set (the run stops starting steps), the worker leaves instead of starting it,
-    and the parent starts it nowhere."""
+    and the parent starts it nowhere. With ``halt_on_failure`` (the run halts when a step
+    fails), a worker whose step failed sets ``halt`` itself, before the parent hears of it:
+    no worker starts a waiting step after that."""
     _exit_with_parent()
     faulthandler.enable()
     channel = PipeChannel(conn)
@@ -121,10 +125,12 @@ def worker_main(requests: Connection, halt: SharedFlag, conn: Connection) -> Non
             return
         header, payload, surroundings = message
         take_parent_surroundings(*surroundings)
-        _run_one(header, payload, channel, "in a warm worker process")
+        ok = _run_one(header, payload, channel, "in a warm worker process")
+        if not ok and halt_on_failure:
+            halt.set()
 
 
-def _run_one(header: tuple[str, str, str], payload: bytes, channel: PipeChannel, how: str) -> None:
+def _run_one(header: tuple[str, str, str], payload: bytes, channel: PipeChannel, how: str) -> bool:
     job_name, step_key, run_id = header
     channel.event(
         Event(
@@ -153,3 +159,4 @@ def _run_one(header: tuple[str, str, str], payload: bytes, channel: PipeChannel,
     else:
         ok = run_step_request_captured(request, channel)
     channel.done(ok)
+    return ok
