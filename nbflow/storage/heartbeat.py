@@ -60,13 +60,15 @@ class _Heart:
         while True:
             self.wake.wait(HEARTBEAT_SECONDS)
             self.wake.clear()
+            # Stamped under the lock: a run that ends (remove) waits for a beat in progress,
+            # so no beat touches its storage once it has ended (by then its history file
+            # may be gone; a late write would create a new one in its place).
             with self.lock:
-                due = [(storage, list(ids)) for storage, ids in self.runs.values()]
-            for storage, run_ids in due:
-                try:
-                    storage.heartbeat(run_ids, time.time())
-                except Exception as exc:  # a busy or vanished file: try again next beat
-                    _log.debug("Heartbeat of runs %s failed: %s", run_ids, exc)
+                for storage, ids in self.runs.values():
+                    try:
+                        storage.heartbeat(list(ids), time.time())
+                    except Exception as exc:  # a busy or vanished file: try again next beat
+                        _log.debug("Heartbeat of runs %s failed: %s", list(ids), exc)
 
 
 _HEART = _Heart()

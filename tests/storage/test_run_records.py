@@ -11,6 +11,7 @@ import shutil
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -230,6 +231,44 @@ def test_the_heartbeat_moves_while_a_run_goes_on(
     storage.update_run(started("r", owner_pid=os.getpid(), owner_host="here", heartbeat_time=2.0))
     beat = (storage.get_run("r") or started("r")).heartbeat_time
     assert beat is not None and beat > time.time() - 10  # an older copy never moves it back
+
+
+class _SlowBeats(InMemoryRunStorage):
+    """Keeps heartbeats; each stamp waits until released, and notes when it ended."""
+
+    keeps_heartbeat = True
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.stamping = threading.Event()
+        self.release = threading.Event()
+        self.stamped_at: list[float] = []
+
+    def heartbeat(self, run_ids: Any, at: float) -> None:
+        self.stamping.set()
+        assert self.release.wait(10)
+        self.stamped_at.append(time.monotonic())
+
+
+def test_no_heartbeat_touches_a_run_storage_after_its_run_ended() -> None:
+    storage = _SlowBeats()
+    ended_at: list[float] = []
+
+    def run_that_ends_mid_beat() -> None:
+        with beating(storage, "r"):
+            heartbeat_module._HEART.wake.set()
+            assert storage.stamping.wait(10)  # a beat is stamping this storage now
+        ended_at.append(time.monotonic())
+
+    runner = threading.Thread(target=run_that_ends_mid_beat)
+    runner.start()
+    assert storage.stamping.wait(10)
+    time.sleep(0.1)  # the run tries to end meanwhile
+    storage.release.set()
+    runner.join(10)
+
+    assert storage.stamped_at and ended_at
+    assert storage.stamped_at[0] <= ended_at[0]  # the run ended only after the beat wrote
 
 
 def test_an_older_history_gets_the_owner_columns_and_keeps_its_runs(tmp_path: Path) -> None:
