@@ -8,6 +8,7 @@ the executor, the IO manager chosen, hooks, and node aliases beyond the step key
 
 from __future__ import annotations
 
+import functools
 from typing import TYPE_CHECKING, Any
 
 from nbflow.definitions.dynamic import out_spec
@@ -253,14 +254,14 @@ class Versioner:
         }
         self._memo: dict[str, Any] = {}  # the strategy's scratch: shared helpers read once
         self.given_values = GivenValueFingerprints()
-        self._resource_defs = resource_defs
-        self._needed_resources = needed
-        self._resources = resource_versions(
-            resource_defs, config, self._strategy, needed, self._memo, self.given_values.of
-        )
+        self._version_resources = functools.partial(
+            resource_versions, resource_defs, config, self._strategy, memo=self._memo,
+            fingerprint_of=self.given_values.of,
+        )  # fmt: skip
+        self._resources = self._version_resources(needed)
         # resources versioned by a value given as the resource, which a step's op may change
-        # in place like any given value: versioned again (for the steps reading them) once
-        # code ran since (see given_values)
+        # in place like any given value: only they are versioned again (for the steps reading
+        # them) once code ran since (see given_values)
         self._fixed = fixed_value_keys(resource_defs, needed)
         self._resources_taken = self.given_values.code_runs
         self._op_versions: dict[str, tuple[str | None, CodeRecord | None]] = {}
@@ -312,16 +313,9 @@ class Versioner:
         assert op_version is not None, "compute() reports ops without a version"
         given = self.given_values
         required = step.op_def.required_resource_keys
-        reads_fixed = bool(self._fixed) and not self._fixed.isdisjoint(required)
+        reads_fixed = not self._fixed.isdisjoint(required)
         if reads_fixed and self._resources_taken != given.code_runs:
-            self._resources = resource_versions(
-                self._resource_defs,
-                self._config,
-                self._strategy,
-                self._needed_resources,
-                self._memo,
-                given.of,
-            )
+            self._resources.update(self._version_resources(self._fixed))
             self._resources_taken = given.code_runs
         resources = {k: self._resources[k] for k in required}
         inputs = {
