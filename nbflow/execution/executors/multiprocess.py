@@ -652,7 +652,7 @@ class MultiprocessExecutor(OutOfProcessExecutor):
         for child in worker.steps:
             if child.ok is not None:
                 settled.append((child, child.ok))
-            elif child.queued or not child.heard:
+            elif not child.heard:  # never started (a waiting step is never heard)
                 settled.append((child, None))
             else:
                 self.step_died(
