@@ -94,9 +94,11 @@ class WriteBehind:
         """Writes that failed, in the order they were handed over (see :meth:`error`)."""
 
     def submit(self, path: Path, data: bytes | bytearray, temporaries: Path, what: str) -> None:
-        """Write ``data`` to ``path`` behind the run (``what``: the step output, for errors),
-        after an earlier write of ``path`` still going on (the last one handed over wins)."""
-        self.wait_for(path)
+        """Write ``data`` to ``path`` behind the run (``what``: the step output, for errors).
+
+        The caller first waits for an earlier write of ``path`` (:meth:`wait_for`), as the
+        filesystem IO managers do before they pickle a value: with several writers, two
+        writes of one path at once could land in either order."""
         write = PendingWrite(path, os.fspath(path), data, temporaries, what)
         self._slots.acquire()
         with self._lock:
