@@ -182,8 +182,10 @@ class _Child:
         self.queued = queued
         """Handed to a worker behind another step: not started, its time limit not counting."""
         self.heard = False  # its process reported something about it
-        self.deadline = None if limit is None or queued else Deadline(limit.seconds)
+        self.deadline: Deadline | None = None
         self.worker = worker
+        if not queued:
+            self.begin()
 
     def begin(self) -> None:
         """The step before it on its worker finished: it starts now (its time limit counts)."""
