@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from nbflow.errors import UnsafeStorageKeyError
-from nbflow.storage._atomic import atomic_write_bytes
+from nbflow.storage.local_files import atomic_write_bytes
 
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence

@@ -1,14 +1,15 @@
 """Writing small stored values behind the run: their files are written, flushed to disk and
-published on a thread of their own while the run goes on.
+published by another process while the run goes on.
 
 A first run of many small steps spent most of its time waiting for one ``fsync`` per step.
 Inside :func:`writing_behind` (the in-process executor opens it around a run's steps), a
 filesystem IO manager pickles a value on the calling thread, into memory (so a value pickle
-cannot store still fails its own step, as before), and hands the bytes to this module's
-writer threads, which write them to a temporary file, flushes it to disk and renames it
-into place (:func:`nbflow.storage._atomic.atomic_write_bytes`, as a direct write does). A
-value larger than :data:`SPOOL_LIMIT` is written directly, as before (no second copy of a
-large value in memory).
+cannot store still fails its own step, as before), and hands the bytes to this process's
+value writer (:mod:`nbflow.storage.value_writer`), whose process writes them to a temporary
+file, flushes it to disk and renames it into place
+(:func:`nbflow.storage.local_files.atomic_write_bytes`, as a direct write does). A value
+larger than :data:`SPOOL_LIMIT` is written directly, as before (no second copy of a large
+value in memory).
 
 The rules that keep it safe:
 
@@ -27,7 +28,8 @@ The rules that keep it safe:
   (the value is then pickled and on its way; it is on disk before its manifest is recorded
   and before the run ends).
 
-At most :data:`PENDING_LIMIT` writes wait at a time (a faster run waits for the disk).
+At most :data:`~nbflow.storage.value_writer.PENDING_LIMIT` writes are pending at a time (a
+faster run waits for the disk).
 """
 
 from __future__ import annotations
@@ -37,14 +39,12 @@ import contextlib
 import contextvars
 import logging
 import os
-import queue
 import threading
-from dataclasses import dataclass, field
 from typing import IO, TYPE_CHECKING
 
 from nbflow.errors import ValueWriteError
-from nbflow.storage._atomic import atomic_write_bytes
 from nbflow.storage.local_files import write_atomically
+from nbflow.storage.value_writer import PendingWrite, writer
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
@@ -55,40 +55,15 @@ _log = logging.getLogger("nbflow")
 SPOOL_LIMIT = 256 * 1024
 """Values whose stored bytes exceed this are written directly by the calling thread."""
 
-PENDING_LIMIT = 32
-"""Writes waiting at most at a time; one more waits for the oldest to finish."""
-
-WRITERS = 2
-"""Threads writing at once. A write mostly waits for the disk to confirm its ``fsync``; two
-at once share the file system's journal commits (200 small writes: 79 ms with one thread,
-51 ms with two, 46 ms with four, on this project's benchmark machine)."""
-
-
-@dataclass(eq=False)
-class PendingWrite:
-    """One value's bytes on their way to ``path``."""
-
-    path: Path
-    key: str  # the path as text: what readers ask about
-    data: bytes | bytearray
-    temporaries: Path
-    what: str
-    done: threading.Event = field(default_factory=threading.Event)
-    error: BaseException | None = None
-    then: list[Callable[[], None]] = field(default_factory=list)
-
 
 class WriteBehind:
-    """The writes of one run, and the threads that do them (started on the first write)."""
+    """The writes of one run, in the order they were handed over."""
 
-    def __init__(self, pending_limit: int = PENDING_LIMIT, writers: int = WRITERS) -> None:
-        self._queue: queue.SimpleQueue[PendingWrite | None] = queue.SimpleQueue()
-        self._slots = threading.Semaphore(pending_limit)  # one per write not finished
+    def __init__(self) -> None:
+        self._writer = writer()
         self._lock = threading.Lock()
         self._writes: collections.deque[PendingWrite] = collections.deque()  # not collected
         self._latest: dict[str, PendingWrite] = {}  # path -> its latest write not collected
-        self._writers = writers
-        self._threads: list[threading.Thread] = []
         self.pid = os.getpid()
         self.failures: list[PendingWrite] = []
         """Writes that failed, in the order they were handed over (see :meth:`error`)."""
@@ -97,21 +72,13 @@ class WriteBehind:
         """Write ``data`` to ``path`` behind the run (``what``: the step output, for errors).
 
         The caller first waits for an earlier write of ``path`` (:meth:`wait_for`), as the
-        filesystem IO managers do before they pickle a value: with several writers, two
-        writes of one path at once could land in either order."""
+        filesystem IO managers do before they pickle a value: two writes of one path at once
+        could land in either order."""
         write = PendingWrite(path, os.fspath(path), data, temporaries, what)
-        self._slots.acquire()
         with self._lock:
             self._writes.append(write)
             self._latest[write.key] = write
-            if not self._threads:  # the first write starts the writers
-                for number in range(self._writers):
-                    thread = threading.Thread(
-                        target=self._work, name=f"nbflow-write-behind-{number}", daemon=True
-                    )
-                    thread.start()
-                    self._threads.append(thread)
-        self._queue.put(write)
+        self._writer.submit(write)
 
     def then(self, path: str | os.PathLike[str], action: Callable[[], None]) -> bool:
         """Do ``action`` (on the thread that collects) once the write of ``path`` is durable
@@ -129,20 +96,23 @@ class WriteBehind:
         with self._lock:
             write = self._latest.get(os.fspath(path))
         if write is not None:
-            write.done.wait()
+            self._writer.wait(write)
 
     def collect(self, wait: bool = False) -> None:
         """Do the actions of the writes that finished, in the order they were handed over
         (all of them with ``wait``), and keep the failures."""
+        if not self._writes:
+            return
+        self._writer.poll()
         while True:
             with self._lock:
                 if not self._writes:
                     return
                 write = self._writes[0]
-            if not write.done.is_set():
+            if not write.done:
                 if not wait:
                     return
-                write.done.wait()
+                self._writer.wait(write)
             with self._lock:
                 self._writes.popleft()
                 if self._latest.get(write.key) is write and write.error is None:
@@ -165,36 +135,8 @@ class WriteBehind:
         return ValueWriteError.build([w.what for w in self.failures], first.key, first.error)
 
     def close(self) -> None:
-        """Wait for every write, collect them, and stop the writers."""
-        try:
-            self.collect(wait=True)
-        finally:
-            with self._lock:
-                threads, self._threads = self._threads, []
-            for _ in threads:
-                self._queue.put(None)
-            for thread in threads:
-                thread.join()
-
-    def _work(self) -> None:
-        while True:
-            write = self._queue.get()
-            if write is None:
-                return
-            try:
-                _publish(write.path, write.data, write.temporaries)
-            except BaseException as exc:  # kept for the run's thread, which reports it
-                write.error = exc
-            finally:
-                write.data = b""
-                write.done.set()
-                self._slots.release()
-
-
-def _publish(path: Path, data: bytes | bytearray, temporaries: Path) -> None:
-    """Write ``data`` to a temporary file in ``temporaries``, flush it to disk, rename it to
-    ``path`` (on the writer thread)."""
-    atomic_write_bytes(path, data, temporaries=temporaries)
+        """Wait for every write and collect them."""
+        self.collect(wait=True)
 
 
 _CURRENT: contextvars.ContextVar[WriteBehind | None] = contextvars.ContextVar(
@@ -209,7 +151,7 @@ _ACTIVE_LOCK = threading.Lock()
 
 def current() -> WriteBehind | None:
     """The writes of the run going on in this thread, if it writes behind (never in a child
-    process forked meanwhile: the writer thread is not there)."""
+    process forked meanwhile: its writes are not there)."""
     writes = _CURRENT.get()
     return writes if writes is not None and writes.pid == os.getpid() else None
 

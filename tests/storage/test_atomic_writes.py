@@ -23,7 +23,7 @@ import pytest
 from nbflow import InputContext, OutputContext
 from nbflow.errors import OutputNotFoundError
 from nbflow.storage import FilesystemIOManager
-from nbflow.storage._atomic import atomic_write_bytes
+from nbflow.storage.local_files import atomic_write_bytes
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
@@ -175,7 +175,7 @@ def test_write_failing_mid_way_cleans_up(tmp_path: Path) -> None:
         """
         import resource, sys
         from pathlib import Path
-        from nbflow.storage._atomic import atomic_write_bytes
+        from nbflow.storage.local_files import atomic_write_bytes
 
         resource.setrlimit(resource.RLIMIT_FSIZE, (1024 * 1024, 1024 * 1024))
         try:

@@ -6,14 +6,13 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from typing import TYPE_CHECKING
+from pathlib import Path
+from typing import Any
 
 import pytest
 
 from nbflow import Instance, SourceHashVersionStrategy, job, op
-
-if TYPE_CHECKING:
-    from pathlib import Path
+from nbflow.storage import value_writer
 
 PAYLOAD = 64 * 1024 * 1024
 
@@ -49,9 +48,7 @@ def test_storing_and_loading_make_no_full_size_copy(tmp_path: Path) -> None:
     assert loaded < PAYLOAD * 1.1  # the value itself, not its bytes as well
 
 
-def test_a_memoized_step_output_costs_one_flush_to_disk(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def chain_of_two() -> Any:
     @op
     def first() -> int:
         return 1
@@ -64,7 +61,11 @@ def test_a_memoized_step_output_costs_one_flush_to_disk(
     def chain() -> None:
         second(first())
 
-    instance = Instance.local(tmp_path / "home")
+    return chain
+
+
+def flushed_files(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The files this process flushes to disk from now on."""
     flushed: list[str] = []
     real_fsync = os.fsync
 
@@ -73,9 +74,35 @@ def test_a_memoized_step_output_costs_one_flush_to_disk(
         real_fsync(fd)
 
     monkeypatch.setattr(os, "fsync", counting_fsync)
-    assert chain.execute_in_process(instance=instance).success
+    return flushed
+
+
+def test_a_memoized_step_output_costs_one_flush_to_disk(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # the values are written by this process, where the flushes can be counted
+    here = value_writer.ValueWriter()
+    here.unavailable = True
+    monkeypatch.setattr(value_writer, "_WRITER", here)
+    instance = Instance.local(tmp_path / "home")
+    flushed = flushed_files(monkeypatch)
+
+    assert chain_of_two().execute_in_process(instance=instance).success
     storage = str(instance.storage_dir)
     stored = [path for path in flushed if path.startswith(storage)]
 
     assert len(stored) == 2  # one per step output: the value; its manifest follows unflushed
     assert not any("manifest" in path or "latest" in path for path in stored)
+
+
+def test_small_values_are_flushed_to_disk_by_the_writer_process(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    instance = Instance.local(tmp_path / "home")
+    flushed = flushed_files(monkeypatch)
+
+    assert chain_of_two().execute_in_process(instance=instance).success
+
+    assert not [path for path in flushed if path.startswith(str(instance.storage_dir))]
+    assert value_writer.writer().pid is not None
+    assert len(list(Path(instance.storage_dir).glob("*.result@*"))) == 2

@@ -1,24 +1,33 @@
-"""Small values written behind the run: a manifest only after its value is durable and
-published, readers wait for a file being written, a run ends after its writes, a failed write
-fails the run and is never taken for a stored value, and pickling errors still fail the step
-that produced the value."""
+"""Small values written behind the run by the value writer process: a manifest only after its
+value is durable and published, readers wait for a file being written, a run ends after its
+writes, a failed write fails the run and is never taken for a stored value, pickling errors
+still fail the step that produced the value, and no value is lost when the writer process is
+killed, cannot start, or the run's process forks."""
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import os
 import pickle
+import shutil
+import signal
+import sys
 import threading
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from nbflow import EventType, In, InputContext, Instance, OutputContext, job, op
 from nbflow.errors import ValueWriteError
-from nbflow.storage import write_behind
+from nbflow.storage import value_writer, write_behind
 from nbflow.storage.fs import FilesystemIOManager, InstanceFilesIOManager
 from nbflow.storage.sqlite import SqliteManifestStore
 from nbflow.storage.write_behind import Spool, writing_behind
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
 
 
 def out_ctx(step_key: str = "step", version: str = "v1") -> OutputContext:
@@ -26,24 +35,32 @@ def out_ctx(step_key: str = "step", version: str = "v1") -> OutputContext:
 
 
 class Gate:
-    """Holds every write behind the run until opened; counts those that finished."""
+    """Holds every write behind the run until opened: the writer process is stopped."""
 
-    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
-        self.open = threading.Event()
-        self.written: list[Path] = []
-        real = write_behind._publish
+    def __init__(self) -> None:
+        writer = value_writer.writer()
+        writer.start()
+        assert writer.pid is not None
+        self.pid = writer.pid
+        self.opened = False
+        os.kill(self.pid, signal.SIGSTOP)
 
-        def gated(path: Path, data: bytes, temporaries: Path) -> None:
-            assert self.open.wait(10)
-            real(path, data, temporaries)
-            self.written.append(path)
+    def open(self) -> None:
+        self.opened = True
+        os.kill(self.pid, signal.SIGCONT)
 
-        monkeypatch.setattr(write_behind, "_publish", gated)
+    def open_later(self) -> None:
+        threading.Timer(0.05, self.open).start()
 
 
 @pytest.fixture
-def gate(monkeypatch: pytest.MonkeyPatch) -> Gate:
-    return Gate(monkeypatch)
+def gate() -> Iterator[Gate]:
+    held = Gate()
+    try:
+        yield held
+    finally:
+        with contextlib.suppress(ProcessLookupError):  # killed by the test
+            os.kill(held.pid, signal.SIGCONT)
 
 
 def flat_store(tmp_path: Path) -> tuple[InstanceFilesIOManager, SqliteManifestStore]:
@@ -68,7 +85,7 @@ def test_a_manifest_is_recorded_only_once_its_value_is_published(
         assert not path.exists()
         assert manifests.latest_manifest("step", "result") is None
 
-        gate.open.set()
+        gate.open()
         writes.collect(wait=True)
         assert path.exists()
         manifest = manifests.latest_manifest("step", "result")
@@ -87,11 +104,10 @@ def test_reading_a_value_being_written_waits_for_it(tmp_path: Path, gate: Gate) 
 
     with writing_behind():
         manager.handle_output(context, [1, 2, 3])
-        threading.Timer(0.05, gate.open.set).start()
+        gate.open_later()
         assert manager.has_output(context)  # waited for the file instead of missing it
+        assert gate.opened
         assert manager.load_input(upstream) == [1, 2, 3]
-
-    assert gate.written == [manager.path_for(context)]
 
 
 def test_a_reader_in_another_thread_waits_for_the_write_too(tmp_path: Path, gate: Gate) -> None:
@@ -105,7 +121,7 @@ def test_a_reader_in_another_thread_waits_for_the_write_too(tmp_path: Path, gate
         manager.handle_output(context, "value")
         reader = threading.Thread(target=lambda: found.append(manager.load_input(upstream)))
         reader.start()
-        threading.Timer(0.05, gate.open.set).start()
+        gate.open_later()
         reader.join(10)
 
     assert found == ["value"]
@@ -115,7 +131,7 @@ def test_leaving_writes_behind_waits_for_every_write(tmp_path: Path, gate: Gate)
     manager, manifests = flat_store(tmp_path)
     contexts = [out_ctx(f"s{k}") for k in range(5)]
 
-    threading.Timer(0.05, gate.open.set).start()
+    gate.open_later()
     with writing_behind():
         for k, context in enumerate(contexts):
             manager.handle_output(context, k)
@@ -138,7 +154,6 @@ def test_a_large_value_is_written_by_the_calling_thread(
         assert manager.path_for(context).exists()  # published before handle_output returned
         manager.record_manifest("step", "result", {"version": "v1"})
         assert manifests.latest_manifest("step", "result") is not None
-    assert gate.written == []  # the writer thread wrote nothing
     assert list((tmp_path / "store" / ".tmp").iterdir()) == []
 
 
@@ -150,7 +165,6 @@ def test_an_unpicklable_value_fails_on_the_calling_thread_and_writes_nothing(
     with writing_behind(), pytest.raises((pickle.PicklingError, TypeError, AttributeError)):
         manager.handle_output(out_ctx(), lambda: None)
 
-    assert gate.written == []
     assert not manager.has_output(out_ctx())
     assert [p for p in tmp_path.rglob("*") if p.is_file()] == []
 
@@ -158,7 +172,7 @@ def test_an_unpicklable_value_fails_on_the_calling_thread_and_writes_nothing(
 # --- runs ------------------------------------------------------------------------------------
 
 
-def chain_job(calls: list[str], failed: threading.Event | None = None) -> Any:
+def chain_job(calls: list[str], wait_for: Path | None = None) -> Any:
     @op(version="1")
     def first() -> int:
         calls.append("first")
@@ -167,8 +181,8 @@ def chain_job(calls: list[str], failed: threading.Event | None = None) -> Any:
     @op(version="1", ins={"x": In()})
     def second(x: int) -> int:
         calls.append("second")
-        if failed is not None:  # the write of first's value has failed when the next op starts
-            assert failed.wait(10)
+        if wait_for is not None:  # the write of first's value has ended when the next op starts
+            write_behind.wait_for_write(wait_for)
         return x + 1
 
     @op(version="1", ins={"x": In()})
@@ -188,32 +202,30 @@ def chain_job(calls: list[str], failed: threading.Event | None = None) -> Any:
     return chain
 
 
+def block(path: Path) -> Path:
+    """Make writing ``path`` fail, as a real write would: a folder is in its place."""
+    (path / "in-the-way").mkdir(parents=True)
+    return path
+
+
 @pytest.fixture
-def failing_first(monkeypatch: pytest.MonkeyPatch) -> threading.Event:
-    """The write of ``first``'s value fails on the writer thread (a full disk); the event is
-    set once it has."""
-    real = write_behind._publish
-    failed = threading.Event()
-
-    def failing(path: Path, data: bytes, temporaries: Path) -> None:
-        if path.name.startswith("first."):
-            failed.set()
-            raise OSError(28, "No space left on device")
-        real(path, data, temporaries)
-
-    monkeypatch.setattr(write_behind, "_publish", failing)
-    return failed
+def blocked_first(tmp_path: Path) -> Path:
+    """The path of ``first``'s value in the instance at ``tmp_path / "home"``, blocked."""
+    probe = Instance.local(tmp_path / "probe")
+    assert chain_job([]).execute_in_process(instance=probe).success
+    (name,) = (p.name for p in Path(probe.storage_dir).glob("first.result@*"))
+    return block(Path(Instance.local(tmp_path / "home").storage_dir) / name)
 
 
 def test_a_run_ends_with_every_value_stored_and_its_manifest(tmp_path: Path, gate: Gate) -> None:
     calls: list[str] = []
     instance = Instance.local(tmp_path)
-    threading.Timer(0.05, gate.open.set).start()
+    gate.open_later()
 
     assert chain_job(calls).execute_in_process(instance=instance).success
 
-    assert len(gate.written) == 4
-    assert all(path.exists() for path in gate.written)
+    assert gate.opened
+    assert len([p for p in Path(instance.storage_dir).glob("*.result@*") if p.is_file()]) == 4
     for step in ("first", "second", "third", "fourth"):
         assert instance.manifests.latest_manifest(step, "result") is not None
     calls.clear()
@@ -222,13 +234,13 @@ def test_a_run_ends_with_every_value_stored_and_its_manifest(tmp_path: Path, gat
 
 
 def test_a_failed_write_fails_the_run_and_the_steps_after_it_are_skipped(
-    tmp_path: Path, failing_first: threading.Event
+    tmp_path: Path, blocked_first: Path
 ) -> None:
     calls: list[str] = []
-    instance = Instance.local(tmp_path)
+    instance = Instance.local(tmp_path / "home")
 
-    with pytest.raises(ValueWriteError, match=r"first\.result.*No space left on device"):
-        chain_job(calls, failing_first).execute_in_process(instance=instance)
+    with pytest.raises(ValueWriteError, match=r"first\.result.*Is a directory"):
+        chain_job(calls, blocked_first).execute_in_process(instance=instance)
 
     run = instance.get_runs()[0]
     assert not run.is_success
@@ -236,20 +248,20 @@ def test_a_failed_write_fails_the_run_and_the_steps_after_it_are_skipped(
     engine = [e for e in events if e.event_type is EventType.ENGINE_EVENT]
     assert any("Could not store the value of first.result" in e.message for e in engine)
     # the write failed while second ran: noticed at the next batch of events (as second
-    # ends, or as third starts, by how soon the writer thread records it); nothing runs after
+    # ends, or as third starts, by how soon the reply is read); nothing runs after
     assert calls in (["first", "second"], ["first", "second", "third"])
     skipped = {e.step_key: e.data.reason for e in events if e.event_type is EventType.STEP_SKIPPED}
     not_run = {"third", "fourth"} - set(calls)
     assert skipped == dict.fromkeys(not_run, "a value could not be stored")
     assert instance.manifests.latest_manifest("first", "result") is None
-    assert not list(Path(instance.storage_dir).glob("first.*"))
+    assert not [p for p in Path(instance.storage_dir).glob("first.*") if p.is_file()]
 
 
 def test_a_failed_write_is_reported_without_raising_when_asked(
-    tmp_path: Path, failing_first: threading.Event, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, blocked_first: Path
 ) -> None:
     calls: list[str] = []
-    instance = Instance.local(tmp_path)
+    instance = Instance.local(tmp_path / "home")
 
     result = chain_job(calls).execute_in_process(instance=instance, raise_on_error=False)
 
@@ -259,22 +271,19 @@ def test_a_failed_write_is_reported_without_raising_when_asked(
         for e in result.all_events
         if e.event_type is EventType.ENGINE_EVENT
     )
-    monkeypatch.undo()  # the disk has space again
+    shutil.rmtree(blocked_first)  # the way is clear again
     calls.clear()
-    assert chain_job(calls).execute_in_process(instance=Instance.local(tmp_path)).success
+    assert chain_job(calls).execute_in_process(instance=Instance.local(tmp_path / "home")).success
     # never stored: computed again; its value is unchanged, so what was stored after it holds
     assert calls[0] == "first"
     assert "second" not in calls
 
 
 def test_a_failed_write_is_logged_when_the_run_ends_with_another_error(
-    tmp_path: Path, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    def failing(path: Path, data: bytes, temporaries: Path) -> None:
-        raise OSError(28, "No space left on device")
-
-    monkeypatch.setattr(write_behind, "_publish", failing)
     manager, _ = flat_store(tmp_path)
+    block(manager.path_for(out_ctx()))
 
     with caplog.at_level(logging.ERROR, logger="nbflow"), pytest.raises(KeyError):
         with writing_behind():
@@ -284,14 +293,9 @@ def test_a_failed_write_is_logged_when_the_run_ends_with_another_error(
     assert "Could not store the value of step.result" in caplog.text
 
 
-def test_a_manifest_handed_over_after_its_write_failed_is_dropped(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    def failing(path: Path, data: bytes, temporaries: Path) -> None:
-        raise OSError(28, "No space left on device")
-
-    monkeypatch.setattr(write_behind, "_publish", failing)
+def test_a_manifest_handed_over_after_its_write_failed_is_dropped(tmp_path: Path) -> None:
     manager, manifests = flat_store(tmp_path)
+    block(manager.path_for(out_ctx()))
 
     with pytest.raises(ValueWriteError), writing_behind() as writes:
         manager.handle_output(out_ctx(), 1)
@@ -303,3 +307,79 @@ def test_a_manifest_handed_over_after_its_write_failed_is_dropped(
 
     assert manifests.latest_manifest("step", "result") is None
     assert not manager.has_output(out_ctx())
+
+
+# --- the writer process ----------------------------------------------------------------------
+
+
+def test_the_values_pending_when_the_writer_process_is_killed_are_stored(
+    tmp_path: Path, gate: Gate, caplog: pytest.LogCaptureFixture
+) -> None:
+    manager, manifests = flat_store(tmp_path)
+    contexts = [out_ctx(f"s{k}") for k in range(5)]
+
+    with caplog.at_level(logging.WARNING, logger="nbflow"), writing_behind():
+        for k, context in enumerate(contexts):
+            manager.handle_output(context, k)
+            manager.record_manifest(context.step_key, "result", {"version": "v1"})
+        os.kill(gate.pid, signal.SIGKILL)
+
+    assert "The value writer process ended" in caplog.text
+    upstream = [InputContext(name="x", step_key="d", upstream_output=c) for c in contexts]
+    assert [manager.load_input(c) for c in upstream] == list(range(5))
+    assert all(manifests.latest_manifest(c.step_key, "result") for c in contexts)
+    with writing_behind():  # the next write starts another writer process
+        manager.handle_output(out_ctx("after"), "after")
+    assert value_writer.writer().pid not in (None, gate.pid)
+
+
+@pytest.mark.parametrize("executable", ["/nonexistent/python", "/bin/false"])
+def test_values_are_stored_when_the_writer_process_cannot_run(
+    tmp_path: Path,
+    executable: str,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    monkeypatch.setattr(value_writer, "_WRITER", value_writer.ValueWriter())
+    monkeypatch.setattr(sys, "executable", executable)
+    calls: list[str] = []
+
+    with caplog.at_level(logging.WARNING, logger="nbflow"):
+        assert chain_job(calls).execute_in_process(instance=Instance.local(tmp_path)).success
+
+    assert "value writer process is not available here" in caplog.text
+    assert value_writer.writer().unavailable
+    calls.clear()
+    assert chain_job(calls).execute_in_process(instance=Instance.local(tmp_path)).success
+    assert calls == []  # every value was stored
+
+
+def test_ctrl_c_in_a_terminal_leaves_the_writer_process_running(tmp_path: Path, gate: Gate) -> None:
+    manager, _ = flat_store(tmp_path)
+    os.kill(gate.pid, signal.SIGINT)  # a terminal sends it to the whole process group
+    gate.open()
+
+    with writing_behind():
+        manager.handle_output(out_ctx(), "value")
+
+    assert value_writer.writer().pid == gate.pid  # the run's process decides when it ends
+    assert manager.has_output(out_ctx())
+
+
+def test_a_process_forked_during_a_run_starts_its_own_writer(tmp_path: Path) -> None:
+    manager, _ = flat_store(tmp_path)
+    with writing_behind():
+        manager.handle_output(out_ctx("parent"), "parent")
+        parent_writer = value_writer.writer().pid
+        child = os.fork()
+        if child == 0:  # pragma: no cover - measured in the child, which exits at once
+            try:
+                with writing_behind():
+                    manager.handle_output(out_ctx("child"), "child")
+                ok = value_writer.writer().pid not in (None, parent_writer)
+            finally:
+                os._exit(0 if ok else 1)
+        _, status = os.waitpid(child, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    upstream = InputContext(name="x", step_key="d", upstream_output=out_ctx("child"))
+    assert manager.load_input(upstream) == "child"

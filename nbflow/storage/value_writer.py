@@ -1,0 +1,268 @@
+"""The process that writes small values behind this process's runs.
+
+A thread of the run's own process would have to take the interpreter lock back after each
+of its system calls (open, write, ``fsync``, close, rename), and while the run's thread is
+busy each of those waits: 200 small writes beside a busy thread took seconds, not the 60 ms
+of their ``fsync`` s. So the writes are handed, as bytes through a pipe, to one helper
+process (:mod:`nbflow.storage.value_writer_process`), started on the first write and kept
+for every later run of this process. Its replies are read by whichever thread of this
+process next asks about a write: the run's thread as it collects finished writes, a reader
+waiting for a file, or a write waiting for a free place.
+
+If that process cannot start, every write is done on the calling thread. If it ends while
+writes are pending (killed), the thread that notices writes them itself (the data is kept
+until a write is confirmed), and the next write starts a new process. A process forked from
+this one never uses it.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import itertools
+import logging
+import os
+import select
+import sys
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from nbflow.storage.local_files import atomic_write_bytes
+from nbflow.storage.value_writer_process import HELLO, REPLY, REQUEST
+
+if TYPE_CHECKING:
+    import subprocess
+    from collections.abc import Callable
+
+_log = logging.getLogger("nbflow")
+
+PENDING_LIMIT = 32
+"""Writes pending at most at a time in this process; one more waits for the oldest."""
+
+_PROGRAM = str(Path(__file__).with_name("value_writer_process.py"))
+
+
+@dataclass(eq=False)
+class PendingWrite:
+    """One value's bytes on their way to ``path`` (``what``: the step output, for errors)."""
+
+    path: Path
+    key: str  # the path as text: what readers ask about
+    data: bytes | bytearray
+    temporaries: Path
+    what: str
+    done: bool = False
+    error: BaseException | None = None
+    then: list[Callable[[], None]] = field(default_factory=list)
+
+
+class ValueWriter:
+    """This process's writer process, and the writes handed to it that have not ended."""
+
+    def __init__(self, pending_limit: int = PENDING_LIMIT) -> None:
+        self._lock = threading.Lock()
+        self._limit = pending_limit
+        self._process: subprocess.Popen[bytes] | None = None
+        self._started = False  # whether the current process said hello
+        self.unavailable = False  # it could not start: every write is done by its caller
+        self._pending: dict[int, PendingWrite] = {}
+        self._ids = itertools.count()
+        self._replies = bytearray()
+
+    @property
+    def pid(self) -> int | None:
+        """The writer process's id, once started."""
+        return None if self._process is None else self._process.pid
+
+    def start(self) -> None:
+        """Start the writer process now, if it is not running (the first write does too)."""
+        with self._lock:
+            self._running()
+
+    def submit(self, write: PendingWrite) -> None:
+        """Hand ``write`` to the writer process (or do it now, if there is none)."""
+        with self._lock:
+            while len(self._pending) >= self._limit:
+                self._receive(block=True)
+            process = self._running()
+            if process is None:
+                _write_now(write)
+                return
+            ident = next(self._ids)
+            self._pending[ident] = write
+            path = os.fsencode(os.path.abspath(write.path))
+            folder = os.fsencode(os.path.abspath(write.temporaries))
+            header = REQUEST.pack(ident, len(path), len(folder), len(write.data))
+            view = memoryview(b"".join((header, path, folder, write.data)))
+            assert process.stdin is not None
+            try:
+                while view:
+                    view = view[os.write(process.stdin.fileno(), view) :]
+            except OSError:  # it ended: its replies say what it did not write
+                self._receive(block=True)
+
+    def poll(self) -> None:
+        """Take in the replies that arrived, without waiting."""
+        if self._pending:
+            with self._lock:
+                self._receive(block=False)
+
+    def wait(self, write: PendingWrite) -> None:
+        """Wait until ``write`` has ended (written, or failed)."""
+        while not write.done:
+            with self._lock:
+                if not write.done:
+                    self._receive(block=True)
+
+    def _running(self) -> subprocess.Popen[bytes] | None:
+        if self._process is None and not self.unavailable:
+            import subprocess
+
+            try:
+                self._process = subprocess.Popen(
+                    [sys.executable, "-I", "-S", _PROGRAM],
+                    stdin=subprocess.PIPE,
+                    stdout=subprocess.PIPE,
+                )
+            except OSError as exc:
+                self._give_up(f"it could not start ({exc})")
+                return None
+            self._started = False
+            assert self._process.stdout is not None
+            os.set_blocking(self._process.stdout.fileno(), False)
+        return self._process
+
+    def _receive(self, block: bool) -> None:
+        """Read the replies that arrived (waiting for one with ``block``) and end their writes."""
+        process = self._process
+        if process is None:
+            return
+        assert process.stdout is not None
+        fd = process.stdout.fileno()
+        if block:
+            select.select([fd], [], [])
+        try:
+            chunk = os.read(fd, 65536)
+        except BlockingIOError:
+            return
+        if not chunk:
+            self._ended(process)
+            return
+        replies = self._replies
+        replies += chunk
+        start = 0
+        while len(replies) - start >= REPLY.size:
+            ident, code, size = REPLY.unpack_from(replies, start)
+            end = start + REPLY.size + size
+            if end > len(replies):
+                break
+            if ident == HELLO:
+                self._started = True
+            else:
+                _end(self._pending.pop(ident), code, bytes(replies[start + REPLY.size : end]))
+            start = end
+        del replies[:start]
+
+    def _ended(self, process: subprocess.Popen[bytes]) -> None:
+        """The writer process ended: write what it had not, and start another next time (if
+        it had started at all)."""
+        code = process.wait()
+        _close(process)
+        self._process = None
+        self._replies.clear()
+        pending = list(self._pending.values())
+        self._pending.clear()
+        if not self._started:
+            self._give_up(f"it ended as it started (exit code {code})")
+        elif pending:
+            _log.warning(
+                "The value writer process ended (exit code %s) with %d writes pending; "
+                "they are written by this process.",
+                code,
+                len(pending),
+            )
+        for write in pending:
+            _write_now(write)
+
+    def _give_up(self, why: str) -> None:
+        self.unavailable = True
+        _log.warning(
+            "nbflow's value writer process is not available here: %s. Small values are "
+            "written by the run's thread instead (slower, as safe).",
+            why,
+        )
+
+    def close(self) -> None:
+        """Let the writer process finish its writes and end; wait for it."""
+        with self._lock:
+            while self._pending:
+                self._receive(block=True)
+            process, self._process = self._process, None
+        if process is not None:
+            _close(process)
+            with contextlib.suppress(Exception):
+                process.wait(10)
+
+    def forget(self) -> None:
+        """In a process just forked from the owner: drop this process's copies of the pipes
+        (so the writer ends when its owner does), without touching the writer."""
+        process, self._process = self._process, None
+        self._pending.clear()
+        if process is not None:
+            _close(process)
+            _INHERITED.append(process)  # never collected here: it is not this process's child
+
+
+def _close(process: subprocess.Popen[bytes]) -> None:
+    for pipe in (process.stdin, process.stdout):
+        if pipe is not None:
+            with contextlib.suppress(OSError):
+                pipe.close()
+
+
+def _end(write: PendingWrite, code: int, message: bytes) -> None:
+    if code:
+        text, _, filename = os.fsdecode(message).partition("\0")
+        if code < 0:
+            write.error = OSError(text)
+        else:
+            write.error = OSError(code, text, filename) if filename else OSError(code, text)
+    write.data = b""
+    write.done = True
+
+
+def _write_now(write: PendingWrite) -> None:
+    try:
+        atomic_write_bytes(write.path, write.data, temporaries=write.temporaries)
+    except Exception as exc:  # kept for the run's thread, which reports it
+        write.error = exc
+    write.data = b""
+    write.done = True
+
+
+_INHERITED: list[Any] = []
+_WRITER: ValueWriter | None = None
+_WRITER_LOCK = threading.Lock()
+
+
+def writer() -> ValueWriter:
+    """This process's value writer (its process starts with the first write)."""
+    global _WRITER
+    if _WRITER is None:
+        with _WRITER_LOCK:
+            if _WRITER is None:
+                _WRITER = ValueWriter()
+                atexit.register(_WRITER.close)
+    return _WRITER
+
+
+def _forget_in_child() -> None:
+    global _WRITER
+    if _WRITER is not None:
+        _WRITER.forget()
+        _WRITER = None
+
+
+os.register_at_fork(after_in_child=_forget_in_child)
