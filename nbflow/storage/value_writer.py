@@ -25,6 +25,7 @@ import os
 import select
 import sys
 import threading
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -38,8 +39,14 @@ if TYPE_CHECKING:
 
 _log = logging.getLogger("nbflow")
 
-PENDING_LIMIT = 32
+PENDING_LIMIT = 256
 """Writes pending at most at a time in this process; one more waits for the oldest."""
+
+PENDING_BYTES = 16 * 1024 * 1024
+"""Bytes of pending writes at most (each is at most ``SPOOL_LIMIT``); more wait too."""
+
+POLL_SECONDS = 0.001
+""":meth:`ValueWriter.poll` reads replies at most this often (a step may take far less)."""
 
 _PROGRAM = str(Path(__file__).with_name("value_writer_process.py"))
 
@@ -61,9 +68,14 @@ class PendingWrite:
 class ValueWriter:
     """This process's writer process, and the writes handed to it that have not ended."""
 
-    def __init__(self, pending_limit: int = PENDING_LIMIT) -> None:
+    def __init__(
+        self, pending_limit: int = PENDING_LIMIT, pending_bytes: int = PENDING_BYTES
+    ) -> None:
         self._lock = threading.Lock()
         self._limit = pending_limit
+        self._bytes_limit = pending_bytes
+        self._bytes = 0  # of the pending writes
+        self._next_poll = 0.0
         self._process: subprocess.Popen[bytes] | None = None
         self._started = False  # whether the current process said hello
         self.unavailable = False  # it could not start: every write is done by its caller
@@ -84,7 +96,9 @@ class ValueWriter:
     def submit(self, write: PendingWrite) -> None:
         """Hand ``write`` to the writer process (or do it now, if there is none)."""
         with self._lock:
-            while len(self._pending) >= self._limit:
+            while self._pending and (
+                len(self._pending) >= self._limit or self._bytes >= self._bytes_limit
+            ):
                 self._receive(block=True)
             process = self._running()
             if process is None:
@@ -92,6 +106,7 @@ class ValueWriter:
                 return
             ident = next(self._ids)
             self._pending[ident] = write
+            self._bytes += len(write.data)
             path = os.fsencode(os.path.abspath(write.path))
             folder = os.fsencode(os.path.abspath(write.temporaries))
             header = REQUEST.pack(ident, len(path), len(folder), len(write.data))
@@ -104,8 +119,9 @@ class ValueWriter:
                 self._receive(block=True)
 
     def poll(self) -> None:
-        """Take in the replies that arrived, without waiting."""
-        if self._pending:
+        """Take in the replies that arrived, without waiting (if none were read just now)."""
+        if self._pending and (now := time.perf_counter()) >= self._next_poll:
+            self._next_poll = now + POLL_SECONDS
             with self._lock:
                 self._receive(block=False)
 
@@ -161,7 +177,9 @@ class ValueWriter:
             if ident == HELLO:
                 self._started = True
             else:
-                _end(self._pending.pop(ident), code, bytes(replies[start + REPLY.size : end]))
+                write = self._pending.pop(ident)
+                self._bytes -= len(write.data)
+                _end(write, code, bytes(replies[start + REPLY.size : end]))
             start = end
         del replies[:start]
 
@@ -174,6 +192,7 @@ class ValueWriter:
         self._replies.clear()
         pending = list(self._pending.values())
         self._pending.clear()
+        self._bytes = 0
         if not self._started:
             self._give_up(f"it ended as it started (exit code {code})")
         elif pending:
@@ -210,6 +229,7 @@ class ValueWriter:
         (so the writer ends when its owner does), without touching the writer."""
         process, self._process = self._process, None
         self._pending.clear()
+        self._bytes = 0
         if process is not None:
             _close(process)
             _INHERITED.append(process)  # never collected here: it is not this process's child

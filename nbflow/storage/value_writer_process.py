@@ -33,9 +33,10 @@ if TYPE_CHECKING:
 REQUEST = struct.Struct("<QIII")
 REPLY = struct.Struct("<QiI")
 HELLO = 2**64 - 1
-THREADS = 2
-"""Writes at once: each mostly waits for the disk to confirm its ``fsync``, and two at once
-share the file system's journal commits."""
+THREADS = 4
+"""Writes at once: each mostly waits for the disk to confirm its ``fsync``, and several at
+once share the file system's journal commits (200 small writes on this project's benchmark
+machine: 0.83x the time of one after another with two threads, 0.77x with four)."""
 
 
 Job = tuple[int, str, str, memoryview]
