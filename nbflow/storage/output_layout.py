@@ -129,6 +129,7 @@ class FlatLayout(NestedLayout):
     def __init__(self, base: Path, history: ManifestStore) -> None:
         super().__init__(base)
         self.history = history
+        self._temporaries = base / FLAT_TEMPORARIES
 
     def _flat(self, step_key: str, output_name: str, version: str) -> str | None:
         check_parts((step_key, output_name, version))
@@ -147,7 +148,9 @@ class FlatLayout(NestedLayout):
         return nested if flat is None else [flat, *nested]
 
     def temporaries(self, path: Path) -> Path:
-        return self.base / FLAT_TEMPORARIES if path.parent == self.base else path.parent
+        if os.fspath(path).rpartition(os.sep)[0] == self._base:
+            return self._temporaries
+        return path.parent
 
     def record_manifest(self, step_key: str, output_name: str, manifest: Mapping[str, Any]) -> None:
         """Keep ``manifest`` in the run history (durable as its events are)."""

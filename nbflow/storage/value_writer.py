@@ -46,7 +46,11 @@ PENDING_BYTES = 16 * 1024 * 1024
 """Bytes of pending writes at most (each is at most ``SPOOL_LIMIT``); more wait too."""
 
 POLL_SECONDS = 0.001
-""":meth:`ValueWriter.poll` reads replies at most this often (a step may take far less)."""
+""":meth:`ValueWriter.poll` sends requests and reads replies at most this often (a step may
+take far less)."""
+
+SEND_EVERY = 8
+"""Requests are sent this many at a time, or sooner when polled or waited for."""
 
 _PROGRAM = str(Path(__file__).with_name("value_writer_process.py"))
 
@@ -82,6 +86,8 @@ class ValueWriter:
         self._pending: dict[int, PendingWrite] = {}
         self._ids = itertools.count()
         self._replies = bytearray()
+        self._outbox: list[bytes | bytearray] = []  # requests not sent yet, in parts
+        self._unsent = 0  # requests in the outbox
 
     @property
     def pid(self) -> int | None:
@@ -107,22 +113,35 @@ class ValueWriter:
             ident = next(self._ids)
             self._pending[ident] = write
             self._bytes += len(write.data)
-            path = os.fsencode(os.path.abspath(write.path))
-            folder = os.fsencode(os.path.abspath(write.temporaries))
+            path, folder = _absolute(write.key), _absolute(os.fspath(write.temporaries))
             header = REQUEST.pack(ident, len(path), len(folder), len(write.data))
-            view = memoryview(b"".join((header, path, folder, write.data)))
-            assert process.stdin is not None
-            try:
-                while view:
-                    view = view[os.write(process.stdin.fileno(), view) :]
-            except OSError:  # it ended: its replies say what it did not write
-                self._receive(block=True)
+            self._outbox += (header, path, folder, write.data)
+            self._unsent += 1
+            if self._unsent >= SEND_EVERY:
+                self._send()
+
+    def _send(self) -> None:
+        """Send the requests not sent yet (each wakes the writer process: a few at once cost
+        one wake-up)."""
+        process = self._process
+        if not self._outbox or process is None or process.stdin is None:
+            return
+        view = memoryview(b"".join(self._outbox))
+        self._outbox.clear()
+        self._unsent = 0
+        try:
+            while view:
+                view = view[os.write(process.stdin.fileno(), view) :]
+        except OSError:  # it ended: reading its replies finds the end, and what it left
+            pass
 
     def poll(self) -> None:
-        """Take in the replies that arrived, without waiting (if none were read just now)."""
+        """Send the requests not sent yet and take in the replies that arrived, without
+        waiting (if this was not done just now)."""
         if self._pending and (now := time.perf_counter()) >= self._next_poll:
             self._next_poll = now + POLL_SECONDS
             with self._lock:
+                self._send()
                 self._receive(block=False)
 
     def wait(self, write: PendingWrite) -> None:
@@ -158,6 +177,7 @@ class ValueWriter:
         assert process.stdout is not None
         fd = process.stdout.fileno()
         if block:
+            self._send()
             select.select([fd], [], [])
         try:
             chunk = os.read(fd, 65536)
@@ -190,6 +210,8 @@ class ValueWriter:
         _close(process)
         self._process = None
         self._replies.clear()
+        self._outbox.clear()
+        self._unsent = 0
         pending = list(self._pending.values())
         self._pending.clear()
         self._bytes = 0
@@ -229,10 +251,18 @@ class ValueWriter:
         (so the writer ends when its owner does), without touching the writer."""
         process, self._process = self._process, None
         self._pending.clear()
+        self._outbox.clear()
+        self._unsent = 0
         self._bytes = 0
         if process is not None:
             _close(process)
             _INHERITED.append(process)  # never collected here: it is not this process's child
+
+
+def _absolute(path: str) -> bytes:
+    """``path`` made absolute (the writer process keeps the working folder it started in),
+    as bytes."""
+    return os.fsencode(path if os.path.isabs(path) else os.path.abspath(path))
 
 
 def _close(process: subprocess.Popen[bytes]) -> None:
