@@ -49,6 +49,10 @@ POLL_SECONDS = 0.001
 """:meth:`ValueWriter.poll` sends requests and reads replies at most this often (a step may
 take far less)."""
 
+START_SECONDS = 10.0
+"""A writer process that has not said it started this long after a write waits for it is
+taken for no writer at all (``sys.executable`` is another program)."""
+
 SEND_EVERY = 8
 """Requests are sent this many at a time, or sooner when polled or waited for."""
 
@@ -178,7 +182,11 @@ class ValueWriter:
         fd = process.stdout.fileno()
         if block:
             self._send()
-            select.select([fd], [], [])
+            ready, _, _ = select.select([fd], [], [], None if self._started else START_SECONDS)
+            if not ready:  # not a writer process (``sys.executable`` is another program)
+                process.kill()
+                self._ended(process, f"it did not start within {START_SECONDS:g} s")
+                return
         try:
             chunk = os.read(fd, 65536)
         except BlockingIOError:
@@ -203,9 +211,11 @@ class ValueWriter:
             start = end
         del replies[:start]
 
-    def _ended(self, process: subprocess.Popen[bytes]) -> None:
+    def _ended(
+        self, process: subprocess.Popen[bytes], unstarted: str = "it ended as it started"
+    ) -> None:
         """The writer process ended: write what it had not, and start another next time (if
-        it had started at all)."""
+        it had started at all; ``unstarted`` says why not)."""
         code = process.wait()
         _close(process)
         self._process = None
@@ -216,7 +226,7 @@ class ValueWriter:
         self._pending.clear()
         self._bytes = 0
         if not self._started:
-            self._give_up(f"it ended as it started (exit code {code})")
+            self._give_up(f"{unstarted} (exit code {code})")
         elif pending:
             _log.warning(
                 "The value writer process ended (exit code %s) with %d writes pending; "

@@ -333,15 +333,22 @@ def test_the_values_pending_when_the_writer_process_is_killed_are_stored(
     assert value_writer.writer().pid not in (None, gate.pid)
 
 
-@pytest.mark.parametrize("executable", ["/nonexistent/python", "/bin/false"])
+@pytest.mark.parametrize("program", ["missing", "failing", "another program"])
 def test_values_are_stored_when_the_writer_process_cannot_run(
     tmp_path: Path,
-    executable: str,
+    program: str,
     monkeypatch: pytest.MonkeyPatch,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
+    executable = tmp_path / "python"
+    if program != "missing":  # what sys.executable is in a program that embeds Python
+        executable.write_text(
+            "#!/bin/sh\n" + ("exit 3" if program == "failing" else "exec sleep 60")
+        )
+        executable.chmod(0o755)
+    monkeypatch.setattr(value_writer, "START_SECONDS", 0.5)
     monkeypatch.setattr(value_writer, "_WRITER", value_writer.ValueWriter())
-    monkeypatch.setattr(sys, "executable", executable)
+    monkeypatch.setattr(sys, "executable", str(executable))
     calls: list[str] = []
 
     with caplog.at_level(logging.WARNING, logger="nbflow"):
