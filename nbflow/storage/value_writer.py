@@ -71,6 +71,8 @@ class PendingWrite:
     done: bool = False
     error: BaseException | None = None
     then: list[Callable[[], None]] = field(default_factory=list)
+    size: int = 0  # of the data, while it is pending
+    ident: int = -1  # what the writer process's reply names it by
 
 
 class ValueWriter:
@@ -115,8 +117,9 @@ class ValueWriter:
                 _write_now(write)
                 return
             ident = next(self._ids)
+            write.size, write.ident = len(write.data), ident
             self._pending[ident] = write
-            self._bytes += len(write.data)
+            self._bytes += write.size
             path, folder = _absolute(write.key), _absolute(os.fspath(write.temporaries))
             header = REQUEST.pack(ident, len(path), len(folder), len(write.data))
             self._outbox += (header, path, folder, write.data)
@@ -130,14 +133,21 @@ class ValueWriter:
         process = self._process
         if not self._outbox or process is None or process.stdin is None:
             return
-        view = memoryview(b"".join(self._outbox))
-        self._outbox.clear()
-        self._unsent = 0
+        data = memoryview(b"".join(self._outbox))
+        sent = 0
         try:
-            while view:
-                view = view[os.write(process.stdin.fileno(), view) :]
+            while sent < len(data):
+                sent += os.write(process.stdin.fileno(), data[sent:])
         except OSError:  # it ended: reading its replies finds the end, and what it left
             pass
+        except BaseException:  # interrupted (Ctrl-C): unsent requests are sent next time,
+            if sent:  # but one sent in part would garble the rest: that process must go
+                process.kill()
+                self._outbox.clear()
+                self._unsent = 0
+            raise
+        self._outbox.clear()
+        self._unsent = 0
 
     def poll(self) -> None:
         """Send the requests not sent yet and take in the replies that arrived, without
@@ -152,7 +162,11 @@ class ValueWriter:
         """Wait until ``write`` has ended (written, or failed)."""
         while not write.done:
             with self._lock:
-                if not write.done:
+                if write.done:
+                    return
+                if self._pending.get(write.ident) is not write:  # its writer ended, and an
+                    _write_now(write)  # interruption kept what it left from being written
+                else:
                     self._receive(block=True)
 
     def _running(self) -> subprocess.Popen[bytes] | None:
@@ -197,19 +211,21 @@ class ValueWriter:
         replies = self._replies
         replies += chunk
         start = 0
-        while len(replies) - start >= REPLY.size:
-            ident, code, size = REPLY.unpack_from(replies, start)
-            end = start + REPLY.size + size
-            if end > len(replies):
-                break
-            if ident == HELLO:
-                self._started = True
-            else:
-                write = self._pending.pop(ident)
-                self._bytes -= len(write.data)
-                _end(write, code, bytes(replies[start + REPLY.size : end]))
-            start = end
-        del replies[:start]
+        try:  # each reply is taken in whole, even if an interruption repeats the last one
+            while len(replies) - start >= REPLY.size:
+                ident, code, size = REPLY.unpack_from(replies, start)
+                end = start + REPLY.size + size
+                if end > len(replies):
+                    break
+                if ident == HELLO:
+                    self._started = True
+                elif (write := self._pending.get(ident)) is not None:
+                    _end(write, code, bytes(replies[start + REPLY.size : end]))
+                    del self._pending[ident]
+                    self._bytes -= write.size
+                start = end
+        finally:
+            del replies[:start]
 
     def _ended(
         self, process: subprocess.Popen[bytes], unstarted: str = "it ended as it started"

@@ -390,3 +390,43 @@ def test_a_process_forked_during_a_run_starts_its_own_writer(tmp_path: Path) -> 
     assert os.waitstatus_to_exitcode(status) == 0
     upstream = InputContext(name="x", step_key="d", upstream_output=out_ctx("child"))
     assert manager.load_input(upstream) == "child"
+
+
+@pytest.mark.parametrize("sent_first", [0, 10])
+def test_a_send_interrupted_by_ctrl_c_loses_no_value_and_garbles_no_other(
+    tmp_path: Path, sent_first: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(value_writer, "SEND_EVERY", 1)
+    writer = value_writer.ValueWriter()
+    writer.start()
+    first_pid = writer.pid
+    real_write = os.write
+    calls: list[int] = []
+
+    def interrupted(fd: int, data: Any) -> int:
+        calls.append(fd)
+        if len(calls) == 1 and sent_first:  # a part of the request goes out
+            return real_write(fd, bytes(data[:sent_first]))
+        raise KeyboardInterrupt
+
+    def pending(name: str, value: bytes) -> value_writer.PendingWrite:
+        path = tmp_path / name
+        return value_writer.PendingWrite(path, str(path), value, tmp_path, name)
+
+    first = pending("first", b"first value")
+    monkeypatch.setattr(os, "write", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        writer.submit(first)
+    monkeypatch.setattr(os, "write", real_write)
+    second = pending("second", b"second value")
+    writer.submit(second)
+    writer.wait(first)
+    writer.wait(second)
+
+    assert first.error is None and second.error is None
+    assert (tmp_path / "first").read_bytes() == b"first value"
+    assert (tmp_path / "second").read_bytes() == b"second value"
+    # a request sent in part ends its process (its stream would be garbled); one not sent
+    # at all is sent with the next
+    assert (writer.pid == first_pid) is (sent_first == 0)
+    writer.close()
