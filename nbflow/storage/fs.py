@@ -70,7 +70,7 @@ from nbflow.storage.value_formats import PICKLE, choose_format, read_value, writ
 from nbflow.storage.write_behind import Spool, current, wait_for_write
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping, Sequence
+    from collections.abc import Callable, Mapping, Sequence
 
     from nbflow.storage.manifests import ManifestStore
     from nbflow.storage.url_io_manager import InstanceUrlIOManager, UrlIOManager
@@ -159,12 +159,19 @@ class FilesystemIOManager(MemoizableIOManager):
         writes = current()
         if writes is None or not self.write_through:
             return self.write_value(path, obj, temporaries)
+        what = f"{context.step_key}.{context.name}"
+        self._settle(path)  # an earlier write of the same file lands first
+
+        def hand_over(written: Path) -> None:  # a large value: flushed and published behind
+            writes.publish(path, written, what)
+
         value_format, reason = choose_format(obj, self.parquet_frames)
         if value_format != PICKLE:
-            return self.write_value(path, obj, temporaries)
+            record = self.write_value(path, obj, temporaries, hand_over)
+            self._written_behind(context, path)
+            return record
         self._clean(temporaries)
-        self._settle(path)  # an earlier write of the same file lands first
-        spool = Spool(path, temporaries)
+        spool = Spool(path, temporaries, hand_over=hand_over)
         try:
             sink = HashingWriter(cast("IO[bytes]", spool))
             write_value(PICKLE, obj, sink)
@@ -175,11 +182,15 @@ class FilesystemIOManager(MemoizableIOManager):
             raise
         if spool.spilled:
             spool.finish()
-            return record
-        writes.submit(path, spool.buffer, temporaries, f"{context.step_key}.{context.name}")
+        else:
+            writes.submit(path, spool.buffer, temporaries, what)
+        self._written_behind(context, path)
+        return record
+
+    def _written_behind(self, context: OutputContext, path: Path) -> None:
+        """The value of ``context`` is being written behind the run: its manifest waits."""
         if context.version is not None:
             self._behind[(context.step_key, context.name, context.version)] = path
-        return record
 
     def _settle(self, path: str | os.PathLike[str]) -> None:
         """Wait for a write of ``path`` still going on behind a run, if any."""
@@ -198,22 +209,29 @@ class FilesystemIOManager(MemoizableIOManager):
             return self.layout.temporaries(path)
         return path.parent
 
-    def write_value(self, path: Path, obj: object, temporaries: Path | None = None) -> StoredRecord:
+    def write_value(
+        self,
+        path: Path,
+        obj: object,
+        temporaries: Path | None = None,
+        hand_over: Callable[[Path], None] | None = None,
+    ) -> StoredRecord:
         """Store ``obj`` at ``path`` in the format its type calls for; return its record.
 
         A DataFrame that pyarrow fails to write is pickled instead (the reason is recorded).
-        The temporary file is made in ``temporaries`` (by default beside ``path``).
+        The temporary file is made in ``temporaries`` (by default beside ``path``); with
+        ``hand_over``, it is handed to that once written, to be flushed and published there.
         """
         temporaries = path.parent if temporaries is None else temporaries
         self._clean(temporaries)
         value_format, reason = choose_format(obj, self.parquet_frames)
         try:
-            return _write(path, obj, value_format, reason, temporaries)
+            return _write(path, obj, value_format, reason, temporaries, hand_over)
         except Exception as exc:
             if value_format != PARQUET:
                 raise
             reason = f"not stored as Parquet: pyarrow failed ({type(exc).__name__}: {exc})"
-            return _write(path, obj, PICKLE, reason, temporaries)
+            return _write(path, obj, PICKLE, reason, temporaries, hand_over)
 
     def _remember(self, context: OutputContext, record: StoredRecord) -> None:
         """Keep the record of a versioned output for its manifest, written after it."""
@@ -340,9 +358,14 @@ _MISMATCH = "its checksum does not match the one recorded when it was written"
 
 
 def _write(
-    path: Path, obj: object, value_format: str, reason: str | None, temporaries: Path
+    path: Path,
+    obj: object,
+    value_format: str,
+    reason: str | None,
+    temporaries: Path,
+    hand_over: Callable[[Path], None] | None = None,
 ) -> StoredRecord:
-    with write_atomically(path, temporaries=temporaries) as handle:
+    with write_atomically(path, temporaries=temporaries, hand_over=hand_over) as handle:
         sink = HashingWriter(handle)
         write_value(value_format, obj, sink)
         record = StoredRecord(value_format, sink.size, sink.hexdigest(), reason)

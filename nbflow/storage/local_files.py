@@ -23,7 +23,7 @@ import time
 from typing import IO, TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Callable, Iterator
     from pathlib import Path
 
 try:
@@ -141,7 +141,12 @@ def atomic_write_bytes(
 
 @contextlib.contextmanager
 def write_atomically(
-    path: Path, *, durable: bool = True, temporaries: Path | None = None, stamp: bool = False
+    path: Path,
+    *,
+    durable: bool = True,
+    temporaries: Path | None = None,
+    stamp: bool = False,
+    hand_over: Callable[[Path], None] | None = None,
 ) -> Iterator[IO[bytes]]:
     """Open a temporary file beside ``path`` for writing; publish it as ``path`` on success.
 
@@ -158,6 +163,9 @@ def write_atomically(
             on the same file system as ``path`` (a rename publishes the file).
         stamp: set the file's modification time to the exact time of writing (see the
             module doc).
+        hand_over: once the file is written and closed, it is handed to this (with the path
+            of the temporary file) instead of being flushed and published here: whoever takes
+            it publishes it (see :func:`publish_temporary`).
 
     Yields:
         The open temporary file.
@@ -169,8 +177,28 @@ def write_atomically(
             handle.flush()
             if stamp:
                 stamp_now(handle.fileno())
-            if durable:
+            if durable and hand_over is None:
                 os.fsync(handle.fileno())
+        if hand_over is not None:
+            hand_over(tmp)
+            return
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+
+
+def publish_temporary(tmp: Path, path: Path) -> None:
+    """Flush the written temporary file ``tmp`` to disk and rename it to ``path`` (what
+    :func:`write_atomically` does at the end, for a file it handed over); ``tmp`` is removed
+    if that fails."""
+    try:
+        fd = os.open(tmp, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):

@@ -30,8 +30,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from nbflow.storage.local_files import atomic_write_bytes
-from nbflow.storage.value_writer_process import HELLO, REPLY, REQUEST
+from nbflow.storage.local_files import atomic_write_bytes, publish_temporary
+from nbflow.storage.value_writer_process import HELLO, PUBLISH, REPLY, REQUEST, WRITE
 
 if TYPE_CHECKING:
     import subprocess
@@ -61,13 +61,16 @@ _PROGRAM = str(Path(__file__).with_name("value_writer_process.py"))
 
 @dataclass(eq=False)
 class PendingWrite:
-    """One value's bytes on their way to ``path`` (``what``: the step output, for errors)."""
+    """One value's bytes on their way to ``path`` (``what``: the step output, for errors);
+    or, with ``written``, a temporary file already written, to flush to disk and rename to
+    ``path``."""
 
     path: Path
     key: str  # the path as text: what readers ask about
     data: bytes | bytearray
     temporaries: Path
     what: str
+    written: Path | None = None
     done: bool = False
     error: BaseException | None = None
     then: list[Callable[[], None]] = field(default_factory=list)
@@ -120,8 +123,11 @@ class ValueWriter:
             write.size, write.ident = len(write.data), ident
             self._pending[ident] = write
             self._bytes += write.size
-            path, folder = _absolute(write.key), _absolute(os.fspath(write.temporaries))
-            header = REQUEST.pack(ident, len(path), len(folder), len(write.data))
+            kind, folder = WRITE, _absolute(os.fspath(write.temporaries))
+            if write.written is not None:
+                kind, folder = PUBLISH, _absolute(os.fspath(write.written))
+            path = _absolute(write.key)
+            header = REQUEST.pack(ident, kind, len(path), len(folder), len(write.data))
             self._outbox += (header, path, folder, write.data)
             self._unsent += 1
             if self._unsent >= SEND_EVERY:
@@ -311,7 +317,10 @@ def _end(write: PendingWrite, code: int, message: bytes) -> None:
 
 def _write_now(write: PendingWrite) -> None:
     try:
-        atomic_write_bytes(write.path, write.data, temporaries=write.temporaries)
+        if write.written is not None:
+            publish_temporary(write.written, write.path)
+        else:
+            atomic_write_bytes(write.path, write.data, temporaries=write.temporaries)
     except Exception as exc:  # kept for the run's thread, which reports it
         write.error = exc
     write.data = b""

@@ -74,7 +74,14 @@ class WriteBehind:
         The caller first waits for an earlier write of ``path`` (:meth:`wait_for`), as the
         filesystem IO managers do before they pickle a value: two writes of one path at once
         could land in either order."""
-        write = PendingWrite(path, os.fspath(path), data, temporaries, what)
+        self._hand(PendingWrite(path, os.fspath(path), data, temporaries, what))
+
+    def publish(self, path: Path, written: Path, what: str) -> None:
+        """Flush the temporary file ``written`` to disk and rename it to ``path`` behind the
+        run (a large value, written by its step: see :class:`Spool`)."""
+        self._hand(PendingWrite(path, os.fspath(path), b"", written.parent, what, written))
+
+    def _hand(self, write: PendingWrite) -> None:
         with self._lock:
             self._writes.append(write)
             self._latest[write.key] = write
@@ -200,10 +207,17 @@ class Spool:
     writes it to a temporary file for ``path`` (opened with ``write_atomically``) and goes
     on there."""
 
-    def __init__(self, path: Path, temporaries: Path, limit: int = SPOOL_LIMIT) -> None:
+    def __init__(
+        self,
+        path: Path,
+        temporaries: Path,
+        limit: int = SPOOL_LIMIT,
+        hand_over: Callable[[Path], None] | None = None,
+    ) -> None:
         self._path = path
         self._temporaries = temporaries
         self._limit = limit
+        self._hand_over = hand_over
         self.buffer = bytearray()
         self._stack: contextlib.ExitStack | None = None
         self._file: IO[bytes] | None = None
@@ -225,7 +239,9 @@ class Spool:
 
     def _spill(self) -> IO[bytes]:
         stack = contextlib.ExitStack()
-        handle = stack.enter_context(write_atomically(self._path, temporaries=self._temporaries))
+        handle = stack.enter_context(
+            write_atomically(self._path, temporaries=self._temporaries, hand_over=self._hand_over)
+        )
         self._stack = stack
         handle.write(self.buffer)
         self.buffer = bytearray()

@@ -141,20 +141,36 @@ def test_leaving_writes_behind_waits_for_every_write(tmp_path: Path, gate: Gate)
     assert all(manifests.latest_manifest(c.step_key, "result") for c in contexts)
 
 
-def test_a_large_value_is_written_by_the_calling_thread(
-    tmp_path: Path, gate: Gate, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize("value", [b"x" * 5000, "array"])
+def test_a_large_value_is_written_by_its_step_and_published_behind(
+    tmp_path: Path, gate: Gate, value: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    np = pytest.importorskip("numpy")
+    value = np.arange(2000.0) if value == "array" else value  # .npy: its own format
     monkeypatch.setattr(write_behind, "SPOOL_LIMIT", 1000)
-    monkeypatch.setattr(Spool.__init__, "__defaults__", (1000,))
+    monkeypatch.setattr(Spool.__init__, "__defaults__", (1000, None))
     manager, manifests = flat_store(tmp_path)
     context = out_ctx()
+    temporaries = tmp_path / "store" / ".tmp"
 
-    with writing_behind():
-        manager.handle_output(context, b"x" * 5000)
-        assert manager.path_for(context).exists()  # published before handle_output returned
+    with writing_behind() as writes:
+        manager.handle_output(context, value)
+        # written whole by this thread (never copied to the writer process), not yet
+        # flushed to disk nor published: the writer process is held
+        (written,) = temporaries.iterdir()
+        assert written.stat().st_size > 5000
+        assert not manager.path_for(context).exists()
         manager.record_manifest("step", "result", {"version": "v1"})
+        writes.collect()
+        assert manifests.latest_manifest("step", "result") is None  # not before its value
+
+        gate.open()
+        writes.collect(wait=True)
+        assert manager.path_for(context).exists()
         assert manifests.latest_manifest("step", "result") is not None
-    assert list((tmp_path / "store" / ".tmp").iterdir()) == []
+    assert list(temporaries.iterdir()) == []
+    loaded = manager.load_input(InputContext(name="x", step_key="d", upstream_output=context))
+    assert bytes(loaded) == bytes(value)
 
 
 def test_an_unpicklable_value_fails_on_the_calling_thread_and_writes_nothing(
@@ -293,12 +309,22 @@ def test_a_failed_write_is_logged_when_the_run_ends_with_another_error(
     assert "Could not store the value of step.result" in caplog.text
 
 
-def test_a_manifest_handed_over_after_its_write_failed_is_dropped(tmp_path: Path) -> None:
+@pytest.fixture
+def small_spool(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Values over 1,000 bytes count as large: written by their step, published behind."""
+    monkeypatch.setattr(write_behind, "SPOOL_LIMIT", 1000)
+    monkeypatch.setattr(Spool.__init__, "__defaults__", (1000, None))
+
+
+@pytest.mark.parametrize("value", [1, b"x" * 5000], ids=["small", "large"])
+def test_a_manifest_handed_over_after_its_write_failed_is_dropped(
+    tmp_path: Path, value: Any, small_spool: None
+) -> None:
     manager, manifests = flat_store(tmp_path)
     block(manager.path_for(out_ctx()))
 
-    with pytest.raises(ValueWriteError), writing_behind() as writes:
-        manager.handle_output(out_ctx(), 1)
+    with pytest.raises(ValueWriteError, match="Is a directory"), writing_behind() as writes:
+        manager.handle_output(out_ctx(), value)
         writes.collect(wait=True)  # the failure is known before the manifest comes
         manager.record_manifest("step", "result", {"version": "v1"})
         error = writes.error()
@@ -307,26 +333,28 @@ def test_a_manifest_handed_over_after_its_write_failed_is_dropped(tmp_path: Path
 
     assert manifests.latest_manifest("step", "result") is None
     assert not manager.has_output(out_ctx())
+    assert list((tmp_path / "store" / ".tmp").iterdir()) == []  # no temporary file left
 
 
 # --- the writer process ----------------------------------------------------------------------
 
 
 def test_the_values_pending_when_the_writer_process_is_killed_are_stored(
-    tmp_path: Path, gate: Gate, caplog: pytest.LogCaptureFixture
+    tmp_path: Path, gate: Gate, caplog: pytest.LogCaptureFixture, small_spool: None
 ) -> None:
     manager, manifests = flat_store(tmp_path)
-    contexts = [out_ctx(f"s{k}") for k in range(5)]
+    contexts = [out_ctx(f"s{k}") for k in range(6)]
+    values = [k if k % 2 else bytes([k]) * 5000 for k in range(6)]  # small and large ones
 
     with caplog.at_level(logging.WARNING, logger="nbflow"), writing_behind():
-        for k, context in enumerate(contexts):
-            manager.handle_output(context, k)
+        for context, value in zip(contexts, values, strict=True):
+            manager.handle_output(context, value)
             manager.record_manifest(context.step_key, "result", {"version": "v1"})
         os.kill(gate.pid, signal.SIGKILL)
 
     assert "The value writer process ended" in caplog.text
     upstream = [InputContext(name="x", step_key="d", upstream_output=c) for c in contexts]
-    assert [manager.load_input(c) for c in upstream] == list(range(5))
+    assert [manager.load_input(c) for c in upstream] == values
     assert all(manifests.latest_manifest(c.step_key, "result") for c in contexts)
     with writing_behind():  # the next write starts another writer process
         manager.handle_output(out_ctx("after"), "after")
