@@ -121,7 +121,7 @@ def atomic_write_bytes(
     :mod:`nbflow.storage.value_writer` calls it for every small value).
     """
     fd, tmp = claim_temporary(path, path.parent if temporaries is None else temporaries)
-    try:
+    with _removed_on_failure(tmp):
         try:
             view = memoryview(data)
             while view:
@@ -133,6 +133,13 @@ def atomic_write_bytes(
         finally:
             os.close(fd)
         os.replace(tmp, path)
+
+
+@contextlib.contextmanager
+def _removed_on_failure(tmp: Path) -> Iterator[None]:
+    """Remove the temporary file ``tmp`` if what is inside fails (it is never published)."""
+    try:
+        yield
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
@@ -171,7 +178,7 @@ def write_atomically(
         The open temporary file.
     """
     fd, tmp = claim_temporary(path, path.parent if temporaries is None else temporaries)
-    try:
+    with _removed_on_failure(tmp):
         with os.fdopen(fd, "wb") as handle:
             yield handle
             handle.flush()
@@ -183,27 +190,19 @@ def write_atomically(
             hand_over(tmp)
             return
         os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
 
 
 def publish_temporary(tmp: Path, path: Path) -> None:
     """Flush the written temporary file ``tmp`` to disk and rename it to ``path`` (what
     :func:`write_atomically` does at the end, for a file it handed over); ``tmp`` is removed
     if that fails."""
-    try:
+    with _removed_on_failure(tmp):
         fd = os.open(tmp, os.O_RDONLY)
         try:
             os.fsync(fd)
         finally:
             os.close(fd)
         os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
 
 
 def open_for_reading(path: str | Path) -> IO[bytes]:

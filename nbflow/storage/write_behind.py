@@ -1,5 +1,5 @@
-"""Writing small stored values behind the run: their files are written, flushed to disk and
-published by another process while the run goes on.
+"""Writing stored values behind the run: their files are written (small ones), flushed to disk
+and published by another process while the run goes on.
 
 A first run of many small steps spent most of its time waiting for one ``fsync`` per step.
 Inside :func:`writing_behind` (the in-process executor opens it around a run's steps), a
@@ -8,8 +8,9 @@ cannot store still fails its own step, as before), and hands the bytes to this p
 value writer (:mod:`nbflow.storage.value_writer`), whose process writes them to a temporary
 file, flushes it to disk and renames it into place
 (:func:`nbflow.storage.local_files.atomic_write_bytes`, as a direct write does). A value
-larger than :data:`SPOOL_LIMIT` is written directly, as before (no second copy of a large
-value in memory).
+larger than :data:`SPOOL_LIMIT` is written by the calling thread into its temporary file (no
+second copy of a large value in memory), which the value writer then flushes to disk and
+publishes in the same way (:meth:`WriteBehind.publish`).
 
 The rules that keep it safe:
 
@@ -205,7 +206,8 @@ def _end(writes: WriteBehind, token: contextvars.Token[WriteBehind | None]) -> N
 class Spool:
     """A sink that keeps what is written in memory up to :data:`SPOOL_LIMIT` bytes, then
     writes it to a temporary file for ``path`` (opened with ``write_atomically``) and goes
-    on there."""
+    on there; with ``hand_over``, that file is handed to it once written, not published
+    here."""
 
     def __init__(
         self,
@@ -248,7 +250,7 @@ class Spool:
         return handle
 
     def finish(self) -> None:
-        """Publish the file the bytes spilled to (flushed to disk first)."""
+        """Publish the file the bytes spilled to (flushed to disk first), or hand it over."""
         if self._stack is not None:
             self._stack.close()
 
