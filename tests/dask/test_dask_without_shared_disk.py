@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 import nbformat
 import pytest
+from kernel_output import KERNEL_OUTPUT
 from nbclient import NotebookClient
 
 if TYPE_CHECKING:
@@ -164,6 +165,7 @@ def run_cells(cells: list[str], folder: Path) -> tuple[list[dict[str, Any]], lis
     notebook.cells = [nbformat.v4.new_code_cell(source) for source in cells]
     client = NotebookClient(
         notebook,
+        **KERNEL_OUTPUT,
         kernel_name="python3",
         timeout=STARTUP_SECONDS * 2,
         allow_errors=True,

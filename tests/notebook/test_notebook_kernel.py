@@ -13,6 +13,7 @@ import re
 from typing import TYPE_CHECKING, Any
 
 import nbformat
+from kernel_output import KERNEL_OUTPUT
 from nbclient import NotebookClient
 
 if TYPE_CHECKING:
@@ -59,6 +60,7 @@ def run_notebook(folder: Path) -> Any:
     notebook.cells = [nbformat.v4.new_code_cell(source) for source in CELLS]
     client = NotebookClient(
         notebook,
+        **KERNEL_OUTPUT,
         kernel_name="python3",
         timeout=120,
         resources={"metadata": {"path": str(folder)}},

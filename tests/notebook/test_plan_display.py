@@ -13,6 +13,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from kernel_output import KERNEL_OUTPUT
 from nbclient import NotebookClient
 from plan_jobs import config, sleepy, unmemoized
 
@@ -174,6 +175,7 @@ def test_a_real_kernel_shows_the_plan_as_html_with_the_dag(tmp_path: Path) -> No
     env = {k: v for k, v in os.environ.items() if k != "PYTEST_CURRENT_TEST"}
     NotebookClient(
         notebook,
+        **KERNEL_OUTPUT,
         kernel_name="python3",
         timeout=120,
         resources={"metadata": {"path": str(tmp_path)}},

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import nbformat
 import pytest
+from kernel_output import KERNEL_OUTPUT
 from nbclient import NotebookClient
 
 if TYPE_CHECKING:
@@ -43,6 +44,7 @@ def run_notebook(cells: list[str], folder: Path) -> Executed:
     notebook.cells = [nbformat.v4.new_code_cell(source) for source in cells]
     client = NotebookClient(
         notebook,
+        **KERNEL_OUTPUT,
         kernel_name="python3",
         timeout=TIMEOUT_SECONDS,
         allow_errors=True,

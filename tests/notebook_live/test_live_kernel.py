@@ -7,6 +7,7 @@ import os
 from typing import TYPE_CHECKING, Any
 
 import nbformat
+from kernel_output import KERNEL_OUTPUT
 from nbclient import NotebookClient
 
 if TYPE_CHECKING:
@@ -45,7 +46,11 @@ def run_notebook(folder: Path) -> Any:
     notebook = nbformat.v4.new_notebook()
     notebook.cells = [nbformat.v4.new_code_cell(source) for source in CELLS]
     client = NotebookClient(
-        notebook, kernel_name="python3", timeout=120, resources={"metadata": {"path": str(folder)}}
+        notebook,
+        **KERNEL_OUTPUT,
+        kernel_name="python3",
+        timeout=120,
+        resources={"metadata": {"path": str(folder)}},
     )
     # ipykernel forwards file descriptor 2 into the notebook except under pytest: as in real use
     env = {k: v for k, v in os.environ.items() if k != "PYTEST_CURRENT_TEST"}
@@ -87,6 +92,7 @@ def test_a_bad_config_shows_a_short_error_and_the_view_ends_as_invalid_config(
     notebook.cells = [nbformat.v4.new_code_cell(source) for source in BAD_CONFIG_CELLS]
     client = NotebookClient(
         notebook,
+        **KERNEL_OUTPUT,
         kernel_name="python3",
         timeout=120,
         allow_errors=True,

@@ -53,6 +53,8 @@ def execute(
         nb,
         kernel_name=kernel_name,
         timeout=TIMEOUT_S,
+        iopub_timeout=60,  # outputs that come late (a loaded machine) are waited for,
+        raise_on_iopub_timeout=True,  # not dropped: see tests/fixtures/kernel_output.py
         resources={"metadata": {"path": str(path.parent)}},
     )
     found: list[str] = []
