@@ -150,7 +150,8 @@ class FilesystemIOManager(MemoizableIOManager):
 
         Inside a run that writes behind (:mod:`nbflow.storage.write_behind`), a value
         pickled in fewer than ``SPOOL_LIMIT`` bytes is pickled here and its file written by
-        the run's writer thread (when this manager reads its own files: ``write_through``).
+        the writer process (when this manager reads its own files: ``write_through``); a
+        larger one is written here and published by the writer process.
         """
         temporaries = self.temporaries_for(context, path)
         listings = current_listings()
