@@ -148,10 +148,11 @@ class FilesystemIOManager(MemoizableIOManager):
     def _store(self, context: OutputContext, path: Path, obj: object) -> StoredRecord:
         """Store the output ``context`` describes at ``path``; return its record.
 
-        Inside a run that writes behind (:mod:`nbflow.storage.write_behind`), a value
-        pickled in fewer than ``SPOOL_LIMIT`` bytes is pickled here and its file written by
-        the writer process (when this manager reads its own files: ``write_through``); a
-        larger one is written here and published by the writer process.
+        Inside a run that writes behind (:mod:`nbflow.storage.write_behind`), when this
+        manager reads its own files (``write_through``): a value pickled in fewer than
+        ``SPOOL_LIMIT`` bytes is pickled here and its file written by the writer process; a
+        larger one, or one stored as ``.npy`` or Parquet, is written here and its file flushed
+        and published by the writer process.
         """
         temporaries = self.temporaries_for(context, path)
         listings = current_listings()
@@ -163,7 +164,7 @@ class FilesystemIOManager(MemoizableIOManager):
         what = f"{context.step_key}.{context.name}"
         self._settle(path)  # an earlier write of the same file lands first
 
-        def hand_over(written: Path) -> None:  # a large value: flushed and published behind
+        def hand_over(written: Path) -> None:  # a file written here: published behind
             writes.publish(path, written, what)
 
         value_format, reason = choose_format(obj, self.parquet_frames)
